@@ -1,0 +1,27 @@
+"""Fixtures shared by every test suite: a data directory per test and bearer tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridgov_common.auth import mint_token
+from gridgov_common.settings import CommonSettings
+
+TEST_SECRET = "test-only-secret-not-used-anywhere-else"
+
+
+@pytest.fixture
+def common_settings(tmp_path) -> CommonSettings:
+    """Embedded-stack settings rooted in a fresh temporary data directory."""
+    return CommonSettings(data_dir=tmp_path, jwt_secret=TEST_SECRET, log_json=False)
+
+
+@pytest.fixture
+def token():
+    """Mint a bearer header for a role: ``token("grid_worker", grid="...")``."""
+
+    def _mint(role: str, sub: str | None = None, department: str | None = None, grid: str | None = None):
+        jwt = mint_token(TEST_SECRET, sub=sub or f"{role}-1", role=role, department=department, grid=grid)
+        return {"Authorization": f"Bearer {jwt}"}
+
+    return _mint

@@ -1,0 +1,331 @@
+"""The embedded bus: a durable, partitioned log in one SQLite file, shared by the processes of one machine.
+
+It gives the services the Kafka semantics they rely on: named topics with a fixed partition count, a key
+always on the same partition (so one key's messages stay in order), consumer groups whose members each own
+a share of the partitions through leases, offsets committed explicitly, at-least-once delivery, and
+durability across restarts (SQLite WAL: a committed append survives the process being killed).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from gridgov_common.bus.interface import OutgoingMessage, Record, partition_for
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS heads (
+    topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log (
+    topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
+    key TEXT, value BLOB NOT NULL, appended_at REAL NOT NULL,
+    PRIMARY KEY (topic, partition, "offset")) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS group_offsets (
+    grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, committed INTEGER NOT NULL,
+    PRIMARY KEY (grp, topic, partition)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS members (
+    grp TEXT NOT NULL, member TEXT NOT NULL, heartbeat REAL NOT NULL, PRIMARY KEY (grp, member));
+CREATE TABLE IF NOT EXISTS leases (
+    grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, member TEXT NOT NULL,
+    expires REAL NOT NULL, PRIMARY KEY (grp, topic, partition));
+"""
+
+# A member that has not polled for this long is considered gone and its partitions move on.
+SESSION_TIMEOUT_S = 10.0
+# How often a member renews its leases and looks for joiners or leavers.
+REBALANCE_INTERVAL_S = 1.0
+
+
+class UnknownTopic(Exception):
+    """Publishing to a topic that was never created (as with Kafka's auto-create switched off)."""
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode: a committed transaction survives the process being killed (not a power cut).
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class _Notifier:
+    """Wakes same-process consumers as soon as something is appended (others poll every few ms)."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.generation = 0
+
+    def notify(self) -> None:
+        with self.cond:
+            self.generation += 1
+            self.cond.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> int:
+        with self.cond:
+            if self.generation == seen:
+                self.cond.wait(timeout)
+            return self.generation
+
+
+_notifiers: dict[str, _Notifier] = {}
+_notifiers_lock = threading.Lock()
+
+
+def _notifier(path: str) -> _Notifier:
+    with _notifiers_lock:
+        return _notifiers.setdefault(path, _Notifier())
+
+
+class EmbeddedBus:
+    """The embedded log; safe to share between threads and processes on one machine."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = str(Path(path).resolve())
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._partitions: dict[str, int] = {}
+        self._notifier = _notifier(self.path)
+        conn = self._conn()
+        conn.executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path)
+            self._local.conn = conn
+        return conn
+
+    def ensure_topics(self, topics: list[str], partitions: int) -> None:
+        """Create the topics that do not exist yet (an existing topic keeps its partition count)."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for topic in topics:
+                conn.execute("INSERT OR IGNORE INTO topics(name, partitions) VALUES (?, ?)", (topic, partitions))
+                (count,) = conn.execute("SELECT partitions FROM topics WHERE name=?", (topic,)).fetchone()
+                conn.executemany(
+                    "INSERT OR IGNORE INTO heads(topic, partition, next_offset) VALUES (?, ?, 0)",
+                    [(topic, p) for p in range(count)],
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def partitions(self, topic: str) -> int:
+        """The partition count of a topic."""
+        if topic not in self._partitions:
+            row = self._conn().execute("SELECT partitions FROM topics WHERE name=?", (topic,)).fetchone()
+            if row is None:
+                raise UnknownTopic(f"topic {topic!r} does not exist; create it with ensure_topics")
+            self._partitions[topic] = row[0]
+        return self._partitions[topic]
+
+    def publish(self, messages: list[OutgoingMessage]) -> None:
+        """Append all messages in one transaction, in the given order."""
+        if not messages:
+            return
+        placed = [(m, partition_for(m.key, self.partitions(m.topic))) for m in messages]
+        conn = self._conn()
+        now = time.time()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for msg, partition in placed:
+                (offset,) = conn.execute(
+                    "UPDATE heads SET next_offset = next_offset + 1 WHERE topic=? AND partition=? "
+                    "RETURNING next_offset - 1",
+                    (msg.topic, partition),
+                ).fetchone()
+                conn.execute(
+                    'INSERT INTO log(topic, partition, "offset", key, value, appended_at) VALUES (?,?,?,?,?,?)',
+                    (msg.topic, partition, offset, msg.key, msg.value, now),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._notifier.notify()
+
+    def consumer(self, group: str, topics: list[str]) -> EmbeddedConsumer:
+        """Join a consumer group on these topics."""
+        return EmbeddedConsumer(self, group, topics)
+
+    def healthy(self) -> bool:
+        """Whether the log file can be read."""
+        try:
+            self._conn().execute("SELECT 1 FROM topics LIMIT 1").fetchall()
+            return True
+        except sqlite3.Error:
+            return False
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        """The next offset per partition (for lag and tests)."""
+        rows = self._conn().execute("SELECT partition, next_offset FROM heads WHERE topic=?", (topic,))
+        return dict(rows.fetchall())
+
+    def committed(self, group: str, topic: str) -> dict[int, int]:
+        """A group's committed offsets per partition."""
+        rows = self._conn().execute(
+            "SELECT partition, committed FROM group_offsets WHERE grp=? AND topic=?", (group, topic)
+        )
+        return dict(rows.fetchall())
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class EmbeddedConsumer:
+    """One member of a consumer group on the embedded log; use it from one thread."""
+
+    def __init__(self, bus: EmbeddedBus, group: str, topics: list[str]):
+        self.bus = bus
+        self.group = group
+        self.topics = list(topics)
+        self.member = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._conn = _connect(bus.path)
+        self._positions: dict[tuple[str, int], int] = {}
+        self._last_rebalance = 0.0
+        self._seen_generation = -1
+        self._closed = False
+        for topic in self.topics:
+            bus.partitions(topic)  # fail early on an unknown topic
+
+    def _write(self, fn):
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn()
+            self._conn.execute("COMMIT")
+            return result
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def _rebalance(self) -> None:
+        """Heartbeat, then take the partitions the deterministic assignment gives this member."""
+        now = time.time()
+        conn = self._conn
+        all_tps = sorted((t, p) for t in self.topics for p in range(self.bus.partitions(t)))
+
+        def step():
+            conn.execute(
+                "INSERT INTO members(grp, member, heartbeat) VALUES (?,?,?) "
+                "ON CONFLICT(grp, member) DO UPDATE SET heartbeat=excluded.heartbeat",
+                (self.group, self.member, now),
+            )
+            conn.execute(
+                "DELETE FROM members WHERE grp=? AND heartbeat < ?", (self.group, now - SESSION_TIMEOUT_S)
+            )
+            members = [r[0] for r in conn.execute("SELECT member FROM members WHERE grp=? ORDER BY member",
+                                                   (self.group,))]
+            mine = {tp for i, tp in enumerate(all_tps) if members[i % len(members)] == self.member}
+            for topic, partition in all_tps:
+                if (topic, partition) in mine:
+                    conn.execute(
+                        "INSERT INTO leases(grp, topic, partition, member, expires) VALUES (?,?,?,?,?) "
+                        "ON CONFLICT(grp, topic, partition) DO UPDATE SET member=excluded.member, "
+                        "expires=excluded.expires WHERE leases.member=excluded.member OR leases.expires < ?",
+                        (self.group, topic, partition, self.member, now + SESSION_TIMEOUT_S, now),
+                    )
+                else:
+                    conn.execute(
+                        "DELETE FROM leases WHERE grp=? AND topic=? AND partition=? AND member=?",
+                        (self.group, topic, partition, self.member),
+                    )
+            owned = conn.execute(
+                "SELECT l.topic, l.partition, COALESCE(o.committed, 0) FROM leases l "
+                "LEFT JOIN group_offsets o ON o.grp=l.grp AND o.topic=l.topic AND o.partition=l.partition "
+                "WHERE l.grp=? AND l.member=?",
+                (self.group, self.member),
+            ).fetchall()
+            return {(t, p): c for t, p, c in owned if t in self.topics}
+
+        owned = self._write(step)
+        # Keep the in-memory position of partitions still owned; start new ones from the committed offset.
+        self._positions = {tp: self._positions.get(tp, committed) for tp, committed in owned.items()}
+        self._last_rebalance = now
+
+    def assignment(self) -> list[tuple[str, int]]:
+        """The partitions this member owns now."""
+        return sorted(self._positions)
+
+    def poll(self, timeout: float = 1.0, max_records: int = 100) -> list[Record]:
+        """Next records from owned partitions, waiting up to ``timeout`` seconds for some."""
+        deadline = time.monotonic() + timeout
+        idle_sleep = 0.005
+        while True:
+            if time.time() - self._last_rebalance >= REBALANCE_INTERVAL_S:
+                self._rebalance()
+            generation = self.bus._notifier.generation
+            records = self._fetch(max_records)
+            if records:
+                return records
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return []
+            # Same-process publishers wake us at once; other processes are seen within idle_sleep.
+            self.bus._notifier.wait(generation, min(idle_sleep, remaining))
+            idle_sleep = min(idle_sleep * 2, 0.05)
+
+    def _fetch(self, max_records: int) -> list[Record]:
+        out: list[Record] = []
+        for (topic, partition), position in sorted(self._positions.items()):
+            if len(out) >= max_records:
+                break
+            rows = self._conn.execute(
+                'SELECT "offset", key, value FROM log WHERE topic=? AND partition=? AND "offset" >= ? '
+                'ORDER BY "offset" LIMIT ?',
+                (topic, partition, position, max_records - len(out)),
+            ).fetchall()
+            for offset, key, value in rows:
+                out.append(Record(topic, partition, offset, key, bytes(value)))
+            if rows:
+                self._positions[(topic, partition)] = rows[-1][0] + 1
+        return out
+
+    def commit(self, records: list[Record]) -> None:
+        """Commit the offsets after these records, for partitions this member still owns."""
+        if not records:
+            return
+        upto: dict[tuple[str, int], int] = {}
+        for r in records:
+            upto[(r.topic, r.partition)] = max(upto.get((r.topic, r.partition), 0), r.offset + 1)
+
+        def step():
+            for (topic, partition), offset in upto.items():
+                owner = self._conn.execute(
+                    "SELECT member FROM leases WHERE grp=? AND topic=? AND partition=?",
+                    (self.group, topic, partition),
+                ).fetchone()
+                if owner is None or owner[0] != self.member:
+                    continue  # the partition moved on; its new owner re-reads from the last commit
+                self._conn.execute(
+                    "INSERT INTO group_offsets(grp, topic, partition, committed) VALUES (?,?,?,?) "
+                    "ON CONFLICT(grp, topic, partition) DO UPDATE SET committed=excluded.committed",
+                    (self.group, topic, partition, offset),
+                )
+
+        self._write(step)
+
+    def close(self) -> None:
+        """Leave the group and release the leases, so the others take the partitions at once."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._write(lambda: (
+                self._conn.execute("DELETE FROM leases WHERE grp=? AND member=?", (self.group, self.member)),
+                self._conn.execute("DELETE FROM members WHERE grp=? AND member=?", (self.group, self.member)),
+            ))
+        finally:
+            self._conn.close()

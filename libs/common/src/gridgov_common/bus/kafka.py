@@ -1,0 +1,149 @@
+"""The Kafka bus (kafka-python): the only module in gridgov that imports the Kafka client.
+
+Producer: ``acks=all``, idempotent, one request in flight per connection, so retries never reorder one
+key's messages. Consumer: manual commits only, issued after the effect is committed; the group coordinator
+rebalances partitions when a member joins or leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from gridgov_common.bus.interface import OutgoingMessage, Record
+
+log = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT_S = 30.0
+
+
+class KafkaBus:
+    """A bus on an Apache Kafka cluster."""
+
+    def __init__(self, bootstrap_servers: str, client_id: str = "gridgov"):
+        self.bootstrap_servers = bootstrap_servers.split(",")
+        self.client_id = client_id
+        self.replication_factor = int(os.environ.get("GRIDGOV_KAFKA_REPLICATION_FACTOR", "1"))
+        self._producer: KafkaProducer | None = None
+        self._lock = threading.Lock()
+
+    def _get_producer(self) -> KafkaProducer:
+        with self._lock:
+            if self._producer is None:
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self.bootstrap_servers,
+                    client_id=self.client_id,
+                    acks="all",
+                    enable_idempotence=True,
+                    retries=2**31 - 1,
+                    max_in_flight_requests_per_connection=1,
+                    linger_ms=2,
+                    request_timeout_ms=15000,
+                    # Java-client compatible murmur2 partitioner is kafka-python's default for keyed records.
+                )
+            return self._producer
+
+    def _admin(self) -> KafkaAdminClient:
+        return KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=f"{self.client_id}-admin")
+
+    def ensure_topics(self, topics: list[str], partitions: int) -> None:
+        """Create the topics that do not exist yet, with ``partitions`` partitions each."""
+        admin = self._admin()
+        try:
+            existing = set(admin.list_topics())
+            missing = [t for t in topics if t not in existing]
+            if not missing:
+                return
+            try:
+                admin.create_topics(
+                    [NewTopic(t, partitions, self.replication_factor) for t in missing],
+                    raise_errors=False,
+                )
+            except TopicAlreadyExistsError:
+                pass  # another instance created it first
+        finally:
+            admin.close()
+
+    def publish(self, messages: list[OutgoingMessage]) -> None:
+        """Send and wait for every acknowledgement (acks=all); raises if any message failed."""
+        if not messages:
+            return
+        producer = self._get_producer()
+        futures = [producer.send(m.topic, key=m.key.encode(), value=m.value) for m in messages]
+        producer.flush(timeout=PUBLISH_TIMEOUT_S)
+        for future in futures:
+            future.get(timeout=PUBLISH_TIMEOUT_S)
+
+    def consumer(self, group: str, topics: list[str]) -> KafkaBusConsumer:
+        """Join a consumer group on these topics."""
+        return KafkaBusConsumer(self, group, topics)
+
+    def healthy(self) -> bool:
+        """Whether the cluster answers a metadata request."""
+        try:
+            admin = self._admin()
+            try:
+                admin.list_topics()
+            finally:
+                admin.close()
+            return True
+        except (KafkaError, OSError):
+            return False
+
+    def close(self) -> None:
+        """Flush and close the producer."""
+        with self._lock:
+            if self._producer is not None:
+                self._producer.close(timeout=5)
+                self._producer = None
+
+
+class KafkaBusConsumer:
+    """One member of a Kafka consumer group, committing offsets by hand."""
+
+    def __init__(self, bus: KafkaBus, group: str, topics: list[str]):
+        self._consumer = KafkaConsumer(
+            *topics,
+            bootstrap_servers=bus.bootstrap_servers,
+            client_id=f"{bus.client_id}-{group}",
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=3000,
+            max_poll_interval_ms=300000,
+        )
+
+    def poll(self, timeout: float = 1.0, max_records: int = 100) -> list[Record]:
+        """Next records from the partitions this member is assigned."""
+        batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        out: list[Record] = []
+        for tp, records in batches.items():
+            for r in records:
+                out.append(Record(tp.topic, tp.partition, r.offset, r.key.decode() if r.key else None, r.value))
+        return out
+
+    def commit(self, records: list[Record]) -> None:
+        """Commit the offsets after these records (synchronously)."""
+        if not records:
+            return
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            if tp not in offsets or offsets[tp].offset < r.offset + 1:
+                offsets[tp] = OffsetAndMetadata(r.offset + 1, "", -1)
+        self._consumer.commit(offsets)
+
+    def assignment(self) -> list[tuple[str, int]]:
+        """The partitions this member is assigned now."""
+        return sorted((tp.topic, tp.partition) for tp in self._consumer.assignment())
+
+    def close(self) -> None:
+        """Leave the group (triggers a rebalance for the others)."""
+        self._consumer.close(autocommit=False)

@@ -1,0 +1,144 @@
+"""The consumer loop every service uses: poll, handle, dead-letter what keeps failing, commit.
+
+At-least-once: offsets are committed only after the handler returned (its effect is committed). A message
+that is not an envelope, or whose handler keeps raising a non-transient error, goes to the topic's ``.dlq``
+twin with the error, and the loop goes on. A transient error (database or bus unreachable) is retried
+without end and without committing: a message is never dead-lettered because a server was restarting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from gridgov_common.bus.envelope import Envelope, MalformedMessage
+from gridgov_common.bus.interface import Bus, OutgoingMessage, Record
+from gridgov_common.bus.topics import dlq
+from gridgov_common.errors import Unavailable
+from gridgov_common.logs import correlation
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Envelope], None]
+
+MAX_ATTEMPTS = 3
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failure is the infrastructure's (retry forever) rather than the message's (dead-letter)."""
+    if isinstance(exc, OperationalError | InterfaceError | Unavailable | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return type(exc).__module__.startswith("kafka.")
+
+
+def dead_letter(record: Record, error: str, consumer: str) -> OutgoingMessage:
+    """The DLQ message for a record: the original bytes and why it could not be handled."""
+    body = {
+        "error": error,
+        "consumer": consumer,
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "key": record.key,
+        "value": record.value.decode("utf-8", errors="replace"),
+        "failed_at": datetime.now(UTC).isoformat(),
+    }
+    return OutgoingMessage(dlq(record.topic), record.key or "", json.dumps(body, ensure_ascii=False).encode())
+
+
+class ConsumerRunner(threading.Thread):
+    """Runs one consumer-group member in a thread until stopped."""
+
+    def __init__(self, bus: Bus, group: str, topics: list[str], handler: Handler, name: str | None = None):
+        super().__init__(name=name or f"consumer-{group}", daemon=True)
+        self.bus = bus
+        self.group = group
+        self.topics = topics
+        self.handler = handler
+        self._stopping = threading.Event()
+        self.handled = 0
+        self.dead_lettered = 0
+        self.ready = threading.Event()
+
+    def stop(self) -> None:
+        """Finish the current record and stop."""
+        self._stopping.set()
+
+    def run(self) -> None:
+        """Consume until stopped; reconnects after bus failures."""
+        while not self._stopping.is_set():
+            try:
+                consumer = self.bus.consumer(self.group, self.topics)
+            except Exception as exc:  # noqa: BLE001 - the bus may be restarting
+                log.warning("consumer %s cannot join: %s", self.group, exc)
+                self._stopping.wait(1.0)
+                continue
+            self.ready.set()
+            try:
+                self._loop(consumer)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("consumer %s failed, rejoining: %s", self.group, exc)
+                self._stopping.wait(1.0)
+            finally:
+                try:
+                    consumer.close()
+                except Exception:  # noqa: BLE001, S110 - closing a broken consumer may fail too
+                    pass
+
+    def _loop(self, consumer) -> None:  # noqa: ANN001
+        while not self._stopping.is_set():
+            records = consumer.poll(timeout=0.5, max_records=200)
+            done: list[Record] = []
+            for record in records:
+                if not self._handle(record):
+                    break  # stopping: leave the rest uncommitted, they are delivered again
+                done.append(record)
+            consumer.commit(done)
+            if len(done) < len(records):
+                return
+
+    def _handle(self, record: Record) -> bool:
+        try:
+            envelope = Envelope.from_bytes(record.value)
+        except MalformedMessage as exc:
+            self._dead_letter(record, str(exc))
+            return True
+        attempt = 0
+        with correlation(envelope.correlation_id):
+            while True:
+                attempt += 1
+                try:
+                    self.handler(envelope)
+                    self.handled += 1
+                    return True
+                except Exception as exc:  # noqa: BLE001 - decide below: retry, or dead-letter
+                    if is_transient(exc):
+                        log.warning("transient failure on %s@%s, retrying: %s", record.topic, record.offset, exc)
+                        if self._stopping.wait(min(0.2 * attempt, 2.0)):
+                            return False
+                        continue
+                    if attempt >= MAX_ATTEMPTS:
+                        log.error("giving up on %s@%s after %d attempts: %r",
+                                  record.topic, record.offset, attempt, exc)
+                        self._dead_letter(record, f"{type(exc).__name__}: {exc}")
+                        return True
+                    time.sleep(0.05 * attempt)
+
+    def _dead_letter(self, record: Record, error: str) -> None:
+        while True:
+            try:
+                self.bus.publish([dead_letter(record, error, self.group)])
+                self.dead_lettered += 1
+                return
+            except Exception as exc:  # noqa: BLE001 - the DLQ must not lose the message either
+                log.warning("cannot dead-letter yet: %s", exc)
+                if self._stopping.wait(1.0):
+                    raise

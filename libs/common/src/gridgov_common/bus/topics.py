@@ -1,0 +1,23 @@
+"""Every topic name on the bus, in one place.
+
+Keys: the report id on report topics, the ticket id on ticket topics, so one entity's messages stay in order
+on one partition. Every topic has a ``.dlq`` twin for messages that could not be handled after retries.
+"""
+
+REPORTS_RECEIVED = "gridgov.reports.received"
+REPORTS_LOCATED = "gridgov.reports.located"
+TICKETS_EVENTS = "gridgov.tickets.events"
+FEEDBACK_RECEIVED = "gridgov.feedback.received"
+
+ALL_TOPICS = (REPORTS_RECEIVED, REPORTS_LOCATED, TICKETS_EVENTS, FEEDBACK_RECEIVED)
+DLQ_SUFFIX = ".dlq"
+
+
+def dlq(topic: str) -> str:
+    """The dead-letter twin of a topic."""
+    return topic + DLQ_SUFFIX
+
+
+def all_topics_with_dlq() -> list[str]:
+    """Every topic and its DLQ twin, for creating them up front."""
+    return [t for topic in ALL_TOPICS for t in (topic, dlq(topic))]

@@ -1,0 +1,238 @@
+"""Engine, sessions, the transactional outbox and the handled-message record, for every service.
+
+Each service has its own metadata (its tables are its own); ``messaging_tables`` adds the outbox and the
+handled-message tables to it. A state change and the messages it emits are committed in one transaction
+(``Database.add_outbox``); the ``OutboxRelay`` publishes committed rows to the bus and only then deletes them.
+A consumer records each handled message id in the same transaction as its effect (``Database.first_time``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from gridgov_common.bus.envelope import Envelope
+from gridgov_common.bus.interface import Bus, OutgoingMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MessagingTables:
+    """The outbox and handled-message tables of one service."""
+
+    outbox: Table
+    handled: Table
+
+
+def messaging_tables(metadata: MetaData) -> MessagingTables:
+    """Add the outbox and handled-message tables to a service's metadata."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("topic", String(200), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("message_id", String(36), nullable=False),
+        Column("value", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+    handled = Table(
+        "handled_message",
+        metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("message_id", String(36), primary_key=True),
+        Column("handled_at", DateTime(timezone=True), nullable=False),
+    )
+    return MessagingTables(outbox, handled)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for the backend: WAL SQLite in the embedded stack, pooled PostgreSQL otherwise."""
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+            # Let SQLAlchemy issue BEGIN itself (pysqlite's own transaction handling is off).
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # noqa: ANN001
+            # Take the write lock up front: two writers never deadlock upgrading a read lock.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class Database:
+    """One service's database: engine, sessions, outbox and idempotency records."""
+
+    def __init__(self, url: str, metadata: MetaData, service_name: str):
+        self.url = url
+        self.metadata = metadata
+        self.service_name = service_name
+        self.engine = make_engine(url)
+        self.tables = messaging_tables(metadata) if "outbox" not in metadata.tables else MessagingTables(
+            metadata.tables["outbox"], metadata.tables["handled_message"]
+        )
+        self.outbox_written = threading.Event()
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether this is the embedded (SQLite) backend."""
+        return self.engine.dialect.name == "sqlite"
+
+    def create_all(self) -> None:
+        """Create the service's tables that do not exist yet."""
+        self.metadata.create_all(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session; commit it yourself. Wakes the outbox relay after a commit."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+            if session.info.get("outbox_dirty"):
+                self.outbox_written.set()
+
+    def add_outbox(self, session: Session, topic: str, envelope: Envelope) -> None:
+        """Stage a message in the outbox, to be committed with the state change that emits it."""
+        session.execute(
+            insert(self.tables.outbox).values(
+                topic=topic,
+                key=envelope.key,
+                message_id=str(envelope.id),
+                value=envelope.to_bytes(),
+                created_at=datetime.now(UTC),
+            )
+        )
+        session.info["outbox_dirty"] = True
+
+    def first_time(self, session: Session, consumer: str, message_id: str) -> bool:
+        """Record a message as handled by ``consumer`` in this transaction; False if it was handled before."""
+        handled = self.tables.handled
+        seen = session.execute(
+            select(handled.c.message_id).where(handled.c.consumer == consumer, handled.c.message_id == message_id)
+        ).first()
+        if seen:
+            return False
+        session.execute(insert(handled).values(consumer=consumer, message_id=message_id,
+                                               handled_at=datetime.now(UTC)))
+        return True
+
+    def outbox_backlog(self) -> int:
+        """Messages committed but not yet published."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(self.tables.outbox)).scalar_one()
+
+    def ping(self) -> bool:
+        """Whether the database answers."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return False
+
+
+class OutboxRelay(threading.Thread):
+    """Publishes committed outbox rows to the bus in order, then deletes them.
+
+    It holds the service's outbox lock while it publishes a batch (the SQLite write lock, or a PostgreSQL
+    advisory lock), so two instances of a service never publish the same rows or reorder one key's messages.
+    A crash between publish and delete republishes the batch: consumers are idempotent.
+    """
+
+    BATCH = 500
+
+    def __init__(self, db: Database, bus: Bus, poll_interval: float = 0.5):
+        super().__init__(name=f"{db.service_name}-outbox-relay", daemon=True)
+        self.db = db
+        self.bus = bus
+        self.poll_interval = poll_interval
+        self._stopping = threading.Event()
+        self.published = 0
+        self.lock_id = zlib.crc32(f"gridgov-outbox-{db.service_name}".encode())
+
+    def stop(self) -> None:
+        """Ask the relay to finish its current batch and stop."""
+        self._stopping.set()
+        self.db.outbox_written.set()
+
+    def run(self) -> None:
+        """Relay until stopped; errors (bus or database down) are logged and retried with backoff."""
+        backoff = 0.1
+        while not self._stopping.is_set():
+            try:
+                moved = self.relay_once()
+                backoff = 0.1
+                if moved < self.BATCH:
+                    self.db.outbox_written.wait(self.poll_interval)
+                    self.db.outbox_written.clear()
+            except Exception as exc:  # noqa: BLE001 - keep relaying after a transient failure
+                log.warning("outbox relay failed, retrying in %.1fs: %s", backoff, exc)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def relay_once(self) -> int:
+        """Publish one batch; returns how many messages it moved."""
+        outbox = self.db.tables.outbox
+        with self.db.engine.begin() as conn:
+            if not self.db.is_sqlite:
+                got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self.lock_id}).scalar()
+                if not got:
+                    return 0
+            rows = conn.execute(
+                select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value).order_by(outbox.c.id)
+                .limit(self.BATCH)
+            ).all()
+            if not rows:
+                return 0
+            self.bus.publish([OutgoingMessage(r.topic, r.key, bytes(r.value)) for r in rows])
+            # By id, not by range: on PostgreSQL a lower id can commit after a higher one was read.
+            conn.execute(delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
+        self.published += len(rows)
+        return len(rows)
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Publish everything pending now (used by tests and at shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self.relay_once() and time.monotonic() < deadline:
+            pass

@@ -1,0 +1,45 @@
+"""Payloads on ``gridgov.tickets.events``: one message per ticket transition."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+def ticket_event_type(action: str) -> str:
+    """The envelope type of a transition, e.g. ``ticket.claimed`` for the action ``claim``."""
+    return f"ticket.{TICKET_EVENT_NAMES[action]}"
+
+
+# action -> past-tense event name (commands are imperative, events past tense)
+TICKET_EVENT_NAMES = {
+    "register": "registered",
+    "dispatch": "dispatched",
+    "claim": "claimed",
+    "handle": "handled",
+    "verify": "verified",
+    "rework": "reworked",
+    "close": "closed",
+}
+
+
+class TicketEvent(BaseModel):
+    """A ticket transition: who did what, from which state to which, and the ticket's routing facts."""
+
+    ticket_id: str
+    report_id: str
+    action: str
+    from_state: str | None
+    to_state: str
+    category_code: str
+    department: str | None
+    grid_code: str | None
+    village_code: str | None
+    town_code: str | None
+    reporter_id: str
+    deadline: datetime | None
+    actor_id: str
+    actor_role: str
+    note: str | None = None
+    occurred_at: datetime

@@ -1,0 +1,89 @@
+"""What runs inside one service process besides its API: the database, the bus, the outbox relay and the
+consumers. Views and consumers reach it through ``request.app.state.runtime``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gridgov_common.bus.envelope import Envelope
+from gridgov_common.bus.interface import Bus, open_bus
+from gridgov_common.bus.runner import ConsumerRunner
+from gridgov_common.bus.topics import all_topics_with_dlq
+from gridgov_common.db import Database, OutboxRelay
+from gridgov_common.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ConsumerSpec:
+    """A consumer group this service runs: its topics and the handler of one envelope."""
+
+    group: str
+    topics: list[str]
+    handler: Callable[[Envelope], None]
+    instances: int = 1
+
+
+@dataclass
+class ServiceRuntime:
+    """Database, bus, relay and consumers of one service process."""
+
+    settings: ServiceSettings
+    db: Database
+    consumers: list[ConsumerSpec] = field(default_factory=list)
+    bus: Bus | None = None
+    relay: OutboxRelay | None = None
+    runners: list[ConsumerRunner] = field(default_factory=list)
+
+    def open_bus(self) -> Bus:
+        """The bus named by the settings (opened once)."""
+        if self.bus is None:
+            self.bus = open_bus(self.settings.common.bus_url, client_id=self.settings.service_name)
+        return self.bus
+
+    def start(self, ensure_topics_timeout: float = 120.0) -> None:
+        """Create tables and topics, then start the relay and the consumers the settings ask for."""
+        self.db.create_all()
+        bus = self.open_bus()
+        deadline = time.monotonic() + ensure_topics_timeout
+        while True:
+            try:
+                bus.ensure_topics(all_topics_with_dlq(), self.settings.common.topic_partitions)
+                break
+            except Exception as exc:  # noqa: BLE001 - the broker may still be starting
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("bus not ready yet (%s); retrying", exc)
+                time.sleep(1.0)
+        if self.settings.run_relay:
+            self.relay = OutboxRelay(self.db, bus)
+            self.relay.start()
+        if self.settings.run_consumers:
+            for spec in self.consumers:
+                for i in range(spec.instances):
+                    runner = ConsumerRunner(bus, spec.group, spec.topics, spec.handler,
+                                            name=f"{spec.group}-{i}")
+                    runner.start()
+                    self.runners.append(runner)
+
+    def stop(self) -> None:
+        """Stop consumers and relay, then release the bus and the database."""
+        for runner in self.runners:
+            runner.stop()
+        if self.relay:
+            self.relay.stop()
+        for runner in self.runners:
+            runner.join(timeout=10)
+        if self.relay:
+            self.relay.join(timeout=10)
+        if self.bus:
+            self.bus.close()
+        self.db.engine.dispose()
+
+    def ready(self) -> dict[str, bool]:
+        """Whether each dependency answers now (for /readyz)."""
+        return {"database": self.db.ping(), "bus": self.bus.healthy() if self.bus else False}

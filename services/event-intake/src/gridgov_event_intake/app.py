@@ -1,0 +1,29 @@
+"""event-intake: reports from every channel, persisted and published on ``gridgov.reports.received``."""
+
+from fastapi import FastAPI
+
+from gridgov_common.db import Database
+from gridgov_common.runtime import ServiceRuntime
+from gridgov_common.web import create_service_app
+from gridgov_event_intake.consumers import consumer_specs
+from gridgov_event_intake.reports import models as _models  # noqa: F401 - registers the tables
+from gridgov_event_intake.reports.views import router as reports_router
+from gridgov_event_intake.settings import IntakeSettings
+from gridgov_event_intake.tables import metadata
+
+
+def build_runtime(settings: IntakeSettings | None = None) -> ServiceRuntime:
+    """The service runtime: its database, the bus and its consumers."""
+    settings = settings or IntakeSettings()
+    db = Database(settings.resolved_database_url(), metadata, settings.service_name)
+    return ServiceRuntime(settings=settings, db=db, consumers=consumer_specs(db))
+
+
+def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    """The event-intake API."""
+    return create_service_app(
+        title="gridgov event-intake",
+        description="Reports from patrols, the 12345 hotline, citizens and Open311 clients.",
+        runtime_factory=lambda: build_runtime(settings),
+        routers=[reports_router],
+    )
