@@ -25,3 +25,17 @@ def token():
         return {"Authorization": f"Bearer {jwt}"}
 
     return _mint
+
+
+def require_infra(env_var: str, what: str) -> str:
+    """The value of ``env_var`` naming a real server; skip loudly without it, or fail under GRIDGOV_REQUIRE_INFRA=1."""
+    import os
+
+    value = os.environ.get(env_var)
+    if value:
+        return value
+    reason = (f"{what} not available: {env_var} is not set (run `make test`, which provisions Kafka and "
+              f"PostgreSQL/PostGIS with deploy/local/)")
+    if os.environ.get("GRIDGOV_REQUIRE_INFRA") == "1":
+        pytest.fail(f"GRIDGOV_REQUIRE_INFRA=1 but {reason}")
+    pytest.skip(f"SKIPPED REAL-STACK TEST — {reason}")

@@ -71,9 +71,11 @@ cmd_install() {
   log "fetching Kafka $KAFKA_VERSION jars from Maven Central into $LIBS_DIR ..."
   local tmp=$LIBS_DIR.tmp.$$
   rm -rf "$tmp"
-  mvn -q -B -Dstyle.color=never -f "$POM" -Dmaven.repo.local="$M2_REPO" \
+  local mvn_log=$GRIDGOV_INFRA_DIR/kafka-install.log
+  mvn -B -Dstyle.color=never -f "$POM" -Dmaven.repo.local="$M2_REPO" \
     "$DEP_PLUGIN:copy-dependencies" -DincludeScope=runtime -DoutputDirectory="$tmp" \
-    || { rm -rf "$tmp"; die "maven dependency download failed"; }
+    >"$mvn_log" 2>&1 \
+    || { tail -n 40 "$mvn_log" >&2; rm -rf "$tmp"; die "maven dependency download failed (log: $mvn_log)"; }
   [[ -f $tmp/kafka_2.13-$KAFKA_VERSION.jar && -f $tmp/kafka-tools-$KAFKA_VERSION.jar ]] \
     || { rm -rf "$tmp"; die "download incomplete: kafka jars missing in $tmp"; }
   printf '%s\n' "$stamp" >"$tmp/.installed"
@@ -154,7 +156,8 @@ cmd_format() {
   fi
   log "formatting KRaft storage (cluster id $(cat "$CLUSTER_ID_FILE"))"
   run_tool kafka.tools.StorageTool format --standalone \
-    -t "$(cat "$CLUSTER_ID_FILE")" -c "$CONF" >&2
+    -t "$(cat "$CLUSTER_ID_FILE")" -c "$CONF" >"$APP_LOG_DIR/format.log" 2>&1 \
+    || { cat "$APP_LOG_DIR/format.log" >&2; die "storage format failed"; }
 }
 
 cmd_start() {

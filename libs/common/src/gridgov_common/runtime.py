@@ -35,6 +35,8 @@ class ServiceRuntime:
     settings: ServiceSettings
     db: Database
     consumers: list[ConsumerSpec] = field(default_factory=list)
+    # The service package whose ``migrations/`` build its schema (None: create tables from metadata).
+    migrations_package: str | None = None
     bus: Bus | None = None
     relay: OutboxRelay | None = None
     runners: list[ConsumerRunner] = field(default_factory=list)
@@ -42,12 +44,20 @@ class ServiceRuntime:
     def open_bus(self) -> Bus:
         """The bus named by the settings (opened once)."""
         if self.bus is None:
-            self.bus = open_bus(self.settings.common.bus_url, client_id=self.settings.service_name)
+            common = self.settings.common
+            self.bus = open_bus(common.bus_url, client_id=self.settings.service_name,
+                                namespace=common.topic_namespace)
         return self.bus
 
     def start(self, ensure_topics_timeout: float = 120.0) -> None:
-        """Create tables and topics, then start the relay and the consumers the settings ask for."""
-        self.db.create_all()
+        """Migrate, prepare, create topics, then start the relay and the consumers the settings ask for."""
+        if self.migrations_package:
+            from gridgov_common.migrations import upgrade_to_head
+
+            upgrade_to_head(self.db, self.migrations_package)
+        else:
+            self.db.create_all()
+        self.prepare()
         bus = self.open_bus()
         deadline = time.monotonic() + ensure_topics_timeout
         while True:
@@ -69,6 +79,9 @@ class ServiceRuntime:
                                             name=f"{spec.group}-{i}")
                     runner.start()
                     self.runners.append(runner)
+
+    def prepare(self) -> None:
+        """Service-specific set-up after the schema exists and before any consumer runs (seeds, caches)."""
 
     def stop(self) -> None:
         """Stop consumers and relay, then release the bus and the database."""

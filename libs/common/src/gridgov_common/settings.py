@@ -21,6 +21,8 @@ class CommonSettings(BaseSettings):
     data_dir: Path = Path("var")
     kafka_bootstrap_servers: str | None = None
     topic_partitions: int = Field(default=4, ge=1, le=256)
+    # Prefix of physical topic and consumer-group names, for several environments on one Kafka cluster.
+    topic_namespace: str = ""
     jwt_secret: str | None = None
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     log_level: str = "INFO"

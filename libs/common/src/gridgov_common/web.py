@@ -90,6 +90,14 @@ def create_service_app(
           ).set_function(lambda: sum(r.dead_lettered for r in getattr(app.state, "runtime", None).runners)
                          if hasattr(app.state, "runtime") else 0)
 
+    Gauge("gridgov_consumer_assigned_partitions", "Partitions this process's consumers own now",
+          registry=registry).set_function(
+        lambda: sum(len(r.assigned) for r in app.state.runtime.runners) if hasattr(app.state, "runtime") else 0)
+
+    Gauge("gridgov_consumer_lag", "Messages in owned partitions not yet committed (checked each second)",
+          registry=registry).set_function(
+        lambda: sum(r.lag for r in app.state.runtime.runners) if hasattr(app.state, "runtime") else 0)
+
     @app.middleware("http")
     async def _timing(request: Request, call_next):
         start = time.perf_counter()

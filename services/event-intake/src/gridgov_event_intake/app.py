@@ -16,7 +16,8 @@ def build_runtime(settings: IntakeSettings | None = None) -> ServiceRuntime:
     """The service runtime: its database, the bus and its consumers."""
     settings = settings or IntakeSettings()
     db = Database(settings.resolved_database_url(), metadata, settings.service_name)
-    return ServiceRuntime(settings=settings, db=db, consumers=consumer_specs(db))
+    return ServiceRuntime(settings=settings, db=db, consumers=consumer_specs(db),
+                          migrations_package="gridgov_event_intake")
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:

@@ -3,9 +3,12 @@
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
+from gridgov_common.db import messaging_tables
+
 
 class IntakeTable(SQLModel, registry=registry()):
     """Base class of every event-intake table."""
 
 
 metadata = IntakeTable.metadata
+messaging = messaging_tables(metadata)  # the outbox and handled-message tables live beside the service's own

@@ -293,6 +293,18 @@ class EmbeddedConsumer:
                 self._positions[(topic, partition)] = rows[-1][0] + 1
         return out
 
+    def lag(self) -> int:
+        """Messages in the owned partitions after the group's committed offset."""
+        total = 0
+        for topic, partition in self._positions:
+            row = self._conn.execute(
+                "SELECT h.next_offset - COALESCE(o.committed, 0) FROM heads h LEFT JOIN group_offsets o "
+                "ON o.grp=? AND o.topic=h.topic AND o.partition=h.partition WHERE h.topic=? AND h.partition=?",
+                (self.group, topic, partition),
+            ).fetchone()
+            total += row[0] if row else 0
+        return total
+
     def commit(self, records: list[Record]) -> None:
         """Commit the offsets after these records, for partitions this member still owns."""
         if not records:

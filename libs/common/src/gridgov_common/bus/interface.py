@@ -44,6 +44,14 @@ class BusConsumer(Protocol):
         """Commit the positions after these records (call only after their effects are committed)."""
         ...
 
+    def assignment(self) -> list[tuple[str, int]]:
+        """The (topic, partition) pairs this member owns now."""
+        ...
+
+    def lag(self) -> int:
+        """Messages in the owned partitions not yet committed by the group."""
+        ...
+
     def close(self) -> None:
         """Leave the group; its partitions go to the other members."""
         ...
@@ -78,14 +86,73 @@ def partition_for(key: str, partitions: int) -> int:
     return zlib.crc32(key.encode()) % partitions
 
 
-def open_bus(url: str, client_id: str = "gridgov") -> Bus:
-    """Open the bus named by a URL: ``kafka://host:port[,host:port]`` or ``sqlite:///path/bus.db``."""
+class NamespacedBus:
+    """A bus whose physical topic names carry a prefix (one cluster shared by several environments)."""
+
+    def __init__(self, inner: Bus, namespace: str):
+        self.inner = inner
+        self.namespace = namespace
+
+    def ensure_topics(self, topics: list[str], partitions: int) -> None:
+        """Create the prefixed topics."""
+        self.inner.ensure_topics([self.namespace + t for t in topics], partitions)
+
+    def publish(self, messages: list[OutgoingMessage]) -> None:
+        """Publish to the prefixed topics."""
+        self.inner.publish([OutgoingMessage(self.namespace + m.topic, m.key, m.value) for m in messages])
+
+    def consumer(self, group: str, topics: list[str]) -> BusConsumer:
+        """Join the prefixed group on the prefixed topics; records come back with logical topic names."""
+        return _NamespacedConsumer(self.inner.consumer(self.namespace + group,
+                                                       [self.namespace + t for t in topics]), self.namespace)
+
+    def healthy(self) -> bool:
+        """Whether the underlying bus answers."""
+        return self.inner.healthy()
+
+    def close(self) -> None:
+        """Close the underlying bus."""
+        self.inner.close()
+
+
+class _NamespacedConsumer:
+    def __init__(self, inner: BusConsumer, namespace: str):
+        self.inner = inner
+        self.namespace = namespace
+
+    def poll(self, timeout: float = 1.0, max_records: int = 100) -> list[Record]:
+        n = len(self.namespace)
+        return [Record(r.topic[n:], r.partition, r.offset, r.key, r.value)
+                for r in self.inner.poll(timeout, max_records)]
+
+    def commit(self, records: list[Record]) -> None:
+        self.inner.commit([Record(self.namespace + r.topic, r.partition, r.offset, r.key, r.value)
+                           for r in records])
+
+    def assignment(self) -> list[tuple[str, int]]:
+        n = len(self.namespace)
+        return [(t[n:], p) for t, p in self.inner.assignment()]
+
+    def lag(self) -> int:
+        return self.inner.lag()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def open_bus(url: str, client_id: str = "gridgov", namespace: str = "") -> Bus:
+    """Open the bus named by a URL: ``kafka://host:port[,host:port]`` or ``sqlite:///path/bus.db``.
+
+    A ``namespace`` prefixes every physical topic and group name (e.g. one per test run or environment).
+    """
     if url.startswith("kafka://"):
         from gridgov_common.bus.kafka import KafkaBus
 
-        return KafkaBus(url.removeprefix("kafka://"), client_id=client_id)
-    if url.startswith("sqlite:///"):
+        bus: Bus = KafkaBus(url.removeprefix("kafka://"), client_id=client_id)
+    elif url.startswith("sqlite:///"):
         from gridgov_common.bus.embedded import EmbeddedBus
 
-        return EmbeddedBus(url.removeprefix("sqlite:///"))
-    raise ValueError(f"unknown bus URL {url!r}: expected kafka://... or sqlite:///...")
+        bus = EmbeddedBus(url.removeprefix("sqlite:///"))
+    else:
+        raise ValueError(f"unknown bus URL {url!r}: expected kafka://... or sqlite:///...")
+    return NamespacedBus(bus, namespace) if namespace else bus

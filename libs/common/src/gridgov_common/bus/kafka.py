@@ -144,6 +144,18 @@ class KafkaBusConsumer:
         """The partitions this member is assigned now."""
         return sorted((tp.topic, tp.partition) for tp in self._consumer.assignment())
 
+    def lag(self) -> int:
+        """Messages in the assigned partitions after the group's committed offset."""
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return 0
+        ends = self._consumer.end_offsets(assigned)
+        total = 0
+        for tp in assigned:
+            committed = self._consumer.committed(tp) or 0
+            total += max(0, ends.get(tp, 0) - committed)
+        return total
+
     def close(self) -> None:
         """Leave the group (triggers a rebalance for the others)."""
         self._consumer.close(autocommit=False)

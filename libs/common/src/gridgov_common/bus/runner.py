@@ -66,6 +66,9 @@ class ConsumerRunner(threading.Thread):
         self._stopping = threading.Event()
         self.handled = 0
         self.dead_lettered = 0
+        self.assigned: list[tuple[str, int]] = []
+        self.lag = 0
+        self._lag_checked = 0.0
         self.ready = threading.Event()
 
     def stop(self) -> None:
@@ -88,6 +91,7 @@ class ConsumerRunner(threading.Thread):
                 log.warning("consumer %s failed, rejoining: %s", self.group, exc)
                 self._stopping.wait(1.0)
             finally:
+                self.assigned = []
                 try:
                     consumer.close()
                 except Exception:  # noqa: BLE001, S110 - closing a broken consumer may fail too
@@ -96,6 +100,10 @@ class ConsumerRunner(threading.Thread):
     def _loop(self, consumer) -> None:  # noqa: ANN001
         while not self._stopping.is_set():
             records = consumer.poll(timeout=0.5, max_records=200)
+            self.assigned = consumer.assignment()
+            if time.monotonic() - self._lag_checked > 1.0:  # lag costs a query (a request on Kafka)
+                self.lag = consumer.lag()
+                self._lag_checked = time.monotonic()
             done: list[Record] = []
             for record in records:
                 if not self._handle(record):

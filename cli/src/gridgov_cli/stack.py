@@ -1,0 +1,134 @@
+"""Start the four services of the embedded stack as one process tree and watch over them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+@dataclass(frozen=True)
+class ServiceDef:
+    """One service: its name, module, env prefix and default port."""
+
+    name: str
+    module: str
+    env_prefix: str
+    port: int
+
+    def url(self, host: str = "127.0.0.1", port: int | None = None) -> str:
+        """The service's base URL."""
+        return f"http://{host}:{port or self.port}"
+
+
+SERVICES: dict[str, ServiceDef] = {
+    s.name: s
+    for s in (
+        ServiceDef("event-intake", "gridgov_event_intake", "GRIDGOV_INTAKE_", 8001),
+        ServiceDef("grid-registry", "gridgov_grid_registry", "GRIDGOV_REGISTRY_", 8002),
+        ServiceDef("dispatch", "gridgov_dispatch", "GRIDGOV_DISPATCH_", 8003),
+        ServiceDef("notification", "gridgov_notification", "GRIDGOV_NOTIFICATION_", 8004),
+    )
+}
+
+
+def service_env(base: dict[str, str], data_dir: Path, ports: dict[str, int] | None = None) -> dict[str, str]:
+    """The environment of the stack's processes: one data directory, each service on its port."""
+    env = dict(base)
+    env["GRIDGOV_DATA_DIR"] = str(data_dir.resolve())
+    for svc in SERVICES.values():
+        env[f"{svc.env_prefix}PORT"] = str((ports or {}).get(svc.name, svc.port))
+    return env
+
+
+def spawn(svc: ServiceDef, env: dict[str, str], log_dir: Path) -> subprocess.Popen:
+    """Start one service process, its output appended to ``<log_dir>/<service>.log``."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = open(log_dir / f"{svc.name}.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
+    return subprocess.Popen([sys.executable, "-m", svc.module], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_ready(urls: dict[str, str], timeout: float = 60.0) -> None:
+    """Wait until every service answers /readyz with 200; raises TimeoutError naming the laggards."""
+    deadline = time.monotonic() + timeout
+    pending = dict(urls)
+    while pending and time.monotonic() < deadline:
+        for name, url in list(pending.items()):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
+                    del pending[name]
+            except httpx.HTTPError:
+                pass
+        if pending:
+            time.sleep(0.2)
+    if pending:
+        raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
+
+
+class Supervisor:
+    """Keeps the stack's processes running: restarts one that dies, stops all on SIGINT/SIGTERM."""
+
+    def __init__(self, env: dict[str, str], data_dir: Path):
+        self.env = env
+        self.log_dir = data_dir / "logs"
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.stopping = False
+
+    def start_all(self) -> None:
+        """Start every service."""
+        for svc in SERVICES.values():
+            self.procs[svc.name] = spawn(svc, self.env, self.log_dir)
+
+    def stop_all(self, *_args: object) -> None:
+        """Stop every service gracefully (SIGTERM, then SIGKILL after 15 s)."""
+        self.stopping = True
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def watch(self) -> int:
+        """Restart any service that exits until asked to stop; returns the exit code for the CLI."""
+        signal.signal(signal.SIGTERM, self.stop_all)
+        signal.signal(signal.SIGINT, self.stop_all)
+        while not self.stopping:
+            for name, proc in list(self.procs.items()):
+                code = proc.poll()
+                if code is not None and not self.stopping:
+                    print(f"{name} exited with {code}; restarting (log: {self.log_dir / (name + '.log')})",
+                          file=sys.stderr, flush=True)
+                    self.procs[name] = spawn(SERVICES[name], self.env, self.log_dir)
+            time.sleep(0.5)
+        return 0
+
+
+def run_up(data_dir: Path, ready_timeout: float = 90.0) -> int:
+    """``gridgov up``: start the embedded stack with demo data and print where everything is."""
+    env = service_env(dict(os.environ), data_dir)
+    sup = Supervisor(env, data_dir)
+    sup.start_all()
+    urls = {name: svc.url(port=int(env[f"{svc.env_prefix}PORT"])) for name, svc in SERVICES.items()}
+    try:
+        wait_ready(urls, ready_timeout)
+    except TimeoutError as exc:
+        print(f"gridgov up failed: {exc}; logs in {sup.log_dir}", file=sys.stderr)
+        sup.stop_all()
+        return 1
+    print(f"gridgov is up (embedded stack, data in {data_dir.resolve()})")
+    for name, url in urls.items():
+        print(f"  {name:<14} {url}   docs: {url}/docs")
+    print("Try:  gridgov demo        (drives one report round the loop)")
+    print("      gridgov token command_centre   (a bearer token for curl)")
+    print("Stop with Ctrl-C.", flush=True)
+    return sup.watch()

@@ -1,0 +1,109 @@
+"""The semantics the services rely on, held against both bus backends: the embedded log and Kafka."""
+
+import time
+import uuid
+
+import pytest
+
+from conftest import require_infra
+from gridgov_common.bus.interface import OutgoingMessage, open_bus
+
+
+@pytest.fixture(params=["embedded", pytest.param("kafka", marks=pytest.mark.distributed)])
+def bus(request, tmp_path):
+    if request.param == "embedded":
+        b = open_bus(f"sqlite:///{tmp_path / 'bus.db'}")
+    else:
+        servers = require_infra("GRIDGOV_TEST_KAFKA_BOOTSTRAP_SERVERS", "Apache Kafka")
+        b = open_bus(f"kafka://{servers}")
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def topic(bus):
+    name = f"test.contract.{uuid.uuid4().hex[:10]}"
+    bus.ensure_topics([name], partitions=3)
+    return name
+
+
+def drain(consumer, want: int, timeout: float = 30.0):
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < want and time.monotonic() < deadline:
+        got.extend(consumer.poll(timeout=0.5))
+    return got
+
+
+def test_publish_keeps_order_per_key(bus, topic):
+    messages = [OutgoingMessage(topic, f"k{i % 5}", f"{i % 5}:{i}".encode()) for i in range(100)]
+    bus.publish(messages)
+    consumer = bus.consumer(f"g-{uuid.uuid4().hex[:6]}", [topic])
+    got = drain(consumer, 100)
+    consumer.close()
+    assert len(got) == 100
+    per_key: dict[str, list[int]] = {}
+    partitions: dict[str, set[int]] = {}
+    for r in got:
+        per_key.setdefault(r.key, []).append(int(r.value.decode().split(":")[1]))
+        partitions.setdefault(r.key, set()).add(r.partition)
+    assert all(seq == sorted(seq) for seq in per_key.values())
+    assert all(len(p) == 1 for p in partitions.values())
+
+
+def test_committed_offsets_survive_reconnect(bus, topic):
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    bus.publish([OutgoingMessage(topic, f"k{i}", str(i).encode()) for i in range(10)])
+    first = bus.consumer(group, [topic])
+    got = drain(first, 10)
+    first.commit(got)
+    first.close()
+    bus.publish([OutgoingMessage(topic, "k-late", b"late")])
+    second = bus.consumer(group, [topic])
+    again = drain(second, 1)
+    time.sleep(0.5)
+    again += second.poll(timeout=0.5)
+    second.close()
+    assert [r.value for r in again] == [b"late"]
+
+
+def test_uncommitted_records_are_delivered_again(bus, topic):
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    bus.publish([OutgoingMessage(topic, f"k{i}", str(i).encode()) for i in range(6)])
+    first = bus.consumer(group, [topic])
+    got = drain(first, 6)
+    first.commit([r for r in got if int(r.value) < 3 and r.partition == got[0].partition][:1])
+    first.close()
+    second = bus.consumer(group, [topic])
+    redelivered = drain(second, 5)
+    second.close()
+    assert len(redelivered) >= 5  # everything but the one committed record comes back
+
+
+def test_group_members_share_partitions_and_take_over_when_one_leaves(bus, topic):
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    a = bus.consumer(group, [topic])
+    b = bus.consumer(group, [topic])
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:  # both join, the group settles on a split
+        a.poll(timeout=0.2)
+        b.poll(timeout=0.2)
+        if a.assignment() and b.assignment() and len(set(a.assignment()) | set(b.assignment())) == 3:
+            break
+    assert not set(a.assignment()) & set(b.assignment())
+    bus.publish([OutgoingMessage(topic, f"k{i}", str(i).encode()) for i in range(60)])
+    seen_a, seen_b = [], []
+    deadline = time.monotonic() + 40
+    while len(seen_a) + len(seen_b) < 60 and time.monotonic() < deadline:
+        seen_a += a.poll(timeout=0.3)
+        seen_b += b.poll(timeout=0.3)
+    a.commit(seen_a)
+    b.commit(seen_b)
+    assert len(seen_a) + len(seen_b) == 60
+    assert not ({(r.partition, r.offset) for r in seen_a} & {(r.partition, r.offset) for r in seen_b})
+    assert seen_a and seen_b, "both members got a share of the partitions"
+    a.close()
+    bus.publish([OutgoingMessage(topic, f"k{i}", str(i).encode()) for i in range(60, 90)])
+    rest = drain(b, 30, timeout=60)
+    b.close()
+    assert sorted(int(r.value) for r in rest) == list(range(60, 90))

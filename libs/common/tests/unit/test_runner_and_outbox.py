@@ -1,0 +1,111 @@
+import json
+import time
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy.exc import OperationalError
+
+from gridgov_common.bus.embedded import EmbeddedBus
+from gridgov_common.bus.envelope import Envelope
+from gridgov_common.bus.interface import OutgoingMessage
+from gridgov_common.bus.runner import ConsumerRunner
+from gridgov_common.bus.topics import dlq
+from gridgov_common.db import Database, OutboxRelay
+
+TOPIC = "gridgov.test"
+
+
+def make_bus(tmp_path) -> EmbeddedBus:
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    bus.ensure_topics([TOPIC, dlq(TOPIC)], 2)
+    return bus
+
+
+def envelope(key: str, n: int) -> Envelope:
+    return Envelope(type="test.thing", producer="test", key=key, correlation_id=key, payload={"n": n})
+
+
+def read_topic(bus: EmbeddedBus, topic: str) -> list[bytes]:
+    rows = bus._conn().execute('SELECT value FROM log WHERE topic=? ORDER BY appended_at, "offset"', (topic,))
+    return [bytes(r[0]) for r in rows]
+
+
+def run_until(runner: ConsumerRunner, condition, timeout=15.0):
+    runner.start()
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    runner.stop()
+    runner.join(5)
+
+
+def test_runner_dead_letters_malformed_and_failing_messages_and_goes_on(tmp_path):
+    bus = make_bus(tmp_path)
+    handled = []
+
+    def handler(env: Envelope) -> None:
+        if env.payload["n"] == 2:
+            raise ValueError("category 99999 is not routable")
+        handled.append(env.payload["n"])
+
+    bus.publish([OutgoingMessage(TOPIC, "a", envelope("a", 1).to_bytes()),
+                 OutgoingMessage(TOPIC, "a", b"not an envelope"),
+                 OutgoingMessage(TOPIC, "a", envelope("a", 2).to_bytes()),
+                 OutgoingMessage(TOPIC, "a", envelope("a", 3).to_bytes())])
+    runner = ConsumerRunner(bus, "g", [TOPIC], handler)
+    run_until(runner, lambda: len(handled) == 2)
+    assert handled == [1, 3]
+    dead = [json.loads(v) for v in read_topic(bus, dlq(TOPIC))]
+    assert len(dead) == 2
+    assert "not a gridgov envelope" in dead[0]["error"] or "not JSON" in dead[0]["error"]
+    assert "not routable" in dead[1]["error"] and dead[1]["topic"] == TOPIC
+    assert sum(bus.committed("g", TOPIC).values()) == 4
+
+
+def test_runner_retries_transient_failures_without_dead_lettering(tmp_path):
+    bus = make_bus(tmp_path)
+    calls = []
+
+    def handler(env: Envelope) -> None:
+        calls.append(env.payload["n"])
+        if len(calls) <= 5:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    bus.publish([OutgoingMessage(TOPIC, "a", envelope("a", 7).to_bytes())])
+    runner = ConsumerRunner(bus, "g", [TOPIC], handler)
+    run_until(runner, lambda: len(calls) >= 6 and sum(bus.committed("g", TOPIC).values()) == 1)
+    assert calls == [7] * 6
+    assert read_topic(bus, dlq(TOPIC)) == []
+
+
+def test_outbox_publishes_only_committed_changes(tmp_path):
+    bus = make_bus(tmp_path)
+    md = MetaData()
+    things = Table("thing", md, Column("id", Integer, primary_key=True), Column("name", String(20)))
+    db = Database(f"sqlite:///{tmp_path / 'svc.db'}", md, "svc")
+    db.create_all()
+    relay = OutboxRelay(db, bus)
+    with db.session() as s:
+        s.execute(insert(things).values(id=1, name="kept"))
+        db.add_outbox(s, TOPIC, envelope("k1", 1))
+        s.commit()
+    with db.session() as s:
+        s.execute(insert(things).values(id=2, name="rolled back"))
+        db.add_outbox(s, TOPIC, envelope("k2", 2))
+        s.rollback()
+    relay.drain()
+    published = [Envelope.from_bytes(v).payload["n"] for v in read_topic(bus, TOPIC)]
+    assert published == [1]
+    assert db.outbox_backlog() == 0
+    with db.engine.connect() as c:
+        assert c.execute(select(things.c.name)).scalars().all() == ["kept"]
+
+
+def test_first_time_records_a_message_once(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'svc.db'}", MetaData(), "svc")
+    db.create_all()
+    with db.session() as s:
+        assert db.first_time(s, "c", "m1") is True
+        s.commit()
+    with db.session() as s:
+        assert db.first_time(s, "c", "m1") is False
+        assert db.first_time(s, "other-consumer", "m1") is True

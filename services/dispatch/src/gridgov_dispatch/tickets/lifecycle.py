@@ -1,0 +1,144 @@
+"""The ticket state machine (案卷生命周期), pure and table-driven.
+
+registered 立案 → dispatched 派遣 → claimed 签收 → handled 处置反馈 → verified 核查 → closed 结案, with
+rework 返工 from handled back to claimed. Each row of ``TRANSITIONS`` names the state it leaves, the action,
+the state it reaches, and who may do it; later issues add rows (return 退单, extension 延期, suspension 挂起,
+supervision 督办) without touching ``apply``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from gridgov_common.errors import Forbidden, IllegalTransition
+from gridgov_dispatch.tickets.access import Actor, Scope, TicketFacts, check_scope
+
+
+class State(StrEnum):
+    """Where a ticket stands."""
+
+    REGISTERED = "registered"  # 立案
+    DISPATCHED = "dispatched"  # 派遣
+    CLAIMED = "claimed"  # 签收
+    HANDLED = "handled"  # 处置反馈
+    VERIFIED = "verified"  # 核查
+    CLOSED = "closed"  # 结案
+
+
+class Action(StrEnum):
+    """What can be done to a ticket (imperative; its event is the past tense)."""
+
+    REGISTER = "register"  # 立案
+    DISPATCH = "dispatch"  # 派遣
+    CLAIM = "claim"  # 签收
+    HANDLE = "handle"  # 处置反馈
+    VERIFY = "verify"  # 核查通过
+    REWORK = "rework"  # 核查不通过, 返工
+    CLOSE = "close"  # 结案
+
+
+NEW = "new"  # how a ticket that does not exist yet is named in errors
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of the table: from ``source`` (None: a new ticket), ``action`` leads to ``target``."""
+
+    source: State | None
+    action: Action
+    target: State
+    who: Mapping[str, Scope] = field(default_factory=dict)
+
+
+def _who(**roles: Scope) -> Mapping[str, Scope]:
+    return MappingProxyType(dict(roles))
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(None, Action.REGISTER, State.REGISTERED, _who(system=Scope.ANY)),
+    Transition(State.REGISTERED, Action.DISPATCH, State.DISPATCHED,
+               _who(system=Scope.ANY, command_centre=Scope.ANY)),
+    Transition(State.DISPATCHED, Action.CLAIM, State.CLAIMED, _who(dept_dispatcher=Scope.OWN_DEPARTMENT)),
+    Transition(State.CLAIMED, Action.HANDLE, State.HANDLED, _who(dept_dispatcher=Scope.OWN_DEPARTMENT)),
+    Transition(State.HANDLED, Action.VERIFY, State.VERIFIED, _who(grid_worker=Scope.OWN_GRID)),
+    Transition(State.HANDLED, Action.REWORK, State.CLAIMED, _who(grid_worker=Scope.OWN_GRID)),
+    Transition(State.VERIFIED, Action.CLOSE, State.CLOSED,
+               _who(command_centre=Scope.ANY, grid_worker=Scope.OWN_GRID)),
+)
+
+STATES: tuple[State, ...] = tuple(State)
+ACTIONS: tuple[Action, ...] = tuple(Action)
+_ACTION_VALUES = frozenset(a.value for a in Action)
+OPEN_STATES: tuple[State, ...] = tuple(s for s in State if s is not State.CLOSED)
+
+_TABLE: dict[tuple[State | None, Action], Transition] = {}
+for _t in TRANSITIONS:
+    if (_t.source, _t.action) in _TABLE:
+        raise ValueError(f"two transitions for {_t.source} + {_t.action}")
+    _TABLE[(_t.source, _t.action)] = _t
+
+
+def _state(state: State | str | None) -> State | None:
+    return None if state is None else State(state)
+
+
+def allowed_actions(state: State | str | None) -> list[str]:
+    """The actions the table allows from ``state`` (None: a new ticket), in table order."""
+    source = _state(state)
+    return [t.action.value for t in TRANSITIONS if t.source == source]
+
+
+def roles_for(action: Action | str) -> tuple[str, ...]:
+    """Every role that may take ``action`` from some state (what the endpoint admits)."""
+    roles: dict[str, None] = {}
+    for t in TRANSITIONS:
+        if t.action == action:
+            roles.update(dict.fromkeys(t.who))
+    return tuple(roles)
+
+
+def transition_for(state: State | str | None, action: Action | str) -> Transition:
+    """The row for ``action`` from ``state``; IllegalTransition (naming the allowed actions) if none."""
+    source = _state(state)
+    row = _TABLE.get((source, Action(action))) if action in _ACTION_VALUES else None
+    if row is None:
+        raise IllegalTransition(source.value if source else NEW, str(action), allowed_actions(source))
+    return row
+
+
+def authorize(row: Transition, actor: Actor, facts: TicketFacts) -> None:
+    """Raise Forbidden unless the actor's role may take this row, on this ticket."""
+    scope = row.who.get(actor.role)
+    if scope is None:
+        allowed = ", ".join(sorted(row.who)) or "nobody"
+        raise Forbidden(f"role {actor.role} may not {row.action.value}; allowed: {allowed}")
+    check_scope(actor, scope, facts)
+
+
+def apply(state: State | str | None, action: Action | str, actor: Actor, facts: TicketFacts) -> State:
+    """The state after ``actor`` takes ``action`` on a ticket in ``state``.
+
+    Raises IllegalTransition (409) when the state does not allow the action, Forbidden (403) when the
+    actor's role, department or grid may not take it.
+    """
+    row = transition_for(state, action)
+    authorize(row, actor, facts)
+    return row.target
+
+
+def available_actions(state: State | str | None, actor: Actor, facts: TicketFacts) -> list[str]:
+    """The actions this actor may take now (for clients to offer the right buttons)."""
+    source = _state(state)
+    out = []
+    for row in TRANSITIONS:
+        if row.source != source:
+            continue
+        try:
+            authorize(row, actor, facts)
+        except Forbidden:
+            continue
+        out.append(row.action.value)
+    return out

@@ -1,0 +1,82 @@
+"""Queries on tickets and the writes that keep a transition atomic and version-guarded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, select
+
+from gridgov_common.errors import Conflict, ErrorDetail, NotFound
+from gridgov_dispatch.tickets.access import ListScope, TicketFacts
+from gridgov_dispatch.tickets.models import Ticket, TicketTransition
+
+
+def get(session: Session, ticket_id: str) -> Ticket | None:
+    """The ticket, or None."""
+    return session.get(Ticket, ticket_id)
+
+
+def get_or_raise(session: Session, ticket_id: str) -> Ticket:
+    """The ticket, or NotFound."""
+    ticket = get(session, ticket_id)
+    if ticket is None:
+        raise NotFound("ticket", ticket_id)
+    return ticket
+
+
+def get_by_report(session: Session, report_id: str) -> Ticket | None:
+    """The ticket made from a report, if there is one."""
+    return session.exec(select(Ticket).where(Ticket.report_id == report_id)).first()
+
+
+def facts(ticket: Ticket) -> TicketFacts:
+    """What the access rules need to know about a ticket."""
+    return TicketFacts(department=ticket.department, grid_code=ticket.grid_code)
+
+
+def list_page(session: Session, scope: ListScope, *, report_id: str | None = None, state: str | None = None,
+          limit: int = 50, offset: int = 0) -> tuple[list[Ticket], int]:
+    """A page of tickets inside ``scope`` and how many match in all.
+
+    Oldest first: a queue reads that way, and offset paging stays stable while new tickets arrive.
+    """
+    conditions = []
+    if scope.department is not None:
+        conditions.append(Ticket.department == scope.department)
+    if scope.grid_code is not None:
+        conditions.append(Ticket.grid_code == scope.grid_code)
+    if report_id is not None:
+        conditions.append(Ticket.report_id == report_id)
+    if state is not None:
+        conditions.append(Ticket.state == state)
+    total = session.exec(select(func.count()).select_from(Ticket).where(*conditions)).one()
+    query = select(Ticket).where(*conditions).order_by(Ticket.created_at, Ticket.id)
+    rows = session.exec(query.limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def transitions(session: Session, ticket_id: str) -> list[TicketTransition]:
+    """A ticket's audit trail in order."""
+    return list(session.exec(
+        select(TicketTransition).where(TicketTransition.ticket_id == ticket_id).order_by(TicketTransition.seq)
+    ).all())
+
+
+def update_versioned(session: Session, ticket: Ticket, values: dict[str, Any]) -> None:
+    """Write ``values`` and bump the version, only if nobody changed the ticket since it was read.
+
+    ``UPDATE ... WHERE id=:id AND version=:v``; no row means a concurrent change won: Conflict (409).
+    """
+    expected = ticket.version
+    table = Ticket.__table__
+    result = session.exec(
+        update(table).where(table.c.id == ticket.id, table.c.version == expected)
+        .values(**values, version=expected + 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"ticket {ticket.id} changed concurrently; reload it and try again",
+                       [ErrorDetail("version", f"expected {expected}, the ticket has moved on")])
+    for name, value in {**values, "version": expected + 1}.items():
+        set_committed_value(ticket, name, value)

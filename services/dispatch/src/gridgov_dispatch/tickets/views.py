@@ -1,0 +1,92 @@
+"""HTTP routes of tickets (thin: parse, authorise, call a handler, shape)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from gridgov_common.auth import Principal, require
+from gridgov_dispatch.tickets import handlers, lifecycle, service
+from gridgov_dispatch.tickets.access import READERS, authorize_view, list_scope
+from gridgov_dispatch.tickets.lifecycle import Action, State
+from gridgov_dispatch.tickets.models import Ticket
+from gridgov_dispatch.tickets.schemas import (
+    CloseBody,
+    HandleBody,
+    TicketDetail,
+    TicketPage,
+    TicketRead,
+    TransitionRead,
+    VerifyBody,
+)
+
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+
+# Each endpoint admits the roles the state machine names for its actions; the machine decides the rest.
+Reader = Annotated[Principal, Depends(require(*READERS))]
+Claimer = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.CLAIM)))]
+Handler = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.HANDLE)))]
+Verifier = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.VERIFY),
+                                                *lifecycle.roles_for(Action.REWORK)))]
+Closer = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.CLOSE)))]
+
+
+def _read(ticket: Ticket) -> TicketRead:
+    return TicketRead.model_validate(ticket, from_attributes=True)
+
+
+@router.get("", response_model=TicketPage)
+def list_tickets(request: Request, principal: Reader,
+                 report_id: Annotated[str | None, Query(max_length=36)] = None,
+                 state: State | None = None,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> TicketPage:
+    """Tickets, oldest first. Who: dept_dispatcher (its department's), grid_worker (its grid's),
+    command_centre and admin (all)."""
+    scope = list_scope(principal)
+    with request.app.state.runtime.db.session() as session:
+        rows, total = service.list_page(session, scope, report_id=report_id,
+                                        state=state.value if state else None, limit=limit, offset=offset)
+    return TicketPage(items=[_read(t) for t in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{ticket_id}", response_model=TicketDetail)
+def get_ticket(ticket_id: str, request: Request, principal: Reader) -> TicketDetail:
+    """A ticket with its audit trail and the caller's allowed actions. Who: as for the list."""
+    with request.app.state.runtime.db.session() as session:
+        ticket = service.get_or_raise(session, ticket_id)
+        facts = service.facts(ticket)
+        authorize_view(principal, facts)
+        trail = service.transitions(session, ticket_id)
+    return TicketDetail(
+        **_read(ticket).model_dump(),
+        transitions=[TransitionRead.model_validate(t, from_attributes=True) for t in trail],
+        allowed_actions=lifecycle.available_actions(ticket.state, principal, facts),
+    )
+
+
+@router.post("/{ticket_id}/claim", response_model=TicketRead)
+def claim_ticket(ticket_id: str, request: Request, principal: Claimer) -> TicketRead:
+    """Claim a dispatched ticket (签收). Who: dept_dispatcher of the ticket's department."""
+    return _read(handlers.act(request.app.state.runtime.db, ticket_id, Action.CLAIM, principal))
+
+
+@router.post("/{ticket_id}/handle", response_model=TicketRead)
+def handle_ticket(ticket_id: str, body: HandleBody, request: Request, principal: Handler) -> TicketRead:
+    """Report the handling of a claimed ticket (处置反馈). Who: dept_dispatcher of the ticket's department."""
+    return _read(handlers.act(request.app.state.runtime.db, ticket_id, Action.HANDLE, principal, body.note))
+
+
+@router.post("/{ticket_id}/verify", response_model=TicketRead)
+def verify_ticket(ticket_id: str, body: VerifyBody, request: Request, principal: Verifier) -> TicketRead:
+    """Verify a handled ticket on site (核查); ``passed: false`` sends it back to the department (返工).
+    Who: grid_worker of the ticket's grid."""
+    action = Action.VERIFY if body.passed else Action.REWORK
+    return _read(handlers.act(request.app.state.runtime.db, ticket_id, action, principal, body.note))
+
+
+@router.post("/{ticket_id}/close", response_model=TicketRead)
+def close_ticket(ticket_id: str, request: Request, principal: Closer,
+                 body: CloseBody | None = None) -> TicketRead:
+    """Close a verified ticket (结案). Who: command_centre, or grid_worker of the ticket's grid."""
+    note = body.note if body else None
+    return _read(handlers.act(request.app.state.runtime.db, ticket_id, Action.CLOSE, principal, note))

@@ -1,0 +1,158 @@
+import pytest
+
+from gridgov_common.auth import Principal
+from gridgov_common.errors import Forbidden, IllegalTransition, status_for
+from gridgov_dispatch.sla.clock import is_overdue
+from gridgov_dispatch.tickets import lifecycle
+from gridgov_dispatch.tickets.access import (
+    SYSTEM,
+    ListScope,
+    TicketFacts,
+    authorize_view,
+    list_scope,
+)
+from gridgov_dispatch.tickets.lifecycle import ACTIONS, STATES, Action, State, apply
+
+GRID = "441900001001001"
+FACTS = TicketFacts(department="water", grid_code=GRID)
+
+WATER = Principal(sub="d1", role="dept_dispatcher", department="water")
+HOUSING = Principal(sub="d2", role="dept_dispatcher", department="housing")
+WORKER = Principal(sub="g1", role="grid_worker", grid=GRID)
+OTHER_WORKER = Principal(sub="g2", role="grid_worker", grid="441900001001002")
+CENTRE = Principal(sub="c1", role="command_centre")
+ADMIN = Principal(sub="a1", role="admin")
+CITIZEN = Principal(sub="z1", role="citizen")
+
+# The expected table, written out independently of lifecycle.TRANSITIONS.
+EXPECTED = {
+    (None, "register"): "registered",
+    ("registered", "dispatch"): "dispatched",
+    ("dispatched", "claim"): "claimed",
+    ("claimed", "handle"): "handled",
+    ("handled", "verify"): "verified",
+    ("handled", "rework"): "claimed",
+    ("verified", "close"): "closed",
+}
+ENTITLED = {
+    "register": SYSTEM,
+    "dispatch": CENTRE,
+    "claim": WATER,
+    "handle": WATER,
+    "verify": WORKER,
+    "rework": WORKER,
+    "close": CENTRE,
+}
+
+
+@pytest.mark.parametrize("state", [None, *STATES], ids=lambda s: s or "new")
+@pytest.mark.parametrize("action", ACTIONS)
+def test_apply_every_state_and_action_follows_table(state, action):
+    key = (state.value if state else None, action.value)
+    actor = ENTITLED[action.value]
+    if key in EXPECTED:
+        assert apply(state, action, actor, FACTS) == State(EXPECTED[key])
+    else:
+        with pytest.raises(IllegalTransition) as caught:
+            apply(state, action, actor, FACTS)
+        allowed = [a for (s, a) in EXPECTED if s == key[0]]
+        assert caught.value.allowed == allowed
+        assert status_for(caught.value) == 409
+        assert (state.value if state else "new") in caught.value.message
+
+
+def test_apply_close_unclaimed_ticket_names_allowed_action():
+    with pytest.raises(IllegalTransition, match="allowed: claim"):
+        apply(State.DISPATCHED, Action.CLOSE, CENTRE, FACTS)
+
+
+def test_apply_unknown_action_is_illegal():
+    with pytest.raises(IllegalTransition) as caught:
+        apply(State.CLAIMED, "teleport", CENTRE, FACTS)
+    assert caught.value.allowed == ["handle"]
+
+
+def test_apply_closed_ticket_allows_nothing():
+    assert lifecycle.allowed_actions(State.CLOSED) == []
+    for action in ACTIONS:
+        with pytest.raises(IllegalTransition, match="allowed: none"):
+            apply(State.CLOSED, action, ENTITLED[action.value], FACTS)
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "actor", "field"),
+    [
+        (State.DISPATCHED, Action.CLAIM, HOUSING, "department"),  # another department's ticket
+        (State.DISPATCHED, Action.CLAIM, CENTRE, "role"),
+        (State.DISPATCHED, Action.CLAIM, Principal(sub="d3", role="dept_dispatcher"), "department"),
+        (State.CLAIMED, Action.HANDLE, HOUSING, "department"),
+        (State.CLAIMED, Action.HANDLE, WORKER, "role"),
+        (State.HANDLED, Action.VERIFY, OTHER_WORKER, "grid"),
+        (State.HANDLED, Action.REWORK, OTHER_WORKER, "grid"),
+        (State.HANDLED, Action.VERIFY, WATER, "role"),
+        (State.VERIFIED, Action.CLOSE, OTHER_WORKER, "grid"),
+        (State.VERIFIED, Action.CLOSE, WATER, "role"),
+        (State.VERIFIED, Action.CLOSE, ADMIN, "role"),
+        (State.REGISTERED, Action.DISPATCH, WATER, "role"),
+        (None, Action.REGISTER, CENTRE, "role"),
+    ],
+)
+def test_apply_wrong_actor_is_forbidden(state, action, actor, field):
+    with pytest.raises(Forbidden) as caught:
+        apply(state, action, actor, FACTS)
+    assert status_for(caught.value) == 403
+    assert caught.value.details[0].field == field
+
+
+def test_apply_close_by_ticket_grid_worker_closes():
+    assert apply(State.VERIFIED, Action.CLOSE, WORKER, FACTS) is State.CLOSED
+
+
+def test_apply_verify_ticket_without_grid_is_forbidden_to_grid_workers():
+    with pytest.raises(Forbidden):
+        apply(State.HANDLED, Action.VERIFY, WORKER, TicketFacts("water", None))
+
+
+def test_roles_for_action_lists_the_table_roles():
+    assert lifecycle.roles_for(Action.CLAIM) == ("dept_dispatcher",)
+    assert set(lifecycle.roles_for(Action.CLOSE)) == {"command_centre", "grid_worker"}
+    assert lifecycle.roles_for(Action.VERIFY) == ("grid_worker",)
+
+
+def test_available_actions_depend_on_actor():
+    assert lifecycle.available_actions(State.HANDLED, WORKER, FACTS) == ["verify", "rework"]
+    assert lifecycle.available_actions(State.HANDLED, OTHER_WORKER, FACTS) == []
+    assert lifecycle.available_actions(State.DISPATCHED, WATER, FACTS) == ["claim"]
+    assert lifecycle.available_actions(State.DISPATCHED, HOUSING, FACTS) == []
+
+
+@pytest.mark.parametrize(
+    ("actor", "visible"),
+    [(WATER, True), (HOUSING, False), (WORKER, True), (OTHER_WORKER, False), (CENTRE, True), (ADMIN, True),
+     (CITIZEN, False)],
+)
+def test_authorize_view_ticket_by_role_and_scope(actor, visible):
+    if visible:
+        authorize_view(actor, FACTS)
+    else:
+        with pytest.raises(Forbidden):
+            authorize_view(actor, FACTS)
+
+
+def test_list_scope_restricts_dispatchers_and_workers():
+    assert list_scope(WATER) == ListScope(department="water")
+    assert list_scope(WORKER) == ListScope(grid_code=GRID)
+    assert list_scope(CENTRE) == ListScope()
+    for actor in (CITIZEN, Principal(sub="d", role="dept_dispatcher"), Principal(sub="g", role="grid_worker")):
+        with pytest.raises(Forbidden):
+            list_scope(actor)
+
+
+def test_is_overdue_only_past_deadline():
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2025, 3, 3, 9, tzinfo=UTC)
+    assert is_overdue(now - timedelta(seconds=1), now)
+    assert not is_overdue(now, now)
+    assert not is_overdue(now + timedelta(hours=1), now)
+    assert not is_overdue(None, now)

@@ -1,0 +1,89 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from gridgov_common.events.tickets import TicketEvent
+from gridgov_notification.subscriptions import format_deadline, is_subscribed, notices_for
+
+NOW = datetime(2024, 5, 1, 1, 0, tzinfo=UTC)
+
+
+def ticket_event(**change) -> TicketEvent:
+    base = dict(
+        ticket_id="T-1", report_id="R-1", action="dispatch", from_state="registered", to_state="dispatched",
+        category_code="04002", department="water", grid_code="441900001001001", village_code="441900001001",
+        town_code="441900001", reporter_id="worker-7", deadline=datetime(2024, 5, 1, 9, 0, tzinfo=UTC),
+        actor_id="rules", actor_role="system", note=None, occurred_at=NOW,
+    )
+    return TicketEvent(**{**base, **change})
+
+
+def test_notices_for_dispatched_go_to_department_with_code_and_deadline():
+    [notice] = notices_for("ticket.dispatched", ticket_event())
+    assert notice.recipient == "department:water"
+    assert notice.title.startswith("新工单待签收")
+    assert "04002" in notice.title and "自来水管破裂" in notice.title
+    assert "2024-05-01 17:00" in notice.body  # 09:00 UTC is 17:00 China time
+    assert "T-1" in notice.body and "441900001001001" in notice.body
+
+
+def test_notices_for_handled_go_to_grid_for_verification():
+    [notice] = notices_for("ticket.handled", ticket_event(action="handle", to_state="handled",
+                                                          note="已更换破裂管段"))
+    assert notice.recipient == "grid:441900001001001"
+    assert "待核查" in notice.title and "现场核查" in notice.body
+    assert "已更换破裂管段" in notice.body
+
+
+def test_notices_for_handled_without_grid_go_to_command_centre():
+    [notice] = notices_for("ticket.handled", ticket_event(action="handle", grid_code=None))
+    assert notice.recipient == "role:command_centre"
+
+
+def test_notices_for_closed_go_to_reporter():
+    [notice] = notices_for("ticket.closed", ticket_event(action="close", to_state="closed",
+                                                         reporter_id="citizen-42"))
+    assert notice.recipient == "user:citizen-42"
+    assert notice.title == "您反映的问题已办结"
+    assert "已办结" in notice.body and "T-1" in notice.body
+
+
+def test_notices_for_registered_without_department_go_to_command_centre():
+    [notice] = notices_for("ticket.registered", ticket_event(action="register", from_state=None,
+                                                             to_state="registered", department=None))
+    assert notice.recipient == "role:command_centre"
+    assert "待分拨" in notice.title
+
+
+def test_notices_for_registered_with_department_go_to_nobody():
+    assert notices_for("ticket.registered", ticket_event(action="register", to_state="registered")) == []
+
+
+def test_notices_for_dispatched_without_department_alert_command_centre():
+    [notice] = notices_for("ticket.dispatched", ticket_event(department=None))
+    assert notice.recipient == "role:command_centre"
+
+
+@pytest.mark.parametrize("event_type", ["ticket.claimed", "ticket.verified", "ticket.reworked",
+                                        "ticket.returned", "report.received", ""])
+def test_notices_for_unlisted_type_go_to_nobody(event_type):
+    assert notices_for(event_type, ticket_event()) == []
+    assert not is_subscribed(event_type)
+
+
+def test_notices_for_unknown_category_show_the_bare_code():
+    [notice] = notices_for("ticket.dispatched", ticket_event(category_code="99999"))
+    assert "99999" in notice.title
+
+
+def test_notices_for_long_note_are_truncated():
+    [notice] = notices_for("ticket.handled", ticket_event(note="修" * 3000))
+    assert len(notice.body) < 2000 and notice.body.endswith("…")
+
+
+def test_format_deadline_without_deadline_says_unset():
+    assert format_deadline(None) == "未设定"
+
+
+def test_format_deadline_naive_is_taken_as_utc():
+    assert format_deadline(datetime(2024, 12, 31, 20, 30)) == "2025-01-01 04:30"

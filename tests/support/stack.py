@@ -1,0 +1,179 @@
+"""Start the four services as real processes, on the embedded stack or on Kafka + PostgreSQL/PostGIS.
+
+Used by the end-to-end and fault tests and by the benchmarks. Each Stack gets its own data directory,
+free ports, and, on the distributed stack, its own databases and topic namespace, so runs never mix.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from gridgov_cli.demo import Urls
+from gridgov_cli.stack import SERVICES, service_env, spawn, wait_ready
+from gridgov_common.auth import mint_token
+
+SECRET = "e2e-test-secret-not-for-production"
+DB_NAMES = {"event-intake": "intake", "grid-registry": "registry", "dispatch": "dispatch",
+            "notification": "notification"}
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def create_databases(admin_url: str, run_id: str) -> dict[str, str]:
+    """Create one PostGIS database per service for this run; returns the service → SQLAlchemy URL map."""
+    import psycopg
+
+    urls = {}
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for service, short in DB_NAMES.items():
+            name = f"gg_{short}_{run_id}"
+            conn.execute(f'CREATE DATABASE "{name}" OWNER gridgov')
+            urls[service] = admin_url.rsplit("/", 1)[0].replace("postgresql://postgres@",
+                                                                 "postgresql+psycopg://gridgov:gridgov@") + "/" + name
+    for short in DB_NAMES.values():
+        with psycopg.connect(admin_url.rsplit("/", 1)[0] + f"/gg_{short}_{run_id}", autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return urls
+
+
+def drop_databases(admin_url: str, run_id: str) -> None:
+    """Drop the databases of a run."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for short in DB_NAMES.values():
+            conn.execute(f'DROP DATABASE IF EXISTS "gg_{short}_{run_id}" WITH (FORCE)')
+
+
+@dataclass
+class Stack:
+    """The four services as child processes."""
+
+    kind: str  # "embedded" or "distributed"
+    data_dir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.ports = {name: free_port() for name in SERVICES}
+        env = service_env(dict(os.environ), self.data_dir, self.ports)
+        env.update({"GRIDGOV_JWT_SECRET": SECRET, "GRIDGOV_LOG_JSON": "true", "PYTHONUNBUFFERED": "1"})
+        if self.kind == "distributed":
+            env["GRIDGOV_KAFKA_BOOTSTRAP_SERVERS"] = os.environ["GRIDGOV_TEST_KAFKA_BOOTSTRAP_SERVERS"]
+            env["GRIDGOV_TOPIC_NAMESPACE"] = f"t{self.run_id}."
+            self.admin_url = os.environ["GRIDGOV_TEST_PG_ADMIN_URL"]
+            for service, url in create_databases(self.admin_url, self.run_id).items():
+                env[f"{SERVICES[service].env_prefix}DATABASE_URL"] = url
+        else:
+            env.pop("GRIDGOV_KAFKA_BOOTSTRAP_SERVERS", None)
+            for svc in SERVICES.values():
+                env.pop(f"{svc.env_prefix}DATABASE_URL", None)
+        env.update(self.extra_env)
+        self.env = env
+
+    @property
+    def urls(self) -> Urls:
+        """Base URLs of the services."""
+        p = self.ports
+        return Urls(intake=f"http://127.0.0.1:{p['event-intake']}", registry=f"http://127.0.0.1:{p['grid-registry']}",
+                    dispatch=f"http://127.0.0.1:{p['dispatch']}",
+                    notification=f"http://127.0.0.1:{p['notification']}")
+
+    def url(self, service: str) -> str:
+        """Base URL of one service."""
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, services: list[str] | None = None, timeout: float = 90.0) -> None:
+        """Start (or restart) services and wait until they are ready."""
+        names = services or list(SERVICES)
+        for name in names:
+            self.procs[name] = spawn(SERVICES[name], self.env, self.data_dir / "logs")
+        try:
+            wait_ready({n: self.url(n) for n in names}, timeout)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}\n{self.log_tail()}") from exc
+
+    def start_extra(self, service: str) -> str:
+        """Start a second instance of a service (same database and consumer groups); returns its URL."""
+        port = free_port()
+        env = dict(self.env)
+        env[f"{SERVICES[service].env_prefix}PORT"] = str(port)
+        self.extra = spawn(SERVICES[service], env, self.data_dir / "logs-extra")
+        url = f"http://127.0.0.1:{port}"
+        wait_ready({f"{service}-2": url}, 90)
+        return url
+
+    def stop_extra(self) -> None:
+        """Stop the second instance."""
+        extra = getattr(self, "extra", None)
+        if extra and extra.poll() is None:
+            extra.terminate()
+            extra.wait(20)
+
+    def kill(self, services: list[str] | None = None, sig: int = signal.SIGKILL) -> None:
+        """Send a signal (SIGKILL by default) and reap the processes."""
+        for name in services or list(self.procs):
+            proc = self.procs.get(name)
+            if proc and proc.poll() is None:
+                proc.send_signal(sig)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+
+    def stop(self) -> None:
+        """Stop every process gracefully."""
+        self.kill(sig=signal.SIGTERM)
+
+    def close(self) -> None:
+        """Stop and drop this run's databases."""
+        self.stop_extra()
+        self.stop()
+        if self.kind == "distributed":
+            drop_databases(self.admin_url, self.run_id)
+
+    def mint(self, **claims: str) -> str:
+        """A bearer token valid on this stack."""
+        return mint_token(SECRET, **claims)
+
+    def auth(self, **claims: str) -> dict[str, str]:
+        """An Authorization header for these claims."""
+        return {"Authorization": f"Bearer {self.mint(**claims)}"}
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of every service log (for failure messages)."""
+        out = []
+        for name in SERVICES:
+            path = self.data_dir / "logs" / f"{name}.log"
+            if path.exists():
+                out.append(f"--- {name} ---\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
+        return "\n".join(out)
+
+    def wait_for(self, what: str, probe, timeout: float = 60.0):
+        """Poll ``probe`` until truthy; fail with the service logs after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                value = probe()
+            except httpx.HTTPError:
+                value = None
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}\n{self.log_tail()}")
