@@ -64,9 +64,8 @@ def test_two_dispatch_instances_share_partitions_and_handle_each_ticket_once(sta
 
 
 @pytest.mark.distributed
-def test_kafka_broker_restart_mid_stream(stack):
-    if stack.kind != "distributed":
-        pytest.skip("the broker exists on the distributed stack only")
+def test_kafka_broker_restart_mid_stream(real_stack):
+    stack = real_stack
     flow = ReportFlow(stack, pause=0.02)
     flow.start()
     flow.wait_accepted(30)
@@ -77,9 +76,8 @@ def test_kafka_broker_restart_mid_stream(stack):
 
 
 @pytest.mark.distributed
-def test_postgres_restart_mid_stream(stack):
-    if stack.kind != "distributed":
-        pytest.skip("PostgreSQL exists on the distributed stack only")
+def test_postgres_restart_mid_stream(real_stack):
+    stack = real_stack
     flow = ReportFlow(stack, pause=0.02)
     flow.start()
     flow.wait_accepted(30)
@@ -111,8 +109,8 @@ def reset_consumer_offsets(stack: Stack) -> None:
     admin = KafkaAdminClient(bootstrap_servers=stack.env["GRIDGOV_KAFKA_BOOTSTRAP_SERVERS"])
     try:
         ns = stack.env["GRIDGOV_TOPIC_NAMESPACE"]
-        groups = [g[0] if isinstance(g, tuple) else g.group for g in admin.list_consumer_groups()]
-        admin.delete_consumer_groups([g for g in groups if g.startswith(ns)])
+        groups = [g["group_id"] for g in admin.list_groups()]
+        admin.delete_groups([g for g in groups if g.startswith(ns)])
     finally:
         admin.close()
 

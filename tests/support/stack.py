@@ -59,6 +59,22 @@ def drop_databases(admin_url: str, run_id: str) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "gg_{short}_{run_id}" WITH (FORCE)')
 
 
+def drop_namespace(bootstrap: str, namespace: str) -> None:
+    """Delete a run's topics and consumer groups from the shared broker."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        groups = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(namespace)]
+        if groups:
+            admin.delete_groups(groups)
+        topics = [t for t in admin.list_topics() if t.startswith(namespace)]
+        if topics:
+            admin.delete_topics(topics)
+    finally:
+        admin.close()
+
+
 @dataclass
 class Stack:
     """The four services as child processes."""
@@ -147,6 +163,7 @@ class Stack:
         self.stop()
         if self.kind == "distributed":
             drop_databases(self.admin_url, self.run_id)
+            drop_namespace(self.env["GRIDGOV_KAFKA_BOOTSTRAP_SERVERS"], self.env["GRIDGOV_TOPIC_NAMESPACE"])
 
     def mint(self, **claims: str) -> str:
         """A bearer token valid on this stack."""
