@@ -128,3 +128,26 @@ def consumers_caught_up(stack: Stack) -> bool:
         if metrics.get("gridgov_consumer_assigned_partitions", 0) == 0 or metrics.get("gridgov_consumer_lag", 1):
             return False
     return True
+
+
+@pytest.mark.distributed
+@pytest.mark.parametrize(("server", "check"), [("kafka", "bus"), ("postgres", "database")])
+def test_readyz_is_false_while_a_dependency_is_down(real_stack, server, check):
+    import httpx
+
+    script = f"deploy/local/{server}.sh"
+
+    def readiness():
+        return {name: httpx.get(f"{real_stack.url(name)}/readyz", timeout=10) for name in SERVICES}
+
+    subprocess.run([script, "stop"], check=True, capture_output=True, timeout=120)
+    try:
+        down = real_stack.wait_for(f"/readyz to report {server} down", lambda: (
+            r := readiness()) and all(x.status_code == 503 and x.json()["checks"][check] is False
+                                      for x in r.values()) and r, timeout=60)
+        assert all(x.json()["status"] == "not_ready" for x in down.values())
+    finally:
+        subprocess.run([script, "start"], check=True, capture_output=True, timeout=180)
+        subprocess.run([script, "wait"], check=True, capture_output=True, timeout=180)
+    real_stack.wait_for("/readyz to recover", lambda: all(x.status_code == 200 for x in readiness().values()),
+                        timeout=90)

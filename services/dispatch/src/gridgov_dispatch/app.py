@@ -15,6 +15,7 @@ from gridgov_dispatch.departments import models as _department_models  # noqa: F
 from gridgov_dispatch.departments import service as departments
 from gridgov_dispatch.departments.views import router as departments_router
 from gridgov_dispatch.settings import DispatchSettings
+from gridgov_dispatch.sla import metrics as sla_metrics
 from gridgov_dispatch.sla.views import router as sla_router
 from gridgov_dispatch.tables import metadata
 from gridgov_dispatch.tickets import models as _ticket_models  # noqa: F401 - registers the tables
@@ -47,4 +48,5 @@ def create_app(settings: DispatchSettings | None = None) -> FastAPI:
                     "closure, and the SLA board.",
         runtime_factory=lambda: build_runtime(settings),
         routers=[tickets_router, sla_router, departments_router],
+        metrics=sla_metrics.register,
     )

@@ -342,3 +342,12 @@ def test_migrations_build_the_schema_the_models_describe(stack):
     with stack.runtime.db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == [], "models changed without a migration: python -m gridgov_common.migrations revision ..."
+
+
+def test_metrics_expose_tickets_by_state_and_breaches(stack):
+    ticket = stack.ticket_for()
+    stack.wait_ticket(ticket["report_id"])
+    text = stack.client.get("/metrics").text
+    assert 'gridgov_tickets{state="dispatched"} 1.0' in text
+    assert "gridgov_sla_breaches 0.0" in text
+    assert "gridgov_outbox_backlog" in text and "gridgov_consumer_lag" in text

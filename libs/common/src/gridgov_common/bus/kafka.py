@@ -49,8 +49,9 @@ class KafkaBus:
                 )
             return self._producer
 
-    def _admin(self) -> KafkaAdminClient:
-        return KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=f"{self.client_id}-admin")
+    def _admin(self, timeout_ms: int = 30000) -> KafkaAdminClient:
+        return KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=f"{self.client_id}-admin",
+                                request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
 
     def ensure_topics(self, topics: list[str], partitions: int) -> None:
         """Create the topics that do not exist yet, with ``partitions`` partitions each."""
@@ -85,9 +86,9 @@ class KafkaBus:
         return KafkaBusConsumer(self, group, topics)
 
     def healthy(self) -> bool:
-        """Whether the cluster answers a metadata request."""
+        """Whether the cluster answers a metadata request within 3 seconds (readiness must answer fast)."""
         try:
-            admin = self._admin()
+            admin = self._admin(timeout_ms=3000)
             try:
                 admin.list_topics()
             finally:
