@@ -87,3 +87,23 @@ def test_malformed_message_is_parked_in_dlq_and_the_loop_goes_on(stack):
         assert b"this is not an envelope" in dead[0].value
     finally:
         bus.close()
+
+
+def test_one_report_can_be_followed_across_services_by_correlation_id(stack):
+    import json
+
+    steps = run_demo(stack.urls, stack.mint, timeout=60, out=lambda _line: None)
+    assert "report status" in steps
+    report_id = tickets_for_all_reports(stack)[-1]["report_id"]
+    seen = {}
+    for name in ("event-intake", "grid-registry", "dispatch", "notification"):
+        lines = (stack.data_dir / "logs" / f"{name}.log").read_text().splitlines()
+        entries = [json.loads(line) for line in lines if line.startswith("{")]
+        seen[name] = [e["msg"] for e in entries if e.get("correlation_id") == report_id]
+    assert all(seen.values()), seen
+
+
+def tickets_for_all_reports(stack):
+    resp = httpx.get(f"{stack.urls.dispatch}/v1/tickets", headers=stack.auth(sub="cc", role="command_centre"))
+    resp.raise_for_status()
+    return resp.json()["items"]

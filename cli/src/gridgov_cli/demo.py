@@ -51,7 +51,7 @@ def run_demo(urls: Urls, mint: Callable[..., str], timeout: float = 30.0, out=pr
 
     def step(name: str, detail: str) -> None:
         steps[name] = time.perf_counter() - t0
-        out(f"  {steps[name] * 1000:8.0f} ms  {name:<12} {detail}")
+        out(f"  {steps[name] * 1000:8.0f} ms  {name:<14} {detail}")
 
     def ok(resp: httpx.Response) -> dict:
         if resp.status_code >= 400:

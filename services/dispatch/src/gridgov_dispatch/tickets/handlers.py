@@ -19,6 +19,7 @@ from gridgov_common.bus.topics import TICKETS_EVENTS
 from gridgov_common.db import Database
 from gridgov_common.events.reports import REPORT_LOCATED, ReportLocated
 from gridgov_common.events.tickets import TicketEvent, ticket_event_type
+from gridgov_common.logs import correlation
 from gridgov_dispatch.departments import service as departments
 from gridgov_dispatch.routing import rules as routing
 from gridgov_dispatch.tickets import lifecycle, service
@@ -50,8 +51,12 @@ def register_located_report(db: Database, envelope: Envelope) -> None:
                 ticket = _register(db, session, located, envelope)
                 _dispatch_if_routable(db, session, ticket, envelope)
             else:
+                ticket = None
                 log.info("report %s already has a ticket; message %s changes nothing", report_id, envelope.id)
             session.commit()
+        if ticket is not None:
+            log.info("ticket %s registered for report %s; state %s, department %s", ticket.id, report_id,
+                     ticket.state, ticket.department)
     except IntegrityError:
         # A concurrent delivery of the same report under another envelope id inserted it first.
         with db.session() as session:
@@ -72,6 +77,8 @@ def act(db: Database, ticket_id: str, action: Action, actor: Actor, note: str | 
         authorize_view(actor, service.facts(ticket))
         _transition(db, session, ticket, action, actor, note=note)
         session.commit()
+    with correlation(ticket.report_id):
+        log.info("ticket %s: %s by %s (%s); now %s", ticket.id, action.value, actor.sub, actor.role, ticket.state)
     return ticket
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -11,8 +12,11 @@ from gridgov_common.bus.topics import REPORTS_RECEIVED
 from gridgov_common.db import Database
 from gridgov_common.events.reports import REPORT_RECEIVED, ReportReceived
 from gridgov_common.events.tickets import TicketEvent
+from gridgov_common.logs import correlation
 from gridgov_event_intake.reports.models import Report
 from gridgov_event_intake.reports.schemas import PatrolReportCreate
+
+log = logging.getLogger(__name__)
 
 SERVICE = "event-intake"
 TICKET_CONSUMER = "event-intake.ticket-status"
@@ -43,6 +47,8 @@ def accept_patrol_report(db: Database, principal: Principal, body: PatrolReportC
         db.add_outbox(session, REPORTS_RECEIVED, new_envelope(
             type=REPORT_RECEIVED, producer=SERVICE, key=report.id, payload=payload, correlation_id=report.id))
         session.commit()
+    with correlation(report.id):
+        log.info("report %s accepted: channel patrol, category %s", report.id, report.category_code)
     return report
 
 

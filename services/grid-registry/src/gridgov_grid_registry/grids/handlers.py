@@ -95,3 +95,5 @@ def locate_report(db: Database, locator: Locator, envelope: Envelope) -> None:
             return
         db.add_outbox(session, REPORTS_LOCATED, located)
         session.commit()
+    log.info("report %s %s: grid %s, town %s", report.report_id, location.status, location.grid_code,
+             location.town_code)

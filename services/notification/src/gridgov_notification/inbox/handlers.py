@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -12,6 +13,8 @@ from gridgov_common.events.tickets import TicketEvent
 from gridgov_notification import subscriptions
 from gridgov_notification.inbox import service
 from gridgov_notification.inbox.models import InboxMessage
+
+log = logging.getLogger(__name__)
 
 INBOX_CONSUMER = "notification.inbox"
 
@@ -41,6 +44,8 @@ def deliver_ticket_event(db: Database, envelope: Envelope) -> int:
                 created_at=now,
             ))
         session.commit()
+    log.info("ticket %s %s: inbox messages for %s", event.ticket_id, envelope.type,
+             ", ".join(n.recipient for n in notices))
     return len(notices)
 
 
