@@ -147,6 +147,16 @@ def peak_rss_mb(stack: Stack) -> dict[str, float]:
     return out
 
 
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU time (user + system) each service process has used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for name, proc in stack.procs.items():
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        out[name] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-quantile (0..1) by nearest rank."""
     ordered = sorted(values)
@@ -172,13 +182,16 @@ def run_stack(kind: str, rate: float, seconds: float, burst_seconds: int, connec
             print(f"[{kind}] fixed {rate}/s: {latency}", flush=True)
 
             since = time.time()
+            cpu_before = cpu_seconds(stack)
             wrk = wrk_burst(stack, burst_seconds, connections)
             sub, disp = timings.wait_all_dispatched(since)
+            cpu_after = cpu_seconds(stack)
+            cpu_ms = {n: round((cpu_after[n] - cpu_before[n]) * 1000 / len(sub), 2) for n in cpu_after}
             first, last = min(sub.values()), max(disp[r] for r in sub)
             throughput = {"reports": len(sub), "seconds": round(last - first, 2),
                           "reports_per_s": round(len(sub) / (last - first), 1),
                           "http_accept_per_s": wrk["http_requests_per_s"], "non_2xx": wrk["non_2xx"],
-                          "connections": connections}
+                          "connections": connections, "cpu_ms_per_report": cpu_ms}
             print(f"[{kind}] sustained: {throughput}", flush=True)
             rss = peak_rss_mb(stack)
             print(f"[{kind}] peak RSS MB: {rss} (sum {sum(rss.values()):.0f})", flush=True)

@@ -64,27 +64,15 @@ def test_two_dispatch_instances_share_partitions_and_handle_each_ticket_once(sta
 
 
 @pytest.mark.distributed
-def test_kafka_broker_restart_mid_stream(real_stack):
-    stack = real_stack
-    flow = ReportFlow(stack, pause=0.02)
+@pytest.mark.parametrize("server", ["kafka", "postgres"])
+def test_server_restart_mid_stream(real_stack, server):
+    flow = ReportFlow(real_stack, pause=0.02)
     flow.start()
     flow.wait_accepted(30)
-    subprocess.run(["deploy/local/kafka.sh", "restart"], check=True, capture_output=True, timeout=180)
+    subprocess.run([f"deploy/local/{server}.sh", "restart"], check=True, capture_output=True, timeout=180)
     flow.wait_accepted(len(flow.accepted) + 20, timeout=120)
     accepted = flow.stop()
-    assert_each_report_one_ticket_and_one_notice(stack, accepted, timeout=180)
-
-
-@pytest.mark.distributed
-def test_postgres_restart_mid_stream(real_stack):
-    stack = real_stack
-    flow = ReportFlow(stack, pause=0.02)
-    flow.start()
-    flow.wait_accepted(30)
-    subprocess.run(["deploy/local/postgres.sh", "restart"], check=True, capture_output=True, timeout=180)
-    flow.wait_accepted(len(flow.accepted) + 20, timeout=120)
-    accepted = flow.stop()
-    assert_each_report_one_ticket_and_one_notice(stack, accepted, timeout=180)
+    assert_each_report_one_ticket_and_one_notice(real_stack, accepted, timeout=180)
 
 
 def assigned_partitions(base_url: str) -> int:

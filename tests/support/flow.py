@@ -70,34 +70,26 @@ class ReportFlow(threading.Thread):
         return list(self.accepted)
 
 
-def all_tickets(stack) -> list[dict]:
-    """Every ticket on the stack (paged)."""
-    headers = stack.auth(sub="checker", role="command_centre")
+def paged(base_url: str, path: str, headers: dict[str, str], page_size: int = 200) -> list[dict]:
+    """Every item of a ``{"items": [...]}`` listing that pages with ``limit``/``offset``."""
     items: list[dict] = []
-    offset = 0
     with httpx.Client(timeout=30.0) as client:
         while True:
-            page = client.get(f"{stack.urls.dispatch}/v1/tickets", headers=headers,
-                              params={"limit": 200, "offset": offset}).json()
+            page = client.get(f"{base_url}{path}", headers=headers,
+                              params={"limit": page_size, "offset": len(items)}).json()
             items.extend(page["items"])
-            if len(page["items"]) < 200:
+            if len(page["items"]) < page_size:
                 return items
-            offset += 200
+
+
+def all_tickets(stack) -> list[dict]:
+    """Every ticket on the stack."""
+    return paged(stack.urls.dispatch, "/v1/tickets", stack.auth(sub="checker", role="command_centre"))
 
 
 def inbox_all(stack, **claims) -> list[dict]:
-    """Every inbox message of a principal (paged)."""
-    headers = stack.auth(**claims)
-    items: list[dict] = []
-    offset = 0
-    with httpx.Client(timeout=30.0) as client:
-        while True:
-            page = client.get(f"{stack.urls.notification}/v1/inbox", headers=headers,
-                              params={"limit": 200, "offset": offset}).json()
-            items.extend(page["items"])
-            if len(page["items"]) < 200:
-                return items
-            offset += 200
+    """Every inbox message of a principal."""
+    return paged(stack.urls.notification, "/v1/inbox", stack.auth(**claims))
 
 
 def assert_each_report_one_ticket_and_one_notice(stack, accepted: list[str], timeout: float = 120.0) -> dict:

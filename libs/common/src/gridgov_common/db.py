@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +41,7 @@ from sqlmodel import Session
 
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.interface import Bus, OutgoingMessage
+from gridgov_common.logs import correlation
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,29 @@ class Database:
                                                handled_at=datetime.now(UTC)))
         return True
 
+    def idempotent_batch(self, consumer: str,
+                         apply: Callable[[Session, Envelope], None]) -> Callable[[list[Envelope]], None]:
+        """A batch handler: ``apply`` each message not handled before, all in one transaction.
+
+        Recording the message ids and the effects in one commit is what makes the consumer idempotent; one
+        commit per batch instead of per message is what makes it fast. If the batch fails, the runner falls
+        back to one message at a time, so a poison message is isolated and dead-lettered alone.
+        """
+
+        def handle(envelopes: list[Envelope]) -> None:
+            with self.session() as session:
+                seen: set[str] = set()
+                for envelope in envelopes:
+                    message_id = str(envelope.id)
+                    if message_id in seen or not self.first_time(session, consumer, message_id):
+                        continue
+                    seen.add(message_id)
+                    with correlation(envelope.correlation_id):
+                        apply(session, envelope)
+                session.commit()
+
+        return handle
+
     def outbox_backlog(self) -> int:
         """Messages committed but not yet published."""
         with self.engine.connect() as conn:
@@ -186,11 +210,13 @@ class OutboxRelay(threading.Thread):
 
     BATCH = 500
 
-    def __init__(self, db: Database, bus: Bus, poll_interval: float = 0.5):
+    def __init__(self, db: Database, bus: Bus, poll_interval: float = 0.5, linger: float = 0.005):
         super().__init__(name=f"{db.service_name}-outbox-relay", daemon=True)
         self.db = db
         self.bus = bus
         self.poll_interval = poll_interval
+        # Like Kafka's linger.ms: after a wake-up, wait a few ms so one publish carries many messages.
+        self.linger = linger
         self._stopping = threading.Event()
         self.published = 0
         self.lock_id = zlib.crc32(f"gridgov-outbox-{db.service_name}".encode())
@@ -208,7 +234,8 @@ class OutboxRelay(threading.Thread):
                 moved = self.relay_once()
                 backoff = 0.1
                 if moved < self.BATCH:
-                    self.db.outbox_written.wait(self.poll_interval)
+                    if self.db.outbox_written.wait(self.poll_interval):
+                        self._stopping.wait(self.linger)
                     self.db.outbox_written.clear()
             except Exception as exc:  # noqa: BLE001 - keep relaying after a transient failure
                 log.warning("outbox relay failed, retrying in %.1fs: %s", backoff, exc)

@@ -13,7 +13,8 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from alembic import command, context
+import sqlalchemy as sa
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import MetaData, text
 
@@ -36,6 +37,33 @@ def upgrade_to_head(db: Database, package: str) -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def create_messaging_tables() -> None:
+    """Create the outbox and handled-message tables (``db.messaging_tables``) in a service's first revision."""
+    op.create_table(
+        "handled_message",
+        sa.Column("consumer", sa.String(length=100), nullable=False),
+        sa.Column("message_id", sa.String(length=36), nullable=False),
+        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "message_id"),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("message_id", sa.String(length=36), nullable=False),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+
+
+def drop_messaging_tables() -> None:
+    """Drop the outbox and handled-message tables (the downgrade of a service's first revision)."""
+    op.drop_table("outbox")
+    op.drop_table("handled_message")
 
 
 def run_migrations(target_metadata: MetaData) -> None:

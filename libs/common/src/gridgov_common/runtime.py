@@ -20,11 +20,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ConsumerSpec:
-    """A consumer group this service runs: its topics and the handler of one envelope."""
+    """A consumer group this service runs: its topics and the handler of a batch of envelopes.
+
+    The runner hands over each polled batch at once and, if the batch fails, each message alone.
+    """
 
     group: str
     topics: list[str]
-    handler: Callable[[Envelope], None]
+    handler: Callable[[list[Envelope]], None]
     instances: int = 1
 
 

@@ -42,10 +42,11 @@ def test_runner_dead_letters_malformed_and_failing_messages_and_goes_on(tmp_path
     bus = make_bus(tmp_path)
     handled = []
 
-    def handler(env: Envelope) -> None:
-        if env.payload["n"] == 2:
+    def handler(envs: list[Envelope]) -> None:
+        ns = [env.payload["n"] for env in envs]
+        if 2 in ns:
             raise ValueError("category 99999 is not routable")
-        handled.append(env.payload["n"])
+        handled.extend(ns)
 
     bus.publish([OutgoingMessage(TOPIC, "a", envelope("a", 1).to_bytes()),
                  OutgoingMessage(TOPIC, "a", b"not an envelope"),
@@ -65,8 +66,8 @@ def test_runner_retries_transient_failures_without_dead_lettering(tmp_path):
     bus = make_bus(tmp_path)
     calls = []
 
-    def handler(env: Envelope) -> None:
-        calls.append(env.payload["n"])
+    def handler(envs: list[Envelope]) -> None:
+        calls.extend(env.payload["n"] for env in envs)
         if len(calls) <= 5:
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 

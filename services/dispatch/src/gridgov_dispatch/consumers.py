@@ -8,5 +8,6 @@ from gridgov_dispatch.tickets import handlers
 
 def consumer_specs(db: Database) -> list[ConsumerSpec]:
     """Dispatch registers (立案) and dispatches (派遣) every located report."""
-    return [ConsumerSpec(handlers.REGISTER_CONSUMER, [REPORTS_LOCATED],
-                         lambda env: handlers.register_located_report(db, env))]
+    register = db.idempotent_batch(handlers.REGISTER_CONSUMER,
+                                   lambda session, env: handlers.register_located_report(db, session, env))
+    return [ConsumerSpec(handlers.REGISTER_CONSUMER, [REPORTS_LOCATED], register)]

@@ -8,4 +8,5 @@ from gridgov_event_intake.reports import handlers
 
 def consumer_specs(db: Database) -> list[ConsumerSpec]:
     """Intake follows ticket events to keep each report's status for its reporter."""
-    return [ConsumerSpec(handlers.TICKET_CONSUMER, [TICKETS_EVENTS], lambda env: handlers.follow_ticket(db, env))]
+    follow = db.idempotent_batch(handlers.TICKET_CONSUMER, handlers.follow_ticket)
+    return [ConsumerSpec(handlers.TICKET_CONSUMER, [TICKETS_EVENTS], follow)]

@@ -14,5 +14,7 @@ if TYPE_CHECKING:
 
 def consumer_specs(runtime: RegistryRuntime) -> list[ConsumerSpec]:
     """The registry locates every received report and publishes it as located (or unlocated)."""
-    return [ConsumerSpec(handlers.LOCATE_CONSUMER, [REPORTS_RECEIVED],
-                         lambda env: handlers.locate_report(runtime.db, runtime.locator, env))]
+    locate = runtime.db.idempotent_batch(
+        handlers.LOCATE_CONSUMER,
+        lambda session, env: handlers.locate_report(runtime.db, runtime.locator, session, env))
+    return [ConsumerSpec(handlers.LOCATE_CONSUMER, [REPORTS_RECEIVED], locate)]

@@ -8,5 +8,5 @@ from gridgov_notification.inbox import handlers
 
 def consumer_specs(db: Database) -> list[ConsumerSpec]:
     """The inbox follows ticket events and files a message for each recipient the rules name."""
-    return [ConsumerSpec(handlers.INBOX_CONSUMER, [TICKETS_EVENTS],
-                         lambda env: handlers.deliver_ticket_event(db, env))]
+    deliver = db.idempotent_batch(handlers.INBOX_CONSUMER, handlers.deliver_ticket_event)
+    return [ConsumerSpec(handlers.INBOX_CONSUMER, [TICKETS_EVENTS], deliver)]

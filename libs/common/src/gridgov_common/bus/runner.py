@@ -1,4 +1,4 @@
-"""The consumer loop every service uses: poll, handle, dead-letter what keeps failing, commit.
+"""The consumer loop every service uses: poll, handle the batch, dead-letter what keeps failing, commit.
 
 At-least-once: offsets are committed only after the handler returned (its effect is committed). A message
 that is not an envelope, or whose handler keeps raising a non-transient error, goes to the topic's ``.dlq``
@@ -25,7 +25,7 @@ from gridgov_common.logs import correlation
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Envelope], None]
+Handler = Callable[[list[Envelope]], None]  # handles a batch; idempotent per message
 
 MAX_ATTEMPTS = 3
 
@@ -104,27 +104,45 @@ class ConsumerRunner(threading.Thread):
             if time.monotonic() - self._lag_checked > 1.0:  # lag costs a query (a request on Kafka)
                 self.lag = consumer.lag()
                 self._lag_checked = time.monotonic()
-            done: list[Record] = []
+            if not records:
+                continue
+            batch: list[tuple[Record, Envelope]] = []
             for record in records:
-                if not self._handle(record):
-                    break  # stopping: leave the rest uncommitted, they are delivered again
-                done.append(record)
-            consumer.commit(done)
-            if len(done) < len(records):
-                return
+                try:
+                    batch.append((record, Envelope.from_bytes(record.value)))
+                except MalformedMessage as exc:
+                    self._dead_letter(record, str(exc))
+            if batch and not self._handle_batch(batch):
+                return  # stopping: nothing after the last commit is committed; it is delivered again
+            consumer.commit(records)
 
-    def _handle(self, record: Record) -> bool:
-        try:
-            envelope = Envelope.from_bytes(record.value)
-        except MalformedMessage as exc:
-            self._dead_letter(record, str(exc))
-            return True
+    def _handle_batch(self, batch: list[tuple[Record, Envelope]]) -> bool:
+        """Handle the whole batch in one go; on a message's error, one message at a time. False if stopping."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.handler([envelope for _, envelope in batch])
+                self.handled += len(batch)
+                return True
+            except Exception as exc:  # noqa: BLE001 - decide below: retry, or isolate the culprit
+                if not is_transient(exc):
+                    break
+                log.warning("transient failure on a batch of %d from %s, retrying: %s",
+                            len(batch), batch[0][0].topic, exc)
+                if self._stopping.wait(min(0.2 * attempt, 2.0)):
+                    return False
+        if len(batch) == 1:
+            return self._handle_one(*batch[0])
+        return all(self._handle_one(record, envelope) for record, envelope in batch)
+
+    def _handle_one(self, record: Record, envelope: Envelope) -> bool:
         attempt = 0
         with correlation(envelope.correlation_id):
             while True:
                 attempt += 1
                 try:
-                    self.handler(envelope)
+                    self.handler([envelope])
                     self.handled += 1
                     return True
                 except Exception as exc:  # noqa: BLE001 - decide below: retry, or dead-letter

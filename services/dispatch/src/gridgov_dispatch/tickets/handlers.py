@@ -11,7 +11,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from gridgov_common.bus.envelope import Envelope, new_envelope
@@ -33,37 +32,24 @@ SERVICE = "dispatch"
 REGISTER_CONSUMER = "dispatch.register"
 
 
-def register_located_report(db: Database, envelope: Envelope) -> None:
+def register_located_report(db: Database, session: Session, envelope: Envelope) -> None:
     """Make a ticket from a located report (立案) and dispatch it at once when it is routable (派遣).
 
-    Idempotent twice over: the envelope id is recorded with the effect, and a report that already has a
-    ticket (a redelivery under a new envelope id) is left alone; the UNIQUE report_id is the last guard.
+    Runs in the consumer's transaction, which also records the envelope id. A report that already has a
+    ticket (a redelivery under a new envelope id) is left alone; the UNIQUE report_id is the last guard: a
+    concurrent insert fails the transaction, and the retry finds the ticket and changes nothing.
     """
     if envelope.type != REPORT_LOCATED:
         return
     located = ReportLocated.model_validate(envelope.payload)
     report_id = located.report.report_id
-    try:
-        with db.session() as session:
-            if not db.first_time(session, REGISTER_CONSUMER, str(envelope.id)):
-                return
-            if service.get_by_report(session, report_id) is None:
-                ticket = _register(db, session, located, envelope)
-                _dispatch_if_routable(db, session, ticket, envelope)
-            else:
-                ticket = None
-                log.info("report %s already has a ticket; message %s changes nothing", report_id, envelope.id)
-            session.commit()
-        if ticket is not None:
-            log.info("ticket %s registered for report %s; state %s, department %s", ticket.id, report_id,
-                     ticket.state, ticket.department)
-    except IntegrityError:
-        # A concurrent delivery of the same report under another envelope id inserted it first.
-        with db.session() as session:
-            exists = service.get_by_report(session, report_id) is not None
-        if not exists:
-            raise
-        log.info("report %s was registered concurrently; message %s changes nothing", report_id, envelope.id)
+    if service.get_by_report(session, report_id) is not None:
+        log.info("report %s already has a ticket; message %s changes nothing", report_id, envelope.id)
+        return
+    ticket = _register(db, session, located, envelope)
+    _dispatch_if_routable(db, session, ticket, envelope)
+    log.info("ticket %s registered for report %s; state %s, department %s", ticket.id, report_id,
+             ticket.state, ticket.department)
 
 
 def act(db: Database, ticket_id: str, action: Action, actor: Actor, note: str | None = None) -> Ticket:

@@ -6,6 +6,8 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
+from sqlmodel import Session
+
 from gridgov_common.auth import Principal
 from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.bus.topics import REPORTS_RECEIVED
@@ -52,20 +54,16 @@ def accept_patrol_report(db: Database, principal: Principal, body: PatrolReportC
     return report
 
 
-def follow_ticket(db: Database, envelope: Envelope) -> None:
+def follow_ticket(session: Session, envelope: Envelope) -> None:
     """Keep a report's status in step with its ticket, so the reporter can see where it stands."""
     if not envelope.type.startswith("ticket."):
         return
     event = TicketEvent.model_validate(envelope.payload)
-    with db.session() as session:
-        if not db.first_time(session, TICKET_CONSUMER, str(envelope.id)):
-            return
-        report = session.get(Report, event.report_id)
-        if report is not None:
-            report.status = event.to_state
-            report.ticket_id = event.ticket_id
-            report.department = event.department
-            report.deadline = event.deadline
-            report.updated_at = datetime.now(UTC)
-            session.add(report)
-        session.commit()
+    report = session.get(Report, event.report_id)
+    if report is not None:
+        report.status = event.to_state
+        report.ticket_id = event.ticket_id
+        report.department = event.department
+        report.deadline = event.deadline
+        report.updated_at = datetime.now(UTC)
+        session.add(report)

@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.bus.topics import REPORTS_LOCATED
@@ -79,8 +80,8 @@ def locate_point(locator: Locator, lon: float, lat: float) -> Location:
     return locator.locate(lon, lat)
 
 
-def locate_report(db: Database, locator: Locator, envelope: Envelope) -> None:
-    """Locate a received report and stage ``report.located``, once per message however often it arrives."""
+def locate_report(db: Database, locator: Locator, session: Session, envelope: Envelope) -> None:
+    """Locate a received report and stage ``report.located`` in the consumer's transaction."""
     if envelope.type != REPORT_RECEIVED:
         return
     report = ReportReceived.model_validate(envelope.payload)
@@ -90,10 +91,6 @@ def locate_report(db: Database, locator: Locator, envelope: Envelope) -> None:
         payload=ReportLocated(report=report, location=location),
         correlation_id=envelope.correlation_id, causation_id=str(envelope.id),
     )
-    with db.session() as session:
-        if not db.first_time(session, LOCATE_CONSUMER, str(envelope.id)):
-            return
-        db.add_outbox(session, REPORTS_LOCATED, located)
-        session.commit()
+    db.add_outbox(session, REPORTS_LOCATED, located)
     log.info("report %s %s: grid %s, town %s", report.report_id, location.status, location.grid_code,
              location.town_code)

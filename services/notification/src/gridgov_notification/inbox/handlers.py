@@ -6,6 +6,8 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
+from sqlmodel import Session
+
 from gridgov_common.auth import Principal
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.db import Database
@@ -19,8 +21,8 @@ log = logging.getLogger(__name__)
 INBOX_CONSUMER = "notification.inbox"
 
 
-def deliver_ticket_event(db: Database, envelope: Envelope) -> int:
-    """File one inbox message per recipient the rules name, once per event however often it is delivered."""
+def deliver_ticket_event(session: Session, envelope: Envelope) -> int:
+    """File one inbox message per recipient the rules name, in the consumer's transaction."""
     if not subscriptions.is_subscribed(envelope.type):
         return 0
     event = TicketEvent.model_validate(envelope.payload)
@@ -28,22 +30,18 @@ def deliver_ticket_event(db: Database, envelope: Envelope) -> int:
     if not notices:
         return 0
     now = datetime.now(UTC)
-    with db.session() as session:
-        if not db.first_time(session, INBOX_CONSUMER, str(envelope.id)):
-            return 0
-        for notice in notices:
-            service.add(session, InboxMessage(
-                id=str(uuid.uuid4()),
-                recipient=notice.recipient,
-                ticket_id=event.ticket_id,
-                report_id=event.report_id,
-                event_type=envelope.type,
-                source_event_id=str(envelope.id),
-                title=notice.title,
-                body=notice.body,
-                created_at=now,
-            ))
-        session.commit()
+    for notice in notices:
+        service.add(session, InboxMessage(
+            id=str(uuid.uuid4()),
+            recipient=notice.recipient,
+            ticket_id=event.ticket_id,
+            report_id=event.report_id,
+            event_type=envelope.type,
+            source_event_id=str(envelope.id),
+            title=notice.title,
+            body=notice.body,
+            created_at=now,
+        ))
     log.info("ticket %s %s: inbox messages for %s", event.ticket_id, envelope.type,
              ", ".join(n.recipient for n in notices))
     return len(notices)

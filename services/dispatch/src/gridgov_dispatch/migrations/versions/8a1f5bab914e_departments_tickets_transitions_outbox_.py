@@ -11,6 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from gridgov_common.migrations import create_messaging_tables, drop_messaging_tables
+
 revision: str = '8a1f5bab914e'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -27,21 +29,7 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('code')
     )
-    op.create_table('handled_message',
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('message_id', sa.String(length=36), nullable=False),
-    sa.Column('handled_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'message_id')
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('topic', sa.String(length=200), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('message_id', sa.String(length=36), nullable=False),
-    sa.Column('value', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
+    create_messaging_tables()
     op.create_table('ticket',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('report_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
@@ -101,7 +89,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ticket_category_code'))
 
     op.drop_table('ticket')
-    op.drop_table('outbox')
-    op.drop_table('handled_message')
+    drop_messaging_tables()
     op.drop_table('department')
     # ### end Alembic commands ###

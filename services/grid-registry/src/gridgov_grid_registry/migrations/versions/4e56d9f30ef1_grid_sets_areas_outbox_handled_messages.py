@@ -16,6 +16,7 @@ import sqlmodel
 from alembic import op
 
 import gridgov_grid_registry.grids.geometry
+from gridgov_common.migrations import create_messaging_tables, drop_messaging_tables
 
 revision: str = '4e56d9f30ef1'
 down_revision: str | None = None
@@ -39,21 +40,7 @@ def upgrade() -> None:
     with op.batch_alter_table('grid_set', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_grid_set_active'), ['active'], unique=False)
 
-    op.create_table('handled_message',
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('message_id', sa.String(length=36), nullable=False),
-    sa.Column('handled_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'message_id')
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('topic', sa.String(length=200), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('message_id', sa.String(length=36), nullable=False),
-    sa.Column('value', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
+    create_messaging_tables()
     op.create_table('area',
     sa.Column('grid_set', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=15), nullable=False),
@@ -85,8 +72,7 @@ def downgrade() -> None:
             batch_op.drop_index('ix_area_geometry', postgresql_using='gist')
 
     op.drop_table('area')
-    op.drop_table('outbox')
-    op.drop_table('handled_message')
+    drop_messaging_tables()
     with op.batch_alter_table('grid_set', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_grid_set_active'))
 
