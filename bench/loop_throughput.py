@@ -157,6 +157,23 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
     return out
 
 
+def infra_cpu_seconds() -> float:
+    """CPU time used so far by the PostgreSQL and Kafka (java) processes on this machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            comm = (proc / "comm").read_text().strip()
+            if comm in ("postgres", "java"):
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            continue
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-quantile (0..1) by nearest rank."""
     ordered = sorted(values)
@@ -183,10 +200,13 @@ def run_stack(kind: str, rate: float, seconds: float, burst_seconds: int, connec
 
             since = time.time()
             cpu_before = cpu_seconds(stack)
+            infra_before = infra_cpu_seconds()
             wrk = wrk_burst(stack, burst_seconds, connections)
             sub, disp = timings.wait_all_dispatched(since)
             cpu_after = cpu_seconds(stack)
             cpu_ms = {n: round((cpu_after[n] - cpu_before[n]) * 1000 / len(sub), 2) for n in cpu_after}
+            if kind == "distributed":
+                cpu_ms["postgres+kafka"] = round((infra_cpu_seconds() - infra_before) * 1000 / len(sub), 2)
             first, last = min(sub.values()), max(disp[r] for r in sub)
             throughput = {"reports": len(sub), "seconds": round(last - first, 2),
                           "reports_per_s": round(len(sub) / (last - first), 1),

@@ -42,6 +42,8 @@ def service_env(base: dict[str, str], data_dir: Path, ports: dict[str, int] | No
     """The environment of the stack's processes: one data directory, each service on its port."""
     env = dict(base)
     env["GRIDGOV_DATA_DIR"] = str(data_dir.resolve())
+    # glibc gives each thread its own malloc arena; two are plenty for a service and save ~10 MB of RSS each.
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     for svc in SERVICES.values():
         env[f"{svc.env_prefix}PORT"] = str((ports or {}).get(svc.name, svc.port))
     return env
