@@ -1,4 +1,4 @@
-"""The ``gridgov`` command: up, serve, token, demo."""
+"""The ``gridgov`` command: up, serve, token, demo, apikey."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import runpy
 import sys
 from pathlib import Path
 
+from gridgov_cli import grids as grids_cli
 from gridgov_cli.stack import SERVICES, run_up
 from gridgov_common.auth import ROLES, load_secret, mint_token
 from gridgov_common.settings import CommonSettings
@@ -38,6 +39,30 @@ def cmd_token(args: argparse.Namespace) -> int:
     common = CommonSettings(data_dir=_data_dir(args.data_dir))
     print(mint_token(load_secret(common), sub=args.sub or f"{args.role}-cli", role=args.role,
                      department=args.department, grid=args.grid, ttl_seconds=args.ttl))
+    return 0
+
+
+def cmd_apikey_create(args: argparse.Namespace) -> int:
+    """Register an Open311 client system and print its API key (last line; only its hash is stored)."""
+    from gridgov_common.db import Database
+    from gridgov_common.errors import DomainError
+    from gridgov_common.migrations import upgrade_to_head
+    from gridgov_event_intake.open311.handlers import create_client
+    from gridgov_event_intake.settings import IntakeSettings
+    from gridgov_event_intake.tables import metadata
+
+    if args.data_dir:
+        os.environ["GRIDGOV_DATA_DIR"] = args.data_dir
+    settings = IntakeSettings()
+    db = Database(settings.resolved_database_url(), metadata, settings.service_name)
+    upgrade_to_head(db, "gridgov_event_intake")
+    try:
+        key = create_client(db, args.name)
+    except DomainError as exc:
+        print(f"apikey create FAILED: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"Open311 API key for {args.name} (shown once; store it now):")
+    print(key)
     return 0
 
 
@@ -86,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(func=cmd_token)
 
+    apikey = sub.add_parser("apikey", help="Open311 API keys of client systems")
+    apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True)
+    create = apikey_sub.add_parser("create", help="register a client system; prints its key on the last line")
+    create.add_argument("name", help="the client system's name")
+    create.set_defaults(func=cmd_apikey_create)
+
     demo = sub.add_parser("demo", help="drive one report round the loop against a running stack")
     demo.add_argument("--intake-url", default="http://127.0.0.1:8001")
     demo.add_argument("--registry-url", default="http://127.0.0.1:8002")
@@ -93,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--notification-url", default="http://127.0.0.1:8004")
     demo.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each step")
     demo.set_defaults(func=cmd_demo)
+
+    grids_cli.add_parser(sub)
     return parser
 
 

@@ -95,6 +95,33 @@ class Unavailable(DomainError):
         super().__init__(message, [], "unavailable")
 
 
+class PayloadTooLarge(DomainError):
+    """An upload over the size limit (413)."""
+
+    def __init__(self, field_name: str, limit: int):
+        super().__init__("payload too large", [ErrorDetail(field_name, f"larger than {limit} bytes")],
+                         "payload_too_large")
+
+
+class UnsupportedMediaType(DomainError):
+    """An upload whose content is not of an accepted type (415); judged by content, not by name."""
+
+    def __init__(self, field_name: str, reason: str):
+        super().__init__("unsupported media type", [ErrorDetail(field_name, reason)], "unsupported_media_type")
+
+
+class RateLimited(DomainError):
+    """Too many requests from one device or phone (429); ``retry_after`` seconds go in Retry-After."""
+
+    def __init__(self, field_name: str, reason: str, retry_after: int):
+        super().__init__("rate limited", [ErrorDetail(field_name, reason)], "rate_limited")
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        """The Retry-After header."""
+        return {"Retry-After": str(self.retry_after)}
+
+
 # The one exception -> HTTP status table (most specific class first).
 STATUS_CODES: list[tuple[type[DomainError], int]] = [
     (IllegalTransition, 409),
@@ -104,6 +131,9 @@ STATUS_CODES: list[tuple[type[DomainError], int]] = [
     (Unauthenticated, 401),
     (Forbidden, 403),
     (Unavailable, 503),
+    (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
+    (RateLimited, 429),
     (DomainError, 400),
 ]
 

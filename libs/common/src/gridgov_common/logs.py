@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,27 @@ def correlation(correlation_id: str | None) -> Iterator[None]:
 def current_correlation_id() -> str | None:
     """The correlation id of the work in progress, if any."""
     return _correlation_id.get()
+
+
+# A mainland mobile number (11 digits from 13x to 19x), optionally +86/86-prefixed, not inside a longer number.
+_PHONE = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+
+
+def mask_phones(text: str) -> str:
+    """Mask every mobile number in ``text`` as 138****1234."""
+    return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+class PhoneMaskingFilter(logging.Filter):
+    """Masks phone numbers in every record's message before any handler writes it (privacy, issue #5)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with phone numbers masked; never drops a record."""
+        message = record.getMessage()
+        masked = mask_phones(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -57,6 +79,7 @@ def configure_logging(service: str, level: str = "INFO", json_lines: bool = True
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service) if json_lines else logging.Formatter(
         f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(PhoneMaskingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

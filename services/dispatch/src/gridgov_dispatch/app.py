@@ -4,6 +4,7 @@ Consumes ``gridgov.reports.located``; publishes ``gridgov.tickets.events``.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -19,6 +20,7 @@ from gridgov_dispatch.sla import metrics as sla_metrics
 from gridgov_dispatch.sla.views import router as sla_router
 from gridgov_dispatch.tables import metadata
 from gridgov_dispatch.tickets import models as _ticket_models  # noqa: F401 - registers the tables
+from gridgov_dispatch.tickets.merge import MergePolicy
 from gridgov_dispatch.tickets.views import router as tickets_router
 
 MIGRATIONS = "gridgov_dispatch"  # the package whose migrations/ build the schema
@@ -37,7 +39,9 @@ def build_runtime(settings: DispatchSettings | None = None) -> ServiceRuntime:
     """The service runtime: its database, the bus and its consumers."""
     settings = settings or DispatchSettings()
     db = Database(settings.resolved_database_url(), metadata, settings.service_name)
-    return DispatchRuntime(settings=settings, db=db, consumers=consumer_specs(db), migrations_package=MIGRATIONS)
+    policy = MergePolicy(settings.merge_distance_m, timedelta(minutes=settings.merge_window_minutes))
+    return DispatchRuntime(settings=settings, db=db, consumers=consumer_specs(db, policy),
+                           migrations_package=MIGRATIONS)
 
 
 def create_app(settings: DispatchSettings | None = None) -> FastAPI:

@@ -12,3 +12,8 @@ class DispatchSettings(ServiceSettings):
 
     service_name: str = "dispatch"
     port: int = 8003
+    # 并案: a report of the same category within this distance (metres) and window (minutes) of an open ticket
+    # is attached to it. 0 metres turns merging off (the default, so one report stays one ticket unless a city
+    # configures it: GRIDGOV_DISPATCH_MERGE_DISTANCE_M=50).
+    merge_distance_m: float = 0.0
+    merge_window_minutes: int = 120

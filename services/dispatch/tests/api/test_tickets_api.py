@@ -346,3 +346,19 @@ def test_metrics_expose_tickets_by_state_and_breaches(stack):
     assert 'gridgov_tickets{state="dispatched"} 1.0' in text
     assert "gridgov_sla_breaches 0.0" in text
     assert "gridgov_outbox_backlog" in text and "gridgov_consumer_lag" in text
+
+
+def test_consume_report_handled_on_spot_awaits_verification_without_department(stack):
+    envelope = stack.located(category="01002")
+    envelope.payload["report"].update(handled_on_spot=True, handled_note="已清理垃圾")
+    stack.publish(envelope)
+    ticket = stack.wait_ticket(envelope.key)
+    assert ticket["state"] == "handled" and ticket["department"] is None
+    detail = stack.client.get(f"/v1/tickets/{ticket['id']}", headers=stack.token("command_centre")).json()
+    trail = [(s["action"], s["from_state"], s["to_state"]) for s in detail["transitions"]]
+    assert trail == [("register", None, "registered"), ("handle", "registered", "handled")]
+    assert "已清理垃圾" in detail["transitions"][1]["note"]
+    assert [e.type for e in stack.events(ticket["id"])] == ["ticket.registered", "ticket.handled"]
+    claim = stack.client.post(f"/v1/tickets/{ticket['id']}/claim", headers=water(stack.token))
+    assert claim.status_code in (403, 409)
+    assert drive_to(stack, ticket["id"], "verify", "close")["state"] == "closed"

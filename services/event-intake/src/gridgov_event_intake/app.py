@@ -6,8 +6,14 @@ from gridgov_common.db import Database
 from gridgov_common.runtime import ServiceRuntime
 from gridgov_common.web import create_service_app
 from gridgov_event_intake.consumers import consumer_specs
+from gridgov_event_intake.media import models as _media_models  # noqa: F401 - registers the tables
+from gridgov_event_intake.media.views import router as media_router
+from gridgov_event_intake.open311 import models as _open311_models  # noqa: F401 - registers the tables
+from gridgov_event_intake.open311.views import router as open311_router
 from gridgov_event_intake.reports import models as _models  # noqa: F401 - registers the tables
 from gridgov_event_intake.reports.views import router as reports_router
+from gridgov_event_intake.rewards import models as _reward_models  # noqa: F401 - registers the tables
+from gridgov_event_intake.rewards.views import router as rewards_router
 from gridgov_event_intake.settings import IntakeSettings
 from gridgov_event_intake.tables import metadata
 
@@ -26,5 +32,5 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="gridgov event-intake",
         description="Reports from patrols, the 12345 hotline, citizens and Open311 clients.",
         runtime_factory=lambda: build_runtime(settings),
-        routers=[reports_router],
+        routers=[reports_router, media_router, rewards_router, open311_router],
     )

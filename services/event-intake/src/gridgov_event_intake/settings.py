@@ -1,5 +1,7 @@
 """event-intake settings (env prefix ``GRIDGOV_INTAKE_``)."""
 
+from pathlib import Path
+
 from pydantic_settings import SettingsConfigDict
 
 from gridgov_common.settings import ServiceSettings
@@ -12,3 +14,19 @@ class IntakeSettings(ServiceSettings):
 
     service_name: str = "event-intake"
     port: int = 8001
+    # Media uploads (photos): bigger bodies get 413.
+    media_max_bytes: int = 10 * 1024 * 1024
+    # An S3-compatible bucket for media (production); unset: local files under the data directory.
+    media_s3_bucket: str | None = None
+    media_s3_prefix: str = "event-intake"
+    media_s3_endpoint_url: str | None = None  # e.g. a MinIO URL; credentials come from the usual AWS_* variables
+    media_s3_region: str | None = None
+    # Citizen photo reports (随手拍): at most this many per device and per phone in the window.
+    citizen_limit: int = 5
+    citizen_window_seconds: int = 600
+    # Reward points credited for each accepted citizen report.
+    citizen_reward_points: int = 10
+
+    def media_root(self) -> Path:
+        """Where local media files live: ``<data dir>/media/event-intake``."""
+        return (self.common.data_dir / "media" / self.service_name).resolve()

@@ -11,10 +11,18 @@ from gridgov_common.db import Database
 from gridgov_common.runtime import ServiceRuntime
 from gridgov_common.web import create_service_app
 from gridgov_grid_registry.consumers import consumer_specs
+from gridgov_grid_registry.departments import handlers as departments
+from gridgov_grid_registry.departments import models as _department_models  # noqa: F401 - registers the table
+from gridgov_grid_registry.departments.layer import DepartmentLayer
+from gridgov_grid_registry.departments.views import router as departments_router
 from gridgov_grid_registry.grids import handlers
 from gridgov_grid_registry.grids import models as _models  # noqa: F401 - registers the tables
-from gridgov_grid_registry.grids.index import GridIndex, Locator
+from gridgov_grid_registry.grids.handlers import ActiveLocator, MapCache
+from gridgov_grid_registry.grids.index import Locator
 from gridgov_grid_registry.grids.views import router as grids_router
+from gridgov_grid_registry.roster import handlers as roster
+from gridgov_grid_registry.roster import models as _roster_models  # noqa: F401 - registers the table
+from gridgov_grid_registry.roster.views import router as roster_router
 from gridgov_grid_registry.settings import RegistrySettings
 from gridgov_grid_registry.tables import metadata
 
@@ -23,19 +31,65 @@ log = logging.getLogger(__name__)
 MIGRATIONS = "gridgov_grid_registry"  # the package whose migrations/ build the schema
 
 
+def release_free_memory() -> None:
+    """Hand freed heap back to the OS (glibc keeps it otherwise, and RSS stays at the high-water mark)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 @dataclass
 class RegistryRuntime(ServiceRuntime):
-    """The service runtime plus the locator of the active grid set, ready before the consumers start."""
+    """The service runtime plus the locator of the grid set in effect, ready before the consumers start.
 
-    locator: Locator = field(default_factory=lambda: GridIndex([], None))  # replaced in start()
+    Lookups (the report consumer and the API) use the in-memory STRtree by default on both stacks, loaded
+    from this service's database; PostGIS stores the sets and can serve lookups itself (``locator=postgis``).
+    """
+
+    active: ActiveLocator | None = None
+    departments: DepartmentLayer = field(default_factory=lambda: DepartmentLayer([]))
+    maps: MapCache | None = None
+
+    @property
+    def locator(self) -> Locator:
+        """The locator of the grid set in effect now."""
+        return self.active.locator  # type: ignore[union-attr]
 
     def prepare(self) -> None:
-        """Seed the demo grid set if asked and empty, and load the locator, before the consumers start."""
+        """Seed the demo data if asked, load the locator and the department layer, watch for a new set."""
         settings: RegistrySettings = self.settings  # type: ignore[assignment]
         if settings.seed_demo:
             handlers.seed_demo(self.db)
-        self.locator = handlers.load_locator(self.db, settings.locator)
+            roster.seed_demo(self.db)
+            departments.seed_demo(self.db)
+        self.active = ActiveLocator(self.db, settings.locator, settings.refresh_seconds,
+                                    extra=[self.refresh_departments])
+        self.departments = departments.load_layer(self.db)
+        self.maps = MapCache(self.db)
+        release_free_memory()  # generating the city and loading rows leave ~15 MB of freed heap behind
+        self.active.start()
         log.info("locating with %s on grid set %s", type(self.locator).__name__, self.locator.version)
+
+    def reload_departments(self) -> None:
+        """Load the department layer again (after this process changed it)."""
+        self.departments = departments.load_layer(self.db)
+
+    def refresh_departments(self) -> None:
+        """Reload the department layer if another process changed it."""
+        from gridgov_grid_registry.departments import service
+
+        with self.db.session() as session:
+            if service.signature(session) != self.departments.signature:
+                self.reload_departments()
+
+    def stop(self) -> None:
+        """Stop watching for grid sets, then the consumers, relay, bus and database."""
+        if self.active:
+            self.active.stop()
+        super().stop()
 
 
 def build_runtime(settings: RegistrySettings | None = None) -> RegistryRuntime:
@@ -51,7 +105,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     """The grid-registry API."""
     return create_service_app(
         title="gridgov grid-registry",
-        description="Grid sets (city → town → village → grid) and point lookup.",
+        description="Grid sets (city → town → village → grid), point lookup, department areas, grid-worker roster.",
         runtime_factory=lambda: build_runtime(settings),
-        routers=[grids_router],
+        routers=[grids_router, roster_router, departments_router],
     )

@@ -1,70 +1,65 @@
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from gridgov_grid_registry.grids.areas import AreaRecord
-from gridgov_grid_registry.grids.demo import (
-    DEMO_BBOX,
-    DEMO_GRID_CODE,
-    DEMO_POINT,
-    DEMO_VERSION,
-    OUTSIDE_POINT,
-    demo_grid_set,
-)
-from gridgov_grid_registry.grids.index import GridIndex
+from gridgov_grid_registry.grids.demo import DEMO_GRID_CODE, DEMO_POINT, DEMO_VERSION, OUTSIDE_POINT, demo_grid_set
+from gridgov_grid_registry.grids.generator import generated
+from gridgov_grid_registry.grids.index import UNLOCATED, GridIndex
 
+CITY = generated("dongguan")
 AREAS = demo_grid_set().areas
-GRIDS = [a for a in AREAS if a.level == "grid"]
 INDEX = GridIndex(AREAS, DEMO_VERSION)
-# Every x and y where some demo boundary runs, so generated points land on edges and vertices too.
-XS = sorted({c for g in GRIDS for c in (g.geometry.bounds[0], g.geometry.bounds[2])})
-YS = sorted({c for g in GRIDS for c in (g.geometry.bounds[1], g.geometry.bounds[3])})
+GRIDS = {a.code: a for a in AREAS if a.level == "grid"}
 
 
-def smallest_covering_grid(lon, lat):
-    """Brute-force oracle: every grid that covers the point, smallest code first."""
-    covering = sorted(g.code for g in GRIDS if g.geometry.covers(Point(lon, lat)))
-    return covering[0] if covering else None
+def shared_vertex_of(codes_wanted: int):
+    """A vertex shared by at least this many grids, and those grids."""
+    from collections import defaultdict
+
+    owners = defaultdict(set)
+    for code, g in GRIDS.items():
+        for xy in g.geometry.exterior.coords:
+            owners[xy].add(code)
+    return next((xy, sorted(c)) for xy, c in sorted(owners.items()) if len(c) >= codes_wanted)
 
 
 def test_locate_point_inside_grid_returns_grid_village_and_town():
     loc = INDEX.locate(*DEMO_POINT)
     assert loc.status == "located"
-    assert (loc.grid_code, loc.grid_name) == (DEMO_GRID_CODE, "宏伟社区第1网格")
-    assert (loc.village_code, loc.village_name) == ("441900004002", "宏伟社区")
+    assert (loc.grid_code, loc.grid_name) == (DEMO_GRID_CODE, "洲源社区第2网格")
+    assert (loc.village_code, loc.village_name) == ("441900004003", "洲源社区")
     assert (loc.town_code, loc.town_name) == ("441900004", "南城街道")
     assert loc.grid_set_version == DEMO_VERSION
 
 
-def test_locate_point_on_edge_between_towns_picks_smallest_code():
-    # lon 113.77 is the edge between 南城 (441900004…) on the west and 东城 (441900003…) on the east.
-    loc = INDEX.locate(113.77, 23.0)
-    assert loc.grid_code == smallest_covering_grid(113.77, 23.0)
-    assert loc.grid_code.startswith("441900003")
-    assert loc.town_name == "东城街道"
+def test_locate_point_on_vertex_of_several_grids_picks_smallest_code():
+    (x, y), codes = shared_vertex_of(3)
+    assert INDEX.locate(x, y).grid_code == codes[0]
 
 
-def test_locate_point_on_edge_inside_village_picks_smallest_code():
-    loc = INDEX.locate(113.7525, 23.02)  # between 宏伟社区 grids 1 (west) and 2 (east)
-    assert loc.grid_code == "441900004002001"
+def segments(code):
+    ring = list(GRIDS[code].geometry.exterior.coords)
+    return {tuple(sorted(pair)) for pair in zip(ring, ring[1:], strict=False)}
 
 
-def test_locate_point_on_vertex_of_four_grids_picks_smallest_code():
-    loc = INDEX.locate(113.7525, 23.005)  # the centre of 宏伟社区, a corner of all four of its grids
-    assert sum(g.geometry.covers(Point(113.7525, 23.005)) for g in GRIDS) == 4
-    assert loc.grid_code == "441900004002001"
-
-
-def test_locate_point_on_town_corner_picks_smallest_code():
-    lon, lat = 113.77, 23.03  # corner of 莞城, 南城 and 东城
-    assert INDEX.locate(lon, lat).grid_code == smallest_covering_grid(lon, lat) == "441900003001003"
+def test_locate_point_on_edge_between_two_towns_picks_smallest_code():
+    # A lattice edge shared by a grid of 东城 (441900003…) and a grid of 莞城 (441900006…).
+    pairs = [(a, b) for a in GRIDS if a.startswith("441900003") for b in GRIDS if b.startswith("441900006")]
+    a, b, seg = next((a, b, s) for a, b in pairs for s in sorted(segments(a) & segments(b)))
+    x, y = (seg[0][0] + seg[1][0]) / 2, (seg[0][1] + seg[1][1]) / 2
+    assert GRIDS[a].geometry.covers(Point(x, y)) and GRIDS[b].geometry.covers(Point(x, y))
+    loc = INDEX.locate(x, y)
+    assert loc.grid_code == a and loc.town_name == "东城街道"
 
 
 def test_locate_point_on_outer_boundary_is_located():
-    assert INDEX.locate(DEMO_BBOX[0], DEMO_BBOX[1]).status == "located"
+    x, y = next(iter(a for a in AREAS if a.level == "town")).geometry.exterior.coords[0]
+    assert INDEX.locate(x, y).status == "located"
 
 
 def test_locate_point_outside_city_is_unlocated():
@@ -81,6 +76,7 @@ def test_locate_point_outside_city_is_unlocated():
 )
 def test_locate_point_without_usable_coordinates_is_unlocated(lon, lat):
     assert INDEX.locate(lon, lat).status == "unlocated"
+    assert INDEX.answer(lon, lat) == UNLOCATED
 
 
 def test_locate_point_in_town_but_no_grid_is_town_only():
@@ -94,12 +90,15 @@ def test_locate_point_in_town_but_no_grid_is_town_only():
     assert (loc.grid_code, loc.village_code) == (None, None)
     assert index.locate(0.5, 0.5).grid_code == grid.code
     assert index.locate(3.0, 0.5).status == "unlocated"
+    assert index.answer_many(np.array([1.5, 0.5, 3.0]), np.array([0.5, 0.5, 0.5])).tolist() == [
+        index.answer(1.5, 0.5), index.answer(0.5, 0.5), UNLOCATED]
 
 
 def test_locate_with_empty_index_is_unlocated():
     index = GridIndex([], None)
     assert len(index) == 0
     assert index.locate(*DEMO_POINT).model_dump(exclude_none=True) == {"status": "unlocated"}
+    assert index.answer_many(np.array([113.75]), np.array([23.02])).tolist() == [UNLOCATED]
 
 
 def test_locate_many_keeps_order_and_length():
@@ -110,20 +109,50 @@ def test_locate_many_keeps_order_and_length():
     assert INDEX.locate_many([]) == []
 
 
-@given(st.one_of(
-    st.tuples(st.floats(DEMO_BBOX[0], DEMO_BBOX[2]), st.floats(DEMO_BBOX[1], DEMO_BBOX[3])),
-    st.tuples(st.sampled_from(XS), st.floats(DEMO_BBOX[1], DEMO_BBOX[3])),
-    st.tuples(st.floats(DEMO_BBOX[0], DEMO_BBOX[2]), st.sampled_from(YS)),
-    st.tuples(st.sampled_from(XS), st.sampled_from(YS)),
-))
-def test_locate_any_point_in_city_matches_brute_force(point):
-    loc = INDEX.locate(*point)
-    assert loc.status == "located"  # the demo grids tile the city: no gaps
-    assert loc.grid_code == smallest_covering_grid(*point)
+def test_answer_many_with_nan_and_out_of_range_marks_those_unlocated():
+    lons = np.array([DEMO_POINT[0], np.nan, 190.0, DEMO_POINT[0]])
+    lats = np.array([DEMO_POINT[1], 23.0, 23.0, np.inf])
+    got = INDEX.answer_many(lons, lats).tolist()
+    assert got == [INDEX.answer(*DEMO_POINT), UNLOCATED, UNLOCATED, UNLOCATED]
 
 
-def test_locate_many_agrees_with_locate_one_by_one():
-    lons = [DEMO_BBOX[0] + i * 0.003 for i in range(45)]
-    lats = [DEMO_BBOX[1] + j * 0.0025 for j in range(36)]
-    points = [(x, y) for x in lons for y in lats]
-    assert INDEX.locate_many(points) == [INDEX.locate(*p) for p in points]
+@given(st.floats(113.45, 114.35), st.floats(22.55, 23.25))
+def test_locate_any_point_matches_lattice_oracle(oracle, city, lon, lat):
+    expected = oracle(city, INDEX.answers, np.array([[lon, lat]]))[0]
+    assert INDEX.answer(lon, lat) == expected
+
+
+@given(st.integers(0, len(CITY.xs) - 1), st.integers(0, len(CITY.ys) - 1), st.sampled_from([0.0, 0.5]),
+       st.sampled_from([0.0, 0.5]))
+def test_locate_lattice_vertex_or_edge_point_matches_oracle(oracle, city, i, j, fx, fy):
+    x = city.xs[i] if fx == 0 or i + 1 >= len(city.xs) else (city.xs[i] + city.xs[i + 1]) / 2
+    y = city.ys[j] if fy == 0 or j + 1 >= len(city.ys) else (city.ys[j] + city.ys[j + 1]) / 2
+    assert INDEX.answer(x, y) == oracle(city, INDEX.answers, np.array([[x, y]]))[0]
+
+
+def test_answer_many_agrees_with_answer_one_by_one():
+    rng = np.random.default_rng(5)
+    lons, lats = rng.uniform(113.5, 114.3, 3000), rng.uniform(22.6, 23.2, 3000)
+    assert INDEX.answer_many(lons, lats).tolist() == [INDEX.answer(x, y) for x, y in zip(lons, lats, strict=True)]
+
+
+def test_json_of_answers_is_the_locations_in_order():
+    import json
+
+    answers = INDEX.answer_many(np.array([DEMO_POINT[0], OUTSIDE_POINT[0]]), np.array([DEMO_POINT[1],
+                                                                                       OUTSIDE_POINT[1]]))
+    decoded = json.loads(INDEX.answers.json_of(answers))
+    assert decoded == [INDEX.locate(*DEMO_POINT).model_dump(), INDEX.locate(*OUTSIDE_POINT).model_dump()]
+
+
+def test_nearby_returns_covering_grid_first_then_neighbours_within_radius():
+    found = INDEX.nearby(*DEMO_POINT, radius_m=600, limit=20)
+    assert INDEX.answers.location(found[0].answer).grid_code == DEMO_GRID_CODE
+    assert found[0].distance_m == 0
+    distances = [n.distance_m for n in found]
+    assert distances == sorted(distances) and all(d <= 600 for d in distances) and len(found) > 3
+
+
+def test_nearby_far_from_city_finds_nothing_and_limit_caps():
+    assert INDEX.nearby(*OUTSIDE_POINT, radius_m=5000, limit=10) == []
+    assert len(INDEX.nearby(*DEMO_POINT, radius_m=3000, limit=5)) == 5

@@ -27,6 +27,13 @@ class ReportReceived(BaseModel):
     reporter_id: str
     reporter_role: str
     submitted_at: datetime
+    # Additive (issue #5): the channel's extra facts. No phone numbers or names travel on the bus.
+    handled_on_spot: bool = False  # 自行处置: the grid worker fixed it; dispatch sends it straight to verification
+    handled_note: str | None = None  # what was done on the spot
+    media_ids: list[str] = []
+    address: str | None = None
+    urgency: str | None = None  # hotline: normal | urgent
+    feedback_tier: str | None = None  # hotline enterprise requests: immediate | 2d | 5d
 
 
 class Location(BaseModel):

@@ -21,6 +21,8 @@ TICKET_EVENT_NAMES = {
     "verify": "verified",
     "rework": "reworked",
     "close": "closed",
+    "merge": "merged",  # 并案: a report attached to an open ticket instead of opening another (issue #5)
+    "split": "split",  # a merged report taken out again into a ticket of its own
 }
 
 
@@ -43,3 +45,5 @@ class TicketEvent(BaseModel):
     actor_role: str
     note: str | None = None
     occurred_at: datetime
+    # Additive (issue #5): reports merged into this ticket (并案); their reporters follow it too.
+    merged_report_ids: list[str] = []

@@ -61,6 +61,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(None, Action.REGISTER, State.REGISTERED, _who(system=Scope.ANY)),
     Transition(State.REGISTERED, Action.DISPATCH, State.DISPATCHED,
                _who(system=Scope.ANY, command_centre=Scope.ANY)),
+    # 自行处置: a grid worker fixed it while reporting; it goes straight to on-site verification.
+    Transition(State.REGISTERED, Action.HANDLE, State.HANDLED, _who(system=Scope.ANY)),
     Transition(State.DISPATCHED, Action.CLAIM, State.CLAIMED, _who(dept_dispatcher=Scope.OWN_DEPARTMENT)),
     Transition(State.CLAIMED, Action.HANDLE, State.HANDLED, _who(dept_dispatcher=Scope.OWN_DEPARTMENT)),
     Transition(State.HANDLED, Action.VERIFY, State.VERIFIED, _who(grid_worker=Scope.OWN_GRID)),

@@ -51,3 +51,30 @@ class TicketTransition(DispatchTable, table=True):
     note: str | None = Field(default=None, max_length=2000)
     event_id: str = Field(max_length=36)  # the envelope that announced it on gridgov.tickets.events
     at: datetime
+
+
+class MergedReport(DispatchTable, table=True):
+    """A report attached to an open ticket instead of opening its own (并案), with why, until split again.
+
+    It keeps what a ticket of its own would need, so a split can register one without asking intake.
+    """
+
+    __tablename__ = "merged_report"
+
+    report_id: str = Field(primary_key=True, max_length=36)
+    ticket_id: str = Field(max_length=36, foreign_key="ticket.id", index=True)
+    channel: str = Field(max_length=20)
+    category_code: str = Field(max_length=10)
+    description: str = Field(max_length=2000)
+    lon: float | None = None
+    lat: float | None = None
+    reporter_id: str = Field(max_length=100)
+    grid_code: str | None = Field(default=None, max_length=20)
+    village_code: str | None = Field(default=None, max_length=20)
+    town_code: str | None = Field(default=None, max_length=20)
+    location_status: str = Field(max_length=20)
+    distance_m: float
+    minutes: float
+    merged_at: datetime
+    split_at: datetime | None = None
+    split_ticket_id: str | None = Field(default=None, max_length=36)

@@ -43,11 +43,33 @@ class TransitionRead(BaseModel):
     at: datetime
 
 
+class MergedReportRead(BaseModel):
+    """A report merged into the ticket (并案) and why: how far, how many minutes after it opened."""
+
+    report_id: str
+    channel: str
+    reporter_id: str
+    distance_m: float
+    minutes: float
+    merged_at: datetime
+    split_at: datetime | None
+    split_ticket_id: str | None
+
+
 class TicketDetail(TicketRead):
-    """A ticket with its audit trail and the actions the caller may take now."""
+    """A ticket with its audit trail, its merged reports and the actions the caller may take now."""
 
     transitions: list[TransitionRead]
     allowed_actions: list[str]
+    merged_reports: list[MergedReportRead] = []
+
+
+class SplitBody(BaseModel):
+    """Which merged report to take out into a ticket of its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    report_id: str = Field(min_length=1, max_length=36)
 
 
 class TicketPage(BaseModel):

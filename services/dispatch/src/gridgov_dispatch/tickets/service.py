@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, update
@@ -10,7 +11,8 @@ from sqlmodel import Session, select
 
 from gridgov_common.errors import Conflict, ErrorDetail, NotFound
 from gridgov_dispatch.tickets.access import ListScope, TicketFacts
-from gridgov_dispatch.tickets.models import Ticket, TicketTransition
+from gridgov_dispatch.tickets.merge import OpenCase
+from gridgov_dispatch.tickets.models import MergedReport, Ticket, TicketTransition
 
 
 def get(session: Session, ticket_id: str) -> Ticket | None:
@@ -80,3 +82,24 @@ def update_versioned(session: Session, ticket: Ticket, values: dict[str, Any]) -
                        [ErrorDetail("version", f"expected {expected}, the ticket has moved on")])
     for name, value in {**values, "version": expected + 1}.items():
         set_committed_value(ticket, name, value)
+
+
+def open_cases(session: Session, category_code: str, since: datetime) -> list[OpenCase]:
+    """Open tickets of a category created since ``since``, with coordinates: the merge candidates."""
+    rows = session.exec(select(Ticket.id, Ticket.category_code, Ticket.lon, Ticket.lat, Ticket.created_at).where(
+        Ticket.category_code == category_code, Ticket.state != "closed", Ticket.created_at >= since,
+        Ticket.lon.is_not(None))).all()
+    return [OpenCase(r[0], r[1], r[2], r[3], r[4] if r[4].tzinfo else r[4].replace(tzinfo=UTC)) for r in rows]
+
+
+def merged_reports(session: Session, ticket_id: str) -> list[MergedReport]:
+    """Every report merged into a ticket (split ones included), in merge order."""
+    return list(session.exec(select(MergedReport).where(MergedReport.ticket_id == ticket_id)
+                             .order_by(MergedReport.merged_at, MergedReport.report_id)).all())
+
+
+def merged_report_ids(session: Session, ticket_id: str) -> list[str]:
+    """The reports still merged into a ticket (not split)."""
+    return list(session.exec(select(MergedReport.report_id).where(
+        MergedReport.ticket_id == ticket_id, MergedReport.split_at.is_(None))
+        .order_by(MergedReport.merged_at, MergedReport.report_id)).all())

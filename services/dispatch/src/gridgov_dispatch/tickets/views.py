@@ -12,6 +12,8 @@ from gridgov_dispatch.tickets.models import Ticket
 from gridgov_dispatch.tickets.schemas import (
     CloseBody,
     HandleBody,
+    MergedReportRead,
+    SplitBody,
     TicketDetail,
     TicketPage,
     TicketRead,
@@ -27,6 +29,7 @@ Claimer = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.CLAIM
 Handler = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.HANDLE)))]
 Verifier = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.VERIFY),
                                                 *lifecycle.roles_for(Action.REWORK)))]
+Splitter = Annotated[Principal, Depends(require(*handlers.SPLITTERS))]
 Closer = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.CLOSE)))]
 
 
@@ -39,7 +42,7 @@ def list_tickets(request: Request, principal: Reader,
                  report_id: Annotated[str | None, Query(max_length=36)] = None,
                  state: State | None = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> TicketPage:
+                 offset: Annotated[int, Query(ge=0, le=2**62)] = 0) -> TicketPage:
     """Tickets, oldest first. Who: dept_dispatcher (its department's), grid_worker (its grid's),
     command_centre and admin (all)."""
     scope = list_scope(principal)
@@ -57,9 +60,11 @@ def get_ticket(ticket_id: str, request: Request, principal: Reader) -> TicketDet
         facts = service.facts(ticket)
         authorize_view(principal, facts)
         trail = service.transitions(session, ticket_id)
+        merged = service.merged_reports(session, ticket_id)
     return TicketDetail(
         **_read(ticket).model_dump(),
         transitions=[TransitionRead.model_validate(t, from_attributes=True) for t in trail],
+        merged_reports=[MergedReportRead.model_validate(m, from_attributes=True) for m in merged],
         allowed_actions=lifecycle.available_actions(ticket.state, principal, facts),
     )
 
@@ -90,3 +95,10 @@ def close_ticket(ticket_id: str, request: Request, principal: Closer,
     """Close a verified ticket (结案). Who: command_centre, or grid_worker of the ticket's grid."""
     note = body.note if body else None
     return _read(handlers.act(request.app.state.runtime.db, ticket_id, Action.CLOSE, principal, note))
+
+
+@router.post("/{ticket_id}/split", response_model=TicketRead)
+def split_ticket(ticket_id: str, body: SplitBody, request: Request, principal: Splitter) -> TicketRead:
+    """Take a merged report (并案) out into a ticket of its own; returns the new ticket.
+    Who: dept_dispatcher of the ticket's department, command_centre."""
+    return _read(handlers.split(request.app.state.runtime.db, ticket_id, body.report_id, principal))

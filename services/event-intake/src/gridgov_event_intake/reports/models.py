@@ -2,15 +2,21 @@
 
 from datetime import datetime
 
+from sqlalchemy import UniqueConstraint, false
 from sqlmodel import Field
 
 from gridgov_event_intake.tables import IntakeTable
 
 
 class Report(IntakeTable, table=True):
-    """A report accepted from any channel, normalised; its status follows the ticket it became."""
+    """A report accepted from any channel, normalised; its status follows the ticket it became.
+
+    Reporter names and phones are personal data: they stay in intake's database, never on the bus.
+    """
 
     __tablename__ = "report"
+    # A retried submission finds its original here; the UNIQUE key is the guard under concurrent retries.
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_report_idempotency_key"),)
 
     id: str = Field(primary_key=True, max_length=36)
     channel: str = Field(max_length=20)
@@ -21,9 +27,32 @@ class Report(IntakeTable, table=True):
     source_crs: str = Field(default="wgs84", max_length=10)
     reporter_id: str = Field(max_length=100, index=True)
     reporter_role: str = Field(max_length=20)
+    reporter_name: str | None = Field(default=None, max_length=100)
+    reporter_phone: str | None = Field(default=None, max_length=20, index=True)
+    device_id: str | None = Field(default=None, max_length=100, index=True)
+    address: str | None = Field(default=None, max_length=500)
+    external_id: str | None = Field(default=None, max_length=50)  # the hotline's order number (工单号)
+    idempotency_key: str | None = Field(default=None, max_length=250)
+    urgency: str | None = Field(default=None, max_length=20)
+    feedback_tier: str | None = Field(default=None, max_length=20)
+    handled_on_spot: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    handled_note: str | None = Field(default=None, max_length=2000)
+    answer: str | None = Field(default=None, max_length=2000)
     status: str = Field(default="received", max_length=20)
     ticket_id: str | None = Field(default=None, max_length=36)
     department: str | None = Field(default=None, max_length=50)
     deadline: datetime | None = None
-    submitted_at: datetime
+    submitted_at: datetime = Field(index=True)
     updated_at: datetime
+
+
+class ReportUpdate(IntakeTable, table=True):
+    """One change of a report's status, from its ticket's events (Open311's servicerequestupdates)."""
+
+    __tablename__ = "report_update"
+
+    id: str = Field(primary_key=True, max_length=36)  # the ticket event's envelope id: redelivery-safe
+    report_id: str = Field(max_length=36, index=True)
+    status: str = Field(max_length=20)
+    note: str | None = Field(default=None, max_length=2000)
+    at: datetime = Field(index=True)

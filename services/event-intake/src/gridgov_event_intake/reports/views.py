@@ -1,23 +1,85 @@
 """HTTP routes of reports (thin: parse, authorise, call a handler, shape)."""
 
-from fastapi import APIRouter, Depends, Request, status
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from gridgov_common.auth import Principal, require
 from gridgov_common.errors import NotFound
-from gridgov_event_intake.reports import handlers, service
-from gridgov_event_intake.reports.schemas import PatrolReportCreate, ReportAccepted, ReportRead
+from gridgov_event_intake.reports import handlers, normalise, service
+from gridgov_event_intake.reports.handlers import Accepted, RateLimit
+from gridgov_event_intake.reports.models import Report
+from gridgov_event_intake.reports.schemas import (
+    CitizenReportCreate,
+    HotlineReportCreate,
+    PatrolReportCreate,
+    ReportAccepted,
+    ReportRead,
+)
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 STAFF = ("dept_dispatcher", "command_centre", "admin")
+HOTLINE_ROLES = ("command_centre", "admin")  # the 12345 platform's integration account acts as one of these
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128,
+                                              description="a retry with the same key returns the original")]
+ACCEPTED_RESPONSES = {200: {"model": ReportAccepted, "description": "a retry: the original report"},
+                      429: {"description": "rate limited; see Retry-After"}}
 
 
-@router.post("/patrol", status_code=status.HTTP_202_ACCEPTED, response_model=ReportAccepted)
-def post_patrol_report(body: PatrolReportCreate, request: Request,
+def _answer(accepted: Accepted, response: Response) -> ReportAccepted:
+    """202 for a new report, 200 for a retry that found the original."""
+    if not accepted.created:
+        response.status_code = status.HTTP_200_OK
+    return ReportAccepted(report_id=accepted.report.id, status=accepted.report.status)
+
+
+@router.post("/patrol", status_code=status.HTTP_202_ACCEPTED, response_model=ReportAccepted,
+             responses=ACCEPTED_RESPONSES)
+def post_patrol_report(body: PatrolReportCreate, request: Request, response: Response,
+                       idempotency_key: IdempotencyKey = None,
                        principal: Principal = Depends(require("grid_worker"))) -> ReportAccepted:
-    """A grid worker files a patrol report. Who: grid_worker."""
-    report = handlers.accept_patrol_report(request.app.state.runtime.db, principal, body)
-    return ReportAccepted(report_id=report.id, status=report.status)
+    """A grid worker files a patrol report, maybe handled on the spot (自行处置). Who: grid_worker."""
+    draft = normalise.patrol_draft(principal.sub, principal.role, body)
+    key = normalise.idempotency_key("patrol", principal.sub, header=idempotency_key)
+    return _answer(handlers.accept(request.app.state.runtime.db, draft, key), response)
+
+
+@router.post("/hotline", status_code=status.HTTP_202_ACCEPTED, response_model=ReportAccepted,
+             responses=ACCEPTED_RESPONSES)
+def post_hotline_report(body: HotlineReportCreate, request: Request, response: Response,
+                        idempotency_key: IdempotencyKey = None,
+                        principal: Principal = Depends(require(*HOTLINE_ROLES))) -> ReportAccepted:
+    """A 12345 hotline work order; its order number makes a resend return the original; a consultation
+    answered directly (直接答复) is closed at once. Who: command_centre, admin."""
+    draft = normalise.hotline_draft(principal.role, body)
+    key = normalise.idempotency_key("hotline", principal.sub, header=idempotency_key, order_no=body.order_no)
+    return _answer(handlers.accept(request.app.state.runtime.db, draft, key), response)
+
+
+@router.post("/citizen", status_code=status.HTTP_202_ACCEPTED, response_model=ReportAccepted,
+             responses=ACCEPTED_RESPONSES)
+def post_citizen_report(body: CitizenReportCreate, request: Request, response: Response,
+                        idempotency_key: IdempotencyKey = None,
+                        principal: Principal = Depends(require("citizen"))) -> ReportAccepted:
+    """A citizen photo report (随手拍), rate-limited per device and phone; earns reward points. Who: citizen."""
+    settings = request.app.state.runtime.settings
+    draft = normalise.citizen_draft(principal.sub, principal.role, body)
+    key = normalise.idempotency_key("citizen", principal.sub, header=idempotency_key, client_id=body.client_id)
+    rate = RateLimit(settings.citizen_limit, timedelta(seconds=settings.citizen_window_seconds))
+    accepted = handlers.accept(request.app.state.runtime.db, draft, key, rate=rate,
+                               reward_points=settings.citizen_reward_points)
+    return _answer(accepted, response)
+
+
+def _read(report: Report, media_ids: list[str], principal: Principal) -> ReportRead:
+    """The report as this caller may see it: the phone in full only for the handling department and the
+    command centre."""
+    read = ReportRead.model_validate({**report.model_dump(), "media_ids": media_ids})
+    if not normalise.sees_full_phone(principal.role, principal.department, report.department):
+        read.reporter_phone = normalise.mask_phone(read.reporter_phone)
+    return read
 
 
 @router.get("/{report_id}", response_model=ReportRead)
@@ -26,6 +88,7 @@ def get_report(report_id: str, request: Request,
     """A report and its status. Who: its reporter, or dept_dispatcher, command_centre, admin."""
     with request.app.state.runtime.db.session() as session:
         report = service.get_or_raise(session, report_id)
+        media_ids = service.media_ids(session, report_id)
     if principal.role not in STAFF and report.reporter_id != principal.sub:
         raise NotFound("report", report_id)  # do not reveal other people's reports exist
-    return ReportRead.model_validate(report, from_attributes=True)
+    return _read(report, media_ids, principal)

@@ -1,69 +1,87 @@
-"""The demo grid set: 3 towns of Dongguan, 2 communities each, 2×2 rectangular grids each (24 grids).
+"""The demo data ``gridgov up`` starts with: the Dongguan-like grid set, its grid-worker roster and a few
+department areas. Pure and deterministic.
 
-Pure and deterministic. The rectangles tile lon 113.70–113.82, lat 22.98–23.06 without gaps or overlaps
-(the layout is schematic, not the towns' real boundaries). Children are numbered west→east, north→south.
-``DEMO_POINT`` lies strictly inside ``DEMO_GRID_CODE``: ``gridgov demo`` and the end-to-end tests report
-there.
+The grid set is ``generator.generate("dongguan")``: 33 towns/streets with their real names, 593 villages,
+2,930 grids. ``DEMO_POINT`` lies strictly inside ``DEMO_GRID_CODE`` (``gridgov demo`` and the end-to-end tests
+report there); ``OUTSIDE_POINT`` is outside the city.
 """
 
 from __future__ import annotations
 
-from shapely.geometry import box
+from dataclasses import dataclass
+from typing import Any
 
-from gridgov_grid_registry.grids.areas import CITY_CODE, AreaRecord, GridSetRecord, child_code
+from shapely.geometry import LineString, Polygon, box
 
-DEMO_VERSION = "demo-1"
-DEMO_BBOX = (113.70, 22.98, 113.82, 23.06)  # west, south, east, north
-DEMO_POINT = (113.75, 23.02)  # lon, lat
-DEMO_GRID_CODE = "441900004002001"  # 南城街道 › 宏伟社区 › 第1网格
+from gridgov_grid_registry.grids.areas import GridSetRecord
+from gridgov_grid_registry.grids.generator import OUTLINE, SCALES, generated
+
+DEMO_VERSION = SCALES["dongguan"].version
+DEMO_POINT = (113.75, 23.02)  # lon, lat (WGS84)
+DEMO_GRID_CODE = "441900004003002"  # 南城街道 › 洲源社区 › 第2网格
+DEMO_VILLAGE_CODE = "441900004003"
+DEMO_TOWN_CODE = "441900004"
 OUTSIDE_POINT = (120.0, 30.0)  # Hangzhou: outside the city, comes back unlocated
-
-Rect = tuple[float, float, float, float]
-
-# (town sequence in GB/T 2260, name, rectangle, its two communities in west→east / north→south order)
-TOWNS: tuple[tuple[int, str, Rect, tuple[str, str]], ...] = (
-    (6, "莞城街道", (113.70, 23.03, 113.77, 23.06), ("西隅社区", "北隅社区")),
-    (4, "南城街道", (113.70, 22.98, 113.77, 23.03), ("胜和社区", "宏伟社区")),
-    (3, "东城街道", (113.77, 22.98, 113.82, 23.06), ("主山社区", "温塘社区")),
-)
-
-
-def _mid(a: float, b: float) -> float:
-    # Computed once per boundary and shared by both neighbours, so shared edges are bit-identical.
-    return round((a + b) / 2, 6)
-
-
-def split_in_two(rect: Rect) -> tuple[Rect, Rect]:
-    """Halve a rectangle across its longer side: (west, east) if wider than tall, else (north, south)."""
-    west, south, east, north = rect
-    if east - west >= north - south:
-        mid = _mid(west, east)
-        return (west, south, mid, north), (mid, south, east, north)
-    mid = _mid(south, north)
-    return (west, mid, east, north), (west, south, east, mid)
-
-
-def split_in_four(rect: Rect) -> tuple[Rect, Rect, Rect, Rect]:
-    """Quarter a rectangle, numbered west→east, north→south: NW, NE, SW, SE."""
-    west, south, east, north = rect
-    mx, my = _mid(west, east), _mid(south, north)
-    return (west, my, mx, north), (mx, my, east, north), (west, south, mx, my), (mx, south, east, my)
+WORKERS_PER_GRID = (3, 4)  # about 10,400 full-time grid workers over 2,930 grids, as in Dongguan
 
 
 def demo_grid_set() -> GridSetRecord:
-    """The demo grid set: 3 towns, 6 communities, 24 grids."""
-    towns: list[AreaRecord] = []
-    villages: list[AreaRecord] = []
-    grids: list[AreaRecord] = []
-    for town_seq, town_name, town_rect, village_names in TOWNS:
-        town = child_code(CITY_CODE, town_seq)
-        towns.append(AreaRecord(town, town_name, "town", None, box(*town_rect)))
-        for v_seq, (village_name, village_rect) in enumerate(zip(village_names, split_in_two(town_rect),
-                                                                 strict=True), start=1):
-            village = child_code(town, v_seq)
-            villages.append(AreaRecord(village, village_name, "village", town, box(*village_rect)))
-            for g_seq, grid_rect in enumerate(split_in_four(village_rect), start=1):
-                grids.append(AreaRecord(child_code(village, g_seq), f"{village_name}第{g_seq}网格", "grid",
-                                        village, box(*grid_rect)))
-    return GridSetRecord(DEMO_VERSION, "demo: 3 towns, 6 communities, 24 grids (schematic rectangles)",
-                         tuple(towns + villages + grids))
+    """The demo grid set (generated once per process)."""
+    return generated("dongguan").grid_set
+
+
+@dataclass(frozen=True)
+class WorkerRecord:
+    """One grid worker of the demo roster."""
+
+    worker_id: str
+    name: str
+    grid_code: str
+    on_duty: bool
+
+
+_SURNAMES = "陈李黄张梁刘林叶何罗王钟郑莫袁蔡邓谢卢"
+_GIVEN = ("伟", "芳", "敏", "静", "强", "磊", "洁", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "志强",
+          "建华", "丽娟", "国平", "海燕", "俊杰", "嘉欣", "子豪", "晓玲")
+
+
+def demo_roster(grid_codes: list[str] | None = None) -> list[WorkerRecord]:
+    """Three or four workers per grid, two of every three on duty (at least one per grid)."""
+    if grid_codes is None:
+        grid_codes = [a.code for a in demo_grid_set().areas if a.level == "grid"]
+    out = []
+    for n, code in enumerate(sorted(grid_codes)):
+        count = WORKERS_PER_GRID[n % 2]
+        for k in range(1, count + 1):
+            serial = n * 4 + k
+            name = _SURNAMES[serial % len(_SURNAMES)] + _GIVEN[(serial * 7) % len(_GIVEN)]
+            out.append(WorkerRecord(f"gw-{code}-{k}", name, code, on_duty=(k + n) % 3 != 0 or k == 1))
+    return out
+
+
+@dataclass(frozen=True)
+class DepartmentAreaRecord:
+    """One department area of the demo layer."""
+
+    department: str
+    code: str
+    name: str
+    geometry: Any
+
+
+def demo_department_areas() -> list[DepartmentAreaRecord]:
+    """A few schematic areas of responsibility that cut across grids, villages and towns."""
+    city = Polygon(OUTLINE)
+    return [
+        DepartmentAreaRecord("urban-management", "um-centre", "中心城区市容责任区",
+                             box(113.72, 22.99, 113.81, 23.07)),
+        DepartmentAreaRecord("water", "w-dongjiang", "东江南岸防汛责任区",
+                             city.intersection(box(113.5, 23.10, 114.3, 23.2))),
+        DepartmentAreaRecord("water", "w-hanxi", "寒溪河沿岸责任区",
+                             city.intersection(LineString([(113.78, 23.08), (113.98, 22.86)]).buffer(0.008))),
+        DepartmentAreaRecord("ecology-environment", "ee-songshan-lake", "松山湖生态保护区",
+                             box(113.86, 22.90, 113.93, 22.95)),
+        DepartmentAreaRecord("traffic", "t-guanshen", "莞深高速沿线责任区",
+                             city.intersection(LineString([(113.74, 23.06), (113.86, 22.90), (114.06, 22.70)])
+                                               .buffer(0.005))),
+    ]

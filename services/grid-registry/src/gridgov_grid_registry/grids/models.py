@@ -3,8 +3,9 @@
 One ``area`` table holds towns, villages and grids, told apart by ``level``: the three levels have the same
 columns (code, name, parent, polygon), a code is unique across levels (its length is its level), one GiST
 index serves every spatial query, and ``GET /v1/grids/{code}`` reads any level the same way. Every area
-belongs to a grid set (``grid_set``), so an imported set can be loaded beside the live one and switched to
-in one step; lookups use the active set.
+belongs to a grid set (``grid_set``): sets are versions of the city's division, each taking effect from a
+moment (``effective_from``); lookups use the set in effect now, and older sets stay readable, so a ticket
+located in an old set keeps its grid.
 """
 
 from datetime import datetime
@@ -18,13 +19,16 @@ from gridgov_grid_registry.tables import RegistryTable
 
 
 class GridSet(RegistryTable, table=True):
-    """A version of the city's grid division (e.g. ``demo-1``, or an import of the 2,930 grids)."""
+    """A version of the city's grid division (e.g. ``demo-2``, or an import of the city's 2,930 grids)."""
 
     __tablename__ = "grid_set"
 
     version: str = Field(primary_key=True, max_length=40)
     description: str = Field(max_length=200)
-    active: bool = Field(default=False, index=True)
+    # When lookups switch to this set (None: stored but never in effect). The set in effect at a moment is
+    # the one with the latest effective_from not after it (ties: the later created).
+    effective_from: datetime | None = Field(default=None, index=True)
+    source: str | None = Field(default=None, max_length=200)  # file name or generator it came from
     created_at: datetime
 
 

@@ -22,7 +22,7 @@ def _read(message: InboxMessage) -> InboxMessageRead:
 @router.get("", response_model=InboxPage)
 def get_inbox(request: Request, principal: AnyRole,
               limit: Annotated[int, Query(ge=1, le=LIMIT_MAX, description="page size")] = LIMIT_DEFAULT,
-              offset: Annotated[int, Query(ge=0, description="messages to skip, newest first")] = 0,
+              offset: Annotated[int, Query(ge=0, le=2**62, description="messages to skip, newest first")] = 0,
               unread: Annotated[bool, Query(description="only messages not yet read")] = False) -> InboxPage:
     """The caller's inbox, newest first: messages to them, their department, grid or role. Who: anyone."""
     page = handlers.read_inbox(request.app.state.runtime.db, principal, unread_only=unread, limit=limit,

@@ -1,0 +1,21 @@
+"""Uploaded media as event-intake records them (the bytes live in the media storage)."""
+
+from datetime import datetime
+
+from sqlmodel import Field
+
+from gridgov_event_intake.tables import IntakeTable
+
+
+class Media(IntakeTable, table=True):
+    """One uploaded photo: the original (private) and its public copy without EXIF/GPS."""
+
+    __tablename__ = "media"
+
+    id: str = Field(primary_key=True, max_length=36)
+    content_type: str = Field(max_length=30)
+    size: int
+    sha256: str = Field(max_length=64)
+    uploader_id: str = Field(max_length=100, index=True)
+    report_id: str | None = Field(default=None, max_length=36, index=True)
+    created_at: datetime

@@ -1,0 +1,184 @@
+"""Open311 GeoReport v2 under ``/open311/v2/`` (thin): JSON or XML by the path's extension.
+
+Errors here are the specification's error array (404 missing, 403 bad api_key, 400 otherwise), not the
+``/v1`` error shape; forms and queries are parsed by hand so that FastAPI's own 422 never answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from gridgov_common.categories import BY_CODE, CATEGORIES
+from gridgov_common.errors import DomainError, ErrorDetail, NotFound, ValidationFailed, status_for
+from gridgov_event_intake.media import handlers as media_handlers
+from gridgov_event_intake.media import storage
+from gridgov_event_intake.open311 import handlers, render
+from gridgov_event_intake.reports import handlers as report_handlers
+from gridgov_event_intake.reports import service as reports
+from gridgov_event_intake.reports.normalise import idempotency_key
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Open311 error array: [{code, description}]"},
+    403: {"description": "Open311 error array (bad or missing api_key)"},
+    404: {"description": "Open311 error array (no such service or request)"},
+}
+
+
+def _format(fmt: str) -> str:
+    if fmt not in render.FORMATS:
+        raise NotFound("format", fmt)
+    return fmt
+
+
+def _render(fmt: str, root: str, item: str, records: list[dict[str, Any]], status_code: int = 200) -> Response:
+    if fmt == "xml":
+        return Response(render.to_xml(root, item, records), status_code=status_code,
+                        media_type="application/xml; charset=utf-8")
+    return JSONResponse(records, status_code=status_code)
+
+
+def _error(exc: DomainError, fmt: str) -> Response:
+    status = status_for(exc)
+    status = status if status in (403, 404) else 400
+    reasons = "; ".join(f"{d.field}: {d.reason}" for d in exc.details)
+    records = render.error_records(status, f"{exc.message} ({reasons})" if reasons else exc.message)
+    return _render(fmt if fmt in render.FORMATS else "json", "errors", "error", records, status)
+
+
+def open311(view: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+    """Answer every domain error of ``view`` with the Open311 error array, in the requested format."""
+
+    @wraps(view)
+    async def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return await view(*args, **kwargs)
+        except DomainError as exc:
+            return _error(exc, kwargs.get("fmt", "json"))
+
+    return wrapper
+
+
+def _media_url(request: Request, media_id: str | None) -> str | None:
+    return f"{str(request.base_url).rstrip('/')}/open311/v2/media/{media_id}" if media_id else None
+
+
+@router.get("/services.{fmt}", responses=ERROR_RESPONSES)
+@open311
+async def get_services(fmt: str) -> Response:
+    """The service list: every category a report may carry. Public."""
+    return _render(_format(fmt), "services", "service", [render.service_record(c) for c in CATEGORIES])
+
+
+@router.get("/services/{service_code}.{fmt}", responses=ERROR_RESPONSES)
+@open311
+async def get_service_definition(service_code: str, fmt: str) -> Response:
+    """A service's definition (its attributes). Public."""
+    _format(fmt)
+    if service_code not in BY_CODE:
+        raise NotFound("service_code", service_code)
+    definition = render.service_definition(service_code)
+    if fmt == "xml":
+        return Response(render.definition_xml(definition), media_type="application/xml; charset=utf-8")
+    return JSONResponse(definition)
+
+
+@router.post("/requests.{fmt}", status_code=201, responses=ERROR_RESPONSES)
+@open311
+async def post_request(fmt: str, request: Request) -> Response:
+    """Create a service request from a form (``api_key`` required); ``Idempotency-Key`` makes retries safe."""
+    _format(fmt)
+    try:
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    except Exception as exc:  # noqa: BLE001 - a body that is not a form is a bad request
+        raise ValidationFailed("the body is not a form", [ErrorDetail("body", "form-encoded expected")]) from exc
+    db = request.app.state.runtime.db
+
+    def accept() -> report_handlers.Accepted:
+        with db.session() as session:
+            client = handlers.authenticate(session, form.get("api_key"))
+        draft = handlers.draft_from_form(client.name, form)
+        key = idempotency_key("open311", client.name, header=request.headers.get("idempotency-key"))
+        return report_handlers.accept(db, draft, key)
+
+    accepted = await run_in_threadpool(accept)
+    record = {"service_request_id": accepted.report.id, "service_notice": "", "account_id": None}
+    return _render(fmt, "service_requests", "request", [record], 201 if accepted.created else 200)
+
+
+def _records(request: Request, rows: list) -> list[dict[str, Any]]:
+    with request.app.state.runtime.db.session() as session:
+        media = handlers.first_media(session, [r.id for r in rows])
+    return [render.request_record(r, _media_url(request, media.get(r.id))) for r in rows]
+
+
+@router.get("/requests.{fmt}", responses=ERROR_RESPONSES)
+@open311
+async def get_requests(fmt: str, request: Request) -> Response:
+    """Service requests by ``service_request_id`` list, or by ``service_code``, ``start_date``, ``end_date``,
+    ``status``. Public; never shows a reporter's name or phone."""
+    _format(fmt)
+    wanted = handlers.parse_filter(request.query_params)
+
+    def query() -> list:
+        with request.app.state.runtime.db.session() as session:
+            return handlers.list_requests(session, wanted, datetime.now(UTC))
+
+    rows = await run_in_threadpool(query)
+    return _render(fmt, "service_requests", "request", _records(request, rows))
+
+
+@router.get("/requests/{request_id}.{fmt}", responses=ERROR_RESPONSES)
+@open311
+async def get_request(request_id: str, fmt: str, request: Request) -> Response:
+    """One service request. Public."""
+    _format(fmt)
+    with request.app.state.runtime.db.session() as session:
+        report = reports.get_or_raise(session, request_id)
+    return _render(fmt, "service_requests", "request", _records(request, [report]))
+
+
+@router.get("/tokens/{token}.{fmt}", responses=ERROR_RESPONSES)
+@open311
+async def get_token(token: str, fmt: str, request: Request) -> Response:
+    """The request id of a token: gridgov answers at once, so a token is the request id itself. Public."""
+    _format(fmt)
+    with request.app.state.runtime.db.session() as session:
+        report = reports.get_or_raise(session, token)
+    return _render(fmt, "service_requests", "request", [{"token": token, "service_request_id": report.id}])
+
+
+@router.get("/servicerequestupdates.{fmt}", responses=ERROR_RESPONSES)
+@open311
+async def get_service_request_updates(fmt: str, request: Request) -> Response:
+    """Status changes between ``start_date`` and ``end_date`` (the FixMyStreet extension). Public."""
+    _format(fmt)
+    with request.app.state.runtime.db.session() as session:
+        rows = handlers.list_updates(session, request.query_params, datetime.now(UTC))
+    return _render(fmt, "service_request_updates", "request_update", [render.update_record(u) for u in rows])
+
+
+@router.get("/media/{media_id}", response_class=Response, responses=ERROR_RESPONSES)
+@open311
+async def get_public_media(media_id: str, request: Request) -> Response:
+    """The public copy of a report's photo (no EXIF/GPS), as ``media_url`` points to. Public."""
+    media, data = await run_in_threadpool(media_handlers.public_copy, request.app.state.runtime.db,
+                                          storage.for_app(request.app), media_id)
+    if media.report_id is None:  # not yet part of a report: not public
+        raise NotFound("media", media_id)
+    return Response(content=data, media_type=media.content_type)
+
+
+@router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+@open311
+async def unknown_path(rest: str) -> Response:
+    """Any other path under ``/open311/v2/`` answers with the Open311 error array, not the ``/v1`` shape."""
+    raise NotFound("path", f"/open311/v2/{rest}")

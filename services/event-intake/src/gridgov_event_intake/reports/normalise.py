@@ -1,0 +1,136 @@
+"""Pure rules of intake: turn each channel's submission into one normalised report, no I/O.
+
+Every channel (patrol 巡查, 12345 hotline, citizen 随手拍, Open311) ends as the same ``Draft``: channel,
+reporter, location in WGS84 (with the system it came in), category, text and media. The view parses, this
+module decides, the handler persists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gridgov_common.errors import ErrorDetail, ValidationFailed
+from gridgov_common.geo import to_wgs84
+from gridgov_common.logs import mask_phones
+
+# Roles that may see a reporter's phone in full, besides the handling department's dispatcher.
+FULL_PHONE_ROLES = frozenset({"command_centre"})
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A normalised report before it is stored: the one shape every channel produces."""
+
+    channel: str
+    category_code: str
+    description: str
+    lon: float | None
+    lat: float | None
+    source_crs: str
+    reporter_id: str
+    reporter_role: str
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    device_id: str | None = None
+    address: str | None = None
+    external_id: str | None = None
+    urgency: str | None = None
+    feedback_tier: str | None = None
+    handled_on_spot: bool = False
+    handled_note: str | None = None
+    answer: str | None = None
+    media_ids: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def closed_at_intake(self) -> bool:
+        """A hotline consultation answered directly (直接答复) is closed at intake and never dispatched."""
+        return self.answer is not None
+
+    @property
+    def uploader(self) -> str:
+        """Whose uploads the draft's media must be: the reporter's own."""
+        return self.reporter_id
+
+    @property
+    def status(self) -> str:
+        """The report's first status."""
+        return "closed" if self.closed_at_intake else "received"
+
+
+def wgs84(lon: float | None, lat: float | None, crs: str) -> tuple[float | None, float | None]:
+    """The point in WGS84 (None stays None); phones report GCJ-02, Baidu apps BD-09."""
+    if lon is None or lat is None:
+        return None, None
+    x, y = to_wgs84(lon, lat, crs)
+    return round(float(x), 7), round(float(y), 7)
+
+
+def idempotency_key(channel: str, caller: str, *, header: str | None = None, order_no: str | None = None,
+                    client_id: str | None = None) -> str | None:
+    """The key under which a retried submission finds its original report, or None (no dedupe).
+
+    The hotline's order number is the natural key of a work order, whoever sends it; a header key or a
+    client-generated id is scoped to the caller, so two callers never collide on the same string.
+    """
+    if order_no:
+        return f"hotline:order:{order_no}"
+    if header:
+        return f"{channel}:{caller}:header:{header}"
+    if client_id:
+        return f"{channel}:{caller}:client:{client_id}"
+    return None
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """A phone number as 138****1234 (shorter numbers keep only their last 4 digits)."""
+    if phone is None:
+        return None
+    masked = mask_phones(phone)
+    if masked != phone:
+        return masked
+    return "*" * max(len(phone) - 4, 0) + phone[-4:]
+
+
+def sees_full_phone(role: str, department: str | None, report_department: str | None) -> bool:
+    """Only the handling department's dispatcher and the command centre see a reporter's phone in full."""
+    if role in FULL_PHONE_ROLES:
+        return True
+    return role == "dept_dispatcher" and department is not None and department == report_department
+
+
+def patrol_draft(sub: str, role: str, body) -> Draft:  # noqa: ANN001 - PatrolReportCreate
+    """A grid worker's patrol report as a draft; 自行处置 needs the note and a photo of the fix."""
+    problems = []
+    if body.handled_on_spot and not body.handled_note:
+        problems.append(ErrorDetail("handled_note", "required when handled_on_spot is true"))
+    if body.handled_on_spot and not body.media_ids:
+        problems.append(ErrorDetail("media_ids", "a photo of the fix is required when handled_on_spot is true"))
+    if problems:
+        raise ValidationFailed("the patrol report is incomplete", problems)
+    return Draft(channel="patrol", category_code=body.category_code, description=body.description,
+                 lon=body.lon, lat=body.lat, source_crs="wgs84", reporter_id=sub, reporter_role=role,
+                 handled_on_spot=body.handled_on_spot,
+                 handled_note=body.handled_note if body.handled_on_spot else None,
+                 media_ids=tuple(body.media_ids))
+
+
+def hotline_draft(role: str, body) -> Draft:  # noqa: ANN001 - HotlineReportCreate
+    """A 12345 work order as a draft: the caller is the reporter, coordinates (if any) become WGS84."""
+    if (body.lon is None) != (body.lat is None):
+        missing = "lat" if body.lat is None else "lon"
+        raise ValidationFailed("give both coordinates or neither",
+                               [ErrorDetail(missing, "required when the other coordinate is given")])
+    lon, lat = wgs84(body.lon, body.lat, body.crs)
+    return Draft(channel="hotline", category_code=body.category_code, description=body.description,
+                 lon=lon, lat=lat, source_crs=body.crs, reporter_id=f"hotline:{body.order_no}",
+                 reporter_role=role, reporter_name=body.caller_name, reporter_phone=body.caller_phone,
+                 address=body.address, external_id=body.order_no, urgency=body.urgency,
+                 feedback_tier=body.feedback_tier, answer=body.answer)
+
+
+def citizen_draft(sub: str, role: str, body) -> Draft:  # noqa: ANN001 - CitizenReportCreate
+    """A citizen photo report (随手拍) as a draft: the phone's GCJ-02 point becomes WGS84."""
+    lon, lat = wgs84(body.lon, body.lat, body.crs)
+    return Draft(channel="citizen", category_code=body.category_code, description=body.description,
+                 lon=lon, lat=lat, source_crs=body.crs, reporter_id=sub, reporter_role=role,
+                 reporter_phone=body.phone, device_id=body.device_id, media_ids=tuple(body.media_ids))

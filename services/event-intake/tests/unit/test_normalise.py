@@ -1,0 +1,119 @@
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from gridgov_common.errors import ValidationFailed
+from gridgov_common.geo import wgs84_to_gcj02
+from gridgov_common.logs import PhoneMaskingFilter, mask_phones
+from gridgov_event_intake.reports import normalise, ratelimit
+
+
+def patrol_body(**change):
+    base = dict(category_code="01002", description="垃圾", lon=113.75, lat=23.02, media_ids=[],
+                handled_on_spot=False, handled_note=None)
+    return SimpleNamespace(**{**base, **change})
+
+
+def hotline_body(**change):
+    base = dict(order_no="GD20261125-0001", caller_name="张三", caller_phone="13812341234", address="东城街道",
+                lon=None, lat=None, crs="wgs84", category_code="04002", description="水管爆裂",
+                urgency="urgent", feedback_tier=None, answer=None)
+    return SimpleNamespace(**{**base, **change})
+
+
+def test_mask_phone_keeps_prefix_and_last_four():
+    assert normalise.mask_phone("13812341234") == "138****1234"
+    assert normalise.mask_phone("+8613812341234") == "+86138****1234"
+    assert normalise.mask_phone("0769-2283") == "*****2283"
+    assert normalise.mask_phone(None) is None
+
+
+def test_mask_phones_in_text_leaves_longer_numbers_alone():
+    text = "caller 13812341234 grid 441900001001001 order 201811139999999999"
+    assert mask_phones(text) == "caller 138****1234 grid 441900001001001 order 201811139999999999"
+
+
+def test_filter_log_record_masks_phone_in_args():
+    import logging
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "caller %s called", ("13912345678",), None)
+    assert PhoneMaskingFilter().filter(record) is True
+    assert record.getMessage() == "caller 139****5678 called"
+
+
+@pytest.mark.parametrize(("role", "department", "report_department", "full"), [
+    ("command_centre", None, "water", True),
+    ("dept_dispatcher", "water", "water", True),
+    ("dept_dispatcher", "housing", "water", False),
+    ("dept_dispatcher", "water", None, False),
+    ("admin", None, "water", False),
+    ("grid_worker", None, "water", False),
+])
+def test_sees_full_phone_only_handling_department_and_centre(role, department, report_department, full):
+    assert normalise.sees_full_phone(role, department, report_department) is full
+
+
+def test_idempotency_key_prefers_hotline_order_number():
+    assert normalise.idempotency_key("hotline", "op-1", header="h", order_no="A1") == "hotline:order:A1"
+    assert normalise.idempotency_key("hotline", "op-2", order_no="A1") == "hotline:order:A1"
+
+
+def test_idempotency_key_is_scoped_to_caller():
+    a = normalise.idempotency_key("citizen", "c1", header="k")
+    b = normalise.idempotency_key("citizen", "c2", header="k")
+    assert a != b
+    assert normalise.idempotency_key("citizen", "c1", client_id="k") not in (a, None)
+    assert normalise.idempotency_key("patrol", "g1") is None
+
+
+def test_wgs84_converts_gcj02_back_to_the_gps_point():
+    gps = (113.7518, 23.0205)
+    phone = wgs84_to_gcj02(*gps)
+    lon, lat = normalise.wgs84(phone[0], phone[1], "gcj02")
+    assert abs(lon - gps[0]) < 1e-6 and abs(lat - gps[1]) < 1e-6
+    assert abs(phone[0] - gps[0]) > 1e-3  # the offset is real: several hundred metres
+    assert normalise.wgs84(None, None, "gcj02") == (None, None)
+
+
+def test_patrol_draft_on_spot_without_note_or_photo_names_both_fields():
+    with pytest.raises(ValidationFailed) as caught:
+        normalise.patrol_draft("g1", "grid_worker", patrol_body(handled_on_spot=True))
+    assert {d.field for d in caught.value.details} == {"handled_note", "media_ids"}
+
+
+def test_patrol_draft_drops_note_when_not_handled_on_spot():
+    draft = normalise.patrol_draft("g1", "grid_worker", patrol_body(handled_note="ignored"))
+    assert draft.handled_on_spot is False and draft.handled_note is None
+    assert draft.status == "received"
+
+
+def test_hotline_draft_answered_directly_is_closed_at_intake():
+    draft = normalise.hotline_draft("command_centre", hotline_body(answer="已电话答复办理时间"))
+    assert draft.closed_at_intake and draft.status == "closed"
+    assert draft.reporter_id == "hotline:GD20261125-0001"
+    assert draft.reporter_phone == "13812341234"
+
+
+def test_hotline_draft_with_one_coordinate_names_the_missing_one():
+    with pytest.raises(ValidationFailed) as caught:
+        normalise.hotline_draft("command_centre", hotline_body(lon=113.7))
+    assert [d.field for d in caught.value.details] == ["lat"]
+
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+WINDOW = timedelta(minutes=10)
+
+
+def test_retry_after_allows_below_limit():
+    assert ratelimit.retry_after([NOW - timedelta(minutes=1)] * 4, NOW, 5, WINDOW) is None
+
+
+def test_retry_after_at_limit_waits_until_oldest_leaves_window():
+    recent = [NOW - timedelta(minutes=m) for m in (9, 5, 4, 3, 1)]
+    assert ratelimit.retry_after(recent, NOW, 5, WINDOW) == 60
+
+
+def test_retry_after_ignores_submissions_outside_window():
+    recent = [NOW - timedelta(minutes=m) for m in (30, 20, 11, 10, 1)]
+    assert ratelimit.retry_after(recent, NOW, 2, WINDOW) is None
