@@ -164,11 +164,8 @@ class _Connections:
             except queue.Empty:
                 try:
                     conn = psycopg.connect(self.url, autocommit=True)
-                    # A lookup is a few index probes: JIT-compiling its plan costs ~100 ms for nothing, and
-                    # re-planning the two-branch statement each time (PostgreSQL keeps custom plans when it
-                    # cannot cost a generic one) ~40 µs; one generic plan serves every point.
+                    # A lookup is a few index probes; JIT-compiling its plan costs ~100 ms for nothing.
                     conn.execute("SET jit = off")
-                    conn.execute("SET plan_cache_mode = force_generic_plan")
                 except psycopg.OperationalError as exc:
                     raise Unavailable(f"PostGIS is unreachable: {exc}") from exc
             try:
