@@ -36,7 +36,8 @@ def upgrade_to_head(db: Database, package: str) -> None:
             lock = zlib.crc32(f"gridgov-migrate-{package}".encode())
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock})
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        # "heads": branches written in parallel apply before their merge revision joins them.
+        command.upgrade(cfg, "heads")
 
 
 def create_messaging_tables() -> None:
@@ -88,6 +89,7 @@ def main() -> None:
     rev = sub.add_parser("revision")
     rev.add_argument("package")
     rev.add_argument("-m", "--message", required=True)
+    rev.add_argument("--head", default="head", help="the revision to build on when there are several heads")
     rev.add_argument("--database-url", help="compare against this database (default: a temporary SQLite file)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,8 +98,8 @@ def main() -> None:
         cfg = alembic_config(args.package)
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-            command.revision(cfg, message=args.message, autogenerate=True)
+            command.upgrade(cfg, "heads")
+            command.revision(cfg, message=args.message, autogenerate=True, head=args.head)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
 """dispatch settings (env prefix ``GRIDGOV_DISPATCH_``)."""
 
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from gridgov_common.settings import ServiceSettings
+from gridgov_dispatch.sla.calendar import parse_working_hours
 
 
 class DispatchSettings(ServiceSettings):
@@ -17,3 +21,25 @@ class DispatchSettings(ServiceSettings):
     # configures it: GRIDGOV_DISPATCH_MERGE_DISTANCE_M=50).
     merge_distance_m: float = 0.0
     merge_window_minutes: int = 120
+    # SLA working calendar: the working periods of a working day (工作时) and the local time zone they are in.
+    working_hours: str = "08:30-12:00,14:00-17:30"
+    timezone: str = "Asia/Shanghai"
+    sla_warning_share: float = Field(default=0.8, gt=0, lt=1)  # yellow warning (预警) at this share of time used
+    # How often the SLA watcher looks for warnings and escalations due (0 turns it off, e.g. in tests that
+    # drive the scan themselves).
+    sla_scan_seconds: float = Field(default=5.0, ge=0)
+
+    @field_validator("working_hours")
+    @classmethod
+    def _valid_working_hours(cls, value: str) -> str:
+        parse_working_hours(value)  # its ValueError names the offending part
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)  # fail at startup, not at the first deadline
+        except (ValueError, KeyError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value

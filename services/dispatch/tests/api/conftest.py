@@ -5,9 +5,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
+from conftest import require_infra
 from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.bus.interface import OutgoingMessage
 from gridgov_common.bus.topics import REPORTS_LOCATED, TICKETS_EVENTS
@@ -94,3 +97,21 @@ def client(common_settings):
 @pytest.fixture
 def stack(client, token) -> Stack:
     return Stack(client, token)
+
+
+@pytest.fixture
+def pg_stack(common_settings, token) -> Stack:
+    """The dispatch app on a fresh PostgreSQL database (for what must hold on both databases)."""
+    admin = require_infra("GRIDGOV_TEST_PG_ADMIN_URL", "PostgreSQL")
+    name = f"gg_dispatch_t{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" OWNER gridgov')
+    url = make_url(admin).set(drivername="postgresql+psycopg", username="gridgov", password="gridgov",
+                              database=name).render_as_string(hide_password=False)
+    try:
+        app = create_app(DispatchSettings(common=common_settings, database_url=url))
+        with TestClient(app) as c:
+            yield Stack(c, token)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -50,7 +50,9 @@ def test_consume_located_report_registers_and_dispatches_ticket(stack):
     assert (ticket["grid_code"], ticket["village_code"], ticket["town_code"]) == (GRID, "441900001001", "441900001")
     deadline = datetime.fromisoformat(ticket["deadline"])
     assert deadline.tzinfo is not None
-    assert before + timedelta(hours=2) <= deadline <= datetime.now(UTC) + timedelta(hours=2)
+    # 自来水管破裂 (04 突发事件): claim within 1 clock hour (紧急工作时), counted day and night from dispatch.
+    assert ticket["stage"] == "claim"
+    assert before + timedelta(hours=1) <= deadline <= datetime.now(UTC) + timedelta(hours=1)
     detail = stack.client.get(f"/v1/tickets/{ticket['id']}", headers=stack.token("command_centre")).json()
     trail = [(s["seq"], s["action"], s["from_state"], s["to_state"], s["actor_role"]) for s in detail["transitions"]]
     assert trail == [
@@ -140,7 +142,7 @@ def test_claim_ticket_twice_conflicts(stack):
     tid = stack.ticket_for()["id"]
     drive_to(stack, tid, "claim")
     resp = stack.client.post(f"/v1/tickets/{tid}/claim", headers=water(stack.token))
-    assert resp.status_code == 409 and "allowed: handle" in resp.json()["error"]["message"]
+    assert resp.status_code == 409 and "allowed: return, handle" in resp.json()["error"]["message"]
 
 
 def test_claim_ticket_of_another_department_is_403(stack):
@@ -268,7 +270,7 @@ def test_transition_on_stale_version_conflicts(stack):
     drive_to(stack, tid, "claim")  # ... then someone else moves it on
     with db.session() as session, pytest.raises(Conflict) as caught:
         session.add(stale)
-        handlers._transition(db, session, stale, Action.CLAIM, WATER_PRINCIPAL)
+        handlers._transition(stack.runtime.ctx.snapshot(), session, stale, Action.CLAIM, WATER_PRINCIPAL)
     assert caught.value.code == "conflict" and caught.value.details[0].field == "version"
     assert [e.type for e in stack.events(tid)].count("ticket.claimed") == 1
 
@@ -289,7 +291,7 @@ def test_sla_board_counts_states_and_flags_overdue(stack):
     assert resp.status_code == 200, resp.text
     board = resp.json()
     assert board["counts"] == {"registered": 1, "dispatched": 2, "claimed": 0, "handled": 0, "verified": 0,
-                               "closed": 1}
+                               "closed": 1, "returned": 0, "extension_requested": 0, "suspended": 0}
     assert (board["open_total"], board["overdue_total"]) == (3, 1)
     by_id = {i["id"]: i for i in board["open_tickets"]}
     assert set(by_id) == {late["id"], fresh["id"], triage["id"]}
@@ -315,9 +317,9 @@ def test_register_same_report_racing_is_stopped_by_unique_report_id(stack, monke
     from sqlalchemy.exc import IntegrityError
 
     first = stack.located(category="05003")
-    db = stack.runtime.db
+    db, ctx = stack.runtime.db, stack.runtime.ctx.snapshot()
     register = db.idempotent_batch("test.register",
-                                   lambda session, env: handlers.register_located_report(db, session, env))
+                                   lambda session, env: handlers.register_located_report(ctx, session, env))
     register([first])
     # A second delivery under a new envelope id whose existence check ran before the first one committed.
     racing = first.model_copy(update={"id": uuid.uuid4()})

@@ -1,11 +1,14 @@
 """event-intake: reports from every channel, persisted and published on ``gridgov.reports.received``."""
 
+from dataclasses import dataclass
+
 from fastapi import FastAPI
 
 from gridgov_common.db import Database
 from gridgov_common.runtime import ServiceRuntime
 from gridgov_common.web import create_service_app
 from gridgov_event_intake.consumers import consumer_specs
+from gridgov_event_intake.groupcommit import GroupCommitter
 from gridgov_event_intake.media import models as _media_models  # noqa: F401 - registers the tables
 from gridgov_event_intake.media.views import router as media_router
 from gridgov_event_intake.open311 import models as _open311_models  # noqa: F401 - registers the tables
@@ -18,12 +21,30 @@ from gridgov_event_intake.settings import IntakeSettings
 from gridgov_event_intake.tables import metadata
 
 
-def build_runtime(settings: IntakeSettings | None = None) -> ServiceRuntime:
-    """The service runtime: its database, the bus and its consumers."""
+@dataclass
+class IntakeRuntime(ServiceRuntime):
+    """The shared runtime plus intake's group committer, through which reports are written."""
+
+    committer: GroupCommitter | None = None
+
+    def prepare(self) -> None:
+        """Start the group committer once the schema exists."""
+        self.committer = GroupCommitter(self.db)
+        self.committer.start()
+
+    def stop(self) -> None:
+        """Commit the reports already handed over, then stop the rest."""
+        if self.committer is not None:
+            self.committer.stop()
+        super().stop()
+
+
+def build_runtime(settings: IntakeSettings | None = None) -> IntakeRuntime:
+    """The service runtime: its database, the bus, its consumers and the group committer."""
     settings = settings or IntakeSettings()
     db = Database(settings.resolved_database_url(), metadata, settings.service_name)
-    return ServiceRuntime(settings=settings, db=db, consumers=consumer_specs(db),
-                          migrations_package="gridgov_event_intake")
+    return IntakeRuntime(settings=settings, db=db, consumers=consumer_specs(db),
+                         migrations_package="gridgov_event_intake")
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:

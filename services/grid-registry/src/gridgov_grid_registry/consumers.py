@@ -16,5 +16,6 @@ def consumer_specs(runtime: RegistryRuntime) -> list[ConsumerSpec]:
     """The registry locates every received report and publishes it as located (or unlocated)."""
     locate = runtime.db.idempotent_batch(
         handlers.LOCATE_CONSUMER,
-        lambda session, env: handlers.locate_report(runtime.db, runtime.locator, session, env))
+        lambda session, env: handlers.locate_report(runtime.db, runtime.locator, session, env,
+                                                   runtime.departments))
     return [ConsumerSpec(handlers.LOCATE_CONSUMER, [REPORTS_RECEIVED], locate)]

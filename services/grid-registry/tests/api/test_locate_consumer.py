@@ -1,4 +1,4 @@
-from gridgov_common.events.reports import REPORT_LOCATED
+from gridgov_common.events.reports import REPORT_LOCATED, ReportLocated
 from gridgov_grid_registry.grids.demo import DEMO_GRID_CODE, DEMO_POINT, DEMO_VERSION, OUTSIDE_POINT
 
 
@@ -39,3 +39,16 @@ def test_consume_report_outside_city_publishes_unlocated(feed):
 def test_consume_other_event_type_publishes_nothing(feed):
     feed.publish(feed.received(*DEMO_POINT).model_copy(update={"type": "report.withdrawn"}))
     assert feed.located_count() == 0
+
+
+def test_consume_report_names_department_areas_covering_point(feed):
+    # The demo layer: the city-centre urban-management area covers the demo point; dispatch rules match on it.
+    feed.publish(feed.received(*DEMO_POINT))
+    location = ReportLocated.model_validate(feed.located()[-1].payload).location
+    assert location.status == "located"
+    assert "um-centre" in location.department_areas
+
+
+def test_consume_report_outside_every_department_area_names_none(feed):
+    feed.publish(feed.received(150.0, -30.0))
+    assert ReportLocated.model_validate(feed.located()[-1].payload).location.department_areas == []

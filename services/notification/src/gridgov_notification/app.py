@@ -1,30 +1,45 @@
-"""notification: tells people what their tickets need of them (in-app inbox first, more channels later)."""
+"""notification: tells people what their tickets need of them, in the inbox and on webhook, e-mail and SMS."""
 
 from fastapi import FastAPI
 
 from gridgov_common.db import Database
-from gridgov_common.runtime import ServiceRuntime
 from gridgov_common.web import create_service_app
+from gridgov_notification.channels import INBOX, build_channels, registered
 from gridgov_notification.consumers import consumer_specs
+from gridgov_notification.contacts import models as _contact_models  # noqa: F401 - registers the tables
+from gridgov_notification.contacts.views import router as contacts_router
+from gridgov_notification.deliveries import models as _delivery_models  # noqa: F401 - registers the tables
+from gridgov_notification.deliveries.handlers import TicketEventNotifier
+from gridgov_notification.deliveries.policy import QuietHours
+from gridgov_notification.deliveries.views import router as deliveries_router
 from gridgov_notification.inbox import models as _models  # noqa: F401 - registers the tables
 from gridgov_notification.inbox.views import router as inbox_router
+from gridgov_notification.runtime import NotificationRuntime
 from gridgov_notification.settings import NotificationSettings
 from gridgov_notification.tables import metadata
+from gridgov_notification.templates import TemplateBook
 
 
-def build_runtime(settings: NotificationSettings | None = None) -> ServiceRuntime:
-    """The service runtime: its database, the bus and its consumers."""
+def build_runtime(settings: NotificationSettings | None = None) -> NotificationRuntime:
+    """The service runtime: its database, the bus, its consumer and the delivery worker."""
     settings = settings or NotificationSettings()
+    # Checked before anything starts: a broken template stops the service with the template named.
+    templates = TemplateBook.load(registered())
     db = Database(settings.resolved_database_url(), metadata, settings.service_name)
-    return ServiceRuntime(settings=settings, db=db, consumers=consumer_specs(db),
-                          migrations_package="gridgov_notification")
+    channels = build_channels(settings, db)
+    quiet = QuietHours(settings.quiet_hours_start, settings.quiet_hours_end, settings.quiet_hours_timezone) \
+        if settings.quiet_hours_enabled else None
+    notifier = TicketEventNotifier(templates, channels[INBOX], quiet)
+    return NotificationRuntime(settings=settings, db=db, consumers=consumer_specs(db, notifier),
+                               migrations_package="gridgov_notification", notifier=notifier, channels=channels)
 
 
 def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     """The notification API."""
     return create_service_app(
         title="gridgov notification",
-        description="The in-app inbox of every department, grid, reporter and the command centre.",
+        description="The inbox of every department, grid, reporter and the command centre; contact points and "
+                    "deliveries on webhook, e-mail and SMS.",
         runtime_factory=lambda: build_runtime(settings),
-        routers=[inbox_router],
+        routers=[inbox_router, contacts_router, deliveries_router],
     )

@@ -1,12 +1,14 @@
-"""notification's bus subscriptions: one consumer group per delivery channel, each with its own offsets."""
+"""notification's bus subscriptions: one consumer group plans every channel's deliveries in one transaction."""
 
 from gridgov_common.bus.topics import TICKETS_EVENTS
 from gridgov_common.db import Database
 from gridgov_common.runtime import ConsumerSpec
-from gridgov_notification.inbox import handlers
+from gridgov_notification.deliveries.handlers import TicketEventNotifier
+
+# The group keeps the inbox's name: its committed offsets and handled-message records carry over.
+NOTIFICATION_CONSUMER = "notification.inbox"
 
 
-def consumer_specs(db: Database) -> list[ConsumerSpec]:
-    """The inbox follows ticket events and files a message for each recipient the rules name."""
-    deliver = db.idempotent_batch(handlers.INBOX_CONSUMER, handlers.deliver_ticket_event)
-    return [ConsumerSpec(handlers.INBOX_CONSUMER, [TICKETS_EVENTS], deliver)]
+def consumer_specs(db: Database, notifier: TicketEventNotifier) -> list[ConsumerSpec]:
+    """Ticket events become inbox messages at once and deliveries on every other channel for the worker."""
+    return [ConsumerSpec(NOTIFICATION_CONSUMER, [TICKETS_EVENTS], notifier.consumer(db, NOTIFICATION_CONSUMER))]

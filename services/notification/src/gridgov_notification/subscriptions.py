@@ -11,8 +11,21 @@ ticket.dispatched   department set          department:<dept>        待签收: 
 ticket.dispatched   no department (a bug)   role:command_centre      someone must see the stray ticket
 ticket.handled      grid known              grid:<grid_code>         待核查: a grid worker verifies
 ticket.handled      no grid (unlocated)     role:command_centre      nobody else can verify it
-ticket.closed       always                  user:<reporter_id>       已办结: the reporter is told
-anything else                               nobody
+ticket.closed       always                  user:<reporter_id>       已办结: every reporter is told
+                                            (and each merged reporter)
+ticket.returned     always                  role:command_centre      退单: the command centre rules on it
+ticket.return_ruled department set          department:<dept>        re-dispatched: claim it
+ticket.extension_   always                  role:command_centre      延期申请: the command centre decides
+  requested
+ticket.extension_   department set          department:<dept>        the department learns the decision
+  approved/refused
+ticket.supervised   department set          department:<dept>        督办 (urgent)
+ticket.reopened     department set          department:<dept>        返工: the reporter was not satisfied
+ticket.warned       department set          department:<dept>        预警: the deadline is close
+ticket.escalated    always                  department:<dept> and    超期升级 (urgent)
+                                            role:command_centre
+(departmental rows without a department go to role:command_centre)
+anything else (claimed, verified, suspended, …)  nobody
 ==================  ======================  =======================  ===================================
 """
 
@@ -34,6 +47,15 @@ TICKET_REGISTERED = "ticket.registered"
 TICKET_DISPATCHED = "ticket.dispatched"
 TICKET_HANDLED = "ticket.handled"
 TICKET_CLOSED = "ticket.closed"
+TICKET_RETURNED = "ticket.returned"
+TICKET_RETURN_RULED = "ticket.return_ruled"
+TICKET_EXTENSION_REQUESTED = "ticket.extension_requested"
+TICKET_EXTENSION_APPROVED = "ticket.extension_approved"
+TICKET_EXTENSION_REFUSED = "ticket.extension_refused"
+TICKET_SUPERVISED = "ticket.supervised"
+TICKET_REOPENED = "ticket.reopened"
+TICKET_WARNED = "ticket.warned"
+TICKET_ESCALATED = "ticket.escalated"
 
 
 @dataclass(frozen=True)
@@ -75,7 +97,8 @@ def format_deadline(deadline: datetime | None) -> str:
     return deadline.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
 
 
-def _place(event: TicketEvent) -> str:
+def place_label(event: TicketEvent) -> str:
+    """Where the ticket is, ``镇街 …，村(社区) …，网格 …``, or ``位置未定``."""
     parts = [f"{label} {code}" for label, code in
              (("镇街", event.town_code), ("村(社区)", event.village_code), ("网格", event.grid_code)) if code]
     return "，".join(parts) if parts else "位置未定"
@@ -100,7 +123,7 @@ def _registered(event: TicketEvent) -> list[Notice]:
         f"新案件待分拨：{category_label(event.category_code)}",
         _lines(f"工单 {event.ticket_id} 已立案，未匹配到责任部门，请指挥中心分拨。",
                f"类别：{category_label(event.category_code)}",
-               f"位置：{_place(event)}",
+               f"位置：{place_label(event)}",
                _note(event)),
     )]
 
@@ -114,7 +137,7 @@ def _dispatched(event: TicketEvent) -> list[Notice]:
         f"新工单待签收：{category_label(event.category_code)}",
         _lines(f"工单 {event.ticket_id} 已派遣至贵部门，请及时签收并处置。",
                f"类别：{category_label(event.category_code)}",
-               f"位置：{_place(event)}",
+               f"位置：{place_label(event)}",
                f"办结时限：{format_deadline(event.deadline)}",
                _note(event)),
     )]
@@ -128,19 +151,57 @@ def _handled(event: TicketEvent) -> list[Notice]:
         f"处置完毕待核查：{category_label(event.category_code)}",
         _lines(f"工单 {event.ticket_id} 已由{by}处置完毕，请到现场核查（待核查）。",
                f"类别：{category_label(event.category_code)}",
-               f"位置：{_place(event)}",
+               f"位置：{place_label(event)}",
                _note(event)),
     )]
 
 
 def _closed(event: TicketEvent) -> list[Notice]:
+    # Every reporter hears the outcome: the one the ticket was made from and those merged into it (并案).
     return [Notice(
-        user_address(event.reporter_id),
+        user_address(reporter),
         "您反映的问题已办结",
         _lines(f"您反映的“{category_label(event.category_code)}”问题（工单 {event.ticket_id}）已办结，"
                "感谢您对城市治理的支持。",
                _note(event)),
-    )]
+    ) for reporter in (event.reporter_id, *event.merged_reporter_ids)]
+
+
+def _ticket_lines(event: TicketEvent, first: str) -> str:
+    return _lines(first, f"类别：{category_label(event.category_code)}", f"位置：{place_label(event)}",
+                  f"办结时限：{format_deadline(event.deadline)}", _note(event))
+
+
+def _to_department(headline: str, first: str) -> Callable[[TicketEvent], list[Notice]]:
+    """A rule telling the ticket's department (the command centre when it has none)."""
+
+    def rule(event: TicketEvent) -> list[Notice]:
+        recipient = department_address(event.department) if event.department else COMMAND_CENTRE
+        return [Notice(recipient, f"{headline}：{category_label(event.category_code)}",
+                       _ticket_lines(event, first.format(ticket_id=event.ticket_id)))]
+
+    return rule
+
+
+def _to_command_centre(headline: str, first: str) -> Callable[[TicketEvent], list[Notice]]:
+    """A rule telling the command centre (指挥中心)."""
+
+    def rule(event: TicketEvent) -> list[Notice]:
+        by = event.department or "责任部门"
+        return [Notice(COMMAND_CENTRE, f"{headline}：{category_label(event.category_code)}",
+                       _ticket_lines(event, first.format(ticket_id=event.ticket_id, by=by)))]
+
+    return rule
+
+
+def _escalated(event: TicketEvent) -> list[Notice]:
+    level = {1: "村(社区)", 2: "镇街", 3: "市"}.get(event.escalation_level, "上级")
+    first = f"工单 {event.ticket_id} 已超期，升级至{level}督办，请立即处置。"
+    notices = [Notice(COMMAND_CENTRE, f"超期升级：{category_label(event.category_code)}", _ticket_lines(event, first))]
+    if event.department:
+        notices.insert(0, Notice(department_address(event.department),
+                                 f"超期升级：{category_label(event.category_code)}", _ticket_lines(event, first)))
+    return notices
 
 
 RULES: dict[str, Callable[[TicketEvent], list[Notice]]] = {
@@ -148,6 +209,17 @@ RULES: dict[str, Callable[[TicketEvent], list[Notice]]] = {
     TICKET_DISPATCHED: _dispatched,
     TICKET_HANDLED: _handled,
     TICKET_CLOSED: _closed,
+    TICKET_RETURNED: _to_command_centre("退单待裁定", "工单 {ticket_id} 被 {by} 退回，请指挥中心裁定。"),
+    TICKET_RETURN_RULED: _to_department("退单裁定后重新派遣",
+                                        "工单 {ticket_id} 经指挥中心裁定派遣至贵部门，请及时签收并处置。"),
+    TICKET_EXTENSION_REQUESTED: _to_command_centre("延期申请待审批",
+                                                   "{by} 申请延长工单 {ticket_id} 的办理时限，请审批。"),
+    TICKET_EXTENSION_APPROVED: _to_department("延期申请已批准", "工单 {ticket_id} 的延期申请已批准，请按新时限办结。"),
+    TICKET_EXTENSION_REFUSED: _to_department("延期申请未批准", "工单 {ticket_id} 的延期申请未获批准，请按原时限办结。"),
+    TICKET_SUPERVISED: _to_department("督办", "指挥中心对工单 {ticket_id} 进行督办，请加快处置。"),
+    TICKET_REOPENED: _to_department("回访不满意需返工", "工单 {ticket_id} 回访不满意，已退回贵部门重新处置。"),
+    TICKET_WARNED: _to_department("即将超期预警", "工单 {ticket_id} 即将超期，请抓紧处置。"),
+    TICKET_ESCALATED: _escalated,
 }
 
 

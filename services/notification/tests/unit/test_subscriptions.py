@@ -48,6 +48,15 @@ def test_notices_for_closed_go_to_reporter():
     assert "已办结" in notice.body and "T-1" in notice.body
 
 
+def test_notices_for_closed_reach_every_merged_reporter_once():
+    notices = notices_for("ticket.closed", ticket_event(
+        action="close", to_state="closed", reporter_id="hotline-caller", merged_report_ids=["R-2", "R-3", "R-4"],
+        merged_reporter_ids=["wx-citizen", "gw-9", "wx-citizen"]))
+    # One citizen who reported twice hears it once; everyone who reported hears it.
+    assert [n.recipient for n in notices] == ["user:hotline-caller", "user:wx-citizen", "user:gw-9"]
+    assert all(n.title == "您反映的问题已办结" for n in notices)
+
+
 def test_notices_for_registered_without_department_go_to_command_centre():
     [notice] = notices_for("ticket.registered", ticket_event(action="register", from_state=None,
                                                              to_state="registered", department=None))
@@ -65,10 +74,44 @@ def test_notices_for_dispatched_without_department_alert_command_centre():
 
 
 @pytest.mark.parametrize("event_type", ["ticket.claimed", "ticket.verified", "ticket.reworked",
-                                        "ticket.returned", "report.received", ""])
+                                        "ticket.suspended", "ticket.resumed", "ticket.some_future_action",
+                                        "report.received", ""])
 def test_notices_for_unlisted_type_go_to_nobody(event_type):
     assert notices_for(event_type, ticket_event()) == []
     assert not is_subscribed(event_type)
+
+
+def test_notices_for_returned_ask_command_centre_to_rule():
+    [notice] = notices_for("ticket.returned", ticket_event(action="return", note="不属于本部门职责"))
+    assert notice.recipient == "role:command_centre"
+    assert "退单待裁定" in notice.title and "water" in notice.body and "不属于本部门职责" in notice.body
+
+
+@pytest.mark.parametrize(("event_type", "words"), [
+    ("ticket.return_ruled", "重新派遣"), ("ticket.extension_approved", "已批准"),
+    ("ticket.extension_refused", "未批准"), ("ticket.supervised", "督办"), ("ticket.reopened", "返工"),
+    ("ticket.warned", "预警"),
+])
+def test_notices_for_departmental_events_go_to_department(event_type, words):
+    [notice] = notices_for(event_type, ticket_event())
+    assert notice.recipient == "department:water"
+    assert words in notice.title and "T-1" in notice.body
+
+
+def test_notices_for_departmental_event_without_department_go_to_command_centre():
+    [notice] = notices_for("ticket.supervised", ticket_event(department=None))
+    assert notice.recipient == "role:command_centre"
+
+
+def test_notices_for_escalated_reach_department_and_command_centre():
+    notices = notices_for("ticket.escalated", ticket_event(action="escalate", escalation_level=2))
+    assert [n.recipient for n in notices] == ["department:water", "role:command_centre"]
+    assert all("超期升级" in n.title and "镇街" in n.body for n in notices)
+
+
+def test_notices_for_extension_request_go_to_command_centre():
+    [notice] = notices_for("ticket.extension_requested", ticket_event(action="request_extension"))
+    assert notice.recipient == "role:command_centre" and "延期申请待审批" in notice.title
 
 
 def test_notices_for_unknown_category_show_the_bare_code():

@@ -47,6 +47,8 @@ class Location(BaseModel):
     town_code: str | None = None
     town_name: str | None = None
     grid_set_version: str | None = None
+    # Additive (issue #6): the department responsibility areas containing the point, for routing rules.
+    department_areas: list[str] = []
 
 
 class ReportLocated(BaseModel):

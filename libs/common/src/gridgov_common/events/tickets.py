@@ -23,6 +23,18 @@ TICKET_EVENT_NAMES = {
     "close": "closed",
     "merge": "merged",  # 并案: a report attached to an open ticket instead of opening another (issue #5)
     "split": "split",  # a merged report taken out again into a ticket of its own
+    # Issue #6: the full lifecycle and the SLA clock's steps.
+    "return": "returned",  # 退单
+    "rule_return": "return_ruled",  # 退单裁定: re-dispatched
+    "request_extension": "extension_requested",  # 延期申请
+    "approve_extension": "extension_approved",
+    "refuse_extension": "extension_refused",
+    "suspend": "suspended",  # 挂起
+    "resume": "resumed",
+    "supervise": "supervised",  # 督办
+    "reopen": "reopened",  # 回访不满意: back to the department
+    "warn": "warned",  # SLA 预警 (yellow)
+    "escalate": "escalated",  # SLA 超期升级 (red), village → town → city
 }
 
 
@@ -47,3 +59,12 @@ class TicketEvent(BaseModel):
     occurred_at: datetime
     # Additive (issue #5): reports merged into this ticket (并案); their reporters follow it too.
     merged_report_ids: list[str] = []
+    merged_reporter_ids: list[str] = []  # their reporters, in the same order: each hears the outcome
+    # Additive (issue #6): the routing and SLA facts of the ticket after this event.
+    priority: str | None = None
+    channel: str | None = None
+    stage: str | None = None  # claim | handle | verify: the clock that runs now
+    deadline_provisional: bool = False
+    sla_level: str | None = None  # green | yellow | red
+    escalation_level: int = 0  # 0 none, 1 village, 2 town, 3 city
+    supervised: bool = False

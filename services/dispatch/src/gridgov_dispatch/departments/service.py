@@ -30,8 +30,13 @@ def is_active(session: Session, code: str) -> bool:
     return department is not None and department.active
 
 
+def department_types(session: Session) -> set[str]:
+    """The department types: the codes of the city bureaus (what the catalog's department_type may name)."""
+    return set(session.exec(select(Department.code).where(Department.level == "city")).all())
+
+
 def seed(db: Database, departments: tuple[DepartmentSeed, ...] = DEPARTMENTS) -> None:
-    """Insert the seeded departments that are missing and refresh the names of the others (idempotent)."""
+    """Insert the seeded departments that are missing and refresh the names and places of the others (idempotent)."""
     for attempt in range(2):
         try:
             with db.session() as session:
@@ -40,6 +45,8 @@ def seed(db: Database, departments: tuple[DepartmentSeed, ...] = DEPARTMENTS) ->
                     if row is None:
                         row = Department(code=item.code, name_zh=item.name_zh, name_en=item.name_en)
                     row.name_zh, row.name_en = item.name_zh, item.name_en
+                    row.level, row.parent_code, row.town_code = item.level, item.parent_code, item.town_code
+                    row.department_type = item.department_type
                     session.add(row)
                 session.commit()
             return

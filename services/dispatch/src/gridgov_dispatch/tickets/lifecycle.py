@@ -1,9 +1,12 @@
 """The ticket state machine (案卷生命周期), pure and table-driven.
 
-registered 立案 → dispatched 派遣 → claimed 签收 → handled 处置反馈 → verified 核查 → closed 结案, with
-rework 返工 from handled back to claimed. Each row of ``TRANSITIONS`` names the state it leaves, the action,
-the state it reaches, and who may do it; later issues add rows (return 退单, extension 延期, suspension 挂起,
-supervision 督办) without touching ``apply``.
+registered 立案 → dispatched 派遣 → claimed 签收 → handled 处置反馈 → verified 核查 → closed 结案, and around it:
+return 退单 (the department says it is not theirs; the command centre rules and re-dispatches), extension 延期
+(asked by the department, approved or refused by the command centre), suspension 挂起 (the clock stops for a
+legitimate reason), supervision 督办 (the command centre presses the department; the state stays), rework 返工
+(verification failed, or the reporter's rating reopens a closed case), and the SLA clock's own warning 预警 and
+escalation 升级 steps. Each row of ``TRANSITIONS`` names the state it leaves, the action, the state it reaches,
+and who may take it in which scope; ``apply`` only reads the table.
 """
 
 from __future__ import annotations
@@ -20,27 +23,46 @@ from gridgov_dispatch.tickets.access import Actor, Scope, TicketFacts, check_sco
 class State(StrEnum):
     """Where a ticket stands."""
 
-    REGISTERED = "registered"  # 立案
+    REGISTERED = "registered"  # 立案 (awaiting dispatch or manual triage)
     DISPATCHED = "dispatched"  # 派遣
     CLAIMED = "claimed"  # 签收
     HANDLED = "handled"  # 处置反馈
     VERIFIED = "verified"  # 核查
     CLOSED = "closed"  # 结案
+    RETURNED = "returned"  # 退单, awaiting the command centre's ruling
+    EXTENSION_REQUESTED = "extension_requested"  # 延期申请, awaiting approval
+    SUSPENDED = "suspended"  # 挂起
 
 
 class Action(StrEnum):
     """What can be done to a ticket (imperative; its event is the past tense)."""
 
     REGISTER = "register"  # 立案
-    DISPATCH = "dispatch"  # 派遣
+    DISPATCH = "dispatch"  # 派遣 (automatic, or the command centre's manual triage)
     CLAIM = "claim"  # 签收
     HANDLE = "handle"  # 处置反馈
     VERIFY = "verify"  # 核查通过
     REWORK = "rework"  # 核查不通过, 返工
     CLOSE = "close"  # 结案
+    RETURN = "return"  # 退单, with a reason
+    RULE_RETURN = "rule_return"  # 退单裁定: re-dispatch, to the same department or another
+    REQUEST_EXTENSION = "request_extension"  # 延期申请
+    APPROVE_EXTENSION = "approve_extension"  # 延期批准: the deadline moves
+    REFUSE_EXTENSION = "refuse_extension"  # 延期驳回
+    SUSPEND = "suspend"  # 挂起
+    RESUME = "resume"  # 恢复
+    SUPERVISE = "supervise"  # 督办
+    REOPEN = "reopen"  # 重新打开: the reporter found it unsolved (回访不满意), back to the department
+    WARN = "warn"  # SLA 预警 (yellow), by the clock
+    ESCALATE = "escalate"  # SLA 超期升级 (red; village → town → city), by the clock
 
 
 NEW = "new"  # how a ticket that does not exist yet is named in errors
+
+# States in which a stage clock runs, and the stage it times.
+STAGE_OF: Mapping[str, str] = MappingProxyType({"dispatched": "claim", "claimed": "handle", "handled": "verify"})
+# States in which the clock stands still (return awaiting ruling, extension awaiting approval, suspension).
+PAUSED_STATES = frozenset({"returned", "extension_requested", "suspended"})
 
 
 @dataclass(frozen=True)
@@ -57,18 +79,39 @@ def _who(**roles: Scope) -> Mapping[str, Scope]:
     return MappingProxyType(dict(roles))
 
 
+_DEPT = _who(dept_dispatcher=Scope.OWN_DEPARTMENT)
+_CC = _who(command_centre=Scope.ANY)
+_CLOCKED = (State.DISPATCHED, State.CLAIMED, State.HANDLED)
+
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(None, Action.REGISTER, State.REGISTERED, _who(system=Scope.ANY)),
     Transition(State.REGISTERED, Action.DISPATCH, State.DISPATCHED,
                _who(system=Scope.ANY, command_centre=Scope.ANY)),
     # 自行处置: a grid worker fixed it while reporting; it goes straight to on-site verification.
     Transition(State.REGISTERED, Action.HANDLE, State.HANDLED, _who(system=Scope.ANY)),
-    Transition(State.DISPATCHED, Action.CLAIM, State.CLAIMED, _who(dept_dispatcher=Scope.OWN_DEPARTMENT)),
-    Transition(State.CLAIMED, Action.HANDLE, State.HANDLED, _who(dept_dispatcher=Scope.OWN_DEPARTMENT)),
+    Transition(State.DISPATCHED, Action.CLAIM, State.CLAIMED, _DEPT),
+    Transition(State.DISPATCHED, Action.RETURN, State.RETURNED, _DEPT),
+    Transition(State.CLAIMED, Action.RETURN, State.RETURNED, _DEPT),
+    Transition(State.RETURNED, Action.RULE_RETURN, State.DISPATCHED, _CC),
+    Transition(State.CLAIMED, Action.HANDLE, State.HANDLED, _DEPT),
+    Transition(State.CLAIMED, Action.REQUEST_EXTENSION, State.EXTENSION_REQUESTED, _DEPT),
+    Transition(State.EXTENSION_REQUESTED, Action.APPROVE_EXTENSION, State.CLAIMED, _CC),
+    Transition(State.EXTENSION_REQUESTED, Action.REFUSE_EXTENSION, State.CLAIMED, _CC),
+    # Suspension applies to work under way (claimed); resuming returns to it with the time that was left.
+    Transition(State.CLAIMED, Action.SUSPEND, State.SUSPENDED, _CC),
+    Transition(State.SUSPENDED, Action.RESUME, State.CLAIMED, _CC),
     Transition(State.HANDLED, Action.VERIFY, State.VERIFIED, _who(grid_worker=Scope.OWN_GRID)),
     Transition(State.HANDLED, Action.REWORK, State.CLAIMED, _who(grid_worker=Scope.OWN_GRID)),
     Transition(State.VERIFIED, Action.CLOSE, State.CLOSED,
                _who(command_centre=Scope.ANY, grid_worker=Scope.OWN_GRID)),
+    # A bad follow-up rating (回访) reopens the case as rework for its department.
+    Transition(State.CLOSED, Action.REOPEN, State.CLAIMED, _who(system=Scope.ANY, command_centre=Scope.ANY)),
+    # 督办 and the clock's steps keep the state; they are audited and published like any transition.
+    *(Transition(s, Action.SUPERVISE, s, _CC)
+      for s in (State.DISPATCHED, State.CLAIMED, State.HANDLED, State.RETURNED, State.EXTENSION_REQUESTED,
+                State.SUSPENDED)),
+    *(Transition(s, Action.WARN, s, _who(system=Scope.ANY)) for s in _CLOCKED),
+    *(Transition(s, Action.ESCALATE, s, _who(system=Scope.ANY)) for s in _CLOCKED),
 )
 
 STATES: tuple[State, ...] = tuple(State)

@@ -29,11 +29,34 @@ class Ticket(DispatchTable, table=True):
     town_code: str | None = Field(default=None, max_length=20, index=True)
     location_status: str = Field(max_length=20)
     state: str = Field(max_length=20, index=True)
-    deadline: datetime | None = None
+    deadline: datetime | None = None  # the current stage's deadline (claim, handle or verify)
     version: int = 1
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None = None
+    # Issue #6: what routing knew and decided, and the SLA clock of the current stage.
+    channel: str = Field(default="patrol", max_length=20)
+    department_areas: str = Field(default="", max_length=500)  # comma-joined department-area codes at the point
+    priority: str = Field(default="normal", max_length=10)  # normal | urgent
+    first_department: str | None = Field(default=None, max_length=50)  # for 首派准确率
+    decision_trace: str | None = Field(default=None, max_length=8000)  # JSON: which rules matched and why
+    rule_set_version: int | None = None
+    catalog_version: int | None = None
+    stage: str | None = Field(default=None, max_length=10)  # claim | handle | verify: which clock runs
+    stage_started_at: datetime | None = None
+    stage_limit_amount: float | None = None
+    stage_limit_unit: str | None = Field(default=None, max_length=20)
+    stage_total_s: float | None = None  # the stage's whole length in its unit's seconds (limit + extensions)
+    deadline_provisional: bool = False
+    paused_at: datetime | None = None  # return pending, extension pending or suspended: the clock stands
+    remaining_s: float | None = None  # time left on the paused clock, in its unit's seconds
+    sla_level: str = Field(default="green", max_length=10)  # green | yellow (warning) | red (breach)
+    escalation_level: int = 0  # 0 none, 1 village, 2 town, 3 city
+    next_check_at: datetime | None = Field(default=None, index=True)  # when the scanner must look again
+    supervised: bool = False  # 督办
+    return_count: int = 0
+    rework_count: int = 0
+    extension_s: float | None = None  # the extension asked for (seconds of the stage clock's unit), pending
 
 
 class TicketTransition(DispatchTable, table=True):
@@ -49,6 +72,7 @@ class TicketTransition(DispatchTable, table=True):
     actor_id: str = Field(max_length=100)
     actor_role: str = Field(max_length=20)
     note: str | None = Field(default=None, max_length=2000)
+    photos: str | None = Field(default=None, max_length=4000)  # JSON list of media ids or URLs (处置/核查 photos)
     event_id: str = Field(max_length=36)  # the envelope that announced it on gridgov.tickets.events
     at: datetime
 

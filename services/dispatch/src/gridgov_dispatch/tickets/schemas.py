@@ -1,10 +1,14 @@
 """API shapes of tickets."""
 
+import json
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 NOTE_MAX = 2000
+PHOTOS_MAX = 9  # as many as a WeChat post holds
+Photos = list[Annotated[str, Field(min_length=1, max_length=300)]]
 
 
 class TicketRead(BaseModel):
@@ -28,6 +32,17 @@ class TicketRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    channel: str
+    priority: str
+    first_department: str | None
+    stage: str | None = Field(description="the stage whose clock runs: claim | handle | verify")
+    deadline_provisional: bool = Field(description="the deadline crosses a year with no official calendar yet")
+    paused_at: datetime | None = Field(description="set while a return, an extension or a suspension stops the clock")
+    sla_level: str = Field(description="green | yellow (warning) | red (breach)")
+    escalation_level: int = Field(description="0 none, 1 village, 2 town, 3 city")
+    supervised: bool
+    return_count: int
+    rework_count: int
 
 
 class TransitionRead(BaseModel):
@@ -40,7 +55,13 @@ class TransitionRead(BaseModel):
     actor_id: str
     actor_role: str
     note: str | None
+    photos: list[str] = []
     at: datetime
+
+    @field_validator("photos", mode="before")
+    @classmethod
+    def _photos(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else (value or [])
 
 
 class MergedReportRead(BaseModel):
@@ -62,6 +83,10 @@ class TicketDetail(TicketRead):
     transitions: list[TransitionRead]
     allowed_actions: list[str]
     merged_reports: list[MergedReportRead] = []
+    decision: dict | None = Field(default=None,
+                                  description="the routing decision: the rules matched and why the winner won")
+    rule_set_version: int | None = None
+    catalog_version: int | None = None
 
 
 class SplitBody(BaseModel):
@@ -87,6 +112,7 @@ class HandleBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str = Field(min_length=1, max_length=NOTE_MAX, description="what was done")
+    photos: Photos = Field(default=[], max_length=PHOTOS_MAX, description="media ids or URLs of the fix")
 
 
 class VerifyBody(BaseModel):
@@ -96,6 +122,7 @@ class VerifyBody(BaseModel):
 
     passed: bool
     note: str | None = Field(default=None, max_length=NOTE_MAX)
+    photos: Photos = Field(default=[], max_length=PHOTOS_MAX, description="media ids or URLs taken on site")
 
 
 class CloseBody(BaseModel):
@@ -104,3 +131,41 @@ class CloseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str | None = Field(default=None, max_length=NOTE_MAX)
+
+
+class ReasonBody(BaseModel):
+    """Why (退单 return, 挂起 suspension, 延期驳回 refusal): the reason is required."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=NOTE_MAX, description="the reason")
+
+
+class NoteBody(BaseModel):
+    """An optional remark (督办 supervision, 恢复 resume, 延期批准 approval, 重新打开 reopen)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
+
+
+class DispatchBody(BaseModel):
+    """Which department takes the ticket: manual triage (人工分拨) or the ruling on a return (退单裁定).
+
+    For a ruling, leaving ``department`` out keeps the ticket with the department that returned it (return
+    refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    department: str | None = Field(default=None, min_length=1, max_length=50)
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
+
+
+class ExtensionBody(BaseModel):
+    """An extension request (延期申请): how much more time, in one of the three units, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: float = Field(gt=0, le=1000)
+    unit: Literal["clock_hours", "working_hours", "working_days"]
+    note: str = Field(min_length=1, max_length=NOTE_MAX, description="the reason")

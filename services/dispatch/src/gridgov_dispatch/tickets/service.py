@@ -39,7 +39,8 @@ def facts(ticket: Ticket) -> TicketFacts:
 
 
 def list_page(session: Session, scope: ListScope, *, report_id: str | None = None, state: str | None = None,
-          limit: int = 50, offset: int = 0) -> tuple[list[Ticket], int]:
+              department: str | None = None, town: str | None = None, overdue: bool | None = None,
+              limit: int = 50, offset: int = 0) -> tuple[list[Ticket], int]:
     """A page of tickets inside ``scope`` and how many match in all.
 
     Oldest first: a queue reads that way, and offset paging stays stable while new tickets arrive.
@@ -53,6 +54,14 @@ def list_page(session: Session, scope: ListScope, *, report_id: str | None = Non
         conditions.append(Ticket.report_id == report_id)
     if state is not None:
         conditions.append(Ticket.state == state)
+    if department is not None:
+        conditions.append(Ticket.department == department)
+    if town is not None:
+        conditions.append(Ticket.town_code == town)
+    if overdue is not None:
+        # 超期: breached (red) and still open; the clock's own record, so a paused breach still counts.
+        breached = (Ticket.sla_level == "red") & (Ticket.state != "closed")
+        conditions.append(breached if overdue else ~breached)
     total = session.exec(select(func.count()).select_from(Ticket).where(*conditions)).one()
     query = select(Ticket).where(*conditions).order_by(Ticket.created_at, Ticket.id)
     rows = session.exec(query.limit(limit).offset(offset)).all()
@@ -84,6 +93,16 @@ def update_versioned(session: Session, ticket: Ticket, values: dict[str, Any]) -
         set_committed_value(ticket, name, value)
 
 
+def update_unversioned(session: Session, ticket: Ticket, version: int, values: dict[str, Any]) -> None:
+    """Write bookkeeping ``values`` (no audit row, so no new version), only if the ticket is still at ``version``."""
+    table = Ticket.__table__
+    result = session.exec(update(table).where(table.c.id == ticket.id, table.c.version == version).values(**values))
+    if result.rowcount != 1:
+        raise Conflict(f"ticket {ticket.id} changed concurrently", [ErrorDetail("version", f"expected {version}")])
+    for name, value in values.items():
+        set_committed_value(ticket, name, value)
+
+
 def open_cases(session: Session, category_code: str, since: datetime) -> list[OpenCase]:
     """Open tickets of a category created since ``since``, with coordinates: the merge candidates."""
     rows = session.exec(select(Ticket.id, Ticket.category_code, Ticket.lon, Ticket.lat, Ticket.created_at).where(
@@ -100,6 +119,12 @@ def merged_reports(session: Session, ticket_id: str) -> list[MergedReport]:
 
 def merged_report_ids(session: Session, ticket_id: str) -> list[str]:
     """The reports still merged into a ticket (not split)."""
-    return list(session.exec(select(MergedReport.report_id).where(
+    return [r for r, _ in merged_reporters(session, ticket_id)]
+
+
+def merged_reporters(session: Session, ticket_id: str) -> list[tuple[str, str]]:
+    """(report id, reporter id) of the reports still merged into a ticket (not split), in merge order."""
+    rows = session.exec(select(MergedReport.report_id, MergedReport.reporter_id).where(
         MergedReport.ticket_id == ticket_id, MergedReport.split_at.is_(None))
-        .order_by(MergedReport.merged_at, MergedReport.report_id)).all())
+        .order_by(MergedReport.merged_at, MergedReport.report_id)).all()
+    return [(r[0], r[1]) for r in rows]

@@ -1,5 +1,6 @@
 """HTTP routes of tickets (thin: parse, authorise, call a handler, shape)."""
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,8 +12,12 @@ from gridgov_dispatch.tickets.lifecycle import Action, State
 from gridgov_dispatch.tickets.models import Ticket
 from gridgov_dispatch.tickets.schemas import (
     CloseBody,
+    DispatchBody,
+    ExtensionBody,
     HandleBody,
     MergedReportRead,
+    NoteBody,
+    ReasonBody,
     SplitBody,
     TicketDetail,
     TicketPage,
@@ -31,6 +36,13 @@ Verifier = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.VERI
                                                 *lifecycle.roles_for(Action.REWORK)))]
 Splitter = Annotated[Principal, Depends(require(*handlers.SPLITTERS))]
 Closer = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.CLOSE)))]
+Returner = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.RETURN)))]
+Centre = Annotated[Principal, Depends(require("command_centre"))]  # rulings, extensions, 挂起, 督办, triage
+Reopener = Annotated[Principal, Depends(require(*[r for r in lifecycle.roles_for(Action.REOPEN) if r != "system"]))]
+
+
+def _ctx(request: Request):
+    return request.app.state.runtime.ctx
 
 
 def _read(ticket: Ticket) -> TicketRead:
@@ -41,6 +53,9 @@ def _read(ticket: Ticket) -> TicketRead:
 def list_tickets(request: Request, principal: Reader,
                  report_id: Annotated[str | None, Query(max_length=36)] = None,
                  state: State | None = None,
+                 department: Annotated[str | None, Query(max_length=50)] = None,
+                 town: Annotated[str | None, Query(max_length=20)] = None,
+                 overdue: bool | None = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50,
                  offset: Annotated[int, Query(ge=0, le=2**62)] = 0) -> TicketPage:
     """Tickets, oldest first. Who: dept_dispatcher (its department's), grid_worker (its grid's),
@@ -48,7 +63,8 @@ def list_tickets(request: Request, principal: Reader,
     scope = list_scope(principal)
     with request.app.state.runtime.db.session() as session:
         rows, total = service.list_page(session, scope, report_id=report_id,
-                                        state=state.value if state else None, limit=limit, offset=offset)
+                                        state=state.value if state else None, department=department,
+                                        town=town, overdue=overdue, limit=limit, offset=offset)
     return TicketPage(items=[_read(t) for t in rows], total=total, limit=limit, offset=offset)
 
 
@@ -66,19 +82,22 @@ def get_ticket(ticket_id: str, request: Request, principal: Reader) -> TicketDet
         transitions=[TransitionRead.model_validate(t, from_attributes=True) for t in trail],
         merged_reports=[MergedReportRead.model_validate(m, from_attributes=True) for m in merged],
         allowed_actions=lifecycle.available_actions(ticket.state, principal, facts),
+        decision=json.loads(ticket.decision_trace) if ticket.decision_trace else None,
+        rule_set_version=ticket.rule_set_version, catalog_version=ticket.catalog_version,
     )
 
 
 @router.post("/{ticket_id}/claim", response_model=TicketRead)
 def claim_ticket(ticket_id: str, request: Request, principal: Claimer) -> TicketRead:
     """Claim a dispatched ticket (签收). Who: dept_dispatcher of the ticket's department."""
-    return _read(handlers.act(request.app.state.runtime.db, ticket_id, Action.CLAIM, principal))
+    return _read(handlers.act(_ctx(request), ticket_id, Action.CLAIM, principal))
 
 
 @router.post("/{ticket_id}/handle", response_model=TicketRead)
 def handle_ticket(ticket_id: str, body: HandleBody, request: Request, principal: Handler) -> TicketRead:
     """Report the handling of a claimed ticket (处置反馈). Who: dept_dispatcher of the ticket's department."""
-    return _read(handlers.act(request.app.state.runtime.db, ticket_id, Action.HANDLE, principal, body.note))
+    return _read(handlers.act(_ctx(request), ticket_id, Action.HANDLE, principal, body.note,
+                                 photos=body.photos))
 
 
 @router.post("/{ticket_id}/verify", response_model=TicketRead)
@@ -86,7 +105,8 @@ def verify_ticket(ticket_id: str, body: VerifyBody, request: Request, principal:
     """Verify a handled ticket on site (核查); ``passed: false`` sends it back to the department (返工).
     Who: grid_worker of the ticket's grid."""
     action = Action.VERIFY if body.passed else Action.REWORK
-    return _read(handlers.act(request.app.state.runtime.db, ticket_id, action, principal, body.note))
+    return _read(handlers.act(_ctx(request), ticket_id, action, principal, body.note,
+                                 photos=body.photos))
 
 
 @router.post("/{ticket_id}/close", response_model=TicketRead)
@@ -94,11 +114,81 @@ def close_ticket(ticket_id: str, request: Request, principal: Closer,
                  body: CloseBody | None = None) -> TicketRead:
     """Close a verified ticket (结案). Who: command_centre, or grid_worker of the ticket's grid."""
     note = body.note if body else None
-    return _read(handlers.act(request.app.state.runtime.db, ticket_id, Action.CLOSE, principal, note))
+    return _read(handlers.act(_ctx(request), ticket_id, Action.CLOSE, principal, note))
 
 
 @router.post("/{ticket_id}/split", response_model=TicketRead)
 def split_ticket(ticket_id: str, body: SplitBody, request: Request, principal: Splitter) -> TicketRead:
     """Take a merged report (并案) out into a ticket of its own; returns the new ticket.
     Who: dept_dispatcher of the ticket's department, command_centre."""
-    return _read(handlers.split(request.app.state.runtime.db, ticket_id, body.report_id, principal))
+    return _read(handlers.split(_ctx(request), ticket_id, body.report_id, principal))
+
+
+@router.post("/{ticket_id}/return", response_model=TicketRead)
+def return_ticket(ticket_id: str, body: ReasonBody, request: Request, principal: Returner) -> TicketRead:
+    """Return a ticket that is not the department's (退单), with the reason; the clock stops until the command
+    centre rules. Who: dept_dispatcher of the ticket's department."""
+    return _read(handlers.act(_ctx(request), ticket_id, Action.RETURN, principal, body.note))
+
+
+@router.post("/{ticket_id}/rule_return", response_model=TicketRead)
+def rule_on_return(ticket_id: str, body: DispatchBody, request: Request, principal: Centre) -> TicketRead:
+    """Rule on a returned ticket (退单裁定): re-dispatch it to ``department``, or, without one, back to the
+    department that returned it. A new claim clock starts. Who: command_centre."""
+    return _read(handlers.act(_ctx(request), ticket_id, Action.RULE_RETURN, principal, body.note,
+                              department=body.department))
+
+
+@router.post("/{ticket_id}/dispatch", response_model=TicketRead)
+def dispatch_ticket(ticket_id: str, body: DispatchBody, request: Request, principal: Centre) -> TicketRead:
+    """Dispatch a ticket awaiting triage to a department (人工分拨). Who: command_centre."""
+    return _read(handlers.act(_ctx(request), ticket_id, Action.DISPATCH, principal, body.note,
+                              department=body.department))
+
+
+@router.post("/{ticket_id}/request_extension", response_model=TicketRead)
+def request_extension(ticket_id: str, body: ExtensionBody, request: Request, principal: Handler) -> TicketRead:
+    """Ask for more time (延期申请); the clock stops until the command centre decides.
+    Who: dept_dispatcher of the ticket's department."""
+    return _read(handlers.act(_ctx(request), ticket_id, Action.REQUEST_EXTENSION, principal, body.note,
+                              extension=(body.amount, body.unit)))
+
+
+@router.post("/{ticket_id}/approve_extension", response_model=TicketRead)
+def approve_extension(ticket_id: str, request: Request, principal: Centre, body: NoteBody | None = None) -> TicketRead:
+    """Approve an extension (延期批准): the clock runs again with the time it had left plus the extension.
+    Who: command_centre."""
+    return _read(handlers.act(_ctx(request), ticket_id, Action.APPROVE_EXTENSION, principal,
+                              body.note if body else None))
+
+
+@router.post("/{ticket_id}/refuse_extension", response_model=TicketRead)
+def refuse_extension(ticket_id: str, body: ReasonBody, request: Request, principal: Centre) -> TicketRead:
+    """Refuse an extension (延期驳回), with the reason: the clock runs again with the time it had left.
+    Who: command_centre."""
+    return _read(handlers.act(_ctx(request), ticket_id, Action.REFUSE_EXTENSION, principal, body.note))
+
+
+@router.post("/{ticket_id}/suspend", response_model=TicketRead)
+def suspend_ticket(ticket_id: str, body: ReasonBody, request: Request, principal: Centre) -> TicketRead:
+    """Suspend a claimed ticket (挂起), with the reason: its clock stops. Who: command_centre."""
+    return _read(handlers.act(_ctx(request), ticket_id, Action.SUSPEND, principal, body.note))
+
+
+@router.post("/{ticket_id}/resume", response_model=TicketRead)
+def resume_ticket(ticket_id: str, request: Request, principal: Centre, body: NoteBody | None = None) -> TicketRead:
+    """Resume a suspended ticket (恢复): its clock runs again with the time it had left. Who: command_centre."""
+    return _read(handlers.act(_ctx(request), ticket_id, Action.RESUME, principal, body.note if body else None))
+
+
+@router.post("/{ticket_id}/supervise", response_model=TicketRead)
+def supervise_ticket(ticket_id: str, request: Request, principal: Centre, body: NoteBody | None = None) -> TicketRead:
+    """Press the department on a ticket (督办); the state stays and the department is told. Who: command_centre."""
+    return _read(handlers.act(_ctx(request), ticket_id, Action.SUPERVISE, principal, body.note if body else None))
+
+
+@router.post("/{ticket_id}/reopen", response_model=TicketRead)
+def reopen_ticket(ticket_id: str, request: Request, principal: Reopener, body: NoteBody | None = None) -> TicketRead:
+    """Reopen a closed ticket as rework for its department (e.g. the reporter found it unsolved).
+    Who: command_centre (the follow-up consumer reopens on a bad rating by itself)."""
+    return _read(handlers.act(_ctx(request), ticket_id, Action.REOPEN, principal, body.note if body else None))

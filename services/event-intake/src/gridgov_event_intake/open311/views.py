@@ -107,10 +107,10 @@ async def post_request(fmt: str, request: Request) -> Response:
             client = handlers.authenticate(session, form.get("api_key"))
         draft = handlers.draft_from_form(client.name, form)
         key = idempotency_key("open311", client.name, header=request.headers.get("idempotency-key"))
-        return report_handlers.accept(db, draft, key)
+        return report_handlers.accept(db, draft, key, committer=request.app.state.runtime.committer)
 
     accepted = await run_in_threadpool(accept)
-    record = {"service_request_id": accepted.report.id, "service_notice": "", "account_id": None}
+    record = {"service_request_id": accepted.report_id, "service_notice": "", "account_id": None}
     return _render(fmt, "service_requests", "request", [record], 201 if accepted.created else 200)
 
 

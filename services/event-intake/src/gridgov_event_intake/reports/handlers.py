@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
+from sqlalchemy import event, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -17,6 +20,7 @@ from gridgov_common.errors import ErrorDetail, RateLimited, ValidationFailed
 from gridgov_common.events.reports import REPORT_RECEIVED, ReportReceived
 from gridgov_common.events.tickets import TicketEvent
 from gridgov_common.logs import correlation
+from gridgov_event_intake.groupcommit import GroupCommitter
 from gridgov_event_intake.media.models import Media
 from gridgov_event_intake.reports import ratelimit, service
 from gridgov_event_intake.reports.models import Report, ReportUpdate
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 SERVICE = "event-intake"
 TICKET_CONSUMER = "event-intake.ticket-status"
 REWARD_REASON = "report_accepted"
+REPORT_TABLE = Report.__table__
+STAGED_REPORTS = "staged_reports"
 
 
 @dataclass(frozen=True)
@@ -40,28 +46,30 @@ class RateLimit:
 
 @dataclass(frozen=True)
 class Accepted:
-    """The report, and whether this call created it (False: a retry got the original back)."""
+    """The stored report's id and status, and whether this call created it (False: a retry got the original)."""
 
-    report: Report
+    report_id: str
+    status: str
     created: bool
+
+    @classmethod
+    def original(cls, report: Report) -> Accepted:
+        """A retry's answer: the report first stored under its key."""
+        return cls(report.id, report.status, False)
 
 
 def accept(db: Database, draft: Draft, key: str | None, *, rate: RateLimit | None = None,
-           reward_points: int = 0) -> Accepted:
+           reward_points: int = 0, committer: GroupCommitter | None = None) -> Accepted:
     """Persist a normalised report, attach its media, credit rewards and stage ``report.received``, atomically.
 
     A submission whose idempotency ``key`` is known returns the original report. Concurrent retries under
     one key race to the UNIQUE constraint: the loser's transaction rolls back and it returns the winner.
-    Any failure (bad media, rate limit) leaves nothing stored and nothing published.
+    Any failure (bad media, rate limit) leaves nothing stored and nothing published. With a ``committer``
+    the write joins its current group commit; without, it is a transaction of its own.
     """
+    job = report_writer(db, draft, key, rate=rate, reward_points=reward_points)
     try:
-        with db.session() as session:
-            if key is not None and (original := service.get_by_idempotency_key(session, key)) is not None:
-                return Accepted(original, False)
-            if rate is not None:
-                _check_rate(session, draft, rate)
-            report = _persist(db, session, draft, key, reward_points)
-            session.commit()
+        accepted = committer.run(job) if committer is not None else _alone(db, job)
     except IntegrityError:
         if key is None:
             raise
@@ -69,49 +77,124 @@ def accept(db: Database, draft: Draft, key: str | None, *, rate: RateLimit | Non
             original = service.get_by_idempotency_key(session, key)
         if original is None:
             raise
-        return Accepted(original, False)
-    with correlation(report.id):
-        log.info("report %s accepted: channel %s, category %s%s", report.id, report.channel,
-                 report.category_code, ", closed at intake (answered directly)" if draft.closed_at_intake else "")
-    return Accepted(report, True)
+        return Accepted.original(original)
+    _log_accepted(accepted, draft)
+    return accepted
 
 
-def _persist(db: Database, session: Session, draft: Draft, key: str | None, reward_points: int) -> Report:
+async def accept_async(committer: GroupCommitter, db: Database, draft: Draft, key: str | None, *,
+                       rate: RateLimit | None = None, reward_points: int = 0) -> Accepted:
+    """``accept`` for async views: the write joins the committer's group commit, no worker thread is held."""
+    try:
+        accepted = await committer.run_async(report_writer(db, draft, key, rate=rate, reward_points=reward_points))
+    except IntegrityError:
+        if key is None:
+            raise
+        # Lost a race to another process under the same key (PostgreSQL): the winner has committed by now.
+        original = await committer.run_async(partial(service.get_by_idempotency_key, key=key))
+        if original is None:
+            raise
+        return Accepted.original(original)
+    _log_accepted(accepted, draft)
+    return accepted
+
+
+def _alone(db: Database, job: Callable[[Session], Accepted]) -> Accepted:
+    """Run the job in a transaction of its own."""
+    with db.session() as session:
+        accepted = job(session)
+        session.commit()
+    return accepted
+
+
+def report_writer(db: Database, draft: Draft, key: str | None, *, rate: RateLimit | None = None,
+                  reward_points: int = 0) -> Callable[[Session], Accepted]:
+    """The write of ``accept`` as a job for a transaction it may share with other reports (group commit)."""
+    return partial(_accept_in, db, draft, key, rate, reward_points)
+
+
+def _accept_in(db: Database, draft: Draft, key: str | None, rate: RateLimit | None, reward_points: int,
+               session: Session) -> Accepted:
+    if key is not None or rate is not None:
+        write_staged(session)  # the lookups below must see the reports staged earlier in this transaction
+    if key is not None and (original := service.get_by_idempotency_key(session, key)) is not None:
+        return Accepted.original(original)
+    if rate is not None:
+        _check_rate(session, draft, rate)
+    return _persist(db, session, draft, key, reward_points)
+
+
+def _log_accepted(accepted: Accepted, draft: Draft) -> None:
+    if not accepted.created:
+        return
+    with correlation(accepted.report_id):
+        log.info("report %s accepted: channel %s, category %s%s", accepted.report_id, draft.channel,
+                 draft.category_code, ", closed at intake (answered directly)" if draft.closed_at_intake else "")
+
+
+def _stage(session: Session, row: dict) -> None:
+    """Stage a report row, to be inserted with the others of its transaction in one statement.
+
+    Rows, not ORM objects: the unit of work costs more than the rest of the write together, and one
+    multi-row insert per group commit instead of one statement per report.
+    """
+    staged = session.info.get(STAGED_REPORTS)
+    if staged is None:
+        staged = session.info[STAGED_REPORTS] = []
+        # The session itself writes them before it commits: no caller can commit and lose them.
+        event.listen(session, "before_commit", write_staged)
+        event.listen(session, "after_rollback", _forget_staged)
+    staged.append(row)
+
+
+def write_staged(session: Session) -> None:
+    """Insert the reports staged in this transaction (the UNIQUE idempotency key speaks here)."""
+    rows = session.info.get(STAGED_REPORTS)
+    if rows:
+        session.execute(insert(REPORT_TABLE), rows)
+        rows.clear()
+
+
+def _forget_staged(session: Session) -> None:
+    session.info.pop(STAGED_REPORTS, None)
+
+
+def _persist(db: Database, session: Session, draft: Draft, key: str | None, reward_points: int) -> Accepted:
     now = datetime.now(UTC)
-    report = Report(
-        id=str(uuid.uuid4()), channel=draft.channel, category_code=draft.category_code,
-        description=draft.description, lon=draft.lon, lat=draft.lat, source_crs=draft.source_crs,
-        reporter_id=draft.reporter_id, reporter_role=draft.reporter_role, reporter_name=draft.reporter_name,
-        reporter_phone=draft.reporter_phone, device_id=draft.device_id, address=draft.address,
-        external_id=draft.external_id, idempotency_key=key, urgency=draft.urgency,
-        feedback_tier=draft.feedback_tier, handled_on_spot=draft.handled_on_spot,
-        handled_note=draft.handled_note, answer=draft.answer, status=draft.status,
-        submitted_at=now, updated_at=now,
-    )
-    session.add(report)
-    session.flush()  # the UNIQUE idempotency key speaks here, before anything else is staged
-    _attach_media(session, report, draft)
+    report_id = str(uuid.uuid4())
+    _stage(session, {
+        "id": report_id, "channel": draft.channel, "category_code": draft.category_code,
+        "description": draft.description, "lon": draft.lon, "lat": draft.lat, "source_crs": draft.source_crs,
+        "reporter_id": draft.reporter_id, "reporter_role": draft.reporter_role,
+        "reporter_name": draft.reporter_name, "reporter_phone": draft.reporter_phone, "device_id": draft.device_id,
+        "address": draft.address, "external_id": draft.external_id, "idempotency_key": key,
+        "urgency": draft.urgency, "feedback_tier": draft.feedback_tier, "handled_on_spot": draft.handled_on_spot,
+        "handled_note": draft.handled_note, "answer": draft.answer, "status": draft.status,
+        "submitted_at": now, "updated_at": now,
+    })
+    _attach_media(session, report_id, draft)
     if reward_points and draft.channel == "citizen":
-        session.add(RewardEntry(citizen_id=draft.reporter_id, report_id=report.id, points=reward_points,
+        session.add(RewardEntry(citizen_id=draft.reporter_id, report_id=report_id, points=reward_points,
                                 reason=REWARD_REASON, at=now))
     if not draft.closed_at_intake:
         payload = ReportReceived(
-            report_id=report.id, channel=draft.channel, category_code=report.category_code,  # type: ignore[arg-type]
-            description=report.description, lon=report.lon, lat=report.lat, source_crs=report.source_crs,
-            reporter_id=report.reporter_id, reporter_role=report.reporter_role, submitted_at=now,
+            report_id=report_id, channel=draft.channel, category_code=draft.category_code,  # type: ignore[arg-type]
+            description=draft.description, lon=draft.lon, lat=draft.lat, source_crs=draft.source_crs,
+            reporter_id=draft.reporter_id, reporter_role=draft.reporter_role, submitted_at=now,
             handled_on_spot=draft.handled_on_spot, handled_note=draft.handled_note,
             media_ids=list(draft.media_ids), address=draft.address, urgency=draft.urgency,
             feedback_tier=draft.feedback_tier,
         )
         db.add_outbox(session, REPORTS_RECEIVED, new_envelope(
-            type=REPORT_RECEIVED, producer=SERVICE, key=report.id, payload=payload, correlation_id=report.id))
-    return report
+            type=REPORT_RECEIVED, producer=SERVICE, key=report_id, payload=payload, correlation_id=report_id))
+    return Accepted(report_id, draft.status, True)
 
 
-def _attach_media(session: Session, report: Report, draft: Draft) -> None:
+def _attach_media(session: Session, report_id: str, draft: Draft) -> None:
     """Attach the draft's uploads to the report; each must be the reporter's own and not used before."""
     if not draft.media_ids:
         return
+    write_staged(session)
     if len(set(draft.media_ids)) != len(draft.media_ids):
         raise ValidationFailed("media listed twice", [ErrorDetail("media_ids", "each id at most once")])
     found = {m.id: m for m in session.exec(select(Media).where(Media.id.in_(draft.media_ids))).all()}
@@ -122,7 +205,7 @@ def _attach_media(session: Session, report: Report, draft: Draft) -> None:
         if media.report_id is not None:
             raise ValidationFailed("media already used",
                                    [ErrorDetail("media_ids", f"upload {media_id} belongs to another report")])
-        media.report_id = report.id
+        media.report_id = report_id
         session.add(media)
 
 
@@ -147,6 +230,10 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+# The command centre's own steps (SLA warnings, escalations, 督办) are not news to the reporter: the state stays.
+INTERNAL_ACTIONS = frozenset({"warn", "escalate", "supervise"})
+
+
 def follow_ticket(session: Session, envelope: Envelope) -> None:
     """Keep each report's status in step with its ticket, so every reporter can see where it stands.
 
@@ -155,6 +242,8 @@ def follow_ticket(session: Session, envelope: Envelope) -> None:
     if not envelope.type.startswith("ticket."):
         return
     event = TicketEvent.model_validate(envelope.payload)
+    if event.action in INTERNAL_ACTIONS:
+        return
     for report_id in (event.report_id, *event.merged_report_ids):
         report = session.get(Report, report_id)
         if report is None:

@@ -32,44 +32,48 @@ def _answer(accepted: Accepted, response: Response) -> ReportAccepted:
     """202 for a new report, 200 for a retry that found the original."""
     if not accepted.created:
         response.status_code = status.HTTP_200_OK
-    return ReportAccepted(report_id=accepted.report.id, status=accepted.report.status)
+    return ReportAccepted(report_id=accepted.report_id, status=accepted.status)
 
 
+# The POST views are async: the write goes to the group committer, so no worker thread waits on it.
 @router.post("/patrol", status_code=status.HTTP_202_ACCEPTED, response_model=ReportAccepted,
              responses=ACCEPTED_RESPONSES)
-def post_patrol_report(body: PatrolReportCreate, request: Request, response: Response,
-                       idempotency_key: IdempotencyKey = None,
-                       principal: Principal = Depends(require("grid_worker"))) -> ReportAccepted:
+async def post_patrol_report(body: PatrolReportCreate, request: Request, response: Response,
+                             idempotency_key: IdempotencyKey = None,
+                             principal: Principal = Depends(require("grid_worker"))) -> ReportAccepted:
     """A grid worker files a patrol report, maybe handled on the spot (自行处置). Who: grid_worker."""
     draft = normalise.patrol_draft(principal.sub, principal.role, body)
     key = normalise.idempotency_key("patrol", principal.sub, header=idempotency_key)
-    return _answer(handlers.accept(request.app.state.runtime.db, draft, key), response)
+    runtime = request.app.state.runtime
+    return _answer(await handlers.accept_async(runtime.committer, runtime.db, draft, key), response)
 
 
 @router.post("/hotline", status_code=status.HTTP_202_ACCEPTED, response_model=ReportAccepted,
              responses=ACCEPTED_RESPONSES)
-def post_hotline_report(body: HotlineReportCreate, request: Request, response: Response,
-                        idempotency_key: IdempotencyKey = None,
-                        principal: Principal = Depends(require(*HOTLINE_ROLES))) -> ReportAccepted:
+async def post_hotline_report(body: HotlineReportCreate, request: Request, response: Response,
+                              idempotency_key: IdempotencyKey = None,
+                              principal: Principal = Depends(require(*HOTLINE_ROLES))) -> ReportAccepted:
     """A 12345 hotline work order; its order number makes a resend return the original; a consultation
     answered directly (直接答复) is closed at once. Who: command_centre, admin."""
     draft = normalise.hotline_draft(principal.role, body)
     key = normalise.idempotency_key("hotline", principal.sub, header=idempotency_key, order_no=body.order_no)
-    return _answer(handlers.accept(request.app.state.runtime.db, draft, key), response)
+    runtime = request.app.state.runtime
+    return _answer(await handlers.accept_async(runtime.committer, runtime.db, draft, key), response)
 
 
 @router.post("/citizen", status_code=status.HTTP_202_ACCEPTED, response_model=ReportAccepted,
              responses=ACCEPTED_RESPONSES)
-def post_citizen_report(body: CitizenReportCreate, request: Request, response: Response,
-                        idempotency_key: IdempotencyKey = None,
-                        principal: Principal = Depends(require("citizen"))) -> ReportAccepted:
+async def post_citizen_report(body: CitizenReportCreate, request: Request, response: Response,
+                              idempotency_key: IdempotencyKey = None,
+                              principal: Principal = Depends(require("citizen"))) -> ReportAccepted:
     """A citizen photo report (随手拍), rate-limited per device and phone; earns reward points. Who: citizen."""
-    settings = request.app.state.runtime.settings
+    runtime = request.app.state.runtime
+    settings = runtime.settings
     draft = normalise.citizen_draft(principal.sub, principal.role, body)
     key = normalise.idempotency_key("citizen", principal.sub, header=idempotency_key, client_id=body.client_id)
     rate = RateLimit(settings.citizen_limit, timedelta(seconds=settings.citizen_window_seconds))
-    accepted = handlers.accept(request.app.state.runtime.db, draft, key, rate=rate,
-                               reward_points=settings.citizen_reward_points)
+    accepted = await handlers.accept_async(runtime.committer, runtime.db, draft, key, rate=rate,
+                                           reward_points=settings.citizen_reward_points)
     return _answer(accepted, response)
 
 

@@ -29,6 +29,7 @@ from gridgov_common.events.reports import (
     ReportLocated,
     ReportReceived,
 )
+from gridgov_grid_registry.departments.layer import DepartmentLayer
 from gridgov_grid_registry.grids import maps, service
 from gridgov_grid_registry.grids.areas import LEVELS, GridSetRecord
 from gridgov_grid_registry.grids.demo import DEMO_VERSION
@@ -296,12 +297,20 @@ def locate_batch(locator: Locator, points: Sequence[Sequence[float]] | np.ndarra
     return locator.answer_many(lons, lats)
 
 
-def locate_report(db: Database, locator: Locator, session: Session, envelope: Envelope) -> None:
-    """Locate a received report and stage ``report.located`` in the consumer's transaction."""
+def locate_report(db: Database, locator: Locator, session: Session, envelope: Envelope,
+                  department_areas: DepartmentLayer | None = None) -> None:
+    """Locate a received report and stage ``report.located`` in the consumer's transaction.
+
+    The location also names the department responsibility areas covering the point, for dispatch's rules.
+    """
     if envelope.type != REPORT_RECEIVED:
         return
     report = ReportReceived.model_validate(envelope.payload)
     location = locator.locate(report.lon, report.lat)
+    if department_areas is not None and len(department_areas):
+        codes = [a.code for a in department_areas.covering(report.lon, report.lat)]
+        if codes:  # the locator's Location is shared between lookups: copy, never modify it
+            location = location.model_copy(update={"department_areas": codes})
     located = new_envelope(
         type=REPORT_LOCATED, producer=SERVICE, key=report.report_id,
         payload=ReportLocated(report=report, location=location),

@@ -1,50 +1,13 @@
-"""Use cases of the inbox: file the notices of a ticket event, read the inbox, mark a message read."""
+"""Use cases of the inbox: read the inbox, mark a message read (the inbox channel files the messages)."""
 
 from __future__ import annotations
 
-import logging
-import uuid
 from datetime import UTC, datetime
 
-from sqlmodel import Session
-
 from gridgov_common.auth import Principal
-from gridgov_common.bus.envelope import Envelope
 from gridgov_common.db import Database
-from gridgov_common.events.tickets import TicketEvent
-from gridgov_notification import subscriptions
 from gridgov_notification.inbox import service
 from gridgov_notification.inbox.models import InboxMessage
-
-log = logging.getLogger(__name__)
-
-INBOX_CONSUMER = "notification.inbox"
-
-
-def deliver_ticket_event(session: Session, envelope: Envelope) -> int:
-    """File one inbox message per recipient the rules name, in the consumer's transaction."""
-    if not subscriptions.is_subscribed(envelope.type):
-        return 0
-    event = TicketEvent.model_validate(envelope.payload)
-    notices = subscriptions.notices_for(envelope.type, event)
-    if not notices:
-        return 0
-    now = datetime.now(UTC)
-    for notice in notices:
-        service.add(session, InboxMessage(
-            id=str(uuid.uuid4()),
-            recipient=notice.recipient,
-            ticket_id=event.ticket_id,
-            report_id=event.report_id,
-            event_type=envelope.type,
-            source_event_id=str(envelope.id),
-            title=notice.title,
-            body=notice.body,
-            created_at=now,
-        ))
-    log.info("ticket %s %s: inbox messages for %s", event.ticket_id, envelope.type,
-             ", ".join(n.recipient for n in notices))
-    return len(notices)
 
 
 def read_inbox(db: Database, principal: Principal, *, unread_only: bool, limit: int,

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 
 from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from gridgov_common.errors import NotFound
@@ -45,3 +47,10 @@ def get_for_or_raise(session: Session, message_id: str, addresses: list[str]) ->
 def add(session: Session, message: InboxMessage) -> None:
     """Stage a new message in the session."""
     session.add(message)
+
+
+def add_new(session: Session, message: InboxMessage) -> None:
+    """Insert a message unless its event already filed one for the recipient (a redelivery files nothing)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(InboxMessage.__table__).values(**message.model_dump())
+                    .on_conflict_do_nothing(index_elements=["source_event_id", "recipient"]))

@@ -1,0 +1,54 @@
+"""What dispatch's use cases need besides a session: the database, the settings, and the current catalog,
+rule set and working calendar (each cached by its own module and refreshed when an admin publishes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from gridgov_common.db import Database
+from gridgov_dispatch.catalog import service as catalogs
+from gridgov_dispatch.catalog.items import Catalog
+from gridgov_dispatch.routing import service as rule_sets
+from gridgov_dispatch.routing.engine import RuleSet
+from gridgov_dispatch.settings import DispatchSettings
+from gridgov_dispatch.sla import calendars
+from gridgov_dispatch.sla.calendar import WorkingCalendar
+from gridgov_dispatch.tickets.merge import MergePolicy
+
+
+@dataclass
+class DispatchContext:
+    """The database and policies behind every dispatch use case."""
+
+    db: Database
+    settings: DispatchSettings
+    merge_policy: MergePolicy
+    _calendar: WorkingCalendar | None = None
+    _catalog: Catalog | None = None
+    _rule_set: RuleSet | None = None
+
+    def snapshot(self) -> DispatchContext:
+        """This context with the current calendar, catalog and rule set fixed for one use case.
+
+        Taken before the use case opens its transaction: refreshing a cache reads the database, and on SQLite
+        the one connection is then held by the transaction itself. One use case also decides on one version
+        of each, even if an admin publishes a new one meanwhile.
+        """
+        return replace(self, _calendar=self.calendar(), _catalog=self.catalog(), _rule_set=self.rule_set())
+
+    def calendar(self) -> WorkingCalendar:
+        """The working calendar (official tables, loaded years, working hours)."""
+        return self._calendar or calendars.current_calendar(self.db, self.settings)
+
+    def catalog(self) -> Catalog:
+        """The current event catalog (事项目录)."""
+        return self._catalog or catalogs.current_catalog(self.db)
+
+    def rule_set(self) -> RuleSet:
+        """The current published dispatch rule set."""
+        return self._rule_set or rule_sets.current_rule_set(self.db)
+
+    @property
+    def warning_share(self) -> float:
+        """The share of a stage's time after which the clock warns (yellow)."""
+        return self.settings.sla_warning_share

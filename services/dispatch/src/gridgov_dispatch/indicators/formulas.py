@@ -1,0 +1,311 @@
+"""The indicators of the comprehensive evaluation (综合评价), pure: plain per-ticket facts in, counts and rates out.
+
+A period P is a half-open interval [start, end) of China time (UTC+8): a day ``2026-11-25``, an ISO week
+``2026-W47``, a month ``2026-11``, or days ``2026-11-01..2026-11-15`` (both days included). For each ticket the
+service gathers its facts (``CaseFacts``): first dispatch time, every handle, rework, return and escalate time,
+closure time, current state, deadline and SLA level. Then, per ticket and P:
+
+- **due** (应结案): closed in P (``closed_at`` in P), or still open with its current stage deadline in P and
+  already passed (deadline in [start, min(end, now))). A ticket due in P but closed after P counts, once closed,
+  in the period of its closure: figures of a past period are as of the time they are computed.
+- **closed**: ``closed_at`` in P. Every closed ticket is also due, so closed ≤ due. A case reopened after a
+  bad follow-up (回访) loses its ``closed_at`` and counts again when it is closed again.
+- **closed on time**: closed, and never breached — no ``escalate`` transition (red) at any time and not at
+  sla_level red: every stage met its deadline, extended deadlines (延期) included.
+- **handled**: at least one ``handle`` transition in P; **reworked**: handled, and at least one ``rework``
+  transition in P.
+- **dispatched**: the first ``dispatch`` transition in P (a re-dispatch after a return is not a new dispatch);
+  **returned**: dispatched, and returned (``return`` transition, or ``return_count`` > 0) at any time.
+- **handling hours**: for a dispatched ticket whose first ``handle`` after its first dispatch lies in P, the
+  clock hours between the two (paused time included: it is what the reporter waited).
+- **breached** (超期): at least one ``escalate`` transition in P.
+
+Indicators (a rate comes with its numerator and denominator; denominator 0 → rate null, not 0):
+
+- 结案率 closure_rate = closed ÷ due
+- 按期结案率 on_time_closure_rate = closed on time ÷ due
+- 返工率 rework_rate = reworked ÷ handled
+- 退单率 return_rate = returned ÷ dispatched
+- 首派准确率 first_dispatch_accuracy = (dispatched − returned) ÷ dispatched
+- 平均处置时长 mean_handling_hours = mean of handling hours (null when none), with the count
+- 超期数 breach_count = breached tickets
+- 满意率 satisfaction_rate = null until ratings arrive (issue #7)
+
+Groups: by town, every indicator uses the ticket's town code; by department, first-dispatch accuracy uses the
+department first dispatched to (``first_department``: whose dispatch was right or wrong) and every other
+indicator the ticket's current department. Tickets with no town or department fall in group ``none``. The
+city total counts every ticket once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from gridgov_common.errors import ErrorDetail, ValidationFailed
+
+CHINA_TIME = timezone(timedelta(hours=8), "CST")  # periods are China calendar days (no daylight saving)
+NO_GROUP = "none"
+MAX_PERIOD_DAYS = 3_660
+MIN_YEAR, MAX_YEAR = 1970, 2999  # beyond these a period is a typo, and far years overflow datetime arithmetic
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open interval [start, end) of aware datetimes, with the text it was parsed from."""
+
+    label: str
+    start: datetime
+    end: datetime
+
+    def __contains__(self, at: datetime | None) -> bool:
+        return at is not None and self.start <= at < self.end
+
+
+def _bad_period(reason: str) -> ValidationFailed:
+    return ValidationFailed("invalid period", [ErrorDetail("period", reason)])
+
+
+def _day(text: str) -> date:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise _bad_period(f"{text!r} is not a date YYYY-MM-DD")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise _bad_period(f"{text!r} is not a date YYYY-MM-DD") from exc
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise _bad_period(f"years {MIN_YEAR}–{MAX_YEAR} only")
+    return day
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), CHINA_TIME)
+
+
+def parse_period(text: str) -> Period:
+    """Parse ``YYYY-MM``, ``YYYY-Www``, ``YYYY-MM-DD`` or ``YYYY-MM-DD..YYYY-MM-DD`` (China time) into a Period.
+
+    Raises ValidationFailed naming ``period`` for anything else, and for years outside 1970–2999.
+    """
+    text = text.strip()
+    if ".." in text:
+        first, _, last = text.partition("..")
+        start, stop = _day(first), _day(last)
+        if stop < start:
+            raise _bad_period("the end day is before the start day")
+        if (stop - start).days >= MAX_PERIOD_DAYS:
+            raise _bad_period(f"longer than {MAX_PERIOD_DAYS} days")
+        return Period(text, _midnight(start), _midnight(stop + timedelta(days=1)))
+    if m := re.fullmatch(r"(\d{4})-W(\d{2})", text):
+        if not MIN_YEAR <= int(m[1]) <= MAX_YEAR:
+            raise _bad_period(f"years {MIN_YEAR}–{MAX_YEAR} only")
+        try:
+            monday = date.fromisocalendar(int(m[1]), int(m[2]), 1)
+        except ValueError as exc:
+            raise _bad_period(f"{text!r}: no such ISO week") from exc
+        return Period(text, _midnight(monday), _midnight(monday + timedelta(days=7)))
+    if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
+        year, month = int(m[1]), int(m[2])
+        if not 1 <= month <= 12 or not MIN_YEAR <= year <= MAX_YEAR:
+            raise _bad_period(f"{text!r}: no such month, or a year outside {MIN_YEAR}–{MAX_YEAR}")
+        following = date(year + month // 12, month % 12 + 1, 1)
+        return Period(text, _midnight(date(year, month, 1)), _midnight(following))
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        day = _day(text)
+        return Period(text, _midnight(day), _midnight(day + timedelta(days=1)))
+    raise _bad_period("expected YYYY-MM, YYYY-Www, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD")
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the indicators need to know about one ticket (from its row and its transitions)."""
+
+    ticket_id: str
+    state: str
+    department: str | None = None
+    first_department: str | None = None
+    town_code: str | None = None
+    deadline: datetime | None = None
+    closed_at: datetime | None = None
+    sla_level: str = "green"
+    return_count: int = 0
+    dispatched_at: datetime | None = None  # the first dispatch
+    handled_at: tuple[datetime, ...] = ()
+    reworked_at: tuple[datetime, ...] = ()
+    returned_at: tuple[datetime, ...] = ()
+    escalated_at: tuple[datetime, ...] = ()
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one ticket adds to the counts of one period."""
+
+    due: bool = False
+    closed: bool = False
+    closed_on_time: bool = False
+    handled: bool = False
+    reworked: bool = False
+    dispatched: bool = False
+    returned: bool = False
+    handling_hours: float | None = None
+    breached: bool = False
+
+
+def is_due(facts: CaseFacts, period: Period, now: datetime) -> bool:
+    """Whether the ticket was due (应结案) in the period: closed in it, or open with its deadline passed in it."""
+    if facts.closed_at in period:
+        return True
+    if facts.state == "closed" or facts.deadline is None:
+        return False
+    return period.start <= facts.deadline < min(period.end, now)
+
+
+def ever_breached(facts: CaseFacts) -> bool:
+    """Whether any stage deadline of the ticket was missed (an escalate transition, or red now)."""
+    return bool(facts.escalated_at) or facts.sla_level == "red"
+
+
+def is_closed_on_time(facts: CaseFacts, period: Period) -> bool:
+    """Whether the ticket was closed in the period without ever breaching (按期结案)."""
+    return facts.closed_at in period and not ever_breached(facts)
+
+
+def handling_hours(facts: CaseFacts, period: Period) -> float | None:
+    """Clock hours from the first dispatch to the first handling after it, if that handling lies in the period."""
+    if facts.dispatched_at is None:
+        return None
+    after = [at for at in facts.handled_at if at >= facts.dispatched_at]
+    if not after or min(after) not in period:
+        return None
+    return (min(after) - facts.dispatched_at).total_seconds() / 3600
+
+
+def contribution(facts: CaseFacts, period: Period, now: datetime) -> Contribution:
+    """What one ticket adds to each count of the period (see the module docstring for each definition)."""
+    handled = any(at in period for at in facts.handled_at)
+    dispatched = facts.dispatched_at in period
+    return Contribution(
+        due=is_due(facts, period, now),
+        closed=facts.closed_at in period,
+        closed_on_time=is_closed_on_time(facts, period),
+        handled=handled,
+        reworked=handled and any(at in period for at in facts.reworked_at),
+        dispatched=dispatched,
+        returned=dispatched and (bool(facts.returned_at) or facts.return_count > 0),
+        handling_hours=handling_hours(facts, period),
+        breached=any(at in period for at in facts.escalated_at),
+    )
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate with the counts it is made of; ``value`` is None when the denominator is 0."""
+
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        """numerator ÷ denominator, or None with nothing to divide by."""
+        return None if self.denominator == 0 else self.numerator / self.denominator
+
+
+def rate(numerator: int, denominator: int) -> Rate:
+    """A Rate; its value is None (not 0) when the denominator is 0."""
+    return Rate(numerator, denominator)
+
+
+@dataclass
+class Tally:
+    """Running counts of one group."""
+
+    due: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    handled: int = 0
+    reworked: int = 0
+    dispatched: int = 0  # for the return rate (current department)
+    returned: int = 0
+    first_dispatched: int = 0  # for first-dispatch accuracy (first department)
+    first_returned: int = 0
+    handling_hours: list[float] = field(default_factory=list)
+    breached: int = 0
+
+    def add_outcome(self, c: Contribution) -> None:
+        """Add every count except first-dispatch accuracy's."""
+        self.due += c.due
+        self.closed += c.closed
+        self.closed_on_time += c.closed_on_time
+        self.handled += c.handled
+        self.reworked += c.reworked
+        self.dispatched += c.dispatched
+        self.returned += c.returned
+        if c.handling_hours is not None:
+            self.handling_hours.append(c.handling_hours)
+        self.breached += c.breached
+
+    def add_first_dispatch(self, c: Contribution) -> None:
+        """Add first-dispatch accuracy's counts."""
+        self.first_dispatched += c.dispatched
+        self.first_returned += c.returned
+
+
+@dataclass(frozen=True)
+class Indicators:
+    """The indicators of one group (or the city) over one period."""
+
+    closure_rate: Rate
+    on_time_closure_rate: Rate
+    rework_rate: Rate
+    return_rate: Rate
+    first_dispatch_accuracy: Rate
+    mean_handling_hours: float | None
+    handled_count: int  # how many handling times the mean is over
+    breach_count: int
+    satisfaction_rate: Rate | None = None  # null until ratings arrive (issue #7)
+
+
+def indicators(t: Tally) -> Indicators:
+    """The indicators of a tally."""
+    hours = t.handling_hours
+    return Indicators(
+        closure_rate=rate(t.closed, t.due),
+        on_time_closure_rate=rate(t.closed_on_time, t.due),
+        rework_rate=rate(t.reworked, t.handled),
+        return_rate=rate(t.returned, t.dispatched),
+        first_dispatch_accuracy=rate(t.first_dispatched - t.first_returned, t.first_dispatched),
+        mean_handling_hours=sum(hours) / len(hours) if hours else None,
+        handled_count=len(hours),
+        breach_count=t.breached,
+    )
+
+
+def _key(value: str | None) -> str:
+    return value if value else NO_GROUP
+
+
+GROUP_KEYS: dict[str, tuple[Callable[[CaseFacts], str], Callable[[CaseFacts], str]]] = {
+    # (key for every indicator but first-dispatch accuracy, key for first-dispatch accuracy)
+    "department": (lambda f: _key(f.department), lambda f: _key(f.first_department or f.department)),
+    "town": (lambda f: _key(f.town_code), lambda f: _key(f.town_code)),
+}
+
+
+def evaluate(facts: Iterable[CaseFacts], period: Period, now: datetime, group_by: str
+             ) -> tuple[dict[str, Indicators], Indicators]:
+    """The indicators per group (``department`` or ``town``) and for the whole city over the period."""
+    outcome_key, first_key = GROUP_KEYS[group_by]
+    groups: dict[str, Tally] = {}
+    city = Tally()
+    for f in facts:
+        c = contribution(f, period, now)
+        if c == Contribution():
+            continue  # the ticket did nothing in this period; it must not open an empty group
+        groups.setdefault(outcome_key(f), Tally()).add_outcome(c)
+        if c.dispatched:
+            groups.setdefault(first_key(f), Tally()).add_first_dispatch(c)
+        city.add_outcome(c)
+        city.add_first_dispatch(c)
+    return {k: indicators(groups[k]) for k in sorted(groups)}, indicators(city)

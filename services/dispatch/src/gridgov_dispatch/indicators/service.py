@@ -1,0 +1,52 @@
+"""Queries that build the per-ticket facts the indicators (综合评价) are computed from."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import union
+from sqlmodel import Session, select
+
+from gridgov_dispatch.indicators.formulas import CaseFacts, Period
+from gridgov_dispatch.tickets.models import Ticket, TicketTransition
+
+# The transitions the formulas read; the others (claim, verify, warn, supervise …) change no indicator.
+COUNTED_ACTIONS = ("dispatch", "handle", "rework", "return", "escalate", "close")
+
+
+def _tickets_touching(period: Period, now: datetime):
+    """Ids of tickets that may count in the period: a counted transition in it, or an open deadline passed in it."""
+    acted = select(TicketTransition.ticket_id).where(
+        TicketTransition.at >= period.start, TicketTransition.at < period.end,
+        TicketTransition.action.in_(COUNTED_ACTIONS))
+    closed = select(Ticket.id).where(Ticket.closed_at >= period.start, Ticket.closed_at < period.end)
+    lapsed = select(Ticket.id).where(Ticket.state != "closed", Ticket.deadline >= period.start,
+                                     Ticket.deadline < min(period.end, now))
+    return union(acted, closed, lapsed).subquery()
+
+
+def case_facts(session: Session, period: Period, now: datetime) -> list[CaseFacts]:
+    """The facts of every ticket that may count in the period (the formulas decide what each one adds)."""
+    ids = _tickets_touching(period, now)
+    id_col = next(iter(ids.c))
+    tickets = session.exec(select(Ticket).where(Ticket.id.in_(select(id_col)))).all()
+    trail: dict[str, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
+    rows = session.exec(
+        select(TicketTransition.ticket_id, TicketTransition.action, TicketTransition.at)
+        .where(TicketTransition.ticket_id.in_(select(id_col)), TicketTransition.action.in_(COUNTED_ACTIONS))
+    ).all()
+    for ticket_id, action, at in rows:
+        trail[ticket_id][action].append(at)
+    facts = []
+    for t in tickets:
+        acts = trail.get(t.id, {})
+        dispatches = acts.get("dispatch", [])
+        facts.append(CaseFacts(
+            ticket_id=t.id, state=t.state, department=t.department, first_department=t.first_department,
+            town_code=t.town_code, deadline=t.deadline, closed_at=t.closed_at, sla_level=t.sla_level,
+            return_count=t.return_count, dispatched_at=min(dispatches) if dispatches else None,
+            handled_at=tuple(sorted(acts.get("handle", []))), reworked_at=tuple(sorted(acts.get("rework", []))),
+            returned_at=tuple(sorted(acts.get("return", []))), escalated_at=tuple(sorted(acts.get("escalate", []))),
+        ))
+    return facts

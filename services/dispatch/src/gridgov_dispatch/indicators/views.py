@@ -1,0 +1,36 @@
+"""HTTP routes of the indicators (thin: authorise, parse the period, query, compute, shape)."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from gridgov_common.auth import Principal, require
+from gridgov_dispatch.indicators import formulas, service
+from gridgov_dispatch.indicators.schemas import IndicatorGroup, IndicatorReport, IndicatorsRead
+
+router = APIRouter(prefix="/v1/indicators", tags=["indicators"])
+
+Watcher = Annotated[Principal, Depends(require("command_centre", "admin"))]
+
+_DOC = ("The comprehensive evaluation (综合评价) of a period per department or town, and for the city. "
+        "Who: command_centre, admin.\n\n" + (formulas.__doc__ or ""))
+
+
+@router.get("", response_model=IndicatorReport, description=_DOC)
+def get_indicators(request: Request, _principal: Watcher,
+                   period: Annotated[str, Query(max_length=40, description="2026-11 | 2026-W47 | 2026-11-25 | "
+                                                                            "2026-11-01..2026-11-15 (China time)")],
+                   group_by: Literal["department", "town"] = "department") -> IndicatorReport:
+    """The comprehensive evaluation (综合评价) of a period per department or town, and for the city.
+    Who: command_centre, admin."""
+    parsed = formulas.parse_period(period)
+    now = datetime.now(UTC)
+    with request.app.state.runtime.db.session() as session:
+        facts = service.case_facts(session, parsed, now)
+    groups, city = formulas.evaluate(facts, parsed, now, group_by)
+    return IndicatorReport(
+        period=parsed.label, start=parsed.start, end=parsed.end, group_by=group_by, generated_at=now,
+        groups=[IndicatorGroup(group=k, **IndicatorsRead.of(v).model_dump()) for k, v in groups.items()],
+        city=IndicatorsRead.of(city),
+    )

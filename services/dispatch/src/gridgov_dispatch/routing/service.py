@@ -1,0 +1,173 @@
+"""Queries on rule sets: the current version (cached in-process), publishing, seeding, and routing's inputs."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from gridgov_common import categories
+from gridgov_common.db import Database
+from gridgov_common.errors import Conflict, ErrorDetail, NotFound
+from gridgov_dispatch.departments.models import Department
+from gridgov_dispatch.routing.engine import (
+    DepartmentInfo,
+    ReplayCase,
+    ReportFacts,
+    RoutingContext,
+    RuleSet,
+    parse_rule_set,
+)
+from gridgov_dispatch.routing.models import RuleSetVersion
+from gridgov_dispatch.tickets.models import Ticket
+
+REFRESH_SECONDS = 30.0  # another instance's publish is seen within this long; a local publish at once
+SEED_AUTHOR = "system"
+
+
+def default_rules_data() -> dict[str, Any]:
+    """The packaged default rule set (routing/default_rules.json) as JSON data."""
+    text = resources.files("gridgov_dispatch.routing").joinpath("default_rules.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def latest(session: Session) -> RuleSetVersion | None:
+    """The newest published version, or None before the seed."""
+    return session.exec(select(RuleSetVersion).order_by(col(RuleSetVersion.version).desc()).limit(1)).first()
+
+
+def latest_or_raise(session: Session) -> RuleSetVersion:
+    """The newest published version, or NotFound."""
+    row = latest(session)
+    if row is None:
+        raise NotFound("rule set", "current")
+    return row
+
+
+def to_rule_set(row: RuleSetVersion) -> RuleSet:
+    """The parsed rule set of a stored version."""
+    return RuleSet(parse_rule_set(json.loads(row.body)).rules, row.version)
+
+
+@dataclass
+class _Cached:
+    rule_set: RuleSet
+    loaded_at: float
+
+
+_cache: weakref.WeakKeyDictionary[Database, _Cached] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
+def current_rule_set(db: Database) -> RuleSet:
+    """The current rule set, cached in this process and re-read at most every 30 s (at once after a publish)."""
+    now = time.monotonic()
+    with _cache_lock:
+        cached = _cache.get(db)
+    if cached is not None and now - cached.loaded_at < REFRESH_SECONDS:
+        return cached.rule_set
+    with db.session() as session:
+        if cached is not None:
+            newest = session.exec(select(func.max(RuleSetVersion.version))).one()
+            if newest == cached.rule_set.version:  # unchanged: keep the parsed set, restart the clock
+                _remember(db, cached.rule_set, now)
+                return cached.rule_set
+        rule_set = to_rule_set(latest_or_raise(session))
+    _remember(db, rule_set, now)
+    return rule_set
+
+
+def _remember(db: Database, rule_set: RuleSet, at: float) -> None:
+    with _cache_lock:
+        _cache[db] = _Cached(rule_set, at)
+
+
+def forget(db: Database) -> None:
+    """Drop the cached rule set, so the next read loads the newest version."""
+    with _cache_lock:
+        _cache.pop(db, None)
+
+
+def publish(db: Database, data: dict[str, Any], published_by: str, note: str | None) -> RuleSetVersion:
+    """Store a (validated) rule set as the next version; Conflict if another publish took that version first."""
+    try:
+        with db.session() as session:
+            row = latest(session)
+            version = (row.version if row else 0) + 1
+            stored = RuleSetVersion(version=version, body=json.dumps(data, ensure_ascii=False, sort_keys=True),
+                                    published_at=datetime.now(UTC), published_by=published_by, note=note)
+            session.add(stored)
+            session.commit()
+            session.refresh(stored)
+    except IntegrityError as exc:
+        raise Conflict("another rule set version was published at the same time; read it and try again",
+                       [ErrorDetail("version", f"version {version} already exists")]) from exc
+    forget(db)
+    return stored
+
+
+def seed(db: Database) -> None:
+    """Store the default rule set as version 1 when no version exists (idempotent, safe with two instances)."""
+    for attempt in range(2):
+        try:
+            with db.session() as session:
+                if latest(session) is not None:
+                    return
+                data = parse_rule_set(default_rules_data()).to_data()  # a broken packaged file fails start-up
+                session.add(RuleSetVersion(version=1, body=json.dumps(data, ensure_ascii=False, sort_keys=True),
+                                           published_at=datetime.now(UTC), published_by=SEED_AUTHOR,
+                                           note="default rule set"))
+                session.commit()
+            forget(db)
+            return
+        except IntegrityError:
+            if attempt:  # another instance seeded concurrently; one retry sees its row
+                raise
+
+
+def department_infos(session: Session) -> list[DepartmentInfo]:
+    """Every department as routing sees it (a department without the catalog's columns is its own city bureau)."""
+    rows = session.exec(select(Department)).all()
+    return [DepartmentInfo(code=d.code, department_type=getattr(d, "department_type", None) or d.code,
+                           level=getattr(d, "level", None) or "city", town_code=getattr(d, "town_code", None),
+                           active=d.active)
+            for d in rows]
+
+
+def routing_context(session: Session) -> RoutingContext:
+    """The departments rules resolve to, in the city's time zone."""
+    return RoutingContext.of(department_infos(session))
+
+
+def category_codes() -> list[str]:
+    """Every reportable category code (the shared list, read at call time)."""
+    return [c.code for c in categories.CATEGORIES]
+
+
+def past_cases(session: Session, since: datetime | None, limit: int) -> list[ReplayCase]:
+    """The newest past tickets (since ``since``) as replay cases, at most ``limit``."""
+    query = select(Ticket).order_by(col(Ticket.created_at).desc(), col(Ticket.id)).limit(limit)
+    if since is not None:
+        query = query.where(col(Ticket.created_at) >= since)
+    return [ticket_case(t) for t in session.exec(query).all()]
+
+
+def ticket_case(ticket: Ticket) -> ReplayCase:
+    """What routing knew of a ticket's report, and where the ticket went in the end."""
+    areas = getattr(ticket, "department_areas", "") or ""
+    facts = ReportFacts(
+        category_code=ticket.category_code, channel=getattr(ticket, "channel", None) or "patrol",
+        description=ticket.description, location_status=ticket.location_status, town_code=ticket.town_code,
+        village_code=ticket.village_code, grid_code=ticket.grid_code,
+        department_areas=frozenset(a for a in areas.split(",") if a),
+        priority=getattr(ticket, "priority", None) or "normal", at=ticket.created_at)
+    return ReplayCase(ticket.id, facts, ticket.department or getattr(ticket, "first_department", None))

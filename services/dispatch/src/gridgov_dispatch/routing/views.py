@@ -1,0 +1,81 @@
+"""HTTP routes of the dispatch rules (thin: parse, authorise, call a handler, shape)."""
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from gridgov_common.auth import Principal, require
+from gridgov_dispatch.routing import handlers, service
+from gridgov_dispatch.routing.engine import Decision
+from gridgov_dispatch.routing.models import RuleSetVersion
+from gridgov_dispatch.routing.schemas import (
+    ChangedCaseRead,
+    DecisionRead,
+    DepartmentShiftRead,
+    ReplayBody,
+    ReplayReportRead,
+    RuleSetBody,
+    RuleSetRead,
+    ValidationResult,
+)
+
+router = APIRouter(prefix="/v1/rules", tags=["rules"])
+
+Staff = Annotated[Principal, Depends(require("grid_worker", "dept_dispatcher", "command_centre", "admin"))]
+Reviewer = Annotated[Principal, Depends(require("command_centre", "admin"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+def _read(row: RuleSetVersion) -> RuleSetRead:
+    return RuleSetRead(version=row.version, published_at=row.published_at, published_by=row.published_by,
+                       note=row.note, rules=json.loads(row.body)["rules"])
+
+
+def _decision(d: Decision) -> DecisionRead:
+    return DecisionRead(department=d.department, priority=d.priority, rule_id=d.rule_id, reason=d.reason)
+
+
+@router.get("", response_model=RuleSetRead)
+def get_rules(request: Request, _principal: Staff) -> RuleSetRead:
+    """The current rule set (派遣规则): version, publisher, note and rules. Who: any staff role."""
+    with request.app.state.runtime.db.session() as session:
+        row = service.latest_or_raise(session)
+    return _read(row)
+
+
+@router.post("/validate", response_model=ValidationResult)
+def validate_rules(body: RuleSetBody, request: Request, _principal: Reviewer) -> ValidationResult:
+    """Check a candidate rule set without storing it: 422 naming each bad rule and why, or ok.
+    Who: command_centre, admin."""
+    rule_set, categories = handlers.checked(request.app.state.runtime.db, {"rules": body.rules})
+    return ValidationResult(ok=True, rules=len(rule_set.rules), categories_checked=categories)
+
+
+@router.post("", response_model=RuleSetRead, status_code=201)
+def publish_rules(body: RuleSetBody, request: Request, principal: Admin) -> RuleSetRead:
+    """Publish a candidate as the next version; 422 (nothing stored) when it does not parse or leaves a category
+    unroutable or names an unknown department, 409 when another version was published at the same time.
+    Who: admin."""
+    row = handlers.publish(request.app.state.runtime.db, {"rules": body.rules}, principal.sub, body.note)
+    return _read(row)
+
+
+@router.post("/replay", response_model=ReplayReportRead)
+def replay_rules(body: ReplayBody, request: Request, _principal: Reviewer) -> ReplayReportRead:
+    """Replay a candidate over past tickets against the current version: totals, changed decisions, moves to and
+    from triage, per-department counts and the changed cases (at most 200 listed). Who: command_centre, admin."""
+    report, version, warnings = handlers.replay_candidate(request.app.state.runtime.db, {"rules": body.rules},
+                                                          body.since, body.limit)
+    return ReplayReportRead(
+        current_version=version, total=report.total, changed=report.changed,
+        department_changed=report.department_changed, priority_changed=report.priority_changed,
+        to_triage=report.to_triage, from_triage=report.from_triage,
+        agree_actual_before=report.agree_actual_before, agree_actual_after=report.agree_actual_after,
+        by_department={k: DepartmentShiftRead(before=v.before, after=v.after) for k, v in report.by_department.items()},
+        changed_cases=[ChangedCaseRead(ticket_id=c.ticket_id, category_code=c.category_code,
+                                       actual_department=c.actual_department, before=_decision(c.before),
+                                       after=_decision(c.after))
+                       for c in report.changed_cases],
+        changed_cases_truncated=report.changed_cases_truncated,
+        warnings=[{"field": w.field, "reason": w.reason} for w in warnings])

@@ -1,0 +1,326 @@
+"""The SLA working calendar (工作日历), pure: which days are working days, and deadlines in the three units.
+
+Time limits come in three units (时限单位): clock hours (紧急工作时: the natural clock, day and night), working hours
+(工作时: time inside the working periods of working days) and working days (工作日). A working day is one the
+State Council's yearly holiday notice makes one: Monday to Friday less the holidays, plus the adjusted working
+weekend days (调休). The notice for a year is a ``YearTable``, from the ``chinesecalendar`` package or loaded by an
+admin; a year without one falls back to Monday–Friday, and every deadline whose arithmetic touched such a year is
+marked provisional with the year named, never silently final.
+
+Working days use one uniform model: N working days are N × (length of a working day) of working time, so "2 working
+days after Friday 16:00" is Tuesday 16:00, and a paused clock resumes with its remaining working seconds in every
+unit alike. Working time is counted on the local wall clock of the calendar's time zone (China has no daylight
+saving; elsewhere a day with a shift still counts its periods by the wall clock).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEFAULT_WORKING_HOURS = "08:30-12:00,14:00-17:30"
+MAX_SCAN_DAYS = 366 * 20  # a calendar with no working time ahead (misconfigured tables) fails instead of spinning
+
+
+class Unit(StrEnum):
+    """The unit of a time limit (时限单位)."""
+
+    CLOCK_HOURS = "clock_hours"  # 紧急工作时: natural clock, day and night
+    WORKING_HOURS = "working_hours"  # 工作时
+    WORKING_DAYS = "working_days"  # 工作日
+
+
+class CalendarTableError(ValueError):
+    """A year table that breaks a rule; names the list (``holidays`` | ``workdays``), the date and the reason."""
+
+    def __init__(self, field_name: str, day: date | None, reason: str):
+        self.field = field_name
+        self.day = day
+        self.reason = reason
+        super().__init__(f"{field_name}: {day.isoformat() if day else ''} {reason}".replace(":  ", ": "))
+
+
+def _is_weekend(d: date) -> bool:
+    return d.weekday() >= 5
+
+
+@dataclass(frozen=True)
+class YearTable:
+    """One year's official holiday notice: weekday holidays and adjusted working weekend days (调休).
+
+    ``holidays`` holds only days off that would otherwise be working days (Monday–Friday); ``build`` drops the
+    weekend days an official notice lists inside a break (e.g. 10-01..10-07 includes a Saturday and Sunday), since
+    they are days off anyway. ``source`` is ``package`` (chinesecalendar) or ``loaded`` (an admin's table).
+    """
+
+    year: int
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()
+    source: str = "package"
+
+    def __post_init__(self) -> None:
+        validate_year_table(self)
+
+    @classmethod
+    def build(cls, year: int, holidays: Iterable[date], workdays: Iterable[date], source: str) -> YearTable:
+        """A validated table, weekend holidays dropped (they are days off anyway); raises CalendarTableError."""
+        holidays, workdays = list(holidays), list(workdays)
+        _check_in_year(year, "holidays", holidays)
+        _check_in_year(year, "workdays", workdays)
+        _check_disjoint(holidays, workdays)  # before weekend holidays are dropped, so a clash is still seen
+        return cls(year, frozenset(d for d in holidays if not _is_weekend(d)), frozenset(workdays), source)
+
+
+def _check_in_year(year: int, field_name: str, days: Iterable[date]) -> None:
+    for d in sorted(days):
+        if d.year != year:
+            raise CalendarTableError(field_name, d, f"is not in {year}")
+
+
+def _check_disjoint(holidays: Iterable[date], workdays: Iterable[date]) -> None:
+    for d in sorted(set(holidays) & set(workdays)):
+        raise CalendarTableError("workdays", d, "is listed both as a holiday and as a working day")
+
+
+def validate_year_table(table: YearTable) -> None:
+    """Raise CalendarTableError naming the first offending date of a year table (checked in date order)."""
+    if not 1 <= table.year <= 9999:
+        raise CalendarTableError("year", None, f"{table.year} is not a calendar year")
+    if table.source not in ("package", "loaded"):
+        raise CalendarTableError("source", None, f"{table.source!r} is not package or loaded")
+    _check_in_year(table.year, "holidays", table.holidays)
+    _check_in_year(table.year, "workdays", table.workdays)
+    _check_disjoint(table.holidays, table.workdays)
+    for d in sorted(table.workdays):
+        if not _is_weekend(d):
+            raise CalendarTableError("workdays", d, "is not a weekend day: only a Saturday or Sunday can be an "
+                                                    "adjusted working day")
+    for d in sorted(table.holidays):
+        if _is_weekend(d):
+            raise CalendarTableError("holidays", d, "is a weekend day (build() drops those)")
+
+
+US = 1_000_000  # working time is counted in whole microseconds, so sums and comparisons are exact
+
+
+def _us_of(t: time) -> int:
+    return ((t.hour * 60 + t.minute) * 60 + t.second) * US + t.microsecond
+
+
+def _to_us(seconds: float) -> int:
+    return round(seconds * US)
+
+
+def _parse_clock(text: str, part: str) -> time:
+    try:
+        hours, minutes = text.strip().split(":")
+        if len(hours.strip()) not in (1, 2) or len(minutes.strip()) != 2:
+            raise ValueError
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"working hours part {part!r}: {text.strip()!r} is not a time HH:MM") from None
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """The working periods of a working day, in local wall time, in order and not overlapping."""
+
+    periods: tuple[tuple[time, time], ...] = ((time(8, 30), time(12, 0)), (time(14, 0), time(17, 30)))
+    _spans: tuple[tuple[int, int], ...] = field(init=False, repr=False, compare=False)  # µs since midnight
+
+    def __post_init__(self) -> None:
+        if not self.periods:
+            raise ValueError("working hours: at least one period is needed")
+        previous_end: time | None = None
+        for begin, end in self.periods:
+            part = f"{begin:%H:%M}-{end:%H:%M}"
+            if end <= begin:
+                raise ValueError(f"working hours part {part!r}: the end must be after the start")
+            if previous_end is not None and begin < previous_end:
+                raise ValueError(f"working hours part {part!r}: overlaps or precedes the previous period")
+            previous_end = end
+        object.__setattr__(self, "_spans", tuple((_us_of(b), _us_of(e)) for b, e in self.periods))
+
+    @property
+    def day_seconds(self) -> float:
+        """The working seconds of one working day (7 h = 25,200 s with the default periods)."""
+        return self.day_us / US
+
+    @property
+    def day_us(self) -> int:
+        """The working microseconds of one working day."""
+        return sum(e - b for b, e in self._spans)
+
+    def offset_at(self, t: time) -> int:
+        """Working microseconds of the day elapsed at wall time ``t`` (0 before the first period, the day's total
+        after the last)."""
+        s = _us_of(t)
+        return sum(min(max(s, b), e) - b for b, e in self._spans)
+
+    def time_at(self, offset: int) -> int:
+        """The earliest wall time (µs since midnight) at which ``offset`` working microseconds of the day have
+        elapsed, so a deadline falling on a period's end is that end (12:00), not the next start (14:00)."""
+        for b, e in self._spans:
+            if offset <= e - b:
+                return b + offset
+            offset -= e - b
+        return self._spans[-1][1]
+
+    def __str__(self) -> str:
+        return ",".join(f"{b:%H:%M}-{e:%H:%M}" for b, e in self.periods)
+
+
+def parse_working_hours(text: str) -> WorkingHours:
+    """Working periods from ``"08:30-12:00,14:00-17:30"``; raises ValueError naming the offending part."""
+    parts = [p.strip() for p in (text or "").split(",")]
+    if not any(parts):
+        raise ValueError("working hours: at least one period HH:MM-HH:MM is needed")
+    periods = []
+    for part in parts:
+        bounds = part.split("-")
+        if len(bounds) != 2:
+            raise ValueError(f"working hours part {part!r}: expected HH:MM-HH:MM")
+        periods.append((_parse_clock(bounds[0], part), _parse_clock(bounds[1], part)))
+    return WorkingHours(tuple(periods))
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A deadline: the instant (UTC), and whether a year without an official table was crossed to compute it."""
+
+    at: datetime
+    provisional: bool = False
+    provisional_years: tuple[int, ...] = ()
+
+
+def _require_aware(name: str, value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+
+
+def _require_finite(name: str, value: float) -> None:
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number ≥ 0, got {value}")
+
+
+class WorkingCalendar:
+    """Working days from the year tables (Monday–Friday for a year without one) and the working hours of a day."""
+
+    def __init__(self, tables: Mapping[int, YearTable], hours: WorkingHours | None = None,
+                 tz: ZoneInfo = SHANGHAI):
+        self.tables = dict(tables)
+        self.hours = hours or WorkingHours()
+        self.tz = tz
+
+    def is_covered(self, year: int) -> bool:
+        """Whether an official table (package or loaded) covers ``year``."""
+        return year in self.tables
+
+    def is_working_day(self, d: date) -> bool:
+        """Whether ``d`` is a working day: Monday–Friday less the holidays, plus adjusted weekend days (调休)."""
+        table = self.tables.get(d.year)
+        if table is None:
+            return not _is_weekend(d)
+        if d in table.workdays:
+            return True
+        return not _is_weekend(d) and d not in table.holidays
+
+    def unit_seconds(self, unit: Unit | str) -> float:
+        """The working seconds of one ``unit`` (clock hour 3,600; working hour 3,600; working day the day's total)."""
+        return self.hours.day_seconds if Unit(unit) is Unit.WORKING_DAYS else 3600.0
+
+    def _local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.tz).replace(tzinfo=None)
+
+    def _instant(self, d: date, wall_us: int) -> datetime:
+        local = datetime.combine(d, time()) + timedelta(microseconds=wall_us)
+        return local.replace(tzinfo=self.tz).astimezone(UTC)
+
+    def add(self, start: datetime, amount: float, unit: Unit | str) -> Deadline:
+        """The deadline ``amount`` of ``unit`` after ``start`` (tz-aware): clock hours on the natural clock, working
+        hours and days as working time inside the working periods of working days."""
+        _require_finite("amount", amount)
+        return self.add_seconds(start, amount * self.unit_seconds(unit), unit)
+
+    def add_seconds(self, start: datetime, seconds: float, unit: Unit | str) -> Deadline:
+        """The earliest instant at which ``seconds`` of the unit's time (natural for clock hours, working otherwise)
+        have passed since ``start``; resumes a paused clock with its remaining time. Zero seconds is ``start``."""
+        _require_aware("start", start)
+        _require_finite("seconds", seconds)
+        if Unit(unit) is Unit.CLOCK_HOURS:
+            return Deadline((start + timedelta(seconds=seconds)).astimezone(UTC))
+        remaining, day_total = _to_us(seconds), self.hours.day_us
+        if remaining == 0:  # not even a microsecond: the start itself (the earliest-instant rule could go back)
+            return Deadline(start.astimezone(UTC))
+        local = self._local(start)
+        day, offset = local.date(), self.hours.offset_at(local.time())
+        uncovered: set[int] = set()
+        for _ in range(MAX_SCAN_DAYS):
+            if not self.is_covered(day.year):
+                uncovered.add(day.year)
+            if self.is_working_day(day):
+                available = day_total - offset
+                if remaining <= available:
+                    wall = self.hours.time_at(offset + remaining)
+                    return Deadline(self._instant(day, wall), bool(uncovered), tuple(sorted(uncovered)))
+                remaining -= available
+            day, offset = day + timedelta(days=1), 0
+        raise ValueError(f"no working time found within {MAX_SCAN_DAYS} days of {start.isoformat()}")
+
+    def working_seconds_between(self, a: datetime, b: datetime, unit: Unit | str) -> float:
+        """The unit's seconds from ``a`` to ``b`` (natural for clock hours, working otherwise); negative if b < a."""
+        _require_aware("a", a)
+        _require_aware("b", b)
+        if Unit(unit) is Unit.CLOCK_HOURS:
+            return (b - a).total_seconds()
+        if b < a:
+            return -self.working_seconds_between(b, a, unit)
+        la, lb = self._local(a), self._local(b)
+        first, last = la.date(), lb.date()
+        start_off, end_off = self.hours.offset_at(la.time()), self.hours.offset_at(lb.time())
+        if first == last:
+            return (end_off - start_off) / US if self.is_working_day(first) else 0.0
+        day_total = self.hours.day_us
+        total = day_total - start_off if self.is_working_day(first) else 0
+        day = first + timedelta(days=1)
+        while day < last:
+            if self.is_working_day(day):
+                total += day_total
+            day += timedelta(days=1)
+        if self.is_working_day(last):
+            total += end_off
+        return total / US
+
+    def is_working_time(self, instant: datetime) -> bool:
+        """Whether ``instant`` falls inside a working period (ends included) of a working day."""
+        local = self._local(instant)
+        s = _us_of(local.time())
+        return self.is_working_day(local.date()) and any(b <= s <= e for b, e in self.hours._spans)
+
+
+@lru_cache(maxsize=1)
+def package_tables() -> dict[int, YearTable]:
+    """The official tables the ``chinesecalendar`` package carries, one per year it covers (source ``package``).
+
+    The years covered are the package's own: from the first to the last year of its holiday data, as its date
+    validation (``_validate_date``) uses them.
+    """
+    import chinese_calendar  # imported here: only the service's startup needs the data, not pure callers
+
+    holidays: dict[int, set[date]] = {}
+    workdays: dict[int, set[date]] = {}
+    for d in chinese_calendar.holidays:
+        holidays.setdefault(d.year, set()).add(d)
+    for d in chinese_calendar.workdays:
+        workdays.setdefault(d.year, set()).add(d)
+    first, last = min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year
+    return {
+        year: YearTable.build(year, holidays.get(year, ()), workdays.get(year, ()), "package")
+        for year in range(first, last + 1)
+    }

@@ -1,0 +1,96 @@
+"""Queries on deliveries: insert without duplicates, claim due rows under a lease, record outcomes, list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from gridgov_notification.deliveries.models import DUE, Delivery
+
+# Columns a worker never copies from a planned row (the row is new: no lease yet).
+_INSERT_COLUMNS = [c.name for c in Delivery.__table__.columns if c.name not in ("lease_owner", "lease_until")]
+
+
+def insert_new(session: Session, deliveries: list[Delivery]) -> None:
+    """Insert deliveries, skipping any whose (event, address, channel, target) exists: a redelivered event
+    never sends twice."""
+    if not deliveries:
+        return
+    rows = [{name: getattr(d, name) for name in _INSERT_COLUMNS} for d in deliveries]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(Delivery.__table__).on_conflict_do_nothing(
+        index_elements=["event_id", "address", "channel", "target"])
+    session.execute(stmt, rows)
+
+
+def due_candidates(session: Session, now: datetime, limit: int) -> list[tuple[str, str, str]]:
+    """(id, channel, target) of due, unleased deliveries, oldest due first."""
+    rows = session.exec(
+        select(Delivery.id, Delivery.channel, Delivery.target)
+        .where(col(Delivery.status).in_(DUE), col(Delivery.next_attempt_at) <= now,
+               or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now))
+        .order_by(col(Delivery.next_attempt_at), col(Delivery.id)).limit(limit)
+    ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def claim(session: Session, ids: list[str], owner: str, now: datetime, lease_until: datetime) -> list[Delivery]:
+    """Lease deliveries to ``owner`` (a token per claim) if still due and unleased; returns those it got.
+
+    The guard is in the UPDATE itself, so of two instances racing for a row exactly one gets it (PostgreSQL
+    re-checks the WHERE after the other's commit; SQLite serialises writers).
+    """
+    if not ids:
+        return []
+    session.execute(
+        update(Delivery).where(
+            col(Delivery.id).in_(ids), col(Delivery.status).in_(DUE), col(Delivery.next_attempt_at) <= now,
+            or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
+        ).values(lease_owner=owner, lease_until=lease_until)
+    )
+    session.commit()
+    return list(session.exec(select(Delivery).where(col(Delivery.id).in_(ids), Delivery.lease_owner == owner)).all())
+
+
+def finish_many(session: Session, outcomes: list[tuple[str, str, dict]]) -> None:
+    """Record many outcomes ``(id, lease owner, columns)``: one executemany per set of columns, no commit."""
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    for delivery_id, owner, values in outcomes:
+        groups.setdefault(tuple(sorted(values)), []).append({"b_id": delivery_id, "b_owner": owner,
+                                                             **{f"b_{k}": v for k, v in values.items()}})
+    table = Delivery.__table__
+    for columns, rows in groups.items():
+        stmt = (update(table).where(table.c.id == bindparam("b_id"), table.c.lease_owner == bindparam("b_owner"))
+                .values(lease_owner=None, lease_until=None, **{c: bindparam(f"b_{c}") for c in columns}))
+        session.connection().execute(stmt, rows)
+
+
+@dataclass(frozen=True)
+class DeliverySlice:
+    """One page of deliveries and the total matching."""
+
+    items: list[Delivery]
+    total: int
+
+
+def list_filtered(session: Session, *, status: str | None, channel: str | None, event_id: str | None,
+                  limit: int, offset: int) -> DeliverySlice:
+    """Deliveries matching the filters, newest first."""
+    where = []
+    if status:
+        where.append(Delivery.status == status)
+    if channel:
+        where.append(Delivery.channel == channel)
+    if event_id:
+        where.append(Delivery.event_id == event_id)
+    items = session.exec(select(Delivery).where(*where)
+                         .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())
+                         .limit(limit).offset(offset)).all()
+    total = session.exec(select(func.count()).select_from(Delivery).where(*where)).one()
+    return DeliverySlice(list(items), total)
