@@ -88,6 +88,13 @@ class IllegalTransition(Conflict):
         self.allowed = allowed
 
 
+class Gone(DomainError):
+    """The thing existed but may no longer be used (an expired follow-up link): 410."""
+
+    def __init__(self, what: str, ident: str, reason: str = "expired"):
+        super().__init__(f"{what} {ident} is gone: {reason}", [ErrorDetail(what, reason)], "gone")
+
+
 class Unavailable(DomainError):
     """A dependency (database, bus) cannot be reached right now."""
 
@@ -128,6 +135,7 @@ STATUS_CODES: list[tuple[type[DomainError], int]] = [
     (Conflict, 409),
     (ValidationFailed, 422),
     (NotFound, 404),
+    (Gone, 410),
     (Unauthenticated, 401),
     (Forbidden, 403),
     (Unavailable, 503),

@@ -64,7 +64,8 @@ class GroupCommitter:
                 return
             self._stopping = True
             self._queue.put(None)
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def submit(self, job: Job[T]) -> Future[T]:
         """Hand a job to the writer; the future completes after the round holding it has committed."""

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-import weakref
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
 
@@ -15,11 +11,11 @@ from sqlmodel import Session, select
 
 from gridgov_common.db import Database
 from gridgov_common.errors import Conflict, ErrorDetail, NotFound
+from gridgov_dispatch.cache import PerDatabase
 from gridgov_dispatch.catalog.items import Catalog, CatalogItem, TimeLimit, parse_csv
 from gridgov_dispatch.catalog.models import CatalogItemRow, CatalogVersion
 from gridgov_dispatch.departments.seed import DEPARTMENT_TYPES
 
-REFRESH_SECONDS = 30.0  # how stale another instance's import may look here
 SEED_PUBLISHER = "seed"
 
 
@@ -123,14 +119,7 @@ def seed(db: Database) -> None:
                 raise
 
 
-@dataclass
-class _Cached:
-    catalog: Catalog
-    checked_at: float
-
-
-_cache: weakref.WeakKeyDictionary[Database, _Cached] = weakref.WeakKeyDictionary()
-_cache_lock = threading.Lock()
+_current: PerDatabase[Catalog] = PerDatabase()
 
 
 def load_catalog(session: Session, version: int | None = None) -> Catalog:
@@ -141,23 +130,18 @@ def load_catalog(session: Session, version: int | None = None) -> Catalog:
 
 def current_catalog(db: Database) -> Catalog:
     """The current catalog, cached in-process: re-checked at most every 30 s, at once after a local import."""
-    now = time.monotonic()
-    with _cache_lock:
-        cached = _cache.get(db)
-    if cached is not None and now - cached.checked_at < REFRESH_SECONDS:
-        return cached.catalog
-    with db.session() as session:
-        number = latest_version_number(session)
-        if cached is None or number != cached.catalog.version:
-            cached = _Cached(load_catalog(session, number), now)
-        else:
-            cached = _Cached(cached.catalog, now)  # unchanged: only the check is new
-    with _cache_lock:
-        _cache[db] = cached
-    return cached.catalog
+
+    def build() -> Catalog:
+        with db.session() as session:
+            return load_catalog(session)
+
+    def is_current(catalog: Catalog) -> bool:
+        with db.session() as session:
+            return latest_version_number(session) == catalog.version
+
+    return _current.get(db, build, is_current=is_current)
 
 
 def forget_cached(db: Database) -> None:
     """Drop the cached catalog, so the next ``current_catalog`` reads the database (after a local import)."""
-    with _cache_lock:
-        _cache.pop(db, None)
+    _current.forget(db)

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-import weakref
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -18,6 +14,7 @@ from sqlmodel import Session, col, select
 from gridgov_common import categories
 from gridgov_common.db import Database
 from gridgov_common.errors import Conflict, ErrorDetail, NotFound
+from gridgov_dispatch.cache import PerDatabase
 from gridgov_dispatch.departments.models import Department
 from gridgov_dispatch.routing.engine import (
     DepartmentInfo,
@@ -30,7 +27,6 @@ from gridgov_dispatch.routing.engine import (
 from gridgov_dispatch.routing.models import RuleSetVersion
 from gridgov_dispatch.tickets.models import Ticket
 
-REFRESH_SECONDS = 30.0  # another instance's publish is seen within this long; a local publish at once
 SEED_AUTHOR = "system"
 
 
@@ -58,43 +54,26 @@ def to_rule_set(row: RuleSetVersion) -> RuleSet:
     return RuleSet(parse_rule_set(json.loads(row.body)).rules, row.version)
 
 
-@dataclass
-class _Cached:
-    rule_set: RuleSet
-    loaded_at: float
-
-
-_cache: weakref.WeakKeyDictionary[Database, _Cached] = weakref.WeakKeyDictionary()
-_cache_lock = threading.Lock()
+_current: PerDatabase[RuleSet] = PerDatabase()
 
 
 def current_rule_set(db: Database) -> RuleSet:
     """The current rule set, cached in this process and re-read at most every 30 s (at once after a publish)."""
-    now = time.monotonic()
-    with _cache_lock:
-        cached = _cache.get(db)
-    if cached is not None and now - cached.loaded_at < REFRESH_SECONDS:
-        return cached.rule_set
-    with db.session() as session:
-        if cached is not None:
-            newest = session.exec(select(func.max(RuleSetVersion.version))).one()
-            if newest == cached.rule_set.version:  # unchanged: keep the parsed set, restart the clock
-                _remember(db, cached.rule_set, now)
-                return cached.rule_set
-        rule_set = to_rule_set(latest_or_raise(session))
-    _remember(db, rule_set, now)
-    return rule_set
 
+    def build() -> RuleSet:
+        with db.session() as session:
+            return to_rule_set(latest_or_raise(session))
 
-def _remember(db: Database, rule_set: RuleSet, at: float) -> None:
-    with _cache_lock:
-        _cache[db] = _Cached(rule_set, at)
+    def is_current(rule_set: RuleSet) -> bool:
+        with db.session() as session:
+            return session.exec(select(func.max(RuleSetVersion.version))).one() == rule_set.version
+
+    return _current.get(db, build, is_current=is_current)
 
 
 def forget(db: Database) -> None:
     """Drop the cached rule set, so the next read loads the newest version."""
-    with _cache_lock:
-        _cache.pop(db, None)
+    _current.forget(db)
 
 
 def publish(db: Database, data: dict[str, Any], published_by: str, note: str | None) -> RuleSetVersion:

@@ -1,17 +1,13 @@
 """The service's working calendar: the package's official tables overlaid with the years an admin loaded.
 
 ``current_calendar`` is what the SLA clocks count on. It is cached in-process per database and rebuilt at most
-every ``REFRESH_S`` seconds (so a table another replica loaded is seen within that time) and at once after a load
-through this process.
+every 30 seconds (``cache.REFRESH_SECONDS``: a table another replica loaded is seen within that time) and at once
+after a load through this process.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-import weakref
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -19,6 +15,7 @@ from sqlmodel import select
 
 from gridgov_common.db import Database
 from gridgov_common.errors import ErrorDetail, ValidationFailed
+from gridgov_dispatch.cache import PerDatabase
 from gridgov_dispatch.settings import DispatchSettings
 from gridgov_dispatch.sla.calendar import (
     CalendarTableError,
@@ -29,18 +26,7 @@ from gridgov_dispatch.sla.calendar import (
 )
 from gridgov_dispatch.sla.models import CalendarYear
 
-REFRESH_S = 30.0
-
-
-@dataclass(frozen=True)
-class _Cached:
-    built_at: float  # time.monotonic()
-    key: tuple[str, str]  # (working hours, time zone) the calendar was built with
-    calendar: WorkingCalendar
-
-
-_cache: weakref.WeakKeyDictionary[Database, _Cached] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+_current: PerDatabase[WorkingCalendar] = PerDatabase()
 
 
 def _row_table(row: CalendarYear) -> YearTable:
@@ -60,22 +46,14 @@ def build_calendar(db: Database, settings: DispatchSettings) -> WorkingCalendar:
 
 
 def current_calendar(db: Database, settings: DispatchSettings) -> WorkingCalendar:
-    """The working calendar to count on, from the cache when it is under ``REFRESH_S`` seconds old."""
-    key = (settings.working_hours, settings.timezone)
-    now = time.monotonic()
-    cached = _cache.get(db)
-    if cached is not None and cached.key == key and now - cached.built_at < REFRESH_S:
-        return cached.calendar
-    calendar = build_calendar(db, settings)
-    with _lock:
-        _cache[db] = _Cached(now, key, calendar)
-    return calendar
+    """The working calendar to count on, from the cache when it is under 30 seconds old."""
+    # Keyed by the settings too: a test or a reconfigured process gets a calendar of its own working hours.
+    return _current.get(db, lambda: build_calendar(db, settings), key=(settings.working_hours, settings.timezone))
 
 
 def invalidate(db: Database) -> None:
     """Forget the cached calendar of ``db`` (the next ``current_calendar`` rebuilds it)."""
-    with _lock:
-        _cache.pop(db, None)
+    _current.forget(db)
 
 
 def load_year(db: Database, year: int, holidays: list[date], workdays: list[date], actor: str) -> YearTable:

@@ -62,10 +62,11 @@ def accept(db: Database, draft: Draft, key: str | None, *, rate: RateLimit | Non
            reward_points: int = 0, committer: GroupCommitter | None = None) -> Accepted:
     """Persist a normalised report, attach its media, credit rewards and stage ``report.received``, atomically.
 
-    A submission whose idempotency ``key`` is known returns the original report. Concurrent retries under
-    one key race to the UNIQUE constraint: the loser's transaction rolls back and it returns the winner.
-    Any failure (bad media, rate limit) leaves nothing stored and nothing published. With a ``committer``
-    the write joins its current group commit; without, it is a transaction of its own.
+    A submission whose idempotency ``key`` is known returns the original report. Retries inside one process
+    meet in the committer, one after the other; across processes they race to the UNIQUE constraint: the
+    loser's transaction rolls back and it returns the winner. Any failure (bad media, rate limit) leaves
+    nothing stored and nothing published. With a ``committer`` the write joins its current group commit;
+    without, it is a transaction of its own. Either way the answer comes after the commit.
     """
     job = report_writer(db, draft, key, rate=rate, reward_points=reward_points)
     try:
@@ -125,7 +126,7 @@ def _accept_in(db: Database, draft: Draft, key: str | None, rate: RateLimit | No
 
 
 def _log_accepted(accepted: Accepted, draft: Draft) -> None:
-    if not accepted.created:
+    if not accepted.created or not log.isEnabledFor(logging.INFO):
         return
     with correlation(accepted.report_id):
         log.info("report %s accepted: channel %s, category %s%s", accepted.report_id, draft.channel,
@@ -194,7 +195,6 @@ def _attach_media(session: Session, report_id: str, draft: Draft) -> None:
     """Attach the draft's uploads to the report; each must be the reporter's own and not used before."""
     if not draft.media_ids:
         return
-    write_staged(session)
     if len(set(draft.media_ids)) != len(draft.media_ids):
         raise ValidationFailed("media listed twice", [ErrorDetail("media_ids", "each id at most once")])
     found = {m.id: m for m in session.exec(select(Media).where(Media.id.in_(draft.media_ids))).all()}

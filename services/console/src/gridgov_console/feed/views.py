@@ -1,0 +1,75 @@
+"""HTTP route of the live feed: server-sent events of ticket changes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from gridgov_common.auth import decode_token
+from gridgov_common.errors import DomainError, Unauthenticated
+from gridgov_console.feed.changes import Snapshot, ticket_changes
+from gridgov_console.feed.service import newest_tickets
+
+router = APIRouter(prefix="/api", tags=["feed"])
+log = logging.getLogger(__name__)
+
+
+def _sse(event: str, data: dict) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def _bearer(authorization: str | None, access_token: str | None) -> str:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    if access_token:
+        return access_token
+    raise Unauthenticated("missing bearer token (Authorization header or access_token query parameter)")
+
+
+@router.get("/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}, "description": "the event stream"}})
+async def get_events(request: Request, authorization: Annotated[str | None, Header()] = None,
+                     access_token: Annotated[str | None, Query(max_length=4096)] = None) -> StreamingResponse:
+    """Server-sent events: ``ticket`` for each ticket created or changed that the caller may see (first a ``ready``
+    with how many are watched), ``problem`` when dispatch cannot be read. EventSource cannot send headers, so the
+    token may come as ``access_token``. Who: any staff role (dispatch scopes what each sees)."""
+    token = _bearer(authorization, access_token)
+    principal = decode_token(request.app.state.jwt_secret, token)
+    settings = request.app.state.settings
+    client = request.app.state.http
+
+    async def stream() -> AsyncIterator[bytes]:
+        snapshot = Snapshot()
+        first = True
+        last_sent = time.monotonic()
+        while not await request.is_disconnected():
+            try:
+                items = await newest_tickets(client, settings.dispatch_url, token, settings.feed_window)
+            except DomainError as exc:
+                yield _sse("problem", {"message": exc.message})
+                last_sent = time.monotonic()
+            else:
+                events = ticket_changes(snapshot, items)
+                if first:
+                    # The tickets already there are the starting point, not news.
+                    yield _sse("ready", {"watching": len(snapshot.seen), "role": principal.role})
+                    first = False
+                    last_sent = time.monotonic()
+                else:
+                    for event in events:
+                        yield _sse("ticket", event)
+                        last_sent = time.monotonic()
+            if time.monotonic() - last_sent > settings.feed_keepalive_s:
+                yield b": keepalive\n\n"  # keeps proxies from closing an idle stream
+                last_sent = time.monotonic()
+            await asyncio.sleep(settings.feed_poll_s)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

@@ -1,0 +1,39 @@
+"""console settings (env prefix ``GRIDGOV_CONSOLE_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from gridgov_common.settings import ServiceSettings
+
+
+class ConsoleSettings(ServiceSettings):
+    """Settings of the console; defaults are the embedded stack, the page on port 8000."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_CONSOLE_", extra="ignore")
+
+    service_name: str = "console"
+    port: int = 8000
+
+    # The four services the page talks to, through this service's same-origin proxy (/api/<service>/...).
+    intake_url: str = "http://127.0.0.1:8001"
+    registry_url: str = "http://127.0.0.1:8002"
+    dispatch_url: str = "http://127.0.0.1:8003"
+    notification_url: str = "http://127.0.0.1:8004"
+    proxy_timeout_s: float = Field(default=15.0, gt=0)
+    proxy_max_body_bytes: int = Field(default=12 * 1024 * 1024, ge=1024, description="largest request body passed on")
+
+    # DEV login: POST /api/login mints a token for any role with the shared secret. A city turns it off and puts
+    # its SSO in front (the SSO issues the same HS256 tokens, or a gateway exchanges its tokens for them).
+    dev_login: bool = True
+
+    # The live feed polls dispatch's ticket list with the watcher's own token (so each role sees only what it may).
+    feed_poll_s: float = Field(default=2.0, gt=0)
+    feed_window: int = Field(default=500, ge=1, le=500, description="newest tickets the feed watches per poll")
+    feed_keepalive_s: float = Field(default=15.0, gt=0)
+
+    def service_urls(self) -> dict[str, str]:
+        """Base URL of each service the proxy reaches, by the name used in ``/api/<service>/``."""
+        return {"intake": self.intake_url, "registry": self.registry_url, "dispatch": self.dispatch_url,
+                "notification": self.notification_url}
