@@ -169,7 +169,7 @@ def test_inventory_per_service():
         deps = sorted(d["metadata"]["name"] for d in DEPLOYMENTS if d["metadata"]["name"].startswith(name + "-"))
         assert deps == [f"{name}-api", f"{name}-consumer"]
         assert [s["metadata"]["name"] for s in _of_kind("Service") if s["metadata"]["name"] == name] == [name]
-    assert len(DEPLOYMENTS) == 2 * len(SERVICES)
+    assert len(DEPLOYMENTS) == 2 * len(SERVICES) + 1  # and console-web (no consumer: test_console_deploy.py)
 
 
 @pytest.mark.parametrize("dep", DEPLOYMENTS, ids=_deployment_id)
@@ -351,7 +351,7 @@ def compose() -> dict:
 
 
 def test_compose_services(compose):
-    assert set(compose["services"]) == {"kafka", "postgis", *SERVICE_NAMES}
+    assert set(compose["services"]) == {"kafka", "postgis", "console", *SERVICE_NAMES}
 
 
 def test_compose_every_service_has_a_healthcheck(compose):

@@ -91,8 +91,8 @@ class IllegalTransition(Conflict):
 class Gone(DomainError):
     """The thing existed but may no longer be used (an expired follow-up link): 410."""
 
-    def __init__(self, what: str, ident: str, reason: str = "expired"):
-        super().__init__(f"{what} {ident} is gone: {reason}", [ErrorDetail(what, reason)], "gone")
+    def __init__(self, message: str, details: list[ErrorDetail] | None = None):
+        super().__init__(message, details or [], "gone")
 
 
 class Unavailable(DomainError):

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from gridgov_common.settings import ServiceSettings
+
+
+def _local(port_variable: str, default_port: int):
+    """A default URL on loopback at the port the stack gave that service (``gridgov up`` and the test stack set
+    ``GRIDGOV_<SERVICE>_PORT`` for every process, so the console follows them when they move)."""
+    return lambda: f"http://127.0.0.1:{os.environ.get(port_variable) or default_port}"
 
 
 class ConsoleSettings(ServiceSettings):
@@ -17,10 +25,10 @@ class ConsoleSettings(ServiceSettings):
     port: int = 8000
 
     # The four services the page talks to, through this service's same-origin proxy (/api/<service>/...).
-    intake_url: str = "http://127.0.0.1:8001"
-    registry_url: str = "http://127.0.0.1:8002"
-    dispatch_url: str = "http://127.0.0.1:8003"
-    notification_url: str = "http://127.0.0.1:8004"
+    intake_url: str = Field(default_factory=_local("GRIDGOV_INTAKE_PORT", 8001))
+    registry_url: str = Field(default_factory=_local("GRIDGOV_REGISTRY_PORT", 8002))
+    dispatch_url: str = Field(default_factory=_local("GRIDGOV_DISPATCH_PORT", 8003))
+    notification_url: str = Field(default_factory=_local("GRIDGOV_NOTIFICATION_PORT", 8004))
     proxy_timeout_s: float = Field(default=15.0, gt=0)
     proxy_max_body_bytes: int = Field(default=12 * 1024 * 1024, ge=1024, description="largest request body passed on")
 

@@ -18,6 +18,7 @@ from gridgov_dispatch.context import DispatchContext
 from gridgov_dispatch.departments import models as _department_models  # noqa: F401 - registers the tables
 from gridgov_dispatch.departments import service as departments
 from gridgov_dispatch.departments.views import router as departments_router
+from gridgov_dispatch.feedback import models as _feedback_models  # noqa: F401 - registers the ticket_rating table
 from gridgov_dispatch.indicators.views import router as indicators_router
 from gridgov_dispatch.routing import service as routing_rules  # its models register the rule_set table
 from gridgov_dispatch.routing.views import router as rules_router

@@ -28,6 +28,9 @@ class DispatchSettings(ServiceSettings):
     # How often the SLA watcher looks for warnings and escalations due (0 turns it off, e.g. in tests that
     # drive the scan themselves).
     sla_scan_seconds: float = Field(default=5.0, ge=0)
+    # 回访: a rating reopens a closed case as rework (返工) when the problem is not solved or satisfaction is at or
+    # below this (1–5; 0 reopens on "not solved" only).
+    reopen_satisfaction_max: int = Field(default=2, ge=0, le=5)
 
     @field_validator("working_hours")
     @classmethod

@@ -45,6 +45,13 @@ def test_get_deadline_naive_start_is_422_naming_start(client, token):
     assert fields(resp) == ["start"]
 
 
+@pytest.mark.parametrize("start", ["0001-01-01T00:01:00+02:00", "9999-12-31T23:00:00+00:00"])
+def test_get_deadline_far_off_year_is_422_naming_start(client, token, start):
+    resp = deadline(client, token("grid_worker"), start=start, unit="working_days", amount=384)
+    assert resp.status_code == 422
+    assert fields(resp) == ["start"]
+
+
 @pytest.mark.parametrize("amount", [0, -1, 1001, "many"])
 def test_get_deadline_out_of_range_amount_is_422_naming_amount(client, token, amount):
     resp = deadline(client, token("grid_worker"), amount=amount)

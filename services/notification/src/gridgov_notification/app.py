@@ -12,6 +12,8 @@ from gridgov_notification.deliveries import models as _delivery_models  # noqa: 
 from gridgov_notification.deliveries.handlers import TicketEventNotifier
 from gridgov_notification.deliveries.policy import QuietHours
 from gridgov_notification.deliveries.views import router as deliveries_router
+from gridgov_notification.followups.handlers import FollowupPlanner  # its models register the followup table
+from gridgov_notification.followups.views import router as followups_router
 from gridgov_notification.inbox import models as _models  # noqa: F401 - registers the tables
 from gridgov_notification.inbox.views import router as inbox_router
 from gridgov_notification.runtime import NotificationRuntime
@@ -30,7 +32,9 @@ def build_runtime(settings: NotificationSettings | None = None) -> NotificationR
     quiet = QuietHours(settings.quiet_hours_start, settings.quiet_hours_end, settings.quiet_hours_timezone) \
         if settings.quiet_hours_enabled else None
     notifier = TicketEventNotifier(templates, channels[INBOX], quiet)
-    return NotificationRuntime(settings=settings, db=db, consumers=consumer_specs(db, notifier),
+    followups = FollowupPlanner(templates, channels[INBOX], quiet, expiry_days=settings.followup_expiry_days,
+                                link_base=settings.followup_link_base, wake=notifier.wake)
+    return NotificationRuntime(settings=settings, db=db, consumers=consumer_specs(db, notifier, followups),
                                migrations_package="gridgov_notification", notifier=notifier, channels=channels)
 
 
@@ -41,5 +45,5 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         description="The inbox of every department, grid, reporter and the command centre; contact points and "
                     "deliveries on webhook, e-mail and SMS.",
         runtime_factory=lambda: build_runtime(settings),
-        routers=[inbox_router, contacts_router, deliveries_router],
+        routers=[inbox_router, contacts_router, deliveries_router, followups_router],
     )

@@ -37,6 +37,11 @@ class NotificationSettings(ServiceSettings):
     quiet_hours_end: time = time(7, 0)
     quiet_hours_timezone: str = "Asia/Shanghai"
 
+    # Follow-ups (回访): a closed ticket's reporters may answer for this many days; links are made under the
+    # public base URL (e.g. https://gridgov.example.gov.cn), relative when it is empty.
+    followup_expiry_days: int = Field(default=7, ge=1, le=365)
+    followup_link_base: str = Field(default="", max_length=200)
+
     # E-mail over SMTP.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

@@ -102,7 +102,9 @@ def test_get_inbox_other_department_sees_nothing(client, token):
 
 def test_get_inbox_closed_ticket_reaches_its_reporter(client, token):
     publish(client, ticket_envelope("ticket.closed", reporter_id="citizen-42"))
-    [item] = wait_for(client, token("citizen", sub="citizen-42"), 1)["items"]
+    # The outcome, and the follow-up (回访) asking for a rating.
+    items = wait_for(client, token("citizen", sub="citizen-42"), 2)["items"]
+    [item] = [i for i in items if i["event_type"] == "ticket.closed"]
     assert item["recipient"] == "user:citizen-42"
     assert item["title"] == "您反映的问题已办结"
     assert inbox(client, token("citizen", sub="citizen-43"))["total"] == 0
@@ -125,7 +127,7 @@ def test_deliver_same_envelope_twice_files_one_message(client, token):
     env = ticket_envelope("ticket.dispatched")
     # The close on the same key (same partition, after the duplicate) proves the duplicate was consumed.
     publish(client, env, env, ticket_envelope("ticket.closed", ticket_id=env.key, reporter_id="sentinel"))
-    wait_for(client, token("citizen", sub="sentinel"), 1)
+    wait_for(client, token("citizen", sub="sentinel"), 2)  # closed, and its follow-up (回访)
     page = inbox(client, token("dept_dispatcher", department="water"))
     assert page["total"] == 1 and page["items"][0]["source_event_id"] == str(env.id)
     assert read_dlq(client, timeout=1.0) == []  # the duplicate was skipped, not refused by the database
@@ -157,7 +159,7 @@ def test_consume_unsubscribed_type_files_nothing_and_is_not_dead_lettered(client
                        payload=ticket_envelope("ticket.claimed", ticket_id=key).model_copy(
                            update={"payload": {"unexpected": "shape"}}))
     publish(client, odd, ticket_envelope("ticket.closed", ticket_id=key, reporter_id="sentinel"))
-    wait_for(client, token("citizen", sub="sentinel"), 1)
+    wait_for(client, token("citizen", sub="sentinel"), 2)  # closed, and its follow-up (回访)
     assert inbox(client, token("dept_dispatcher", department="water"))["total"] == 0
     assert read_dlq(client, timeout=1.0) == []
 

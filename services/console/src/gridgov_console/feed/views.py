@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -18,7 +17,6 @@ from gridgov_console.feed.changes import Snapshot, ticket_changes
 from gridgov_console.feed.service import newest_tickets
 
 router = APIRouter(prefix="/api", tags=["feed"])
-log = logging.getLogger(__name__)
 
 
 def _sse(event: str, data: dict) -> bytes:

@@ -19,6 +19,8 @@ closure time, current state, deadline and SLA level. Then, per ticket and P:
 - **handling hours**: for a dispatched ticket whose first ``handle`` after its first dispatch lies in P, the
   clock hours between the two (paused time included: it is what the reporter waited).
 - **breached** (超期): at least one ``escalate`` transition in P.
+- **rated** (回访): each rating of the ticket answered in P counts once (a ticket with two reporters may have
+  two); **satisfied**: rated with satisfaction ≥ 4 (满意 or 非常满意 on the 1–5 scale).
 
 Indicators (a rate comes with its numerator and denominator; denominator 0 → rate null, not 0):
 
@@ -29,7 +31,7 @@ Indicators (a rate comes with its numerator and denominator; denominator 0 → r
 - 首派准确率 first_dispatch_accuracy = (dispatched − returned) ÷ dispatched
 - 平均处置时长 mean_handling_hours = mean of handling hours (null when none), with the count
 - 超期数 breach_count = breached tickets
-- 满意率 satisfaction_rate = null until ratings arrive (issue #7)
+- 满意率 satisfaction_rate = satisfied ÷ rated (null when no rating was answered in P)
 
 Groups: by town, every indicator uses the ticket's town code; by department, first-dispatch accuracy uses the
 department first dispatched to (``first_department``: whose dispatch was right or wrong) and every other
@@ -46,7 +48,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from gridgov_common.errors import ErrorDetail, ValidationFailed
 
-CHINA_TIME = timezone(timedelta(hours=8), "CST")  # periods are China calendar days (no daylight saving)
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+SATISFIED_MIN = 4  # 满意: 4 or 5 on the 1–5 scale  # periods are China calendar days (no daylight saving)
 NO_GROUP = "none"
 MAX_PERIOD_DAYS = 3_660
 MIN_YEAR, MAX_YEAR = 1970, 2999  # beyond these a period is a typo, and far years overflow datetime arithmetic
@@ -136,6 +139,7 @@ class CaseFacts:
     reworked_at: tuple[datetime, ...] = ()
     returned_at: tuple[datetime, ...] = ()
     escalated_at: tuple[datetime, ...] = ()
+    ratings: tuple[tuple[datetime, int], ...] = ()  # (answered at, satisfaction 1–5) of each follow-up rating
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,8 @@ class Contribution:
     returned: bool = False
     handling_hours: float | None = None
     breached: bool = False
+    rated: int = 0
+    satisfied: int = 0
 
 
 def is_due(facts: CaseFacts, period: Period, now: datetime) -> bool:
@@ -186,6 +192,7 @@ def contribution(facts: CaseFacts, period: Period, now: datetime) -> Contributio
     """What one ticket adds to each count of the period (see the module docstring for each definition)."""
     handled = any(at in period for at in facts.handled_at)
     dispatched = facts.dispatched_at in period
+    rated = [satisfaction for at, satisfaction in facts.ratings if at in period]
     return Contribution(
         due=is_due(facts, period, now),
         closed=facts.closed_at in period,
@@ -196,6 +203,8 @@ def contribution(facts: CaseFacts, period: Period, now: datetime) -> Contributio
         returned=dispatched and (bool(facts.returned_at) or facts.return_count > 0),
         handling_hours=handling_hours(facts, period),
         breached=any(at in period for at in facts.escalated_at),
+        rated=len(rated),
+        satisfied=sum(1 for satisfaction in rated if satisfaction >= SATISFIED_MIN),
     )
 
 
@@ -232,6 +241,8 @@ class Tally:
     first_returned: int = 0
     handling_hours: list[float] = field(default_factory=list)
     breached: int = 0
+    rated: int = 0
+    satisfied: int = 0
 
     def add_outcome(self, c: Contribution) -> None:
         """Add every count except first-dispatch accuracy's."""
@@ -245,6 +256,8 @@ class Tally:
         if c.handling_hours is not None:
             self.handling_hours.append(c.handling_hours)
         self.breached += c.breached
+        self.rated += c.rated
+        self.satisfied += c.satisfied
 
     def add_first_dispatch(self, c: Contribution) -> None:
         """Add first-dispatch accuracy's counts."""
@@ -264,7 +277,7 @@ class Indicators:
     mean_handling_hours: float | None
     handled_count: int  # how many handling times the mean is over
     breach_count: int
-    satisfaction_rate: Rate | None = None  # null until ratings arrive (issue #7)
+    satisfaction_rate: Rate | None = None  # null when no rating was answered in the period
 
 
 def indicators(t: Tally) -> Indicators:
@@ -279,6 +292,7 @@ def indicators(t: Tally) -> Indicators:
         mean_handling_hours=sum(hours) / len(hours) if hours else None,
         handled_count=len(hours),
         breach_count=t.breached,
+        satisfaction_rate=rate(t.satisfied, t.rated) if t.rated else None,
     )
 
 

@@ -34,7 +34,8 @@ class IndicatorsRead(BaseModel):
                                                           "first handling; null when none")
     handling_count: int = Field(description="How many handlings the mean is over.")
     breach_count: int = Field(description="超期数: tickets escalated to red in the period")
-    satisfaction_rate: RateRead | None = Field(description="满意率: null until ratings arrive (issue #7)")
+    satisfaction_rate: RateRead | None = Field(description="满意率 = ratings with satisfaction ≥ 4 ÷ ratings "
+                                                           "answered in the period (回访); null when none")
 
     @classmethod
     def of(cls, i: Indicators) -> "IndicatorsRead":

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import union
 from sqlmodel import Session, select
 
+from gridgov_dispatch.feedback.models import TicketRating
 from gridgov_dispatch.indicators.formulas import CaseFacts, Period
 from gridgov_dispatch.tickets.models import Ticket, TicketTransition
 
@@ -23,7 +24,9 @@ def _tickets_touching(period: Period, now: datetime):
     closed = select(Ticket.id).where(Ticket.closed_at >= period.start, Ticket.closed_at < period.end)
     lapsed = select(Ticket.id).where(Ticket.state != "closed", Ticket.deadline >= period.start,
                                      Ticket.deadline < min(period.end, now))
-    return union(acted, closed, lapsed).subquery()
+    rated = select(TicketRating.ticket_id).where(TicketRating.answered_at >= period.start,
+                                                 TicketRating.answered_at < period.end)
+    return union(acted, closed, lapsed, rated).subquery()
 
 
 def case_facts(session: Session, period: Period, now: datetime) -> list[CaseFacts]:
@@ -38,6 +41,11 @@ def case_facts(session: Session, period: Period, now: datetime) -> list[CaseFact
     ).all()
     for ticket_id, action, at in rows:
         trail[ticket_id][action].append(at)
+    ratings: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    for ticket_id, at, satisfaction in session.exec(
+            select(TicketRating.ticket_id, TicketRating.answered_at, TicketRating.satisfaction)
+            .where(TicketRating.ticket_id.in_(select(id_col)))).all():
+        ratings[ticket_id].append((at, satisfaction))
     facts = []
     for t in tickets:
         acts = trail.get(t.id, {})
@@ -48,5 +56,6 @@ def case_facts(session: Session, period: Period, now: datetime) -> list[CaseFact
             return_count=t.return_count, dispatched_at=min(dispatches) if dispatches else None,
             handled_at=tuple(sorted(acts.get("handle", []))), reworked_at=tuple(sorted(acts.get("rework", []))),
             returned_at=tuple(sorted(acts.get("return", []))), escalated_at=tuple(sorted(acts.get("escalate", []))),
+            ratings=tuple(sorted(ratings.get(t.id, []))),
         ))
     return facts

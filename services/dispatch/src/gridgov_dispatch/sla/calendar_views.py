@@ -11,6 +11,9 @@ from gridgov_dispatch.sla import calendars
 from gridgov_dispatch.sla.calendar import Unit
 from gridgov_dispatch.sla.calendar_schemas import CalendarCoverage, CalendarYearRead, CalendarYearWrite, DeadlineRead
 
+# Deadlines are asked about the years a city works in; far-off years would only overflow the arithmetic.
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
 router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
 
 Staff = Annotated[Principal, Depends(require("grid_worker", "dept_dispatcher", "command_centre", "admin"))]
@@ -27,6 +30,9 @@ def get_deadline(request: Request, _principal: Staff,
     if start.tzinfo is None or start.utcoffset() is None:
         raise ValidationFailed("start must carry a UTC offset",
                                [ErrorDetail("start", "naive datetime: give a UTC offset, e.g. +08:00 or Z")])
+    if not MIN_YEAR <= start.year <= MAX_YEAR:
+        raise ValidationFailed("start is out of range",
+                               [ErrorDetail("start", f"year must be between {MIN_YEAR} and {MAX_YEAR}")])
     runtime = request.app.state.runtime
     calendar = calendars.current_calendar(runtime.db, runtime.settings)
     due = calendar.add(start, amount, unit)

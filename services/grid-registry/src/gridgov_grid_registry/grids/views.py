@@ -54,7 +54,8 @@ def get_locate(request: Request, lon: Lon, lat: Lat, _principal: AnyRole, crs: C
     location, x, y = handlers.locate_point(runtime.locator, lon, lat, crs)
     departments = [DepartmentAreaRef(department=a.department, code=a.code, name=a.name)
                    for a in runtime.departments.covering(x, y)]
-    return LocateResult(**location.model_dump(), crs=crs, wgs84=(x, y), department_areas=departments)
+    return LocateResult(**location.model_dump(exclude={"department_areas"}), crs=crs, wgs84=(x, y),
+                        department_areas=departments)
 
 
 @router.post("/locate/batch", response_model=LocateBatchResult)

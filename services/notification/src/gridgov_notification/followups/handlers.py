@@ -1,0 +1,154 @@
+"""Use cases of follow-ups (回访): create them when a ticket closes, show one, take its answer.
+
+Creating runs in the consumer's transaction with the inbox messages and deliveries that ask for the answer;
+answering writes the answer and its ``feedback.received`` envelope (the outbox) in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlmodel import Session
+
+from gridgov_common.auth import Principal
+from gridgov_common.bus.envelope import Envelope, new_envelope
+from gridgov_common.bus.topics import FEEDBACK_RECEIVED
+from gridgov_common.categories import BY_CODE
+from gridgov_common.db import Database
+from gridgov_common.events.feedback import FEEDBACK_RECEIVED_TYPE, FeedbackReceived
+from gridgov_common.events.tickets import TicketEvent
+from gridgov_notification.channels import TransactionalChannel
+from gridgov_notification.contacts import service as contacts
+from gridgov_notification.deliveries import planning
+from gridgov_notification.deliveries import service as deliveries
+from gridgov_notification.deliveries.handlers import outgoing
+from gridgov_notification.deliveries.policy import QuietHours
+from gridgov_notification.followups import rules, service
+from gridgov_notification.followups.models import Followup
+from gridgov_notification.followups.schemas import FollowupAnswer, FollowupRead
+from gridgov_notification.subscriptions import TICKET_CLOSED
+from gridgov_notification.templates import TemplateBook
+
+log = logging.getLogger(__name__)
+
+SERVICE = "notification"
+
+
+class FollowupPlanner:
+    """On ``ticket.closed``: one follow-up per reporter, and the notice asking for each answer."""
+
+    def __init__(self, templates: TemplateBook, inbox: TransactionalChannel, quiet: QuietHours | None, *,
+                 expiry_days: int, link_base: str = "", wake: threading.Event | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 token: Callable[[], str] = rules.new_token):
+        self.templates = templates
+        self.inbox = inbox
+        self.quiet = quiet
+        self.expiry_days = expiry_days
+        self.link_base = link_base
+        self.wake = wake or threading.Event()  # the delivery worker's: set after each batch commits
+        self.clock = clock
+        self.token = token
+
+    def __call__(self, session: Session, envelope: Envelope) -> int:
+        """Create the follow-ups of one closed ticket and stage their notices; returns how many were created."""
+        if envelope.type != TICKET_CLOSED:
+            return 0
+        event = TicketEvent.model_validate(envelope.payload)
+        event_id, now = str(envelope.id), self.clock()
+        drafts = rules.drafts_for(event, now, self.expiry_days, service.reporters_asked(session, event_id),
+                                  self.token)
+        if not drafts:
+            return 0
+        service.add_all(session, [Followup(
+            token=d.token, id=d.id, event_id=event_id, ticket_id=event.ticket_id, report_id=d.report_id,
+            reporter_id=d.reporter_id, channel=d.channel, category_code=event.category_code,
+            closed_note=(event.note or None) and event.note[:rules.NOTE_MAX], closed_at=event.occurred_at,
+            created_at=now, expires_at=d.expires_at) for d in drafts])
+        # A request to rate never wakes anyone at night, whatever the ticket's priority.
+        quiet_event = event.model_copy(update={"priority": "normal"})
+        notices = [(d, rules.notice_for(d, event, rules.link(self.link_base, d.token))) for d in drafts]
+        reachable = contacts.active_for(session, sorted({n.recipient for _, n in notices}))
+        known = [planning.Contact(c.id, c.address, c.channel, c.target) for c in reachable]
+        for draft, notice in notices:
+            # Each follow-up is its own source event: the closed notice to the same reporter (same event id)
+            # and a second hotline call-back to the command centre are separate messages.
+            planned = planning.plan(draft.id, rules.FOLLOWUP_REQUESTED, quiet_event, [notice], known,
+                                    self.templates, now, self.quiet)
+            for delivery in planned:
+                if delivery.channel == self.inbox.name:
+                    self.inbox.send_in(session, outgoing(delivery))
+            deliveries.insert_new(session, planned)
+        log.info("ticket %s closed: %d follow-up(s) for %s", event.ticket_id, len(drafts),
+                 ", ".join(n.recipient for _, n in notices))
+        return len(drafts)
+
+    def consumer(self, db: Database, group: str,
+                 first: Callable[[Session, Envelope], object] | None = None) -> Callable[[list[Envelope]], None]:
+        """The idempotent batch handler of a consumer group: ``first`` (the ticket-event notifier), then the
+        follow-ups, of each message in one transaction; wakes the delivery worker after each batch."""
+
+        def apply(session: Session, envelope: Envelope) -> None:
+            if first is not None:
+                first(session, envelope)
+            self(session, envelope)
+
+        batch = db.idempotent_batch(group, apply)
+
+        def handle(envelopes: list[Envelope]) -> None:
+            batch(envelopes)
+            self.wake.set()
+
+        return handle
+
+
+def _read(followup: Followup, now: datetime) -> FollowupRead:
+    category = BY_CODE.get(followup.category_code)
+    return FollowupRead(
+        ticket_id=followup.ticket_id, category_code=followup.category_code,
+        category_name=category.name_zh if category else None, closed_note=followup.closed_note,
+        closed_at=followup.closed_at, expires_at=followup.expires_at,
+        expired=rules.is_expired(followup.expires_at, now), callback=rules.is_hotline(followup.reporter_id),
+        answered=followup.answered_at is not None, answered_at=followup.answered_at, solved=followup.solved,
+        satisfaction=followup.satisfaction, comment=followup.comment)
+
+
+def show(db: Database, token: str, now: datetime | None = None) -> FollowupRead:
+    """What the holder of a follow-up link may see (404 for an unknown token)."""
+    with db.session() as session:
+        return _read(service.get_or_raise(session, token), now or datetime.now(UTC))
+
+
+def answer(db: Database, token: str, body: FollowupAnswer, principal: Principal | None,
+           now: datetime | None = None) -> FollowupRead:
+    """Record the answer once and publish ``feedback.received`` in the same transaction.
+
+    404 unknown token; 401/403 when a hotline call-back is not recorded by a command-centre operator, or an
+    operator answers a reporter's own follow-up; 409 already answered; 410 expired. Nothing is written then.
+    """
+    now = now or datetime.now(UTC)
+    with db.session() as session:
+        followup = service.get_or_raise(session, token)
+        by = rules.answered_by(followup.reporter_id, principal.role if principal else None,
+                               principal.sub if principal else None)
+        rules.check_answerable(followup.answered_at, followup.expires_at, now)
+        comment = body.comment.strip() if body.comment and body.comment.strip() else None
+        service.record_answer(session, followup, {"answered_at": now, "solved": body.solved,
+                                                  "satisfaction": body.satisfaction, "comment": comment,
+                                                  "answered_by": by})
+        payload = FeedbackReceived(
+            followup_id=followup.id, ticket_id=followup.ticket_id, report_id=followup.report_id,
+            reporter_id=followup.reporter_id, channel=followup.channel, solved=body.solved,
+            satisfaction=body.satisfaction, comment=comment, answered_at=now, answered_by=by,
+            closed_at=followup.closed_at)
+        db.add_outbox(session, FEEDBACK_RECEIVED, new_envelope(
+            type=FEEDBACK_RECEIVED_TYPE, producer=SERVICE, key=followup.ticket_id, payload=payload,
+            correlation_id=followup.report_id, causation_id=followup.event_id))
+        session.commit()
+    log.info("follow-up %s of ticket %s answered by %s: solved=%s, satisfaction %d", followup.id,
+             followup.ticket_id, by, body.solved, body.satisfaction)
+    return _read(followup, now)
+
