@@ -47,8 +47,9 @@ class Location(BaseModel):
     town_code: str | None = None
     town_name: str | None = None
     grid_set_version: str | None = None
-    # Additive (issue #6): the department responsibility areas containing the point, for routing rules.
-    department_areas: list[str] = []
+    # Additive (issue #6): the department responsibility areas containing the point, for routing rules;
+    # None where they were not looked up (batch lookups answer grids only).
+    department_areas: list[str] | None = None
 
 
 class ReportLocated(BaseModel):

@@ -10,6 +10,7 @@ const STATE_NAMES = {
   closed: '已结案', returned: '已退单', extension_requested: '延期申请中', suspended: '已挂起',
 };
 const SLA_NAMES = { green: '正常', yellow: '预警', red: '超期' };
+const ESCALATION_NAMES = { none: '未升级', village: '村（社区）级', town: '镇街级', city: '市级' };
 const ROLE_NAMES = { command_centre: '指挥中心', dept_dispatcher: '部门调度员', grid_worker: '网格员', admin: '管理员' };
 const FILL = { none: '#ffffff', open: '#4f8fd8', yellow: '#f2c200', red: '#d93025' };
 // Used when intake's Open311 service list cannot be read, so a grid worker can still report.
@@ -188,9 +189,17 @@ function ensureMap() {
     if (!session || session.role !== 'grid_worker') return;
     $('#report-lon').value = e.latlng.lng.toFixed(6);
     $('#report-lat').value = e.latlng.lat.toFixed(6);
-    if (pickMarker) pickMarker.remove();
-    pickMarker = L.circleMarker(e.latlng, { radius: 7, color: '#0b3d91', fillOpacity: 0.9 }).addTo(map);
+    placeMarker();
   });
+}
+
+// The report's location on the map, whether tapped or typed.
+function placeMarker() {
+  const lon = Number($('#report-lon').value);
+  const lat = Number($('#report-lat').value);
+  if (!map || !$('#report-lon').value || !$('#report-lat').value || Number.isNaN(lon) || Number.isNaN(lat)) return;
+  if (pickMarker) pickMarker.remove();
+  pickMarker = L.circleMarker([lat, lon], { radius: 7, color: '#0b3d91', fillOpacity: 0.9 }).addTo(map);
 }
 
 async function loadMap() {
@@ -243,7 +252,7 @@ async function loadCentre() {
   $('#breach-total').textContent = String(breaches.total);
   fillRows('#breaches', breaches.items.map((b) => el('tr', { className: 'level-red', 'data-id': b.id },
     ticketCell(b.id), el('td', {}, b.category_code), el('td', {}, b.department || ''), el('td', {}, b.grid_code || ''),
-    el('td', {}, String(b.overdue_hours)), el('td', {}, b.escalation_level_name))), '暂无超期工单');
+    el('td', {}, String(b.overdue_hours)), el('td', {}, ESCALATION_NAMES[b.escalation_level_name] || b.escalation_level_name))), '暂无超期工单');
   fillRows('#returns', returns.items.map((r) => {
     const dept = el('input', { placeholder: '改派部门（留空=退回原部门）', 'aria-label': '改派部门' });
     return el('tr', { 'data-id': r.id }, ticketCell(r.id), el('td', {}, r.department || ''), el('td', {}, r.reason || ''),
@@ -402,6 +411,8 @@ $('#login-form').addEventListener('submit', login);
 $('#logout').addEventListener('click', logout);
 $('#error-close').addEventListener('click', clearError);
 $('#report-form').addEventListener('submit', report);
+$('#report-lon').addEventListener('change', placeMarker);
+$('#report-lat').addEventListener('change', placeMarker);
 $('#map-level').addEventListener('change', () => act(loadMap));
 $('#map-refresh').addEventListener('click', () => act(refresh));
 syncLoginFields();

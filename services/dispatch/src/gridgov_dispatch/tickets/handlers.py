@@ -280,7 +280,7 @@ def _decide(ctx: DispatchContext, session: Session, located: ReportLocated) -> e
     facts = engine.ReportFacts(
         category_code=report.category_code, channel=report.channel, description=report.description,
         location_status=location.status, town_code=location.town_code, village_code=location.village_code,
-        grid_code=location.grid_code, department_areas=frozenset(location.department_areas),
+        grid_code=location.grid_code, department_areas=frozenset(location.department_areas or ()),
         priority="urgent" if report.urgency == "urgent" else "normal", at=report.submitted_at)
     return engine.decide(facts, ctx.rule_set(), rule_sets.routing_context(session))
 
@@ -317,7 +317,7 @@ def _register(ctx: DispatchContext, session: Session, located: ReportLocated, ca
         created_at=now,
         updated_at=now,
         channel=report.channel,
-        department_areas=",".join(sorted(location.department_areas)),
+        department_areas=",".join(sorted(location.department_areas or ())),
         priority=(routed.priority if routed else None) or ("urgent" if report.urgency == "urgent" else "normal"),
         decision_trace=_trace_json(routed) if routed else None,
         rule_set_version=ctx.rule_set().version if routed else None,

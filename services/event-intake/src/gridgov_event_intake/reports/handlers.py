@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.bus.topics import REPORTS_RECEIVED
-from gridgov_common.db import Database
+from gridgov_common.db import Database, OutboxSession
 from gridgov_common.errors import ErrorDetail, RateLimited, ValidationFailed
 from gridgov_common.events.reports import REPORT_RECEIVED, ReportReceived
 from gridgov_common.events.tickets import TicketEvent
@@ -139,13 +139,7 @@ def _stage(session: Session, row: dict) -> None:
     Rows, not ORM objects: the unit of work costs more than the rest of the write together, and one
     multi-row insert per group commit instead of one statement per report.
     """
-    staged = session.info.get(STAGED_REPORTS)
-    if staged is None:
-        staged = session.info[STAGED_REPORTS] = []
-        # The session itself writes them before it commits: no caller can commit and lose them.
-        event.listen(session, "before_commit", write_staged)
-        event.listen(session, "after_rollback", _forget_staged)
-    staged.append(row)
+    session.info.setdefault(STAGED_REPORTS, []).append(row)
 
 
 def write_staged(session: Session) -> None:
@@ -158,6 +152,12 @@ def write_staged(session: Session) -> None:
 
 def _forget_staged(session: Session) -> None:
     session.info.pop(STAGED_REPORTS, None)
+
+
+# Every session of the database writes its staged reports before it commits, so no caller can commit and lose
+# them, and forgets them with a rollback. Listening on the class, not per session: event.listen is costly.
+event.listen(OutboxSession, "before_commit", write_staged)
+event.listen(OutboxSession, "after_rollback", _forget_staged)
 
 
 def _persist(db: Database, session: Session, draft: Draft, key: str | None, reward_points: int) -> Accepted:

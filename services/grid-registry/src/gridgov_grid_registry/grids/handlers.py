@@ -307,10 +307,9 @@ def locate_report(db: Database, locator: Locator, session: Session, envelope: En
         return
     report = ReportReceived.model_validate(envelope.payload)
     location = locator.locate(report.lon, report.lat)
-    if department_areas is not None and len(department_areas):
+    if department_areas is not None:  # the locator's Location is shared between lookups: copy, never modify it
         codes = [a.code for a in department_areas.covering(report.lon, report.lat)]
-        if codes:  # the locator's Location is shared between lookups: copy, never modify it
-            location = location.model_copy(update={"department_areas": codes})
+        location = location.model_copy(update={"department_areas": codes})
     located = new_envelope(
         type=REPORT_LOCATED, producer=SERVICE, key=report.report_id,
         payload=ReportLocated(report=report, location=location),

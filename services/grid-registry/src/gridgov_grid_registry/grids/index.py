@@ -94,6 +94,7 @@ class Answers:
         """The JSON array of the locations of these answers (each answer's JSON is encoded once, then reused)."""
         if self._json is None:
             keys = ("status", "grid_code", "grid_name", "village_code", "village_name", "town_code", "town_name")
+            # Batch answers name grids only: no department_areas (the Location's default, None, not looked up).
             self._json = [json.dumps({**dict(zip(keys, row, strict=True)), "grid_set_version": self.version},
                                      ensure_ascii=False, separators=(",", ":")).encode() for row in self._rows]
         fragments = self._json

@@ -1,0 +1,34 @@
+import pytest
+
+from gridgov_common.auth import decode_token
+from gridgov_common.errors import ValidationFailed
+from gridgov_console.login.handlers import log_in
+from gridgov_console.login.schemas import LoginBody
+
+SECRET = "console-unit-test-secret-32-bytes-long"
+
+
+def test_log_in_dispatcher_token_acts_for_department():
+    read = log_in(SECRET, LoginBody(role="dept_dispatcher", sub="d1", department="urban-management"), 3600)
+    principal = decode_token(SECRET, read.token)
+    assert (principal.sub, principal.role, principal.department, principal.grid) == (
+        "d1", "dept_dispatcher", "urban-management", None)
+    assert read.expires_in == 3600
+
+
+def test_log_in_dispatcher_without_department_refused():
+    with pytest.raises(ValidationFailed) as caught:
+        log_in(SECRET, LoginBody(role="dept_dispatcher", sub="d1"), 3600)
+    assert caught.value.details[0].field == "department"
+
+
+def test_log_in_grid_worker_without_grid_refused():
+    with pytest.raises(ValidationFailed) as caught:
+        log_in(SECRET, LoginBody(role="grid_worker", sub="w1"), 3600)
+    assert caught.value.details[0].field == "grid"
+
+
+def test_log_in_command_centre_drops_unused_scope():
+    read = log_in(SECRET, LoginBody(role="command_centre", sub="c1", department="um", grid="441900001001001"), 60)
+    principal = decode_token(SECRET, read.token)
+    assert (principal.role, principal.department, principal.grid) == ("command_centre", None, None)

@@ -1,0 +1,147 @@
+"""The embedded stack with the console, and headless Chromium (Debian's chromium + chromedriver, via Selenium)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gridgov_cli.demo import DEMO_POINT
+from tests.support.stack import Stack
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "var" / "screenshots"  # git-ignored (var/); CI keeps them as artefacts
+CHROMIUM = os.environ.get("GRIDGOV_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("GRIDGOV_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
+
+
+def _require_browser() -> None:
+    """Skip loudly without chromium and its driver; fail instead under GRIDGOV_REQUIRE_INFRA=1 (CI)."""
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
+    if not missing:
+        return
+    reason = f"{', '.join(missing)} not installed (scripts/bootstrap.sh installs Debian's chromium and chromium-driver)"
+    if os.environ.get("GRIDGOV_REQUIRE_INFRA") == "1":
+        pytest.fail(f"GRIDGOV_REQUIRE_INFRA=1 but {reason}")
+    pytest.skip(f"SKIPPED BROWSER TEST — {reason}")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The five processes on the embedded stack (the console among them)."""
+    _require_browser()
+    s = Stack("embedded", tmp_path_factory.mktemp("console-stack"))
+    s.start()
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def driver():
+    """One headless Chromium for the session (each test signs in afresh)."""
+    _require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1400,1400", "--lang=zh-CN"):
+        options.add_argument(arg)
+    drv = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    drv.set_page_load_timeout(30)
+    yield drv
+    drv.quit()
+
+
+@pytest.fixture
+def shot(driver, tmp_path, request) -> Callable[[str], Path]:
+    """Save a screenshot under the test's tmp dir and copy it to var/screenshots/ (git-ignored)."""
+
+    def take(name: str) -> Path:
+        path = tmp_path / f"{request.node.name}-{name}.png"
+        driver.save_screenshot(str(path))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, SCREENSHOTS / path.name)
+        return path
+
+    return take
+
+
+class Api:
+    """Direct calls to the services, for what the test sets up around the page (not what it checks)."""
+
+    def __init__(self, stack: Stack):
+        self.stack = stack
+        self.client = httpx.Client(timeout=10.0)
+        self.centre = stack.auth(sub="api-centre", role="command_centre")
+
+    def grid_at(self, lon: float, lat: float) -> dict:
+        """The grid, village and town a point falls in."""
+        resp = self.client.get(f"{self.stack.url('grid-registry')}/v1/locate", params={"lon": lon, "lat": lat},
+                               headers=self.centre)
+        resp.raise_for_status()
+        return resp.json()
+
+    def report(self, description: str, point: tuple[float, float] = DEMO_POINT) -> str:
+        """A patrol report; its id."""
+        resp = self.client.post(f"{self.stack.url('event-intake')}/v1/reports/patrol",
+                                headers=self.stack.auth(sub="api-worker", role="grid_worker"),
+                                json={"category_code": "01002", "description": description,
+                                      "lon": point[0], "lat": point[1]})
+        assert resp.status_code == 202, resp.text
+        return resp.json()["report_id"]
+
+    def ticket_of(self, report_id: str, state: str = "dispatched") -> dict:
+        """The ticket of a report once it reaches ``state``."""
+
+        def probe():
+            items = self.client.get(f"{self.stack.url('dispatch')}/v1/tickets", params={"report_id": report_id},
+                                    headers=self.centre).json()["items"]
+            return items[0] if items and items[0]["state"] == state else None
+
+        return self.stack.wait_for(f"the ticket of report {report_id} to be {state}", probe, 60)
+
+    def ticket(self, ticket_id: str) -> dict:
+        """A ticket as dispatch has it now."""
+        return self.client.get(f"{self.stack.url('dispatch')}/v1/tickets/{ticket_id}", headers=self.centre).json()
+
+    def claim(self, ticket: dict) -> None:
+        """Claim a ticket as a colleague of its department."""
+        resp = self.client.post(f"{self.stack.url('dispatch')}/v1/tickets/{ticket['id']}/claim", json={},
+                                headers=self.stack.auth(sub="colleague", role="dept_dispatcher",
+                                                        department=ticket["department"]))
+        assert resp.status_code == 200, resp.text
+
+    def pass_deadline(self, ticket_id: str) -> None:
+        """Move a ticket's deadline an hour into the past, due for the SLA scan now (a test-only data path:
+        dispatch's own SLA watcher then escalates it, as it would after a real missed deadline)."""
+        past = (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None).isoformat(sep=" ")
+        with sqlite3.connect(self.stack.data_dir / "dispatch.db", timeout=30) as conn:
+            changed = conn.execute("UPDATE ticket SET deadline = ?, next_check_at = ? WHERE id = ?",
+                                   (past, past, ticket_id)).rowcount
+        assert changed == 1
+
+
+@pytest.fixture(scope="session")
+def api(stack) -> Api:
+    """Direct service calls on the stack."""
+    return Api(stack)
+
+
+def wait_until(what: str, probe: Callable[[], object], timeout: float = 30.0):
+    """Poll ``probe`` until truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
