@@ -2,8 +2,10 @@
 
 Both are served the same way (uvicorn, one process, no access log), one after the other on this machine, and
 hit by wrk with the same body and connections. The goal (issue #5) is intake ≥ 0.5× the echo's throughput.
-Intake's figure includes everything it does per report: JWT check, validation, one SQLite transaction with
-the outbox row, and the relay publishing to the embedded bus in the same process.
+Intake's figure includes everything it does per report: JWT check, validation, the SQLite transaction that
+stores it with its outbox row before the answer (group-committed with the reports of concurrent requests), and
+the relay publishing to the embedded bus in the same process. Both servers run uvicorn's defaults, which pick
+uvloop and httptools (both in the lock).
 
 Run:  uv run python bench/intake_load.py [--seconds 10] [--connections 32]
 Results: bench/results/intake_load.json.

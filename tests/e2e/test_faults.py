@@ -8,6 +8,9 @@ from gridgov_cli.stack import SERVICES
 from tests.support.flow import ReportFlow, assert_each_report_one_ticket_and_one_notice
 from tests.support.stack import Stack
 
+# The console has no database, bus or consumer of its own: the checks of those leave it out.
+BUS_SERVICES = [name for name in SERVICES if name != "console"]
+
 
 def test_sigkill_whole_stack_mid_stream_loses_and_doubles_nothing(stack):
     flow = ReportFlow(stack)
@@ -107,7 +110,7 @@ def consumers_caught_up(stack: Stack) -> bool:
     """Whether every service's consumer group has committed up to the end of its topics again."""
     import httpx
 
-    for name in SERVICES:
+    for name in BUS_SERVICES:
         metrics = {}
         for line in httpx.get(f"{stack.url(name)}/metrics", timeout=5).text.splitlines():
             if line.startswith("gridgov_consumer_"):
@@ -126,7 +129,7 @@ def test_readyz_is_false_while_a_dependency_is_down(real_stack, server, check):
     script = f"deploy/local/{server}.sh"
 
     def readiness():
-        return {name: httpx.get(f"{real_stack.url(name)}/readyz", timeout=10) for name in SERVICES}
+        return {name: httpx.get(f"{real_stack.url(name)}/readyz", timeout=10) for name in BUS_SERVICES}
 
     subprocess.run([script, "stop"], check=True, capture_output=True, timeout=120)
     try:

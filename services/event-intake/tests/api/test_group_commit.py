@@ -4,10 +4,12 @@ import subprocess
 import sys
 import textwrap
 import threading
+import uuid
 
 import pytest
 from sqlmodel import func, select
 
+from conftest import require_infra
 from gridgov_common.db import Database
 from gridgov_common.errors import ValidationFailed
 from gridgov_event_intake import app as _app  # noqa: F401 - registers every table
@@ -173,3 +175,47 @@ def test_crash_between_rounds_loses_no_answered_report(db):
         survivor.engine.dispose()
     assert found == set(answered)  # every report answered before the crash is stored
     assert reports == outbox  # and each with its outbox row: nothing half-written
+
+
+@pytest.fixture
+def pg_url():
+    import psycopg
+
+    admin = require_infra("GRIDGOV_TEST_PG_ADMIN_URL", "PostgreSQL")
+    name = f"gg_gc_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" OWNER gridgov')
+    base = admin.rsplit("/", 1)[0]
+    yield base.replace("postgresql://postgres@", "postgresql+psycopg://gridgov:gridgov@") + f"/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.distributed
+def test_accept_same_keys_in_two_processes_on_postgresql_stores_each_once(pg_url):
+    dbs = [Database(pg_url, metadata, "event-intake") for _ in range(2)]  # two instances of intake
+    dbs[0].create_all()
+    committers = [GroupCommitter(d) for d in dbs]
+    for c in committers:
+        c.start()
+    answers, barrier = {}, threading.Barrier(40)
+
+    def submit(i):
+        barrier.wait()
+        answers[i] = handlers.accept(dbs[i % 2], draft(i % 10), f"patrol:gw-1:header:k{i % 10}",
+                                     committer=committers[i % 2])
+
+    try:
+        threads = [threading.Thread(target=submit, args=(i,)) for i in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert stored(dbs[0]) == (10, 10)
+        for i in range(10):
+            assert len({answers[j].report_id for j in range(i, 40, 10)}) == 1  # both instances agree
+    finally:
+        for c in committers:
+            c.stop()
+        for d in dbs:
+            d.engine.dispose()

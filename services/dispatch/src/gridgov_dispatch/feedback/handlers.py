@@ -53,7 +53,5 @@ def record_rating(ctx: DispatchContext, session: Session, envelope: Envelope) ->
     note = rules.reopen_note(feedback)
     # In this transaction, with the rating and the handled-message record: a crash between them would lose the
     # reopen (act() would open a second transaction, and on SQLite wait for this one's connection).
-    changes = tickets._action_changes(ctx, session, ticket, Action.REOPEN, SYSTEM, note, None, None)
-    tickets._transition(ctx, session, ticket, Action.REOPEN, SYSTEM, note=note, changes=changes,
-                        causation_id=str(envelope.id))
+    tickets.act_in(ctx, session, ticket, Action.REOPEN, SYSTEM, note, causation_id=str(envelope.id))
     log.info("ticket %s reopened for rework by a bad rating (follow-up %s)", ticket.id, feedback.followup_id)

@@ -31,7 +31,7 @@ Indicators (a rate comes with its numerator and denominator; denominator 0 → r
 - 首派准确率 first_dispatch_accuracy = (dispatched − returned) ÷ dispatched
 - 平均处置时长 mean_handling_hours = mean of handling hours (null when none), with the count
 - 超期数 breach_count = breached tickets
-- 满意率 satisfaction_rate = satisfied ÷ rated (null when no rating was answered in P)
+- 满意率 satisfaction_rate = satisfied ÷ rated (回访); null until ratings arrive in P
 
 Groups: by town, every indicator uses the ticket's town code; by department, first-dispatch accuracy uses the
 department first dispatched to (``first_department``: whose dispatch was right or wrong) and every other

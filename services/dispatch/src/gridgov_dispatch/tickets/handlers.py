@@ -97,6 +97,16 @@ def act(ctx: DispatchContext, ticket_id: str, action: Action, actor: Actor, note
     return ticket
 
 
+def act_in(ctx: DispatchContext, session: Session, ticket: Ticket, action: Action, actor: Actor,
+           note: str | None = None, *, causation_id: str | None = None) -> None:
+    """Take ``action`` inside a transaction the caller owns (a consumer's), with its checks, clock and event.
+
+    For the service's own steps that must commit together with what caused them (a bad rating's reopen).
+    """
+    changes = _action_changes(ctx, session, ticket, action, actor, note, None, None)
+    _transition(ctx, session, ticket, action, actor, note=note, changes=changes, causation_id=causation_id)
+
+
 def _action_changes(ctx: DispatchContext, session: Session, ticket: Ticket, action: Action, actor: Actor,
                     note: str | None, department: str | None,
                     extension: tuple[float, str] | None) -> dict[str, Any]:
