@@ -2,11 +2,13 @@
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridgov_dispatch.sla import clock as sla
+from gridgov_dispatch.sla.calendar import WorkingCalendar, package_tables
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SHARE = 0.8
@@ -140,3 +142,42 @@ def test_due_steps_any_check_times_warn_at_most_once_and_climb_in_order(hours, c
     last = T0 + h(max(checks))
     expected = sum(1 for k in (1, 2, 3) if T0 + h(hours * k) <= last)
     assert len(levels) == expected
+
+
+# The same clock on the official working calendar (2026, with its National Day break and adjusted weekend days).
+WORKING = WorkingCalendar(package_tables())
+SEPT = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+@settings(max_examples=200, deadline=None)
+@given(unit=st.sampled_from(["working_hours", "working_days"]), amount=st.integers(1, 16),
+       pause_after_h=st.floats(0, 200), paused_for_h=st.floats(0, 400), start_h=st.floats(0, 24 * 30))
+def test_pause_and_resume_on_working_calendar_keep_working_time_left(unit, amount, pause_after_h, paused_for_h,
+                                                                      start_h):
+    started = SEPT + h(start_h)
+    c = sla.start(WORKING, "handle", amount, unit, started, SHARE)
+    paused_at = started + h(pause_after_h)
+    paused = sla.pause(WORKING, c, paused_at)
+    if paused.remaining_s <= 0:
+        return  # breached before the pause: covered by test_resume_after_breach_keeps_breach_in_place
+    resumed = sla.resume(WORKING, paused, paused_at + h(paused_for_h), SHARE)
+    # Whatever stood still in between (nights, National Day, a long suspension), the time left is the same.
+    left_after = WORKING.working_seconds_between(paused_at + h(paused_for_h), resumed.deadline, unit)
+    assert abs(left_after - paused.remaining_s) < 1e-3
+    assert resumed.deadline >= c.deadline
+    # A resume never lands on a day off: the deadline falls inside working time or at the end of a period.
+    local = resumed.deadline.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert WORKING.is_working_day(local.date())
+
+
+def test_clock_paused_over_national_day_resumes_with_same_working_hours_left():
+    # Claimed Tuesday 29 Sept 2026 09:30 with 8 working hours to handle; suspended at 16:30 the same day
+    # (2.5 h before lunch + 2.5 h after = 5 h used, 3 h left).
+    started = datetime(2026, 9, 29, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    c = sla.start(WORKING, "handle", 8, "working_hours", started, SHARE)
+    paused = sla.pause(WORKING, c, started.replace(hour=16, minute=30))
+    assert paused.remaining_s == 3 * 3600
+    # Resumed on Wednesday 30 Sept at 17:00: half an hour that day, then National Day (1–7 Oct off in 2026),
+    # then the remaining 2.5 h from 08:30 on Thursday 8 Oct, the first working day after it: 11:00.
+    resumed = sla.resume(WORKING, paused, datetime(2026, 9, 30, 17, 0, tzinfo=ZoneInfo("Asia/Shanghai")), SHARE)
+    assert resumed.deadline == datetime(2026, 10, 8, 11, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
