@@ -203,9 +203,10 @@ def test_scan_by_two_watchers_at_once_gives_each_step_once(stack):
     assert len(escalations) == 3 and sum(taken) == 3
 
 
-@pytest.mark.distributed
-def test_claim_ticket_concurrently_on_postgresql_exactly_one_wins(pg_stack):
-    stack = pg_stack
+@pytest.mark.parametrize("backend", ["stack", pytest.param("pg_stack", marks=pytest.mark.distributed)],
+                         ids=["sqlite", "postgresql"])
+def test_claim_ticket_concurrently_exactly_one_wins(backend, request):
+    stack = request.getfixturevalue(backend)
     tid = stack.ticket_for()["id"]
     barrier = threading.Barrier(4)
     results: list[int] = []
@@ -223,3 +224,4 @@ def test_claim_ticket_concurrently_on_postgresql_exactly_one_wins(pg_stack):
     assert sorted(results) == [200, 409, 409, 409]
     detail = stack.client.get(f"/v1/tickets/{tid}", headers=centre(stack.token)).json()
     assert [s["action"] for s in detail["transitions"]].count("claim") == 1
+    assert detail["version"] == 3

@@ -1,4 +1,3 @@
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -239,27 +238,6 @@ def test_redelivered_located_message_keeps_one_ticket(stack):
     assert page["total"] == 1
     types = [e.type for e in stack.events(page["items"][0]["id"])]
     assert types == ["ticket.registered", "ticket.dispatched"]
-
-
-def test_claim_ticket_concurrently_exactly_one_wins(stack):
-    tid = stack.ticket_for()["id"]
-    barrier = threading.Barrier(2)
-    results: list[int] = []
-
-    def claim(sub):
-        headers = stack.token("dept_dispatcher", sub=sub, department="water")
-        barrier.wait()
-        results.append(stack.client.post(f"/v1/tickets/{tid}/claim", headers=headers).status_code)
-
-    threads = [threading.Thread(target=claim, args=(f"water-{i}",)) for i in range(2)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(timeout=30)
-    assert sorted(results) == [200, 409]
-    detail = stack.client.get(f"/v1/tickets/{tid}", headers=stack.token("command_centre")).json()
-    assert [s["action"] for s in detail["transitions"]].count("claim") == 1
-    assert detail["version"] == 3
 
 
 def test_transition_on_stale_version_conflicts(stack):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+import httpx
 from sqlmodel import Session
 
 if TYPE_CHECKING:
@@ -24,6 +25,27 @@ class TransientDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """Retrying cannot help (a 4xx answer, a rejected address): dead-lettered at once."""
+
+
+# 4xx answers that mean "not now" rather than "never".
+RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+def post(client: httpx.Client, url: str, what: str, **request: Any) -> None:
+    """POST for a channel, turning the outcome into the delivery's verdict: return when sent, raise
+    TransientDeliveryError (timeouts, network errors, 5xx, 408/425/429) or PermanentDeliveryError (other 4xx)."""
+    try:
+        resp = client.post(url, **request)
+    except httpx.TimeoutException as exc:
+        raise TransientDeliveryError(f"{what} timeout: {type(exc).__name__}") from exc
+    except httpx.TransportError as exc:
+        raise TransientDeliveryError(f"{what} unreachable: {type(exc).__name__}: {exc}") from exc
+    if resp.is_success:
+        return
+    reason = f"{what} HTTP {resp.status_code}: {resp.text[:200]}"
+    if resp.status_code >= 500 or resp.status_code in RETRYABLE_4XX:
+        raise TransientDeliveryError(reason)
+    raise PermanentDeliveryError(reason)
 
 
 @dataclass(frozen=True)

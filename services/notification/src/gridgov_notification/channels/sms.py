@@ -19,13 +19,11 @@ import httpx
 from gridgov_common.db import Database
 from gridgov_notification.channels.base import (
     OutgoingDelivery,
-    PermanentDeliveryError,
     TransientDeliveryError,
+    post,
     register,
 )
 from gridgov_notification.settings import NotificationSettings
-
-RETRYABLE_4XX = frozenset({408, 425, 429})
 
 
 class SmsProvider(Protocol):
@@ -65,19 +63,8 @@ class HttpSmsProvider:
 
     def send_sms(self, message_id: str, phone: str, text: str) -> None:
         """POST ``{"id", "to", "text"}`` to the gateway."""
-        try:
-            resp = self.client.post(self.url, json={"id": message_id, "to": phone, "text": text},
-                                    headers=self.headers)
-        except httpx.TimeoutException as exc:
-            raise TransientDeliveryError(f"SMS gateway timeout: {type(exc).__name__}") from exc
-        except httpx.TransportError as exc:
-            raise TransientDeliveryError(f"SMS gateway unreachable: {exc}") from exc
-        if resp.is_success:
-            return
-        reason = f"SMS gateway HTTP {resp.status_code}: {resp.text[:200]}"
-        if resp.status_code >= 500 or resp.status_code in RETRYABLE_4XX:
-            raise TransientDeliveryError(reason)
-        raise PermanentDeliveryError(reason)
+        post(self.client, self.url, "SMS gateway", json={"id": message_id, "to": phone, "text": text},
+             headers=self.headers)
 
 
 class SmsChannel:

@@ -20,7 +20,7 @@ from gridgov_common.db import Database
 from gridgov_notification.channels.base import (
     OutgoingDelivery,
     PermanentDeliveryError,
-    TransientDeliveryError,
+    post,
     register,
 )
 from gridgov_notification.settings import NotificationSettings
@@ -28,7 +28,6 @@ from gridgov_notification.settings import NotificationSettings
 SIGNATURE_HEADER = "X-Gridgov-Signature"
 DELIVERY_HEADER = "X-Gridgov-Delivery"
 EVENT_HEADER = "X-Gridgov-Event"
-RETRYABLE_4XX = frozenset({408, 425, 429})
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -66,18 +65,7 @@ class WebhookChannel:
         body = payload(delivery)
         headers = {"Content-Type": "application/json; charset=utf-8", DELIVERY_HEADER: delivery.id,
                    EVENT_HEADER: delivery.event_type, SIGNATURE_HEADER: sign(delivery.secret, body)}
-        try:
-            resp = self.client.post(delivery.target, content=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise TransientDeliveryError(f"timeout: {type(exc).__name__}") from exc
-        except httpx.TransportError as exc:
-            raise TransientDeliveryError(f"network error: {type(exc).__name__}: {exc}") from exc
-        if resp.is_success:
-            return
-        reason = f"HTTP {resp.status_code}: {resp.text[:200]}"
-        if resp.status_code >= 500 or resp.status_code in RETRYABLE_4XX:
-            raise TransientDeliveryError(reason)
-        raise PermanentDeliveryError(reason)
+        post(self.client, delivery.target, "webhook", content=body, headers=headers)
 
     def close(self) -> None:
         """Release the connection pool."""
