@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from gridgov_common.bus.interface import OutgoingMessage, Record
@@ -53,21 +54,32 @@ class KafkaBus:
         return KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=f"{self.client_id}-admin",
                                 request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
 
-    def ensure_topics(self, topics: list[str], partitions: int) -> None:
-        """Create the topics that do not exist yet, with ``partitions`` partitions each."""
+    def ensure_topics(self, topics: list[str], partitions: int, timeout: float = 30.0) -> None:
+        """Create the topics that do not exist yet, with ``partitions`` partitions each, and wait until the
+        cluster describes every one of them with its partitions.
+
+        The wait matters: a consumer that joins its group while a topic has no partition metadata yet is
+        assigned nothing for it, and kafka-python only notices at its next metadata refresh.
+        """
         admin = self._admin()
         try:
             existing = set(admin.list_topics())
             missing = [t for t in topics if t not in existing]
-            if not missing:
-                return
-            try:
-                admin.create_topics(
-                    [NewTopic(t, partitions, self.replication_factor) for t in missing],
-                    raise_errors=False,
-                )
-            except TopicAlreadyExistsError:
-                pass  # another instance created it first
+            if missing:
+                try:
+                    admin.create_topics(
+                        [NewTopic(t, partitions, self.replication_factor) for t in missing],
+                        raise_errors=False,
+                    )
+                except TopicAlreadyExistsError:
+                    pass  # another instance created it first
+            deadline = time.monotonic() + timeout
+            while not_ready := [d["name"] for d in admin.describe_topics(topics)
+                                if d["error_code"] != 0 or not d["partitions"]]:
+                if time.monotonic() > deadline:
+                    raise KafkaTimeoutError(f"topics without partition metadata after {timeout:.0f} s: "
+                                            f"{', '.join(not_ready)}")
+                time.sleep(0.2)
         finally:
             admin.close()
 
@@ -119,6 +131,9 @@ class KafkaBusConsumer:
             session_timeout_ms=10000,
             heartbeat_interval_ms=3000,
             max_poll_interval_ms=300000,
+            # A member assigned nothing for a topic whose metadata had not arrived rejoins once a refresh
+            # shows its partitions: within 10 s, not the default 5 minutes.
+            metadata_max_age_ms=10000,
         )
 
     def poll(self, timeout: float = 1.0, max_records: int = 100) -> list[Record]:
