@@ -3,7 +3,7 @@
 
 up:            ## run the embedded stack with demo data (http://127.0.0.1:8001-8004)
 	scripts/bootstrap.sh
-	uv run --frozen gridgov up
+	uv run --frozen --no-dev gridgov up
 
 test:          ## provision Kafka + PostGIS locally and run every test suite on both stacks
 	scripts/test.sh

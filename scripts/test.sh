@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/bootstrap.sh
+scripts/test-deps.sh
 
 infra_ok=0
 if t0=$(date +%s) && deploy/local/up.sh >/dev/null; then

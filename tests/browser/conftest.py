@@ -27,7 +27,8 @@ def _require_browser() -> None:
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
     if not missing:
         return
-    reason = f"{', '.join(missing)} not installed (scripts/bootstrap.sh installs Debian's chromium and chromium-driver)"
+    reason = (f"{', '.join(missing)} not installed (scripts/test-deps.sh, run by `make test`, installs Debian's "
+              "chromium and chromium-driver)")
     if os.environ.get("GRIDGOV_REQUIRE_INFRA") == "1":
         pytest.fail(f"GRIDGOV_REQUIRE_INFRA=1 but {reason}")
     pytest.skip(f"SKIPPED BROWSER TEST — {reason}")

@@ -1,6 +1,6 @@
 import pytest
 
-from gridgov_grid_registry.grids.demo import DEMO_GRID_CODE
+from gridgov_grid_registry.grids.demo import DEMO_GRID_CODE, demo_roster
 from gridgov_grid_registry.settings import RegistrySettings
 
 
@@ -13,7 +13,11 @@ def test_grid_workers_lists_demo_roster_and_filters_on_duty(client, token):
     everyone = client.get(f"/v1/grids/{DEMO_GRID_CODE}/workers", headers=token("command_centre")).json()["workers"]
     on_duty = client.get(f"/v1/grids/{DEMO_GRID_CODE}/workers", params={"on_duty": True},
                          headers=token("command_centre")).json()["workers"]
-    assert len(everyone) in (3, 4) and 1 <= len(on_duty) < len(everyone) + 1
+    roster = [w for w in demo_roster() if w.grid_code == DEMO_GRID_CODE]
+    assert sorted(w["worker_id"] for w in everyone) == sorted(w.worker_id for w in roster)
+    # The demo grid has workers off duty too, so the filter must drop some, and exactly those.
+    assert sorted(w["worker_id"] for w in on_duty) == sorted(w.worker_id for w in roster if w.on_duty)
+    assert 0 < len(on_duty) < len(everyone)
     assert all(w["on_duty"] and w["grid_code"] == DEMO_GRID_CODE for w in on_duty)
 
 
