@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from gridgov_cli.demo import DEMO_POINT
-from tests.support.stack import Stack
+from gridgov_cli.stack import SERVICES, spawn, wait_ready
+from tests.support.stack import Stack, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"  # git-ignored (var/); CI keeps them as artefacts
@@ -56,6 +57,9 @@ def driver():
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1400,1400", "--lang=zh-CN"):
         options.add_argument(arg)
+    # The browser's console log, for the Content-Security-Policy checks (a violation is logged there), and its
+    # network log, to see what a request carried.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     drv = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     drv.set_page_load_timeout(30)
     yield drv
@@ -146,3 +150,49 @@ def wait_until(what: str, probe: Callable[[], object], timeout: float = 30.0):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+# A grid name as an attacker would import it: markup that runs script if the page ever treats it as HTML.
+HOSTILE_NAME = '<img src=x onerror="window.__xss=1">'
+HOSTILE_TOWN = "441900099"
+
+
+def _rect(w: float, s: float, e: float, n: float) -> dict:
+    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+
+
+def _area(code: str, name: str, geometry: dict) -> dict:
+    return {"type": "Feature", "properties": {"code": code, "name": name}, "geometry": geometry}
+
+
+# One town (with the hostile name), one village, two grids, over the demo point.
+HOSTILE_GRID_SET = {"type": "FeatureCollection", "features": [
+    _area(HOSTILE_TOWN, HOSTILE_NAME, _rect(113.74, 23.01, 113.76, 23.03)),
+    _area(f"{HOSTILE_TOWN}001", "新社区", _rect(113.74, 23.01, 113.76, 23.03)),
+    _area(f"{HOSTILE_TOWN}001001", f"第1网格{HOSTILE_NAME}", _rect(113.74, 23.01, 113.75, 23.03)),
+    _area(f"{HOSTILE_TOWN}001002", "第2网格", _rect(113.75, 23.01, 113.76, 23.03)),
+]}
+
+
+@pytest.fixture(scope="session")
+def sso_console(stack, tmp_path_factory):
+    """A second console as a city runs it, DEV login off (users come signed in by the city's SSO), in front of its
+    own grid registry, which holds an imported grid set with a hostile area name (dispatch is the stack's). Its own
+    registry keeps the import away from the grid set the other tests see."""
+    data_dir = tmp_path_factory.mktemp("sso-console")
+    registry_port, console_port = free_port(), free_port()
+    env = {**stack.env, "GRIDGOV_DATA_DIR": str(data_dir), "GRIDGOV_REGISTRY_PORT": str(registry_port),
+           "GRIDGOV_CONSOLE_PORT": str(console_port), "GRIDGOV_CONSOLE_DEV_LOGIN": "false"}
+    procs = [spawn(SERVICES[name], env, data_dir / "logs") for name in ("grid-registry", "console")]
+    registry, console = f"http://127.0.0.1:{registry_port}", f"http://127.0.0.1:{console_port}"
+    try:
+        wait_ready({"grid-registry (sso)": registry, "console (sso)": console}, 90)
+        resp = httpx.post(f"{registry}/v1/grid-sets", params={"version": "hostile-names"}, json=HOSTILE_GRID_SET,
+                          headers=stack.auth(sub="api-admin", role="admin"), timeout=60)
+        assert resp.status_code == 201, resp.text
+        yield console
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(20)

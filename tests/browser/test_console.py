@@ -7,13 +7,16 @@ Screenshots go to the test's tmp dir and var/screenshots/.
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from gridgov_cli.demo import DEMO_POINT
-from tests.browser.conftest import wait_until
+from tests.browser.conftest import HOSTILE_NAME, HOSTILE_TOWN, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -74,7 +77,18 @@ def page(driver, stack) -> Page:
     return Page(driver, stack.url("console") + "/")
 
 
+def sent_requests(driver) -> list[dict]:
+    """The requests Chromium sent since the last call (URL and headers), from its network log."""
+    found = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            found.append(message["params"]["request"])
+    return found
+
+
 def test_close_ticket_reported_from_form_through_every_role(page, api, shot):
+    csp_violations(page.driver)
     where = api.grid_at(*DEMO_POINT)
     grid, town = where["grid_code"], where["town_code"]
 
@@ -131,6 +145,7 @@ def test_close_ticket_reported_from_form_through_every_role(page, api, shot):
     assert "已结案" in page.row("#recent", ticket["id"]).text
     shot("5-closed")
     assert api.ticket(ticket["id"])["state"] == "closed"
+    assert csp_violations(page.driver) == []  # every role's view ran under the page's Content-Security-Policy
 
 
 def test_show_breach_red_on_board_when_deadline_passes(page, api, shot):
@@ -149,6 +164,12 @@ def test_show_breach_red_on_board_when_deadline_passes(page, api, shot):
     # The live feed (server-sent events) told the page, which is why the board refreshed by itself.
     page.one(f"#feed li[data-id='{ticket['id']}']")
     assert "超期" in page.one("#feed").text
+    # The feed is read with fetch() and an Authorization header: the token is in no URL the page requested.
+    requests = sent_requests(page.driver)
+    feeds = [r for r in requests if r["url"].split("?")[0].endswith("/api/events")]
+    assert feeds and all(r["url"].endswith("/api/events") for r in feeds)
+    assert all(r["headers"].get("Authorization", "").startswith("Bearer ") for r in feeds)
+    assert not [r["url"] for r in requests if "token=" in r["url"]]
     shot("breach-red")
 
 
@@ -161,13 +182,90 @@ def test_show_api_error_when_claiming_a_ticket_twice(page, api, shot):
     api.claim(ticket)
     claim.click()
     text = page.error_text()
-    assert "cannot claim a ticket in state claimed" in text
+    assert "工单当前状态为“已签收”，不能签收" in text  # the browser asks for zh-CN: the service answers in Chinese
     assert "HTTP 409" in text
     shot("claim-twice-error")
 
 
 def test_show_error_when_dispatcher_signs_in_without_department(page, shot):
     page.sign_in("dept_dispatcher", "dd-nodept", expect_ready=False)
-    assert "a department dispatcher must name a department" in page.error_text()
+    assert "部门调度员必须指定部门" in page.error_text()  # in Chinese: the browser runs with --lang=zh-CN
     assert page.one("#login-panel").is_displayed()
     shot("login-error")
+
+
+DESK = (1366, 768)
+
+
+def csp_violations(driver) -> list[str]:
+    """Content-Security-Policy violations Chromium logged since the last call (reading the log empties it)."""
+    return [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+
+
+def test_load_page_under_csp_without_violations(page, shot):
+    csp_violations(page.driver)
+    page.sign_in("command_centre", "cc-csp")
+    page.driver.set_window_size(*DESK)
+    wait_until("the live feed to connect", lambda: "已连接" in page.one("#feed-status").text)
+    page.one("#map path.area")
+    shot("csp-centre")
+    assert csp_violations(page.driver) == []
+    # The policy is in force, not just sent: a script injected inline is refused (and the refusal logged).
+    page.driver.execute_script(
+        "const s = document.createElement('script'); s.textContent = 'window.__inline = 1'; document.body.append(s)")
+    assert page.driver.execute_script("return typeof window.__inline") == "undefined"
+    assert wait_until("the refusal in the browser log", lambda: csp_violations(page.driver))
+
+
+def _signed_in_by_sso(driver, url: str, stack) -> None:
+    """Open the page as a user the city's SSO signed in: a token the services accept, put where the page keeps it."""
+    session = {"token": stack.mint(sub="cc-sso", role="command_centre"), "token_type": "bearer",
+               "expires_in": 3600, "role": "command_centre", "sub": "cc-sso", "department": None, "grid": None}
+    driver.get(url)
+    driver.execute_script("sessionStorage.setItem('gridgov.console.session', arguments[0])", json.dumps(session))
+    driver.get(url)
+    wait_until("the command-centre view", lambda: driver.execute_script("return document.body.dataset.ready"))
+
+
+def test_point_to_city_sso_when_dev_login_off(driver, sso_console, shot):
+    driver.set_window_size(*DESK)
+    driver.get(sso_console + "/")
+    driver.execute_script("sessionStorage.clear()")
+    driver.get(sso_console + "/")
+    page = Page(driver, sso_console + "/")
+    sso = page.one("#login-sso")
+    wait_until("the SSO notice", sso.is_displayed)
+    assert "请通过城市统一身份认证登录" in sso.text
+    assert not page.one("#login-form").is_displayed()
+    shot("sso-login")
+    refused = httpx.post(f"{sso_console}/api/login", json={"role": "admin", "sub": "intruder"})
+    assert refused.status_code == 403
+    assert refused.json()["error"]["details"][0]["field"] == "login"
+
+
+def test_show_hostile_grid_name_as_text_in_map_tooltip(driver, sso_console, stack, shot):
+    csp_violations(driver)
+    driver.set_window_size(*DESK)
+    _signed_in_by_sso(driver, sso_console + "/", stack)
+    page = Page(driver, sso_console + "/")
+
+    def tooltip_over(selector: str):
+        area = page.one(selector)
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", page.one("#map"))
+        ActionChains(driver).move_to_element(area).perform()
+        shown = wait_until("the area's tooltip", lambda: [t for t in page.css(".leaflet-tooltip") if t.is_displayed()])
+        return shown[0]
+
+    tip = tooltip_over(f"#map path.area-{HOSTILE_TOWN}")
+    assert HOSTILE_NAME in tip.text  # shown as the text it is
+    assert tip.find_elements(By.TAG_NAME, "img") == []
+    assert driver.execute_script("return typeof window.__xss") == "undefined"
+    shot("hostile-town-tooltip")
+
+    Select(page.one("#map-level")).select_by_value("grid")
+    tip = tooltip_over(f"#map path.area-{HOSTILE_TOWN}001001")
+    assert f"第1网格{HOSTILE_NAME}" in tip.text
+    assert tip.find_elements(By.TAG_NAME, "img") == []
+    assert driver.execute_script("return typeof window.__xss") == "undefined"
+    shot("hostile-grid-tooltip")
+    assert csp_violations(driver) == []

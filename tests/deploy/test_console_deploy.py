@@ -39,6 +39,11 @@ def test_console_cluster_turns_the_dev_login_off():
     assert env["GRIDGOV_CONSOLE_DEV_LOGIN"]["value"] == "false"
 
 
+def test_console_compose_keeps_the_dev_login_off_unless_asked():
+    env = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["console"]["environment"]
+    assert env["GRIDGOV_CONSOLE_DEV_LOGIN"] == "${GRIDGOV_CONSOLE_DEV_LOGIN:-false}"
+
+
 def test_console_service_routes_to_the_web_pods():
     (service,) = [s for s in _of_kind("Service") if s["metadata"]["name"] == "console"]
     labels = _console_deployment()["spec"]["template"]["metadata"]["labels"]

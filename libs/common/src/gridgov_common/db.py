@@ -84,8 +84,10 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # One connection per process: threads queue for it in Python instead of racing for SQLite's write
         # lock, whose busy handler sleeps in steps of milliseconds (it cut intake throughput by half).
+        # hide_parameters: an error's text never carries the row's values (names, phones) into logs or answers.
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                               poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=60)
+                               poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=60,
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
@@ -104,7 +106,7 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
 
 
 class OutboxSession(Session):

@@ -16,6 +16,8 @@ class ErrorDetail:
 
     field: str
     reason: str
+    # Chinese for clients that ask for it (Accept-Language: zh); None: gridgov_common.i18n's table decides.
+    reason_zh: str | None = None
 
 
 @dataclass
@@ -25,19 +27,24 @@ class DomainError(Exception):
     message: str
     details: list[ErrorDetail] = field(default_factory=list)
     code: str = "domain_error"
+    # Chinese for clients that ask for it (Accept-Language: zh); None: gridgov_common.i18n's table decides.
+    message_zh: str | None = None
 
     def __str__(self) -> str:
         return self.message
 
     def body(self) -> dict[str, Any]:
-        """The JSON error body."""
-        return {
+        """The JSON error body: English, or Chinese texts when the current request asked for them."""
+        body = {
             "error": {
                 "code": self.code,
                 "message": self.message,
                 "details": [{"field": d.field, "reason": d.reason} for d in self.details],
             }
         }
+        from gridgov_common import i18n  # late: i18n reads the facts these classes carry
+
+        return i18n.localise_domain_body(self, body) if i18n.REQUEST_WANTS_ZH.get() else body
 
 
 class ValidationFailed(DomainError):
@@ -52,6 +59,8 @@ class NotFound(DomainError):
 
     def __init__(self, what: str, ident: str):
         super().__init__(f"{what} {ident} not found", [ErrorDetail(what, "not found")], "not_found")
+        self.what = what
+        self.ident = ident
 
 
 class Unauthenticated(DomainError):
@@ -86,6 +95,8 @@ class IllegalTransition(Conflict):
             "illegal_transition",
         )
         self.allowed = allowed
+        self.state = state
+        self.action = action
 
 
 class Gone(DomainError):
@@ -98,8 +109,13 @@ class Gone(DomainError):
 class Unavailable(DomainError):
     """A dependency (database, bus) cannot be reached right now."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, retry_after: int = 5):
         super().__init__(message, [], "unavailable")
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        """The Retry-After header: a client retries after the dependency had time to come back."""
+        return {"Retry-After": str(self.retry_after)}
 
 
 class PayloadTooLarge(DomainError):

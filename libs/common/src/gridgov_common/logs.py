@@ -1,4 +1,11 @@
-"""Structured JSON logs carrying the correlation id, so one report can be followed across services."""
+"""Structured JSON logs carrying the correlation id, so one report can be followed across services.
+
+Privacy (issues #5 and #11): every log line is redacted before a handler writes it — the message, the
+formatted exception and stack, and every string ``extra`` field. Mobile numbers are masked (138****5678);
+the insert parameters SQLAlchemy embeds in its exceptions (``[parameters: …]``) are hidden whole, because
+they carry reporters' names and addresses that no pattern can recognise. Identifiers are never touched: a
+UUID or any other id that merely contains eleven digits in a row stays as it is, so logs stay searchable.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
@@ -29,55 +37,136 @@ def current_correlation_id() -> str | None:
     return _correlation_id.get()
 
 
-# A mainland mobile number (11 digits from 13x to 19x), optionally +86/86-prefixed, not inside a longer number.
-_PHONE = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# Masked formats: a mainland mobile number (11 digits, 13x to 19x), optionally +86 / 86 prefixed, written solid
+# (13812345678) or grouped 3-4-4 by spaces or hyphens (138 1234 5678, +86 138-1234-5678). ASCII classes on
+# purpose: \w would also match CJK, and "电话13812345678" must be masked. A phone never touches an ASCII letter,
+# digit, underscore or hyphen on either side: those make it part of an identifier (a UUID's last group, an
+# order number like HL-13812345678), which must stay searchable.
+_EDGE_BEFORE = r"(?<![0-9A-Za-z_\-])"
+_EDGE_AFTER = r"(?![0-9A-Za-z_\-])"
+_PHONE = (r"(?P<head>(?:\+?86[- ]?)?1[3-9][0-9])(?P<sep1>[- ]?)[0-9]{4}(?P<sep2>(?P=sep1))"
+          r"(?P<tail>[0-9]{4})")
+# UUIDs are matched first and kept whole, so no rule about neighbours can ever reach inside one.
+_UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+_PHONE_OR_UUID = re.compile(rf"(?P<uuid>{_UUID})|{_EDGE_BEFORE}(?P<phone>{_PHONE}){_EDGE_AFTER}")
+# SQLAlchemy appends the bound values of a failed statement on one line: "[parameters: (…)]" (repr() escapes
+# newlines inside values, so the line ends where the parameters end).
+_SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*")
+PARAMETERS_HIDDEN = "[parameters hidden]"
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    if match.group("uuid"):
+        return match.group(0)
+    return f"{match['head']}{match['sep1']}****{match['sep2']}{match['tail']}"
 
 
 def mask_phones(text: str) -> str:
-    """Mask every mobile number in ``text`` as 138****1234."""
-    return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    """Mask every mobile number in ``text`` as 138****1234; identifiers (UUIDs, order numbers) stay whole."""
+    return _PHONE_OR_UUID.sub(_mask_match, text)
+
+
+def redact(text: str) -> str:
+    """``text`` fit for a log: SQL parameters hidden, mobile numbers masked."""
+    return mask_phones(_SQL_PARAMETERS.sub(PARAMETERS_HIDDEN, text))
+
+
+def _redact_value(value: Any) -> Any:
+    """Redact strings, also inside lists, tuples and dicts; other values pass as they are."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_value(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _redact_value(v) for k, v in value.items()}
+    return value
+
+
+# Attributes every LogRecord has: anything else on a record came from ``extra=`` (uvicorn's color_message only
+# repeats the message with terminal colours).
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "color_message"}
+
+
+def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields a caller added with ``extra=``."""
+    return {k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS}
 
 
 class PhoneMaskingFilter(logging.Filter):
-    """Masks phone numbers in every record's message before any handler writes it (privacy, issue #5)."""
+    """Redacts every record before any handler writes it: message, exception, stack and extra fields."""
+
+    _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message with phone numbers masked; never drops a record."""
+        """Rewrite the record with phone numbers masked and SQL parameters hidden; never drops a record."""
         message = record.getMessage()
-        masked = mask_phones(message)
+        masked = redact(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text when it is set, so the traceback is rendered once, here, redacted.
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        for name, value in extra_fields(record).items():
+            setattr(record, name, _redact_value(value))
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, service, logger, message, correlation_id."""
+class RedactingFormatter(logging.Formatter):
+    """The plain-text formatter with tracebacks and stacks redacted, even on a handler without the filter."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - the logging API's name
+        """The traceback, redacted."""
+        return redact(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - the logging API's name
+        """The stack, redacted."""
+        return redact(super().formatStack(stack_info))
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The line, redacted as a whole (a cached ``exc_text`` from elsewhere is covered too)."""
+        return redact(super().format(record))
+
+
+class JsonFormatter(RedactingFormatter):
+    """One JSON object per line: time, level, service, logger, message, correlation_id, exc, extra."""
 
     def __init__(self, service: str):
         super().__init__()
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        """Render a record as one JSON line."""
-        entry = {
+        """Render a record as one JSON line, every text in it redacted."""
+        entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact(record.getMessage()),
         }
         cid = _correlation_id.get()
         if cid:
             entry["correlation_id"] = cid
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = redact(record.exc_text)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        extra = extra_fields(record)
+        if extra:
+            entry["extra"] = _redact_value(extra)
+        return json.dumps(entry, ensure_ascii=False, default=lambda v: redact(str(v)))
 
 
 def configure_logging(service: str, level: str = "INFO", json_lines: bool = True) -> None:
-    """Send logs to stderr, as JSON lines unless ``json_lines`` is off."""
+    """Send logs to stderr, as JSON lines unless ``json_lines`` is off; every line redacted."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(service) if json_lines else logging.Formatter(
+    handler.setFormatter(JsonFormatter(service) if json_lines else RedactingFormatter(
         f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(PhoneMaskingFilter())
     root = logging.getLogger()

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Signature algorithms a city's provider may use: asymmetric only (see the alg-confusion note in auth.py).
+OIDC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 
 
 class CommonSettings(BaseSettings):
@@ -27,6 +30,76 @@ class CommonSettings(BaseSettings):
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     log_level: str = "INFO"
     log_json: bool = True
+    # /metrics: with a token, served only to ``Authorization: Bearer <token>``; unset, only to loopback clients
+    # (the embedded stack, where Prometheus scrapes on the same machine).
+    metrics_token: SecretStr | None = None
+
+    # City identity (OpenID Connect). Off while ``oidc_issuer`` is unset: then only the HS256 tokens minted here
+    # (``gridgov token ROLE``) are accepted, exactly as before. See README "City identity (OpenID Connect)".
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    # Else discovered from ``<issuer>/.well-known/openid-configuration``.
+    oidc_jwks_uri: str | None = None
+    # Comma-separated allow-list; only asymmetric algorithms (never ``none``, never HS*: see auth.py).
+    oidc_algorithms: str = "RS256,ES256"
+    oidc_leeway_s: int = Field(default=30, ge=0, le=300)
+    oidc_subject_claim: str = "sub"
+    # A claim name, or a dotted path into nested claims (Keycloak: ``realm_access.roles``).
+    oidc_role_claim: str = "roles"
+    # Provider role/group name -> gridgov role, as JSON; the first entry the token carries wins. Empty: the
+    # claim's values are gridgov role names themselves.
+    oidc_role_map: dict[str, str] = Field(default_factory=dict)
+    oidc_department_claim: str = "department"
+    oidc_grid_claim: str = "grid"
+    oidc_jwks_ttl_s: float = Field(default=300, gt=0)
+    # At most one JWKS fetch per this many seconds, so a flood of unknown ``kid``s cannot hammer the provider.
+    oidc_jwks_min_refetch_s: float = Field(default=30, ge=0)
+    oidc_http_timeout_s: float = Field(default=5, gt=0, le=60)
+    # A city deployment turns this off so that only the city's provider issues identities.
+    oidc_accept_local_tokens: bool = True
+
+    @field_validator("oidc_algorithms")
+    @classmethod
+    def _asymmetric_algorithms_only(cls, value: str) -> str:
+        """Refuse ``none`` and HS*: a provider's public key must never serve as an HMAC secret."""
+        names = [a.strip() for a in value.split(",") if a.strip()]
+        unsafe = [a for a in names if a not in OIDC_ALGORITHMS]
+        if not names or unsafe:
+            raise ValueError(f"GRIDGOV_OIDC_ALGORITHMS may list only {', '.join(OIDC_ALGORITHMS)}; "
+                             f"refused: {', '.join(unsafe) or 'empty list'}")
+        return ",".join(names)
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _gridgov_roles_only(cls, value: dict[str, str]) -> dict[str, str]:
+        """Every mapped-to role must be a gridgov role."""
+        from gridgov_common.auth import ROLES  # auth imports this module
+
+        unknown = sorted({r for r in value.values() if r not in ROLES})
+        if unknown:
+            raise ValueError(f"GRIDGOV_OIDC_ROLE_MAP maps to unknown roles {', '.join(unknown)}; "
+                             f"one of {', '.join(ROLES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> CommonSettings:
+        """With an issuer, an audience is required: without it any token the provider issued to any
+        application of the city would be accepted here."""
+        if self.oidc_issuer is None:
+            return self
+        if self.oidc_issuer == "gridgov":
+            raise ValueError("GRIDGOV_OIDC_ISSUER must not be 'gridgov', the issuer of the tokens minted here")
+        if not self.oidc_audience:
+            raise ValueError("GRIDGOV_OIDC_AUDIENCE is required when GRIDGOV_OIDC_ISSUER is set")
+        for name, url in (("GRIDGOV_OIDC_ISSUER", self.oidc_issuer), ("GRIDGOV_OIDC_JWKS_URI", self.oidc_jwks_uri)):
+            if url is not None and not url.startswith(("https://", "http://")):
+                raise ValueError(f"{name} must be an http(s) URL")
+        return self
+
+    @property
+    def oidc_algorithm_list(self) -> list[str]:
+        """The allowed signature algorithms of the city's provider."""
+        return self.oidc_algorithms.split(",")
 
     @property
     def bus_url(self) -> str:

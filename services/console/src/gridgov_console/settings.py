@@ -30,11 +30,16 @@ class ConsoleSettings(ServiceSettings):
     dispatch_url: str = Field(default_factory=_local("GRIDGOV_DISPATCH_PORT", 8003))
     notification_url: str = Field(default_factory=_local("GRIDGOV_NOTIFICATION_PORT", 8004))
     proxy_timeout_s: float = Field(default=15.0, gt=0)
-    proxy_max_body_bytes: int = Field(default=12 * 1024 * 1024, ge=1024, description="largest request body passed on")
+    proxy_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest request body passed on")
+    # Photo uploads (intake's POST /v1/media) are larger than any JSON body; intake refuses over its own 10 MB.
+    proxy_max_upload_bytes: int = Field(default=12 * 1024 * 1024, ge=1024,
+                                        description="largest body passed on to an upload route")
 
-    # DEV login: POST /api/login mints a token for any role with the shared secret. A city turns it off and puts
-    # its SSO in front (the SSO issues the same HS256 tokens, or a gateway exchanges its tokens for them).
-    dev_login: bool = True
+    # DEV login: POST /api/login mints a token for any role with the shared secret, for anyone who reaches the page.
+    # Unset (the default), it is on only for the embedded default stack on loopback (no Kafka configured and the
+    # console bound to 127.0.0.1, ::1 or localhost), i.e. `gridgov up` on a developer's machine; true switches it on
+    # anywhere (a closed trial; a WARNING is logged), false switches it off. A city signs users in through its SSO.
+    dev_login: bool | None = None
 
     # The live feed polls dispatch's ticket list with the watcher's own token (so each role sees only what it may).
     feed_poll_s: float = Field(default=2.0, gt=0)

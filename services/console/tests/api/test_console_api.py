@@ -1,6 +1,8 @@
 """The console app with the services behind it faked by an httpx mock transport (it has no database of its own)."""
 
 import json
+import logging
+import re
 
 import httpx
 import pytest
@@ -90,6 +92,107 @@ def test_log_in_refused_when_dev_login_off(tmp_path, upstream):
     assert "SSO" in resp.json()["error"]["details"][0]["reason"]
 
 
+class Captured(logging.Handler):
+    """The console's log records (configure_logging replaces the root handlers, so caplog would miss them)."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def console_log():
+    handler = Captured()
+    logger = logging.getLogger("gridgov_console")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+def _login_on(tmp_path, upstream, **overrides) -> tuple[httpx.Response, dict]:
+    c = _client(tmp_path, upstream, **overrides)
+    try:
+        return (c.post("/api/login", json={"role": "admin", "sub": "someone"}), c.get("/api/login").json())
+    finally:
+        c.__exit__(None, None, None)
+
+
+def test_refuse_dev_login_when_console_listens_beyond_loopback(tmp_path, upstream, console_log):
+    resp, options = _login_on(tmp_path, upstream, host="0.0.0.0")
+    assert resp.status_code == 403
+    assert resp.json()["error"]["details"][0]["field"] == "login"
+    assert "0.0.0.0" in resp.json()["error"]["details"][0]["reason"]
+    assert options == {"dev_login": False}
+    assert not [r for r in console_log.records if r.levelno >= logging.WARNING]
+
+
+def test_refuse_dev_login_on_distributed_stack_on_loopback(tmp_path, upstream):
+    settings = ConsoleSettings(dispatch_url=DISPATCH, host="127.0.0.1", common=CommonSettings(
+        data_dir=tmp_path, jwt_secret=SECRET, log_json=False, kafka_bootstrap_servers="127.0.0.1:19092"))
+    with TestClient(create_app(settings)) as c:
+        resp = c.post("/api/login", json={"role": "admin", "sub": "someone"})
+    assert resp.status_code == 403
+    assert "Kafka" in resp.json()["error"]["details"][0]["reason"]
+
+
+def test_allow_dev_login_switched_on_explicitly_with_warning(tmp_path, upstream, console_log):
+    resp, options = _login_on(tmp_path, upstream, host="0.0.0.0", dev_login=True)
+    assert resp.status_code == 200
+    assert decode_token(SECRET, resp.json()["token"]).role == "admin"
+    assert options == {"dev_login": True}
+    warnings = [r.getMessage() for r in console_log.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "DEV login is ON" in warnings[0] and "explicitly" in warnings[0]
+
+
+def test_allow_dev_login_on_embedded_loopback_stack_with_warning(tmp_path, upstream, console_log):
+    resp, options = _login_on(tmp_path, upstream)  # the defaults: embedded, 127.0.0.1 (`gridgov up`)
+    assert resp.status_code == 200 and options == {"dev_login": True}
+    assert any("DEV login is ON" in r.getMessage() for r in console_log.records if r.levelno == logging.WARNING)
+
+
+def test_serve_page_with_csp_forbidding_inline_script(client):
+    resp = client.get("/")
+    policy = {d.split()[0]: d.split()[1:] for d in resp.headers["content-security-policy"].split("; ")}
+    assert policy["script-src"] == ["'self'"]
+    assert (policy["object-src"], policy["base-uri"], policy["frame-ancestors"]) == (["'none'"],) * 3
+    assert "'unsafe-inline'" not in resp.headers["content-security-policy"]
+    assert "'unsafe-eval'" not in resp.headers["content-security-policy"]
+    # The page itself keeps to it: every script is a file, and no element carries an inline handler.
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", resp.text) == []
+    assert re.findall(r"\son[a-z]+\s*=", resp.text) == []
+
+
+def test_refuse_token_in_url_for_live_feed(client):
+    token = mint_token(SECRET, sub="c1", role="command_centre")
+    resp = client.get(f"/api/events?access_token={token}")
+    assert resp.status_code == 400
+    assert resp.json()["error"]["details"][0]["field"] == "access_token"
+    # Refused even beside a valid header: the token has leaked into a URL either way.
+    resp = client.get(f"/api/events?access_token={token}", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 400
+
+
+def test_refuse_proxy_body_over_limit_before_passing_it_on(client, upstream):
+    body = b"{" + b" " * (1024 * 1024) + b"}"  # just over the 1 MiB JSON limit
+    resp = client.post("/api/dispatch/v1/tickets/t1/claim", content=body,
+                       headers={"Content-Type": "application/json", "Authorization": "Bearer tok"})
+    assert resp.status_code == 413
+    assert resp.json()["error"]["details"] == [{"field": "body", "reason": "larger than 1048576 bytes"}]
+    assert upstream.requests == []
+
+
+def test_proxy_photo_upload_under_upload_limit(client, upstream):
+    photo = b"\xff\xd8\xff" + b"\0" * (3 * 1024 * 1024)  # 3 MB: over the JSON limit, under the upload limit
+    upstream.answer = httpx.Response(201, json={"media_id": "m1"})
+    resp = client.post("/api/intake/v1/media", content=photo,
+                       headers={"Content-Type": "image/jpeg", "Authorization": "Bearer tok"})
+    assert resp.status_code == 201
+    assert upstream.requests[-1].content == photo
+
+
 def test_proxy_passes_error_through_unchanged(client, upstream):
     body = {"error": {"code": "illegal_transition", "message": "cannot claim a ticket in state claimed",
                       "details": []}}
@@ -141,7 +244,7 @@ def test_stream_ticket_change_as_server_sent_event(client, upstream):
 
     client.app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
     events = []
-    with client.stream("GET", f"/api/events?access_token={token}") as resp:
+    with client.stream("GET", "/api/events", headers={"Authorization": f"Bearer {token}"}) as resp:
         assert resp.headers["content-type"].startswith("text/event-stream")
         for line in resp.iter_lines():
             if line.startswith("event: "):

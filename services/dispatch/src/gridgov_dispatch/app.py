@@ -9,8 +9,10 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from gridgov_common.db import Database
+from gridgov_common.limits import RouteLimit
 from gridgov_common.runtime import ServiceRuntime
 from gridgov_common.web import create_service_app
+from gridgov_dispatch.catalog import handlers as catalog_handlers
 from gridgov_dispatch.catalog import service as catalog  # its models register the catalog tables
 from gridgov_dispatch.catalog.views import router as catalog_router
 from gridgov_dispatch.consumers import consumer_specs
@@ -86,4 +88,5 @@ def create_app(settings: DispatchSettings | None = None) -> FastAPI:
         routers=[tickets_router, sla_router, departments_router, indicators_router, calendar_router, rules_router,
                  catalog_router],
         metrics=sla_metrics.register,
+        route_limits=(RouteLimit("POST", "/v1/catalog/import$", catalog_handlers.MAX_IMPORT_BYTES),),
     )

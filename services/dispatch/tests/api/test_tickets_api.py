@@ -2,6 +2,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from gridgov_common.auth import Principal
@@ -322,7 +323,8 @@ def test_register_same_report_racing_is_stopped_by_unique_report_id(stack, monke
 def test_metrics_expose_tickets_by_state_and_breaches(stack):
     ticket = stack.ticket_for()
     stack.wait_ticket(ticket["report_id"])
-    text = stack.client.get("/metrics").text
+    # /metrics answers loopback clients only (no GRIDGOV_METRICS_TOKEN in tests).
+    text = TestClient(stack.client.app, client=("127.0.0.1", 50000)).get("/metrics").text
     assert 'gridgov_tickets{state="dispatched"} 1.0' in text
     assert "gridgov_sla_breaches 0.0" in text
     assert "gridgov_outbox_backlog" in text and "gridgov_consumer_lag" in text

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from gridgov_common.db import Database
+from gridgov_common.limits import MULTIPART_ALLOWANCE, RouteLimit
 from gridgov_common.runtime import ServiceRuntime
 from gridgov_common.web import create_service_app
 from gridgov_event_intake.consumers import consumer_specs
@@ -12,6 +13,7 @@ from gridgov_event_intake.groupcommit import GroupCommitter
 from gridgov_event_intake.media import models as _media_models  # noqa: F401 - registers the tables
 from gridgov_event_intake.media.views import router as media_router
 from gridgov_event_intake.open311 import models as _open311_models  # noqa: F401 - registers the tables
+from gridgov_event_intake.open311.views import guard_error as open311_guard_error
 from gridgov_event_intake.open311.views import router as open311_router
 from gridgov_event_intake.reports import models as _models  # noqa: F401 - registers the tables
 from gridgov_event_intake.reports.views import router as reports_router
@@ -43,7 +45,7 @@ def build_runtime(settings: IntakeSettings | None = None) -> IntakeRuntime:
     """The service runtime: its database, the bus, its consumers and the group committer."""
     settings = settings or IntakeSettings()
     db = Database(settings.resolved_database_url(), metadata, settings.service_name)
-    return IntakeRuntime(settings=settings, db=db, consumers=consumer_specs(db),
+    return IntakeRuntime(settings=settings, db=db, consumers=consumer_specs(db, settings),
                          migrations_package="gridgov_event_intake")
 
 
@@ -54,4 +56,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         description="Reports from patrols, the 12345 hotline, citizens and Open311 clients.",
         runtime_factory=lambda: build_runtime(settings),
         routers=[reports_router, media_router, rewards_router, open311_router],
+        # A photo may be as large as the media limit (plus a form's wrapping); everything else gets the default.
+        route_limits=(RouteLimit("POST", "/v1/media$",
+                                 (settings or IntakeSettings()).media_max_bytes + MULTIPART_ALLOWANCE),),
+        error_renderers={"/open311/v2/": open311_guard_error},
     )

@@ -24,8 +24,32 @@ class IntakeSettings(ServiceSettings):
     # Citizen photo reports (随手拍): at most this many per device and per phone in the window.
     citizen_limit: int = 5
     citizen_window_seconds: int = 600
-    # Reward points credited for each accepted citizen report.
+    # ... per account (the token's subject), whatever device or phone it claims, in the same window.
+    citizen_account_limit: int = 10
+    # ... per source address in the same window; generous, as carrier-grade NAT puts many phones behind one.
+    citizen_address_limit: int = 100
+    # ... and all citizens together per minute: a ceiling that holds off a flood from many accounts.
+    citizen_global_per_minute: int = 600
+    # Reward points credited when a citizen report's ticket passes verification (核查通过), never at intake.
     citizen_reward_points: int = 10
+    # Open311 POST: at most this many requests per api_key (or per source address without one) in the window.
+    open311_limit: int = 120
+    open311_window_seconds: int = 60
+    # Upload quotas per rolling day: per account and per source address, in count and in bytes.
+    media_daily_count_per_account: int = 200
+    media_daily_bytes_per_account: int = 200 * 1024 * 1024
+    media_daily_count_per_address: int = 2000
+    media_daily_bytes_per_address: int = 2 * 1024 * 1024 * 1024
+    # Decompression bombs: image dimensions read from the header, refused above these.
+    media_max_pixels: int = 50_000_000
+    media_max_side: int = 20_000
+    # Peers (addresses or networks, e.g. "10.0.0.0/8") whose X-Forwarded-For is believed; others' is ignored.
+    trusted_proxies: list[str] = []
+    # Open311's public view (issue #11): channels whose reports are listed, and whether photos are published.
+    # The hotline (12345) is a private conversation with a caller: not listed unless a city adds it here.
+    open311_public_channels: list[str] = ["patrol", "citizen", "open311"]
+    # Off: no media_url and /open311/v2/media/{id} answers 404 (photos are not approved for publication).
+    open311_public_media: bool = False
 
     def media_root(self) -> Path:
         """Where local media files live: ``<data dir>/media/event-intake``."""

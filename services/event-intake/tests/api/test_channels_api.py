@@ -65,7 +65,7 @@ def citizen_body(media_id, **change):
 
 def test_upload_media_public_copy_has_no_gps(client, token):
     media_id = upload(client, worker(token))
-    got = client.get(f"/v1/media/{media_id}", headers=token("command_centre"))
+    got = client.get(f"/v1/media/{media_id}", headers=worker(token))  # its uploader, before any report uses it
     assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
     assert GPS not in got.content and got.content == jpeg(with_exif=False)
 
@@ -162,7 +162,7 @@ def test_post_hotline_report_as_grid_worker_is_403(client, token):
     assert client.post("/v1/reports/hotline", json=HOTLINE, headers=worker(token)).status_code == 403
 
 
-def test_get_report_masks_phone_except_for_handling_department_and_centre(client, token):
+def test_get_report_masks_phone_and_name_except_for_handling_department_and_centre(client, token):
     rid = client.post("/v1/reports/hotline", json=HOTLINE, headers=token("command_centre")).json()["report_id"]
     with client.app.state.runtime.db.session() as session:  # as follow_ticket records it
         report = session.get(Report, rid)
@@ -170,18 +170,20 @@ def test_get_report_masks_phone_except_for_handling_department_and_centre(client
         session.add(report)
         session.commit()
 
-    def phone(headers):
+    def contact(headers):
         resp = client.get(f"/v1/reports/{rid}", headers=headers)
         assert resp.status_code == 200, resp.text
-        return resp.json()["reporter_phone"]
+        return resp.json()["reporter_name"], resp.json()["reporter_phone"]
 
-    assert phone(token("command_centre")) == "13812341234"
-    assert phone(token("dept_dispatcher", department="water")) == "13812341234"
-    assert phone(token("dept_dispatcher", department="housing")) == "138****1234"
-    assert phone(token("admin")) == "138****1234"
+    assert contact(token("command_centre")) == ("张三", "13812341234")
+    assert contact(token("dept_dispatcher", department="water")) == ("张三", "13812341234")
+    assert contact(token("admin")) == ("张*", "138****1234")
+    # Another department does not learn the report exists (issue #11).
+    assert client.get(f"/v1/reports/{rid}", headers=token("dept_dispatcher", department="housing")).status_code \
+        == 404
 
 
-def test_post_citizen_report_converts_gcj02_and_credits_points(client, token):
+def test_post_citizen_report_converts_gcj02_and_credits_no_points_at_intake(client, token):
     media_id = upload(client, citizen(token))
     resp = client.post("/v1/reports/citizen", json=citizen_body(media_id), headers=citizen(token))
     assert resp.status_code == 202, resp.text
@@ -191,7 +193,7 @@ def test_post_citizen_report_converts_gcj02_and_credits_points(client, token):
     mine = client.get(f"/v1/reports/{resp.json()['report_id']}", headers=citizen(token)).json()
     assert mine["reporter_phone"] == "139****5678"
     ledger = client.get("/v1/rewards/wx-openid-1", headers=citizen(token)).json()
-    assert ledger["balance"] == 10 and ledger["entries"][0]["report_id"] == resp.json()["report_id"]
+    assert ledger["balance"] == 0 and ledger["entries"] == []  # points wait for verification (issue #11)
 
 
 def test_get_rewards_of_another_citizen_is_403(client, token):
@@ -219,7 +221,6 @@ def test_post_citizen_report_over_limit_is_429_with_retry_after(client, token, v
     assert 1 <= int(resp.headers["Retry-After"]) <= 600
     assert resp.json()["error"]["details"][0]["field"] == field
     assert len(published(client)) == 3 and count(client, Report) == 3
-    assert client.get("/v1/rewards/wx-openid-1", headers=citizen(token)).json()["balance"] == 30
 
 
 def test_post_citizen_report_retry_with_client_id_returns_original(client, token):
@@ -229,8 +230,7 @@ def test_post_citizen_report_retry_with_client_id_returns_original(client, token
     again = client.post("/v1/reports/citizen", json=body, headers=citizen(token))
     assert (first.status_code, again.status_code) == (202, 200)
     assert first.json()["report_id"] == again.json()["report_id"]
-    assert len(published(client)) == 1
-    assert client.get("/v1/rewards/wx-openid-1", headers=citizen(token)).json()["balance"] == 10
+    assert len(published(client)) == 1 and count(client, Report) == 1
 
 
 def test_post_patrol_report_concurrent_retries_under_one_key_make_one_report(client, token):

@@ -54,3 +54,26 @@ def test_georeport_client_reads_services_and_requests(live_intake, common_settin
     assert len(listed) == 1 and listed[0]["status"] == "open"
     one = client.get_service_request(listed[0]["service_request_id"])
     assert one["service_code"] == "01002" and one["description"] == "Garbage"
+
+
+def test_georeport_client_reads_requests_xml_with_control_character_stored(live_intake, common_settings, capsys):
+    import uuid
+    from datetime import UTC, datetime
+
+    from gridgov_common.db import Database
+    from gridgov_event_intake.reports.models import Report
+    from gridgov_event_intake.tables import metadata
+
+    # Written straight into the table, as a database filled before intake refused control characters holds it.
+    settings = IntakeSettings(common=common_settings)
+    db = Database(settings.resolved_database_url(), metadata, "event-intake")
+    now = datetime.now(UTC)
+    with db.session() as session:
+        session.add(Report(id=str(uuid.uuid4()), channel="patrol", category_code="01002",
+                           description="Garbage\u0001 here\u001b", lon=113.75, lat=23.02, reporter_id="gw-1",
+                           reporter_role="grid_worker", submitted_at=now, updated_at=now))
+        session.commit()
+    db.engine.dispose()
+    client = georeport.GeoReport(live_intake, output_format="xml")
+    listed = client.get_service_requests(service_code="01002")  # xmltodict: expat refuses ill-formed XML
+    assert listed["description"] == "Garbage here"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI
 
 from gridgov_common.db import Database
+from gridgov_common.limits import RouteLimit
 from gridgov_common.runtime import ServiceRuntime
 from gridgov_common.web import create_service_app
 from gridgov_grid_registry.consumers import consumer_specs
@@ -101,6 +102,10 @@ def build_runtime(settings: RegistrySettings | None = None) -> RegistryRuntime:
     return runtime
 
 
+GRID_SET_MAX_BYTES = 64 * 1024 * 1024
+DEPARTMENT_AREAS_MAX_BYTES = 16 * 1024 * 1024
+
+
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     """The grid-registry API."""
     return create_service_app(
@@ -108,4 +113,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         description="Grid sets (city → town → village → grid), point lookup, department areas, grid-worker roster.",
         runtime_factory=lambda: build_runtime(settings),
         routers=[grids_router, roster_router, departments_router],
+        # A city's grid set is a GeoJSON of thousands of polygons; department areas a few hundred.
+        route_limits=(RouteLimit("POST", "/v1/grid-sets$", GRID_SET_MAX_BYTES),
+                      RouteLimit("PUT", "/v1/department-areas", DEPARTMENT_AREAS_MAX_BYTES)),
     )

@@ -6,6 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from gridgov_common.events.reports import Code, Id, Subject
+from gridgov_common.schemas import Integer, SafeText
+
 FEEDBACK_RECEIVED_TYPE = "feedback.received"  # the envelope type (the topic is bus.topics.FEEDBACK_RECEIVED)
 COMMENT_MAX = 500
 REPORTER = "reporter"
@@ -20,16 +23,16 @@ def operator(sub: str) -> str:
 class FeedbackReceived(BaseModel):
     """The reporter's rating of a closed ticket (满意度): solved or not, satisfaction 1–5 and a comment."""
 
-    followup_id: str
-    ticket_id: str
-    report_id: str  # the report this reporter made (the ticket's own, or one merged into it)
-    reporter_id: str
-    channel: str | None = None  # patrol | hotline | citizen | open311; None when intake's channel is not known
+    followup_id: Id
+    ticket_id: Id
+    report_id: Id  # the report this reporter made (the ticket's own, or one merged into it)
+    reporter_id: Subject
+    channel: Code | None = None  # patrol | hotline | citizen | open311; None when intake's channel is not known
     solved: bool
-    satisfaction: int = Field(ge=1, le=5)
-    comment: str | None = Field(default=None, max_length=COMMENT_MAX)
+    satisfaction: Integer = Field(ge=1, le=5)
+    comment: SafeText | None = Field(default=None, max_length=COMMENT_MAX)
     answered_at: datetime
-    answered_by: str = Field(pattern=r"^(reporter|operator:.+)$", max_length=120)
+    answered_by: SafeText = Field(pattern=r"^(reporter|operator:.+)$", max_length=120)
     # Additive: the closure the reporter rated (the ticket.closed event's time), so a late rating of an earlier
     # closure does not reopen a case closed again since.
     closed_at: datetime | None = None

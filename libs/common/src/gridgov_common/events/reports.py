@@ -3,53 +3,71 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from gridgov_common.schemas import Latitude, Longitude, SafeText
 
 REPORT_RECEIVED = "report.received"
 REPORT_LOCATED = "report.located"
 
 Channel = Literal["patrol", "hotline", "citizen", "open311"]
+
+# The limits intake enforces over HTTP, enforced again by every consumer: a message published by anything else
+# (a bug, a replay tool, a compromised producer) that intake would have refused is dead-lettered, never handled.
+ID_MAX = 100  # report, ticket and media ids (UUIDs are 36)
+SUBJECT_MAX = 256  # a token's subject (a city provider's may be long)
+CODE_MAX = 64  # category, grid, village, town, department codes; roles; enum-like words
+NAME_MAX = 200  # grid, village, town names
+TEXT_MAX = 2000  # description, notes: intake's DESCRIPTION_MAX
+ADDRESS_MAX = 500
+LIST_MAX = 100  # media ids of one report, department areas of one point
+
+Id = Annotated[SafeText, Field(max_length=ID_MAX)]
+Subject = Annotated[SafeText, Field(max_length=SUBJECT_MAX)]
+Code = Annotated[SafeText, Field(max_length=CODE_MAX)]
+Name = Annotated[SafeText, Field(max_length=NAME_MAX)]
+Text = Annotated[SafeText, Field(max_length=TEXT_MAX)]
 LocationStatus = Literal["located", "town_only", "unlocated"]
 
 
 class ReportReceived(BaseModel):
     """A report accepted by intake from any channel, normalised (coordinates in WGS84)."""
 
-    report_id: str
+    report_id: Id
     channel: Channel
-    category_code: str
-    description: str
-    lon: float | None
-    lat: float | None
-    source_crs: str = "wgs84"
-    reporter_id: str
-    reporter_role: str
+    category_code: Code
+    description: Text
+    lon: Longitude | None
+    lat: Latitude | None
+    source_crs: Code = "wgs84"
+    reporter_id: Subject
+    reporter_role: Code
     submitted_at: datetime
     # Additive (issue #5): the channel's extra facts. No phone numbers or names travel on the bus.
     handled_on_spot: bool = False  # 自行处置: the grid worker fixed it; dispatch sends it straight to verification
-    handled_note: str | None = None  # what was done on the spot
-    media_ids: list[str] = []
-    address: str | None = None
-    urgency: str | None = None  # hotline: normal | urgent
-    feedback_tier: str | None = None  # hotline enterprise requests: immediate | 2d | 5d
+    handled_note: Text | None = None  # what was done on the spot
+    media_ids: list[Id] = Field(default=[], max_length=LIST_MAX)
+    address: Annotated[SafeText, Field(max_length=ADDRESS_MAX)] | None = None
+    urgency: Code | None = None  # hotline: normal | urgent
+    feedback_tier: Code | None = None  # hotline enterprise requests: immediate | 2d | 5d
 
 
 class Location(BaseModel):
     """Where a point fell in the grid hierarchy (市 → 镇街 → 村/社区 → 网格)."""
 
     status: LocationStatus
-    grid_code: str | None = None
-    grid_name: str | None = None
-    village_code: str | None = None
-    village_name: str | None = None
-    town_code: str | None = None
-    town_name: str | None = None
-    grid_set_version: str | None = None
+    grid_code: Code | None = None
+    grid_name: Name | None = None
+    village_code: Code | None = None
+    village_name: Name | None = None
+    town_code: Code | None = None
+    town_name: Name | None = None
+    grid_set_version: Code | None = None
     # Additive (issue #6): the department responsibility areas containing the point, for routing rules;
     # None where they were not looked up (batch lookups answer grids only).
-    department_areas: list[str] | None = None
+    department_areas: list[Name] | None = Field(default=None, max_length=LIST_MAX)
 
 
 class ReportLocated(BaseModel):

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from gridgov_common.events.reports import Code, Id, Subject
+from gridgov_common.schemas import SafeText
+
+# A person's note is at most 2,000 characters (dispatch's NOTE_MAX); a system note (a routing reason) may run
+# longer, so the bus allows twice that and refuses only what no producer here writes.
+NOTE_MAX = 4000
 
 
 def ticket_event_type(action: str) -> str:
@@ -41,30 +49,30 @@ TICKET_EVENT_NAMES = {
 class TicketEvent(BaseModel):
     """A ticket transition: who did what, from which state to which, and the ticket's routing facts."""
 
-    ticket_id: str
-    report_id: str
-    action: str
-    from_state: str | None
-    to_state: str
-    category_code: str
-    department: str | None
-    grid_code: str | None
-    village_code: str | None
-    town_code: str | None
-    reporter_id: str
+    ticket_id: Id
+    report_id: Id
+    action: Code
+    from_state: Code | None
+    to_state: Code
+    category_code: Code
+    department: Code | None
+    grid_code: Code | None
+    village_code: Code | None
+    town_code: Code | None
+    reporter_id: Subject
     deadline: datetime | None
-    actor_id: str
-    actor_role: str
-    note: str | None = None
+    actor_id: Subject
+    actor_role: Code
+    note: Annotated[SafeText, Field(max_length=NOTE_MAX)] | None = None
     occurred_at: datetime
     # Additive (issue #5): reports merged into this ticket (并案); their reporters follow it too.
-    merged_report_ids: list[str] = []
-    merged_reporter_ids: list[str] = []  # their reporters, in the same order: each hears the outcome
+    merged_report_ids: list[Id] = []
+    merged_reporter_ids: list[Subject] = []  # their reporters, in the same order: each hears the outcome
     # Additive (issue #6): the routing and SLA facts of the ticket after this event.
-    priority: str | None = None
-    channel: str | None = None
-    stage: str | None = None  # claim | handle | verify: the clock that runs now
+    priority: Code | None = None
+    channel: Code | None = None
+    stage: Code | None = None  # claim | handle | verify: the clock that runs now
     deadline_provisional: bool = False
-    sla_level: str | None = None  # green | yellow | red
+    sla_level: Code | None = None  # green | yellow | red
     escalation_level: int = 0  # 0 none, 1 village, 2 town, 3 city
     supervised: bool = False

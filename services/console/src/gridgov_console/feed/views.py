@@ -8,11 +8,11 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
-from gridgov_common.auth import decode_token
-from gridgov_common.errors import DomainError, Unauthenticated
+from gridgov_common.auth import authenticator_for
+from gridgov_common.errors import DomainError, ErrorDetail, Unauthenticated
 from gridgov_console.feed.changes import Snapshot, ticket_changes
 from gridgov_console.feed.service import newest_tickets
 
@@ -23,23 +23,28 @@ def _sse(event: str, data: dict) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
-def _bearer(authorization: str | None, access_token: str | None) -> str:
+def _bearer(authorization: str | None, query: dict[str, str]) -> str:
+    # A token in the URL ends up in access logs, proxy logs and the browser's history, so one there is refused
+    # outright (even beside a header): the page reads the stream with fetch() and an Authorization header instead.
+    if "access_token" in query:
+        raise DomainError("a token in the URL is refused", [ErrorDetail(
+            "access_token", "send the token in the Authorization header (Bearer), never in the URL")],
+            code="token_in_url")
     if authorization and authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
-    if access_token:
-        return access_token
-    raise Unauthenticated("missing bearer token (Authorization header or access_token query parameter)")
+    raise Unauthenticated("missing bearer token (Authorization header)")
 
 
 @router.get("/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "the event stream"}})
-async def get_events(request: Request, authorization: Annotated[str | None, Header()] = None,
-                     access_token: Annotated[str | None, Query(max_length=4096)] = None) -> StreamingResponse:
+async def get_events(request: Request, authorization: Annotated[str | None, Header()] = None) -> StreamingResponse:
     """Server-sent events: ``ticket`` for each ticket created or changed that the caller may see (first a ``ready``
-    with how many are watched), ``problem`` when dispatch cannot be read. EventSource cannot send headers, so the
-    token may come as ``access_token``. Who: any staff role (dispatch scopes what each sees)."""
-    token = _bearer(authorization, access_token)
-    principal = decode_token(request.app.state.jwt_secret, token)
+    with how many are watched), ``problem`` when dispatch cannot be read. The token comes in the Authorization
+    header only (the page reads the stream with fetch); ``?access_token=`` is refused with 400.
+    Who: any staff role (dispatch scopes what each sees)."""
+    token = _bearer(authorization, dict(request.query_params))
+    # The same verifier as every service: local tokens and, when configured, the city's OpenID Connect tokens.
+    principal = await authenticator_for(request.app).authenticate(request.app.state.jwt_secret, token)
     settings = request.app.state.settings
     client = request.app.state.http
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import httpx
 
-from gridgov_common.errors import ErrorDetail, NotFound, Unavailable, ValidationFailed
+from gridgov_common.errors import ErrorDetail, NotFound, PayloadTooLarge, Unavailable, ValidationFailed
 
 # Request headers the services read; everything else (cookies, the browser's own headers) stays here.
-FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "if-none-match", "idempotency-key",
-                             "x-correlation-id")
+# accept-language: the services answer their errors in Chinese when the page asks for it.
+FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "accept-language", "if-none-match",
+                             "idempotency-key", "x-correlation-id")
 # Response headers the page needs: the body's type, caching (ETag → 304 saves the map its GeoJSON), back-off.
 FORWARDED_RESPONSE_HEADERS = ("content-type", "etag", "cache-control", "vary", "retry-after", "last-modified")
+# Routes whose bodies are uploads (photos), allowed the larger upload limit: (service, path as proxied).
+UPLOAD_ROUTES = frozenset({("intake", "v1/media")})
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,25 @@ def target_url(services: dict[str, str], service: str, path: str) -> str:
         raise ValidationFailed("the path may not climb out of the service", [ErrorDetail("path", "contains ..")])
     # Starlette hands the path over decoded: quote it again so a space or '?' in an id stays part of the path.
     return base.rstrip("/") + "/" + quote(path, safe="/:@!$&'()*+,;=-._~")
+
+
+def body_limit(service: str, path: str, json_limit: int, upload_limit: int) -> int:
+    """The largest body the proxy passes on to this route: the upload limit for photo uploads, else the JSON one."""
+    return upload_limit if (service, path.strip("/")) in UPLOAD_ROUTES else json_limit
+
+
+async def read_bounded(chunks: AsyncIterator[bytes], declared_length: str | None, limit: int) -> bytes:
+    """The request body, refused with 413 before any of it is read when its declared length is over ``limit``, and
+    as soon as the bytes read pass it otherwise: never more than ``limit`` bytes held (a chunked body declares
+    nothing)."""
+    if declared_length and declared_length.strip().isdigit() and int(declared_length) > limit:
+        raise PayloadTooLarge("body", limit)
+    body = bytearray()
+    async for chunk in chunks:
+        if len(body) + len(chunk) > limit:
+            raise PayloadTooLarge("body", limit)
+        body += chunk
+    return bytes(body)
 
 
 def forwarded_headers(headers: dict[str, str]) -> dict[str, str]:

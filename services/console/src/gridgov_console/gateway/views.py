@@ -2,8 +2,7 @@
 
 from fastapi import APIRouter, Request, Response
 
-from gridgov_common.errors import PayloadTooLarge
-from gridgov_console.gateway.service import forward, target_url
+from gridgov_console.gateway.service import body_limit, forward, read_bounded, target_url
 
 router = APIRouter(prefix="/api", tags=["proxy"])
 
@@ -14,9 +13,8 @@ async def proxy(service: str, path: str, request: Request) -> Response:
     answer back as it came (so the page shows the service's own error messages). Who: the service decides."""
     settings = request.app.state.settings
     url = target_url(settings.service_urls(), service, path)
-    body = await request.body()
-    if len(body) > settings.proxy_max_body_bytes:
-        raise PayloadTooLarge("body", settings.proxy_max_body_bytes)
+    limit = body_limit(service, path, settings.proxy_max_body_bytes, settings.proxy_max_upload_bytes)
+    body = await read_bounded(request.stream(), request.headers.get("content-length"), limit)
     upstream = await forward(request.app.state.http, request.method, url, request.url.query, dict(request.headers),
                              body, service)
     return Response(upstream.body, status_code=upstream.status, headers=upstream.headers)

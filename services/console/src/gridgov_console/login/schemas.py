@@ -28,3 +28,9 @@ class LoginRead(BaseModel):
     sub: str
     department: str | None
     grid: str | None
+
+
+class LoginOptions(BaseModel):
+    """How to sign in here: whether the DEV login is on (if not, the city's SSO is the way in)."""
+
+    dev_login: bool

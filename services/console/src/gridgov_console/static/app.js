@@ -66,7 +66,8 @@ function errorFrom(status, body, text) {
 // ---- API ------------------------------------------------------------------------------------------------------
 
 async function api(method, path, body) {
-  const headers = {};
+  // The page is Chinese whatever the browser's language: the services answer their errors in Chinese for it.
+  const headers = { 'Accept-Language': 'zh-CN' };
   if (session) headers.Authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let resp;
@@ -222,7 +223,10 @@ async function loadMap() {
     onEachFeature: (f, layer) => {
       const c = counts[codeOf(f)] || { open: 0, yellow: 0, red: 0 };
       const name = (f.properties && f.properties.name) || codeOf(f);
-      layer.bindTooltip(`${name}（${codeOf(f)}）未结 ${c.open} · 预警 ${c.yellow} · 超期 ${c.red}`);
+      // A DOM node, never a string: Leaflet puts a string tooltip in as HTML, and area names come from imported
+      // grid sets (a name like <img onerror=...> ran script here once).
+      layer.bindTooltip(() => el('span', { className: 'area-tip' }, el('b', { className: 'area-name' }, name),
+        `（${codeOf(f)}）未结 ${c.open} · 预警 ${c.yellow} · 超期 ${c.red}`));
     },
   }).addTo(map);
   if (!fitted && areaLayer.getBounds().isValid()) {
@@ -350,26 +354,97 @@ async function loadVerify() {
 
 // ---- live feed --------------------------------------------------------------------------------------------------
 
+// The feed is read with fetch() rather than EventSource, which cannot send an Authorization header and would put
+// the token in the URL (and so in access logs and history). This parses the server-sent-events wire format.
+class EventStreamParser {
+  constructor(onEvent) { this.onEvent = onEvent; this.buffer = ''; this.reset(); }
+
+  reset() { this.event = ''; this.data = []; }
+
+  // Takes decoded text as it arrives (a line may be split across chunks); dispatches on each blank line.
+  push(text) {
+    this.buffer += text;
+    // A trailing '\r' may be the first half of '\r\n': that line ends with the next chunk.
+    const held = this.buffer.endsWith('\r') ? 1 : 0;
+    const lines = this.buffer.slice(0, this.buffer.length - held).split(/\r\n|\r|\n/);
+    this.buffer = lines.pop() + (held ? '\r' : ''); // the unfinished last line waits for the rest
+    for (const line of lines) this.line(line);
+  }
+
+  line(line) {
+    if (line === '') {
+      if (this.data.length) this.onEvent(this.event || 'message', this.data.join('\n'));
+      this.reset();
+      return;
+    }
+    if (line.startsWith(':')) return; // a comment: the server's keep-alive
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') this.event = value;
+    else if (field === 'data') this.data.push(value);
+  }
+}
+
+const FEED_HANDLERS = {
+  ready: (data) => { $('#feed-status').textContent = `已连接，监视 ${data.watching} 张工单`; },
+  ticket: (data) => { addFeedItem(data); scheduleRefresh(); },
+  problem: (data) => { $('#feed-status').textContent = `动态暂不可用：${data.message}`; },
+};
+
+function onFeedEvent(name, text) {
+  const handler = FEED_HANDLERS[name];
+  if (!handler) return;
+  let data;
+  try { data = JSON.parse(text); } catch { return; }
+  handler(data);
+}
+
+const sleep = (ms, signal) => new Promise((resolve) => {
+  const timer = setTimeout(resolve, ms);
+  signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+});
+
+// Reads the stream until it ends or the page stops it, reconnecting with backoff (1 s doubling to 30 s, jittered)
+// as EventSource would. A refused token (401/403) ends it: signing in again is the only cure.
+async function runFeed(signal) {
+  let backoff = 1000;
+  while (!signal.aborted) {
+    try {
+      const resp = await fetch('/api/events', {
+        headers: { Authorization: `Bearer ${session.token}`, Accept: 'text/event-stream' }, cache: 'no-store', signal,
+      });
+      if (resp.status === 401 || resp.status === 403) {
+        $('#feed-status').textContent = `动态不可用：登录已失效，请重新登录（HTTP ${resp.status}）`;
+        return;
+      }
+      if (!resp.ok || !resp.body) throw new Error(`HTTP ${resp.status}`);
+      const parser = new EventStreamParser((name, text) => { backoff = 1000; onFeedEvent(name, text); });
+      const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        parser.push(value);
+      }
+    } catch {
+      // a network error or the stream cut: reconnect below, unless the page stopped the feed
+    }
+    if (signal.aborted) return;
+    $('#feed-status').textContent = '连接中断，正在重连…';
+    await sleep(backoff * (0.75 + Math.random() / 2), signal);
+    backoff = Math.min(backoff * 2, 30000);
+  }
+}
+
 function startFeed() {
   stopFeed();
-  // EventSource cannot send an Authorization header; the console takes the token as a query parameter.
-  feed = new EventSource(`/api/events?access_token=${encodeURIComponent(session.token)}`);
-  feed.addEventListener('ready', (e) => {
-    const data = JSON.parse(e.data);
-    $('#feed-status').textContent = `已连接，监视 ${data.watching} 张工单`;
-  });
-  feed.addEventListener('ticket', (e) => {
-    addFeedItem(JSON.parse(e.data));
-    scheduleRefresh();
-  });
-  feed.addEventListener('problem', (e) => {
-    $('#feed-status').textContent = `动态暂不可用：${JSON.parse(e.data).message}`;
-  });
-  feed.onerror = () => { $('#feed-status').textContent = '连接中断，正在重连…'; };
+  feed = new AbortController();
+  runFeed(feed.signal);
 }
 
 function stopFeed() {
-  if (feed) feed.close();
+  if (feed) feed.abort();
   feed = null;
 }
 
@@ -420,8 +495,21 @@ syncLoginFields();
 // For a test that needs a deliberately stale page (a colleague acts while this page still shows the old state).
 window.gridgovConsole = { stopFeed, refresh: () => act(refresh) };
 
+// Whether this console offers the DEV login; where it is off, the page points to the city's SSO instead.
+async function showLoginOptions() {
+  let options;
+  try { options = await api('GET', 'login'); } catch { return; } // the form stays; signing in will say why
+  if (options && options.dev_login === false) {
+    $('#login-form').hidden = true;
+    $('#login-dev-hint').hidden = true;
+    $('#login-sso').hidden = false;
+  }
+}
+
 const saved = sessionStorage.getItem(SESSION_KEY);
 if (saved) {
   session = JSON.parse(saved);
   start();
+} else {
+  showLoginOptions();
 }

@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gridgov_common.auth import Principal, require
 from gridgov_common.errors import PayloadTooLarge, UnsupportedMediaType
+from gridgov_common.schemas import INT32_MAX
 from gridgov_dispatch.catalog import handlers, service
 from gridgov_dispatch.catalog.schemas import CatalogRead, CatalogVersionRead, ImportReport
 
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
 
 Staff = Annotated[Principal, Depends(require("grid_worker", "dept_dispatcher", "command_centre", "admin"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
-Version = Annotated[int | None, Query(ge=1, description="a published version; default the current one")]
+Version = Annotated[int | None, Query(ge=1, le=INT32_MAX, description="a published version; default the current one")]
 
 CSV_BODY = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}}
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from gridgov_common.schemas import Integer
 from gridgov_dispatch.routing.engine import MAX_RULES
 
 REPLAY_LIMIT_MAX = 10000
@@ -44,7 +45,7 @@ class ReplayBody(BaseModel):
 
     rules: list[dict[str, Any]] = Field(max_length=MAX_RULES)
     since: AwareDatetime | None = Field(default=None, description="tickets created at or after (with a zone)")
-    limit: int = Field(default=1000, ge=1, le=REPLAY_LIMIT_MAX)
+    limit: Integer = Field(default=1000, ge=1, le=REPLAY_LIMIT_MAX)
 
 
 class DecisionRead(BaseModel):

@@ -75,12 +75,11 @@ def check_scope(actor: Actor, scope: Scope, facts: TicketFacts) -> None:
     """Raise Forbidden unless the ticket is inside the actor's ``scope``."""
     if scope is Scope.OWN_DEPARTMENT:
         if actor.department is None or actor.department != facts.department:
-            raise Forbidden(f"ticket belongs to department {facts.department or 'none'}, "
-                            f"not {actor.department or 'none'}", "department")
+            # The reason names the caller's own department only: whose ticket it is is not theirs to learn.
+            raise Forbidden(f"ticket is not with your department {actor.department or 'none'}", "department")
     elif scope is Scope.OWN_GRID:
         if actor.grid is None or actor.grid != facts.grid_code:
-            raise Forbidden(f"ticket is in grid {facts.grid_code or 'none'}, not {actor.grid or 'none'}",
-                            "grid")
+            raise Forbidden(f"ticket is not in your grid {actor.grid or 'none'}", "grid")
 
 
 def authorize_view(actor: Actor, facts: TicketFacts) -> None:

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gridgov_common.schemas import Number
+
 NOTE_MAX = 2000
 PHOTOS_MAX = 9  # as many as a WeChat post holds
 Photos = list[Annotated[str, Field(min_length=1, max_length=300)]]
@@ -166,6 +168,6 @@ class ExtensionBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    amount: float = Field(gt=0, le=1000)
+    amount: Number = Field(gt=0, le=1000)
     unit: Literal["clock_hours", "working_hours", "working_days"]
     note: str = Field(min_length=1, max_length=NOTE_MAX, description="the reason")

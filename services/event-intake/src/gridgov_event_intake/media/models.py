@@ -18,4 +18,6 @@ class Media(IntakeTable, table=True):
     sha256: str = Field(max_length=64)
     uploader_id: str = Field(max_length=100, index=True)
     report_id: str | None = Field(default=None, max_length=36, index=True)
-    created_at: datetime
+    # Where the upload came from, for the per-address quota (never shown; an IP address is personal data).
+    source_address: str | None = Field(default=None, max_length=45, index=True)
+    created_at: datetime = Field(index=True)

@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from gridgov_common.auth import Principal, require
 from gridgov_common.errors import PayloadTooLarge
 from gridgov_event_intake.media import handlers, storage
+from gridgov_event_intake.reports.limits import caller_address
 
 router = APIRouter(prefix="/v1/media", tags=["media"])
 
@@ -34,25 +35,38 @@ async def _body(request: Request, max_bytes: int) -> bytes:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MediaRead,
+             responses={413: {"description": "body too large"}, 415: {"description": "not an image we read"},
+                        422: {"description": "too many pixels (file)"},
+                        429: {"description": "daily upload quota used; see Retry-After"}},
              openapi_extra={"requestBody": {"required": True, "content": {
                  t: {"schema": {"type": "string", "format": "binary"}}
                  for t in ("image/jpeg", "image/png", "image/webp")}}})
 async def post_media(request: Request,
                      principal: Principal = Depends(require("grid_worker", "citizen"))) -> MediaRead:
-    """Upload one photo as the raw body (JPEG, PNG or WebP, judged by content). Who: grid_worker, citizen."""
+    """Upload one photo as the raw body (JPEG, PNG or WebP, judged by content; at most so many pixels, by its
+    header), under daily quotas per account and per source address. Who: grid_worker, citizen."""
     runtime = request.app.state.runtime
-    max_bytes = runtime.settings.media_max_bytes
-    data = await _body(request, max_bytes)
+    settings = runtime.settings
+    limits = handlers.UploadLimits(
+        max_bytes=settings.media_max_bytes, max_pixels=settings.media_max_pixels, max_side=settings.media_max_side,
+        count_per_account=settings.media_daily_count_per_account,
+        bytes_per_account=settings.media_daily_bytes_per_account,
+        count_per_address=settings.media_daily_count_per_address,
+        bytes_per_address=settings.media_daily_bytes_per_address)
+    data = await _body(request, limits.max_bytes)
     media = await run_in_threadpool(handlers.upload, runtime.db, storage.for_app(request.app),
-                                    principal.sub, data, max_bytes)
+                                    principal.sub, data, limits, caller_address(request))
     return MediaRead(media_id=media.id, content_type=media.content_type, size=media.size)
 
 
 @router.get("/{media_id}", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}})
 def get_media(media_id: str, request: Request,
-              _principal: Principal = Depends(require("grid_worker", "citizen", "dept_dispatcher",
-                                                      "command_centre", "admin"))) -> Response:
-    """The public copy of a photo, without EXIF/GPS. Who: every role."""
-    media, data = handlers.public_copy(request.app.state.runtime.db, storage.for_app(request.app), media_id)
-    return Response(content=data, media_type=media.content_type)
+              principal: Principal = Depends(require("grid_worker", "citizen", "dept_dispatcher",
+                                                     "command_centre", "admin"))) -> Response:
+    """The public copy of a photo, without EXIF/GPS. Who: whoever may read a report it belongs to (see
+    GET /v1/reports/{id}), or its uploader before it belongs to one; anyone else: 404."""
+    media, data = handlers.readable_copy(request.app.state.runtime.db, storage.for_app(request.app), media_id,
+                                         principal)
+    # nosniff: a browser must never take an uploaded photo for HTML or script, whatever its bytes look like.
+    return Response(content=data, media_type=media.content_type, headers={"X-Content-Type-Options": "nosniff"})

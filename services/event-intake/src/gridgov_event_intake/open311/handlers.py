@@ -1,11 +1,16 @@
-"""Use cases of the Open311 API: issue API keys, authenticate a client, turn a form into a draft, query."""
+"""Use cases of the Open311 API: issue API keys, authenticate a client, turn a form into a draft, query.
+
+Queries serve the public view only: reports of the channels a city lists (``open311_public_channels``;
+by default patrol, citizen and open311 — the 12345 hotline's calls are private conversations and stay
+unlisted unless a city adds ``hotline``), shaped by ``render`` into what a city publishes.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +19,7 @@ from sqlmodel import Session, select
 
 from gridgov_common.categories import is_known
 from gridgov_common.db import Database
-from gridgov_common.errors import Conflict, ErrorDetail, Forbidden, ValidationFailed
+from gridgov_common.errors import Conflict, ErrorDetail, Forbidden, NotFound, ValidationFailed
 from gridgov_event_intake.media.models import Media
 from gridgov_event_intake.open311 import render
 from gridgov_event_intake.open311.models import ApiClient
@@ -23,6 +28,14 @@ from gridgov_event_intake.reports.normalise import Draft
 from gridgov_event_intake.reports.schemas import DESCRIPTION_MAX, PHONE_PATTERN
 
 DEFAULT_SPAN = timedelta(days=90)  # the specification's default window for GET requests
+# Dates a query may name: anything outside is a typo or a probe (0001-01-01, 9999-12-31T23:59:59-12:00 would
+# overflow datetime arithmetic), and no report of this platform can lie there.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+_DATE_RANGE = f"between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
+ID_MAX = 100  # longer than any id gridgov issues (36); a longer one cannot match, so it is refused outright
+# C0 controls and DEL: no id, code or date contains one, and PostgreSQL refuses NUL in text outright.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_RESULTS = 1000
 NAME_MAX = 100
 
@@ -102,48 +115,82 @@ def draft_from_form(client: str, form: Mapping[str, str]) -> Draft:
 class RequestFilter:
     """GET requests filters, parsed."""
 
+    start: datetime
+    end: datetime
     ids: tuple[str, ...] = ()
     service_codes: tuple[str, ...] = ()
-    start: datetime | None = None
-    end: datetime | None = None
     statuses: tuple[str, ...] = ()
 
 
+def plain_value(name: str, value: str) -> str:
+    """``value`` of the query or path parameter ``name``; 400 naming it when it holds a control character
+    or is longer than any id."""
+    if _CONTROL.search(value):
+        raise ValidationFailed(f"{name} holds a control character", [ErrorDetail(name, "control character")])
+    if len(value) > ID_MAX:
+        raise ValidationFailed(f"{name} too long", [ErrorDetail(name, f"at most {ID_MAX} characters")])
+    return value
+
+
 def _date(query: Mapping[str, str], name: str) -> datetime | None:
+    """The date parameter ``name`` in UTC; 400 naming it when malformed or outside EARLIEST..LATEST."""
     raw = query.get(name)
     if not raw:
         return None
+    plain_value(name, raw)
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        # Converted to UTC here, so that a date past year 9999 in UTC overflows now, not later in arithmetic.
+        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     except ValueError as exc:
         raise ValidationFailed(f"{name} is not a date", [ErrorDetail(name, "not an ISO 8601 date")]) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError as exc:  # 9999-12-31T23:59:59-12:00 is past year 9999 in UTC
+        raise ValidationFailed(f"{name} out of range", [ErrorDetail(name, _DATE_RANGE)]) from exc
+    if not EARLIEST <= moment <= LATEST:
+        raise ValidationFailed(f"{name} out of range", [ErrorDetail(name, _DATE_RANGE)])
+    return moment
+
+
+def window(query: Mapping[str, str], now: datetime) -> tuple[datetime, datetime]:
+    """The ``start_date``..``end_date`` window (default: the 90 days up to ``end_date`` or now); 400 when
+    reversed."""
+    start, end = _date(query, "start_date"), _date(query, "end_date")
+    if start is not None and end is not None and start > end:
+        raise ValidationFailed("start_date after end_date", [ErrorDetail("start_date", "after end_date")])
+    end = end or now
+    return start or (end - DEFAULT_SPAN), end
 
 
 def _list(query: Mapping[str, str], name: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in (query.get(name) or "").split(",") if p.strip())
+    return tuple(plain_value(name, p.strip()) for p in (query.get(name) or "").split(",") if p.strip())
 
 
-def parse_filter(query: Mapping[str, str]) -> RequestFilter:
+def parse_filter(query: Mapping[str, str], now: datetime) -> RequestFilter:
     """The filters of GET requests; 400 naming the field when one is malformed."""
     statuses = _list(query, "status")
     for status in statuses:
         if status not in ("open", "closed"):
             raise ValidationFailed("bad status", [ErrorDetail("status", "open or closed")])
-    return RequestFilter(ids=_list(query, "service_request_id")[:MAX_RESULTS],
-                         service_codes=_list(query, "service_code"), start=_date(query, "start_date"),
-                         end=_date(query, "end_date"), statuses=statuses)
+    start, end = window(query, now)
+    return RequestFilter(start=start, end=end, ids=_list(query, "service_request_id")[:MAX_RESULTS],
+                         service_codes=_list(query, "service_code"), statuses=statuses)
 
 
-def list_requests(session: Session, wanted: RequestFilter, now: datetime) -> list[Report]:
-    """Reports matching the filters; ids override the rest, as the specification says. Newest first."""
-    query = select(Report)
+def get_public(session: Session, report_id: str, channels: Collection[str]) -> Report:
+    """The report if the public may see it (its channel is listed); NotFound otherwise, as if it did not exist."""
+    report = session.get(Report, plain_value("service_request_id", report_id))
+    if report is None or report.channel not in channels:
+        raise NotFound("service_request_id", report_id)
+    return report
+
+
+def list_requests(session: Session, wanted: RequestFilter, channels: Collection[str]) -> list[Report]:
+    """Public reports matching the filters; ids override the rest, as the specification says. Newest first."""
+    query = select(Report).where(Report.channel.in_(list(channels)))
     if wanted.ids:
         query = query.where(Report.id.in_(wanted.ids))
     else:
-        end = wanted.end or now
-        start = wanted.start or (end - DEFAULT_SPAN)
-        query = query.where(Report.submitted_at >= start, Report.submitted_at <= end)
+        query = query.where(Report.submitted_at >= wanted.start, Report.submitted_at <= wanted.end)
         if wanted.service_codes:
             query = query.where(Report.category_code.in_(wanted.service_codes))
         if wanted.statuses == ("closed",):
@@ -162,9 +209,11 @@ def first_media(session: Session, report_ids: list[str]) -> dict[str, str]:
     return {report_id: media_id for report_id, media_id in rows}
 
 
-def list_updates(session: Session, query: Mapping[str, str], now: datetime) -> list[ReportUpdate]:
-    """Status changes in the window (default: the last 90 days), oldest first."""
-    end = _date(query, "end_date") or now
-    start = _date(query, "start_date") or (end - DEFAULT_SPAN)
-    return list(session.exec(select(ReportUpdate).where(ReportUpdate.at >= start, ReportUpdate.at <= end)
-                             .order_by(ReportUpdate.at, ReportUpdate.id).limit(MAX_RESULTS)).all())
+def list_updates(session: Session, query: Mapping[str, str], now: datetime,
+                 channels: Collection[str]) -> list[ReportUpdate]:
+    """Status changes of public reports in the window (default: the last 90 days), oldest first."""
+    start, end = window(query, now)
+    return list(session.exec(
+        select(ReportUpdate).join(Report, Report.id == ReportUpdate.report_id)
+        .where(Report.channel.in_(list(channels)), ReportUpdate.at >= start, ReportUpdate.at <= end)
+        .order_by(ReportUpdate.at, ReportUpdate.id).limit(MAX_RESULTS)).all())

@@ -2,6 +2,9 @@
 
 Errors here are the specification's error array (404 missing, 403 bad api_key, 400 otherwise), not the
 ``/v1`` error shape; forms and queries are parsed by hand so that FastAPI's own 422 never answers.
+
+The GETs are anonymous and serve the public view only (see ``render`` and ``handlers``): reports of the
+listed channels, coarse locations, public wording, photos only when ``open311_public_media`` is on.
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from gridgov_common.categories import BY_CODE, CATEGORIES
-from gridgov_common.errors import DomainError, ErrorDetail, NotFound, ValidationFailed, status_for
+from gridgov_common.errors import DomainError, ErrorDetail, NotFound, RateLimited, ValidationFailed, status_for
 from gridgov_event_intake.media import handlers as media_handlers
 from gridgov_event_intake.media import storage
 from gridgov_event_intake.open311 import handlers, render
 from gridgov_event_intake.reports import handlers as report_handlers
-from gridgov_event_intake.reports import service as reports
+from gridgov_event_intake.reports import limits
 from gridgov_event_intake.reports.normalise import idempotency_key
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -48,10 +51,13 @@ def _render(fmt: str, root: str, item: str, records: list[dict[str, Any]], statu
 
 def _error(exc: DomainError, fmt: str) -> Response:
     status = status_for(exc)
-    status = status if status in (403, 404) else 400
+    status = status if status in (403, 404, 429) else 400  # 429: rate limited, with Retry-After
     reasons = "; ".join(f"{d.field}: {d.reason}" for d in exc.details)
     records = render.error_records(status, f"{exc.message} ({reasons})" if reasons else exc.message)
-    return _render(fmt if fmt in render.FORMATS else "json", "errors", "error", records, status)
+    response = _render(fmt if fmt in render.FORMATS else "json", "errors", "error", records, status)
+    if isinstance(exc, RateLimited):
+        response.headers.update(exc.headers())
+    return response
 
 
 def open311(view: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
@@ -69,6 +75,15 @@ def open311(view: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable
 
 def _media_url(request: Request, media_id: str | None) -> str | None:
     return f"{str(request.base_url).rstrip('/')}/open311/v2/media/{media_id}" if media_id else None
+
+
+def _channels(request: Request) -> list[str]:
+    """The channels whose reports the public may see."""
+    return request.app.state.runtime.settings.open311_public_channels
+
+
+def _photos_public(request: Request) -> bool:
+    return request.app.state.runtime.settings.open311_public_media
 
 
 @router.get("/services.{fmt}", responses=ERROR_RESPONSES)
@@ -103,6 +118,7 @@ async def post_request(fmt: str, request: Request) -> Response:
     db = request.app.state.runtime.db
 
     def accept() -> report_handlers.Accepted:
+        limits.check_open311_post(request, form.get("api_key"))  # per api_key, else per source address (429)
         with db.session() as session:
             client = handlers.authenticate(session, form.get("api_key"))
         draft = handlers.draft_from_form(client.name, form)
@@ -115,8 +131,10 @@ async def post_request(fmt: str, request: Request) -> Response:
 
 
 def _records(request: Request, rows: list) -> list[dict[str, Any]]:
-    with request.app.state.runtime.db.session() as session:
-        media = handlers.first_media(session, [r.id for r in rows])
+    media: dict[str, str] = {}
+    if _photos_public(request):
+        with request.app.state.runtime.db.session() as session:
+            media = handlers.first_media(session, [r.id for r in rows])
     return [render.request_record(r, _media_url(request, media.get(r.id))) for r in rows]
 
 
@@ -124,13 +142,13 @@ def _records(request: Request, rows: list) -> list[dict[str, Any]]:
 @open311
 async def get_requests(fmt: str, request: Request) -> Response:
     """Service requests by ``service_request_id`` list, or by ``service_code``, ``start_date``, ``end_date``,
-    ``status``. Public; never shows a reporter's name or phone."""
+    ``status``. Public: the public view of the listed channels' reports."""
     _format(fmt)
-    wanted = handlers.parse_filter(request.query_params)
+    wanted = handlers.parse_filter(request.query_params, datetime.now(UTC))
 
     def query() -> list:
         with request.app.state.runtime.db.session() as session:
-            return handlers.list_requests(session, wanted, datetime.now(UTC))
+            return handlers.list_requests(session, wanted, _channels(request))
 
     rows = await run_in_threadpool(query)
     return _render(fmt, "service_requests", "request", _records(request, rows))
@@ -139,10 +157,10 @@ async def get_requests(fmt: str, request: Request) -> Response:
 @router.get("/requests/{request_id}.{fmt}", responses=ERROR_RESPONSES)
 @open311
 async def get_request(request_id: str, fmt: str, request: Request) -> Response:
-    """One service request. Public."""
+    """One service request, in the public view; 404 when its channel is not listed. Public."""
     _format(fmt)
     with request.app.state.runtime.db.session() as session:
-        report = reports.get_or_raise(session, request_id)
+        report = handlers.get_public(session, request_id, _channels(request))
     return _render(fmt, "service_requests", "request", _records(request, [report]))
 
 
@@ -152,28 +170,39 @@ async def get_token(token: str, fmt: str, request: Request) -> Response:
     """The request id of a token: gridgov answers at once, so a token is the request id itself. Public."""
     _format(fmt)
     with request.app.state.runtime.db.session() as session:
-        report = reports.get_or_raise(session, token)
+        report = handlers.get_public(session, token, _channels(request))
     return _render(fmt, "service_requests", "request", [{"token": token, "service_request_id": report.id}])
 
 
 @router.get("/servicerequestupdates.{fmt}", responses=ERROR_RESPONSES)
 @open311
 async def get_service_request_updates(fmt: str, request: Request) -> Response:
-    """Status changes between ``start_date`` and ``end_date`` (the FixMyStreet extension). Public."""
+    """Status changes between ``start_date`` and ``end_date`` (the FixMyStreet extension), in their fixed
+    public wording only: ticket events carry no public/internal flag, so no note written inside the city is
+    ever published. Public."""
     _format(fmt)
     with request.app.state.runtime.db.session() as session:
-        rows = handlers.list_updates(session, request.query_params, datetime.now(UTC))
+        rows = handlers.list_updates(session, request.query_params, datetime.now(UTC), _channels(request))
     return _render(fmt, "service_request_updates", "request_update", [render.update_record(u) for u in rows])
 
 
 @router.get("/media/{media_id}", response_class=Response, responses=ERROR_RESPONSES)
 @open311
 async def get_public_media(media_id: str, request: Request) -> Response:
-    """The public copy of a report's photo (no EXIF/GPS), as ``media_url`` points to. Public."""
+    """The public copy of a report's photo (no EXIF/GPS), as ``media_url`` points to; 404 unless photos are
+    public and the report is listed. Public."""
+    if not _photos_public(request):
+        raise NotFound("media", media_id)
+    handlers.plain_value("media", media_id)
     media, data = await run_in_threadpool(media_handlers.public_copy, request.app.state.runtime.db,
                                           storage.for_app(request.app), media_id)
     if media.report_id is None:  # not yet part of a report: not public
         raise NotFound("media", media_id)
+    with request.app.state.runtime.db.session() as session:
+        try:  # a photo follows its report; the 404 names the media only, not the unlisted report
+            handlers.get_public(session, media.report_id, _channels(request))
+        except NotFound as exc:
+            raise NotFound("media", media_id) from exc
     return Response(content=data, media_type=media.content_type)
 
 
@@ -182,3 +211,16 @@ async def get_public_media(media_id: str, request: Request) -> Response:
 async def unknown_path(rest: str) -> Response:
     """Any other path under ``/open311/v2/`` answers with the Open311 error array, not the ``/v1`` shape."""
     raise NotFound("path", f"/open311/v2/{rest}")
+
+
+def guard_error(path: str, exc: DomainError) -> Response:
+    """A refusal of the shared request guard (body size, text policy, outage) as the Open311 error array, in XML
+    when the path ends ``.xml``; a size or outage refusal keeps its own status (413, 503), the rest answer 400."""
+    status = status_for(exc)
+    status = status if status in (403, 404, 413, 503) else 400
+    reasons = "; ".join(f"{d.field}: {d.reason}" for d in exc.details)
+    records = render.error_records(status, f"{exc.message} ({reasons})" if reasons else exc.message)
+    response = _render("xml" if path.endswith(".xml") else "json", "errors", "error", records, status)
+    if callable(getattr(exc, "headers", None)):
+        response.headers.update(exc.headers())
+    return response

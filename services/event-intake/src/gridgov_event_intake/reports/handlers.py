@@ -31,17 +31,23 @@ log = logging.getLogger(__name__)
 
 SERVICE = "event-intake"
 TICKET_CONSUMER = "event-intake.ticket-status"
-REWARD_REASON = "report_accepted"
+# Points are earned when the report's ticket passes verification (核查通过), once per report.
+REWARD_REASON = "report_verified"
+REWARD_ACTION = "verify"
 REPORT_TABLE = Report.__table__
 STAGED_REPORTS = "staged_reports"
 
 
 @dataclass(frozen=True)
 class RateLimit:
-    """How many reports one device or one phone may file inside a window."""
+    """How many reports one device or one phone may file inside a window; optionally also one account, one
+    source address (same window) and every submitter of the channel together (per minute)."""
 
     limit: int
     window: timedelta
+    account_limit: int | None = None
+    address_limit: int | None = None
+    global_per_minute: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,10 @@ class Accepted:
 
 
 def accept(db: Database, draft: Draft, key: str | None, *, rate: RateLimit | None = None,
-           reward_points: int = 0, committer: GroupCommitter | None = None) -> Accepted:
-    """Persist a normalised report, attach its media, credit rewards and stage ``report.received``, atomically.
+           committer: GroupCommitter | None = None) -> Accepted:
+    """Persist a normalised report, attach its media and stage ``report.received``, atomically.
+
+    No reward is credited here: a citizen's points wait for the ticket to pass verification (``follow_ticket``).
 
     A submission whose idempotency ``key`` is known returns the original report. Retries inside one process
     meet in the committer, one after the other; across processes they race to the UNIQUE constraint: the
@@ -68,7 +76,7 @@ def accept(db: Database, draft: Draft, key: str | None, *, rate: RateLimit | Non
     nothing stored and nothing published. With a ``committer`` the write joins its current group commit;
     without, it is a transaction of its own. Either way the answer comes after the commit.
     """
-    job = report_writer(db, draft, key, rate=rate, reward_points=reward_points)
+    job = report_writer(db, draft, key, rate=rate)
     try:
         accepted = committer.run(job) if committer is not None else _alone(db, job)
     except IntegrityError:
@@ -84,10 +92,10 @@ def accept(db: Database, draft: Draft, key: str | None, *, rate: RateLimit | Non
 
 
 async def accept_async(committer: GroupCommitter, db: Database, draft: Draft, key: str | None, *,
-                       rate: RateLimit | None = None, reward_points: int = 0) -> Accepted:
+                       rate: RateLimit | None = None) -> Accepted:
     """``accept`` for async views: the write joins the committer's group commit, no worker thread is held."""
     try:
-        accepted = await committer.run_async(report_writer(db, draft, key, rate=rate, reward_points=reward_points))
+        accepted = await committer.run_async(report_writer(db, draft, key, rate=rate))
     except IntegrityError:
         if key is None:
             raise
@@ -108,13 +116,13 @@ def _alone(db: Database, job: Callable[[Session], Accepted]) -> Accepted:
     return accepted
 
 
-def report_writer(db: Database, draft: Draft, key: str | None, *, rate: RateLimit | None = None,
-                  reward_points: int = 0) -> Callable[[Session], Accepted]:
+def report_writer(db: Database, draft: Draft, key: str | None, *,
+                  rate: RateLimit | None = None) -> Callable[[Session], Accepted]:
     """The write of ``accept`` as a job for a transaction it may share with other reports (group commit)."""
-    return partial(_accept_in, db, draft, key, rate, reward_points)
+    return partial(_accept_in, db, draft, key, rate)
 
 
-def _accept_in(db: Database, draft: Draft, key: str | None, rate: RateLimit | None, reward_points: int,
+def _accept_in(db: Database, draft: Draft, key: str | None, rate: RateLimit | None,
                session: Session) -> Accepted:
     if key is not None or rate is not None:
         write_staged(session)  # the lookups below must see the reports staged earlier in this transaction
@@ -122,7 +130,7 @@ def _accept_in(db: Database, draft: Draft, key: str | None, rate: RateLimit | No
         return Accepted.original(original)
     if rate is not None:
         _check_rate(session, draft, rate)
-    return _persist(db, session, draft, key, reward_points)
+    return _persist(db, session, draft, key)
 
 
 def _log_accepted(accepted: Accepted, draft: Draft) -> None:
@@ -160,7 +168,7 @@ event.listen(OutboxSession, "before_commit", write_staged)
 event.listen(OutboxSession, "after_rollback", _forget_staged)
 
 
-def _persist(db: Database, session: Session, draft: Draft, key: str | None, reward_points: int) -> Accepted:
+def _persist(db: Database, session: Session, draft: Draft, key: str | None) -> Accepted:
     now = datetime.now(UTC)
     report_id = str(uuid.uuid4())
     _stage(session, {
@@ -171,12 +179,9 @@ def _persist(db: Database, session: Session, draft: Draft, key: str | None, rewa
         "address": draft.address, "external_id": draft.external_id, "idempotency_key": key,
         "urgency": draft.urgency, "feedback_tier": draft.feedback_tier, "handled_on_spot": draft.handled_on_spot,
         "handled_note": draft.handled_note, "answer": draft.answer, "status": draft.status,
-        "submitted_at": now, "updated_at": now,
+        "source_address": draft.source_address, "submitted_at": now, "updated_at": now,
     })
     _attach_media(session, report_id, draft)
-    if reward_points and draft.channel == "citizen":
-        session.add(RewardEntry(citizen_id=draft.reporter_id, report_id=report_id, points=reward_points,
-                                reason=REWARD_REASON, at=now))
     if not draft.closed_at_intake:
         payload = ReportReceived(
             report_id=report_id, channel=draft.channel, category_code=draft.category_code,  # type: ignore[arg-type]
@@ -210,19 +215,39 @@ def _attach_media(session: Session, report_id: str, draft: Draft) -> None:
 
 
 def _check_rate(session: Session, draft: Draft, rate: RateLimit) -> None:
-    """429 when the device or the phone has filed ``rate.limit`` reports inside the window."""
+    """429 naming the field when the account, the device, the phone or the source address has filed its limit
+    of reports inside the window, or the channel its ceiling inside the last minute.
+
+    Counted from the report table, so every instance of intake sees the same counts (see ``limits``).
+    """
     now = datetime.now(UTC)
-    since = now - rate.window
-    for field_name, value, column in (("device_id", draft.device_id, Report.device_id),
-                                      ("phone", draft.reporter_phone, Report.reporter_phone)):
-        if value is None:
+    per_window = f"per {int(rate.window.total_seconds())}s"
+    checks = (("account", draft.reporter_id, Report.reporter_id, rate.account_limit),
+              ("device_id", draft.device_id, Report.device_id, rate.limit),
+              ("phone", draft.reporter_phone, Report.reporter_phone, rate.limit),
+              ("source_address", draft.source_address, Report.source_address, rate.address_limit))
+    for field_name, value, column, limit in checks:
+        if value is None or limit is None:
             continue
-        times = session.exec(select(Report.submitted_at).where(
-            Report.channel == draft.channel, column == value, Report.submitted_at >= since)).all()
-        wait = ratelimit.retry_after([_aware(t) for t in times], now, rate.limit, rate.window)
+        wait = _wait(session, now, rate.window, limit, Report.channel == draft.channel, column == value)
         if wait is not None:
-            raise RateLimited(field_name, f"at most {rate.limit} reports per {int(rate.window.total_seconds())}s",
-                              wait)
+            raise RateLimited(field_name, f"at most {limit} reports {per_window}", wait)
+    if rate.global_per_minute is not None:
+        wait = _wait(session, now, GLOBAL_WINDOW, rate.global_per_minute, Report.channel == draft.channel)
+        if wait is not None:
+            raise RateLimited("channel", f"at most {rate.global_per_minute} {draft.channel} reports per minute "
+                                         "from everyone together", wait)
+
+
+GLOBAL_WINDOW = timedelta(minutes=1)
+
+
+def _wait(session: Session, now: datetime, window: timedelta, limit: int, *where) -> int | None:  # noqa: ANN002
+    """Seconds before one more report matching ``where`` fits the sliding window, or None."""
+    # Only the newest ``limit`` times decide (see ratelimit.retry_after): never more rows than that.
+    times = session.exec(select(Report.submitted_at).where(*where, Report.submitted_at >= now - window)
+                         .order_by(Report.submitted_at.desc()).limit(max(limit, 1))).all()
+    return ratelimit.retry_after([_aware(t) for t in times], now, limit, window)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -234,10 +259,12 @@ def _aware(moment: datetime) -> datetime:
 INTERNAL_ACTIONS = frozenset({"warn", "escalate", "supervise"})
 
 
-def follow_ticket(session: Session, envelope: Envelope) -> None:
-    """Keep each report's status in step with its ticket, so every reporter can see where it stands.
+def follow_ticket(session: Session, envelope: Envelope, *, reward_points: int = 0) -> None:
+    """Keep each report's status, department and grid in step with its ticket, so every reporter can see where
+    it stands and each report is readable by the department and grid that hold its ticket now.
 
     A ticket's reporters are the one it was made from and those merged into it (并案); each gets the update.
+    When the ticket passes verification (核查通过) its own citizen report earns ``reward_points``, once.
     """
     if not envelope.type.startswith("ticket."):
         return
@@ -251,6 +278,7 @@ def follow_ticket(session: Session, envelope: Envelope) -> None:
         report.status = event.to_state
         report.ticket_id = event.ticket_id
         report.department = event.department
+        report.grid_code = event.grid_code
         report.deadline = event.deadline
         report.updated_at = datetime.now(UTC)
         session.add(report)
@@ -259,3 +287,22 @@ def follow_ticket(session: Session, envelope: Envelope) -> None:
         if session.get(ReportUpdate, update_id) is None:
             session.add(ReportUpdate(id=update_id, report_id=report.id, status=event.to_state,
                                      note=event.note, at=event.occurred_at))
+        if report_id == event.report_id and event.action == REWARD_ACTION:
+            _reward(session, report, reward_points, event.occurred_at)
+
+
+def _reward(session: Session, report: Report, points: int, at: datetime) -> None:
+    """Credit a citizen report that passed verification, at most once whatever is redelivered or repeated.
+
+    Only the ticket's own report earns: a report merged into another's ticket (并案) was a duplicate, and a
+    ticket that never passes verification (a report found to be no problem at all never gets there) earns
+    nothing. The UNIQUE (report_id, reason) row is the guard; this lookup keeps a repeat from failing the
+    consumer's batch, and any earlier entry of the report (credited at intake before issue #11) counts.
+    """
+    if points <= 0 or report.channel != "citizen":
+        return
+    exists = session.exec(select(RewardEntry.id).where(RewardEntry.report_id == report.id)).first()
+    if exists is None:
+        session.add(RewardEntry(citizen_id=report.reporter_id, report_id=report.id, points=points,
+                                reason=REWARD_REASON, at=at))
+        session.flush()  # a second verify event in the same batch must see this row

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint, false
+from sqlalchemy import Index, UniqueConstraint, false
 from sqlmodel import Field
 
 from gridgov_event_intake.tables import IntakeTable
@@ -40,7 +40,11 @@ class Report(IntakeTable, table=True):
     answer: str | None = Field(default=None, max_length=2000)
     status: str = Field(default="received", max_length=20)
     ticket_id: str | None = Field(default=None, max_length=36)
-    department: str | None = Field(default=None, max_length=50)
+    # The ticket's current department and grid, from its events: who besides the reporter may read the report.
+    department: str | None = Field(default=None, max_length=50, index=True)
+    grid_code: str | None = Field(default=None, max_length=30, index=True)
+    # Where the submission came from, for the per-address limit (never shown; an IP address is personal data).
+    source_address: str | None = Field(default=None, max_length=45, index=True)
     deadline: datetime | None = None
     submitted_at: datetime = Field(index=True)
     updated_at: datetime
@@ -55,4 +59,18 @@ class ReportUpdate(IntakeTable, table=True):
     report_id: str = Field(max_length=36, index=True)
     status: str = Field(max_length=20)
     note: str | None = Field(default=None, max_length=2000)
+    at: datetime = Field(index=True)
+
+
+class RateHit(IntakeTable, table=True):
+    """One counted request of a rate limit kept in the database (Open311 POST per api_key or address).
+
+    In the database, not in process memory, so every instance of intake counts the same requests.
+    """
+
+    __tablename__ = "rate_hit"
+    __table_args__ = (Index("ix_rate_hit_subject_at", "subject", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=200)  # e.g. "open311:client:<name>" or "open311:addr:<address>"
     at: datetime = Field(index=True)

@@ -40,6 +40,7 @@ class Draft:
     handled_note: str | None = None
     answer: str | None = None
     media_ids: tuple[str, ...] = field(default_factory=tuple)
+    source_address: str | None = None  # the caller's address, for the per-address limit
 
     @property
     def closed_at_intake(self) -> bool:

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gridgov_common.categories import is_known
+from gridgov_common.schemas import Number
 
 DESCRIPTION_MAX = 2000
 MEDIA_MAX = 9
@@ -30,8 +31,8 @@ class _Categorised(BaseModel):
 class PatrolReportCreate(_Categorised):
     """A grid worker's patrol report: category, WGS84 location, description, photos; maybe handled on the spot."""
 
-    lon: float = Field(ge=-180, le=180, description="WGS84 longitude")
-    lat: float = Field(ge=-90, le=90, description="WGS84 latitude")
+    lon: Number = Field(ge=-180, le=180, description="WGS84 longitude")
+    lat: Number = Field(ge=-90, le=90, description="WGS84 latitude")
     media_ids: list[str] = Field(default_factory=list, max_length=MEDIA_MAX,
                                  description="ids from POST /v1/media, uploaded by the same grid worker")
     handled_on_spot: bool = Field(default=False, description="自行处置: fixed while reporting; goes to verification")
@@ -45,8 +46,8 @@ class HotlineReportCreate(_Categorised):
     caller_name: str | None = Field(default=None, min_length=1, max_length=100)
     caller_phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     address: str = Field(min_length=1, max_length=500, description="address text as the caller gave it")
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: Number | None = Field(default=None, ge=-180, le=180)
+    lat: Number | None = Field(default=None, ge=-90, le=90)
     crs: Crs = Field(default="wgs84", description="coordinate system of lon/lat")
     urgency: Literal["normal", "urgent"] = "normal"
     feedback_tier: Literal["immediate", "2d", "5d"] | None = Field(
@@ -62,8 +63,8 @@ class CitizenReportCreate(_Categorised):
     phone: str | None = Field(default=None, pattern=PHONE_PATTERN, description="omit to report anonymously")
     client_id: str | None = Field(default=None, min_length=1, max_length=64,
                                   description="client-generated id: a retry with it returns the original")
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
+    lon: Number = Field(ge=-180, le=180)
+    lat: Number = Field(ge=-90, le=90)
     crs: Crs = Field(default="gcj02", description="phones and mini-programs report GCJ-02")
     media_ids: list[str] = Field(min_length=1, max_length=MEDIA_MAX, description="ids from POST /v1/media")
 

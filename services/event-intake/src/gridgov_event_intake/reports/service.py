@@ -4,6 +4,7 @@ from sqlmodel import Session, select
 
 from gridgov_common.errors import NotFound
 from gridgov_event_intake.media.models import Media
+from gridgov_event_intake.reports.access import ReportFacts
 from gridgov_event_intake.reports.models import Report
 
 
@@ -24,3 +25,8 @@ def media_ids(session: Session, report_id: str) -> list[str]:
     """The ids of a report's media, oldest first."""
     return list(session.exec(select(Media.id).where(Media.report_id == report_id)
                              .order_by(Media.created_at, Media.id)).all())
+
+
+def facts(report: Report) -> ReportFacts:
+    """What access rules need to know about a report."""
+    return ReportFacts(reporter_id=report.reporter_id, department=report.department, grid_code=report.grid_code)

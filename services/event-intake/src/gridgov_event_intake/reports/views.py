@@ -1,5 +1,6 @@
 """HTTP routes of reports (thin: parse, authorise, call a handler, shape)."""
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated
 
@@ -7,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from gridgov_common.auth import Principal, require
 from gridgov_common.errors import NotFound
-from gridgov_event_intake.reports import handlers, normalise, service
+from gridgov_event_intake.reports import access, handlers, limits, normalise, service
 from gridgov_event_intake.reports.handlers import Accepted, RateLimit
 from gridgov_event_intake.reports.models import Report
 from gridgov_event_intake.reports.schemas import (
@@ -66,33 +67,38 @@ async def post_hotline_report(body: HotlineReportCreate, request: Request, respo
 async def post_citizen_report(body: CitizenReportCreate, request: Request, response: Response,
                               idempotency_key: IdempotencyKey = None,
                               principal: Principal = Depends(require("citizen"))) -> ReportAccepted:
-    """A citizen photo report (随手拍), rate-limited per device and phone; earns reward points. Who: citizen."""
+    """A citizen photo report (随手拍), rate-limited per account, device, phone and source address, under a
+    ceiling for all citizens together; earns reward points once its ticket passes verification. Who: citizen."""
     runtime = request.app.state.runtime
     settings = runtime.settings
-    draft = normalise.citizen_draft(principal.sub, principal.role, body)
+    draft = replace(normalise.citizen_draft(principal.sub, principal.role, body),
+                    source_address=limits.caller_address(request))
     key = normalise.idempotency_key("citizen", principal.sub, header=idempotency_key, client_id=body.client_id)
-    rate = RateLimit(settings.citizen_limit, timedelta(seconds=settings.citizen_window_seconds))
-    accepted = await handlers.accept_async(runtime.committer, runtime.db, draft, key, rate=rate,
-                                           reward_points=settings.citizen_reward_points)
+    rate = RateLimit(settings.citizen_limit, timedelta(seconds=settings.citizen_window_seconds),
+                     account_limit=settings.citizen_account_limit, address_limit=settings.citizen_address_limit,
+                     global_per_minute=settings.citizen_global_per_minute)
+    accepted = await handlers.accept_async(runtime.committer, runtime.db, draft, key, rate=rate)
     return _answer(accepted, response)
 
 
 def _read(report: Report, media_ids: list[str], principal: Principal) -> ReportRead:
-    """The report as this caller may see it: the phone in full only for the handling department and the
-    command centre."""
+    """The report as this caller may see it: the reporter's name and phone in full only for the handling
+    department and the command centre, masked for everyone else."""
     read = ReportRead.model_validate({**report.model_dump(), "media_ids": media_ids})
-    if not normalise.sees_full_phone(principal.role, principal.department, report.department):
+    if not access.sees_contact(principal, service.facts(report)):
         read.reporter_phone = normalise.mask_phone(read.reporter_phone)
+        read.reporter_name = access.mask_name(read.reporter_name)
     return read
 
 
 @router.get("/{report_id}", response_model=ReportRead)
 def get_report(report_id: str, request: Request,
                principal: Principal = Depends(require("grid_worker", "citizen", *STAFF))) -> ReportRead:
-    """A report and its status. Who: its reporter, or dept_dispatcher, command_centre, admin."""
+    """A report and its status. Who: its reporter; dept_dispatcher of the department its ticket is with now;
+    grid_worker of its grid; command_centre, admin. Anyone else: 404, as if it did not exist."""
     with request.app.state.runtime.db.session() as session:
         report = service.get_or_raise(session, report_id)
+        if not access.may_read(principal, service.facts(report)):
+            raise NotFound("report", report_id)  # do not reveal that the report exists
         media_ids = service.media_ids(session, report_id)
-    if principal.role not in STAFF and report.reporter_id != principal.sub:
-        raise NotFound("report", report_id)  # do not reveal other people's reports exist
     return _read(report, media_ids, principal)

@@ -10,10 +10,11 @@ from shapely.geometry import mapping
 
 from gridgov_common.events.reports import Location
 from gridgov_common.geo import Crs
+from gridgov_common.schemas import Number
 from gridgov_grid_registry.grids.areas import AreaLike, Level
 
-LonValue = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-LatValue = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+LonValue = Annotated[Number, Field(ge=-180, le=180, allow_inf_nan=False)]
+LatValue = Annotated[Number, Field(ge=-90, le=90, allow_inf_nan=False)]
 
 
 class DepartmentAreaRef(BaseModel):

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridgov_common.events.feedback import COMMENT_MAX
+from gridgov_common.schemas import Integer
 
 TOKEN_MAX = 64
 
@@ -36,5 +37,5 @@ class FollowupAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     solved: bool = Field(description="whether the problem was solved")
-    satisfaction: int = Field(ge=1, le=5, description="满意度 1–5")
+    satisfaction: Integer = Field(ge=1, le=5, description="满意度 1–5")
     comment: str | None = Field(default=None, max_length=COMMENT_MAX)
