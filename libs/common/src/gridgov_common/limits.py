@@ -182,14 +182,15 @@ def text_body_violations(body: bytes) -> list[tuple[str, str]]:
 class RouteLimit:
     """A larger body limit for one route (an upload, an import); ``path`` is a prefix unless it ends with ``$``.
 
-    ``authenticated_only``: the larger limit needs an Authorization header (any; the route checks it), so an
-    anonymous client never gets more than the default before its 401.
+    ``authenticated_only``: the larger limit needs a bearer token that verifies (and, with ``roles``, one of those
+    roles), so a client without one — or with a made-up header — never gets more than the default before its 401.
     """
 
     method: str
     path: str
     max_bytes: int
     authenticated_only: bool = True
+    roles: tuple[str, ...] = ()  # empty: any valid token
 
     def matches(self, method: str, path: str) -> bool:
         """Whether this limit applies to a request."""
@@ -282,6 +283,30 @@ def _path_parameter(scope: dict) -> str:
     return "path"
 
 
+_UNCHECKED = object()
+
+
+async def _principal_of(scope: dict) -> Any:
+    """The caller of a request if its bearer token verifies (the app's own verifier, cached per token), else None.
+
+    Only asked where a route has a larger body limit: the limit is what an anonymous client could otherwise make
+    the service hold in memory by sending any Authorization header at all.
+    """
+    from gridgov_common.auth import authenticator_for  # auth imports the settings; keep this module light
+
+    raw = _header(scope, b"authorization")
+    app = scope.get("app")
+    if raw is None or app is None or not raw[:7].lower() == b"bearer ":
+        return None
+    secret = getattr(app.state, "jwt_secret", None)
+    if secret is None:
+        return None
+    try:
+        return await authenticator_for(app).authenticate(secret, raw[7:].strip().decode("latin-1"))
+    except Exception:  # noqa: BLE001 — any refusal (401, 403, 503) means: the default limit; the route says why
+        return None
+
+
 class RequestGuard:
     """Pure-ASGI middleware: limits, text policy, outage answers and security headers for every HTTP request."""
 
@@ -294,11 +319,18 @@ class RequestGuard:
         # Path prefix -> renderer (Open311 answers its error array); the longest matching prefix wins.
         self.error_renderers = dict(error_renderers or {})
 
-    def limit_for(self, scope: dict) -> int:
-        """The body limit of a request: the route's own where one is set, else the default."""
-        authenticated = _header(scope, b"authorization") is not None
+    async def limit_for(self, scope: dict) -> int:
+        """The body limit of a request: the route's own where one is set (and its caller qualifies), else the
+        default."""
+        principal: Any = _UNCHECKED
         for limit in self.route_limits:
-            if limit.matches(scope["method"], scope["path"]) and (authenticated or not limit.authenticated_only):
+            if not limit.matches(scope["method"], scope["path"]):
+                continue
+            if not limit.authenticated_only:
+                return limit.max_bytes
+            if principal is _UNCHECKED:
+                principal = await _principal_of(scope)
+            if principal is not None and (not limit.roles or principal.role in limit.roles):
                 return limit.max_bytes
         return self.max_body
 
@@ -331,7 +363,7 @@ class RequestGuard:
         if refusal is not None:
             await refuse(refusal)
             return
-        limit = self.limit_for(scope)
+        limit = await self.limit_for(scope)
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             await refuse(PayloadTooLarge("body", limit), close=True)

@@ -8,11 +8,18 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from gridgov_common.auth import mint_token
 from gridgov_common.limits import DEFAULT_MAX_BODY, RequestGuard, RouteLimit
 from gridgov_common.web import install_error_handlers
 
 CHUNK = 64 * 1024
 UPLOAD_MAX = 2 * 1024 * 1024  # the upload route's own limit, above the default
+SECRET = "guard-test-secret"
+
+
+def bearer(role: str) -> tuple[bytes, bytes]:
+    """An Authorization header with a token that verifies against the test app's secret."""
+    return (b"authorization", f"Bearer {mint_token(SECRET, sub=f'{role}-1', role=role)}".encode())
 
 
 class KafkaTimeoutError(Exception):
@@ -24,6 +31,7 @@ KafkaTimeoutError.__module__ = "kafka.errors"
 
 def _app(reached: list[str]) -> FastAPI:
     app = FastAPI()
+    app.state.jwt_secret = SECRET
     install_error_handlers(app)
 
     @app.post("/v1/things")
@@ -33,6 +41,14 @@ def _app(reached: list[str]) -> FastAPI:
 
     @app.post("/v1/upload")
     async def upload(request: Request) -> dict:
+        reached.append("handler")
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+        return {"size": size}
+
+    @app.post("/v1/things/import")
+    async def import_things(request: Request) -> dict:
         reached.append("handler")
         size = 0
         async for chunk in request.stream():
@@ -55,7 +71,9 @@ def _app(reached: list[str]) -> FastAPI:
     def get_thing(thing_id: str) -> dict:
         return {"id": thing_id}
 
-    app.add_middleware(RequestGuard, route_limits=(RouteLimit("POST", "/v1/upload$", UPLOAD_MAX),))
+    app.add_middleware(RequestGuard, route_limits=(RouteLimit("POST", "/v1/upload$", UPLOAD_MAX),
+                                                   RouteLimit("POST", "/v1/things/import$", UPLOAD_MAX,
+                                                              roles=("admin",))))
     return app
 
 
@@ -105,21 +123,33 @@ def test_oversized_chunked_body_stops_reading_just_past_the_limit():
 def test_oversized_chunked_upload_is_413_while_streaming_to_the_route():
     reached: list[str] = []
     status, _headers, body, read = _drive(_app(reached), "/v1/upload",
-                                          [(b"content-type", b"image/png"), (b"authorization", b"Bearer x")],
+                                          [(b"content-type", b"image/png"), bearer("citizen")],
                                           itertools.repeat(b"x" * CHUNK))
     assert status == 413 and f"larger than {UPLOAD_MAX} bytes".encode() in body
     assert read <= UPLOAD_MAX + CHUNK
 
 
-def test_upload_route_limit_needs_an_authorization_header():
+@pytest.mark.parametrize("authorization", [None, (b"authorization", b"Bearer made-up"),
+                                           (b"authorization", b"Basic eDp5")], ids=["none", "made-up", "basic"])
+def test_upload_route_limit_needs_a_token_that_verifies(authorization):
     size = DEFAULT_MAX_BODY + CHUNK  # over the default, under the route's own limit
-    status, _h, body, read = _drive(_app([]), "/v1/upload",
-                                    [(b"content-type", b"image/png"), (b"content-length", str(size).encode())],
+    headers = [(b"content-type", b"image/png"), (b"content-length", str(size).encode())]
+    status, _h, body, read = _drive(_app([]), "/v1/upload", headers + ([authorization] if authorization else []),
+                                    iter([b"x" * CHUNK] * (size // CHUNK)))
+    # Anyone can send an Authorization header; only a token that verifies earns the larger limit.
+    assert status == 413 and f"larger than {DEFAULT_MAX_BODY} bytes".encode() in body and read == 0
+    status, _h, body, _read = _drive(_app([]), "/v1/upload", headers + [bearer("citizen")],
+                                     iter([b"x" * CHUNK] * (size // CHUNK)))
+    assert status == 200 and body == f'{{"size":{size}}}'.encode()
+
+
+def test_route_limit_with_roles_needs_one_of_them():
+    size = DEFAULT_MAX_BODY + CHUNK
+    headers = [(b"content-type", b"application/octet-stream"), (b"content-length", str(size).encode())]
+    status, _h, body, read = _drive(_app([]), "/v1/things/import", headers + [bearer("citizen")],
                                     iter([b"x" * CHUNK] * (size // CHUNK)))
     assert status == 413 and f"larger than {DEFAULT_MAX_BODY} bytes".encode() in body and read == 0
-    status, _h, body, _read = _drive(_app([]), "/v1/upload",
-                                     [(b"content-type", b"image/png"), (b"authorization", b"Bearer x"),
-                                      (b"content-length", str(size).encode())],
+    status, _h, body, _read = _drive(_app([]), "/v1/things/import", headers + [bearer("admin")],
                                      iter([b"x" * CHUNK] * (size // CHUNK)))
     assert status == 200 and body == f'{{"size":{size}}}'.encode()
 

@@ -187,10 +187,18 @@ def test_refuse_proxy_body_over_limit_before_passing_it_on(client, upstream):
 def test_proxy_photo_upload_under_upload_limit(client, upstream):
     photo = b"\xff\xd8\xff" + b"\0" * (3 * 1024 * 1024)  # 3 MB: over the JSON limit, under the upload limit
     upstream.answer = httpx.Response(201, json={"media_id": "m1"})
+    token = mint_token(SECRET, sub="gw-1", role="grid_worker", grid="441900004003002")
     resp = client.post("/api/intake/v1/media", content=photo,
-                       headers={"Content-Type": "image/jpeg", "Authorization": "Bearer tok"})
+                       headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {token}"})
     assert resp.status_code == 201
     assert upstream.requests[-1].content == photo
+
+
+def test_refuse_photo_upload_over_json_limit_with_a_made_up_token(client, upstream):
+    photo = b"\xff\xd8\xff" + b"\0" * (3 * 1024 * 1024)
+    resp = client.post("/api/intake/v1/media", content=photo,
+                       headers={"Content-Type": "image/jpeg", "Authorization": "Bearer made-up"})
+    assert resp.status_code == 413 and upstream.requests == []
 
 
 def test_proxy_passes_error_through_unchanged(client, upstream):

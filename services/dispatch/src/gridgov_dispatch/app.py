@@ -88,5 +88,5 @@ def create_app(settings: DispatchSettings | None = None) -> FastAPI:
         routers=[tickets_router, sla_router, departments_router, indicators_router, calendar_router, rules_router,
                  catalog_router],
         metrics=sla_metrics.register,
-        route_limits=(RouteLimit("POST", "/v1/catalog/import$", catalog_handlers.MAX_IMPORT_BYTES),),
+        route_limits=(RouteLimit("POST", "/v1/catalog/import$", catalog_handlers.MAX_IMPORT_BYTES, roles=("admin",)),),
     )

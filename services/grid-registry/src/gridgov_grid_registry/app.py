@@ -114,6 +114,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         runtime_factory=lambda: build_runtime(settings),
         routers=[grids_router, roster_router, departments_router],
         # A city's grid set is a GeoJSON of thousands of polygons; department areas a few hundred.
-        route_limits=(RouteLimit("POST", "/v1/grid-sets$", GRID_SET_MAX_BYTES),
-                      RouteLimit("PUT", "/v1/department-areas", DEPARTMENT_AREAS_MAX_BYTES)),
+        route_limits=(RouteLimit("POST", "/v1/grid-sets$", GRID_SET_MAX_BYTES, roles=("admin",)),
+                      RouteLimit("PUT", "/v1/department-areas", DEPARTMENT_AREAS_MAX_BYTES, roles=("admin",))),
     )
