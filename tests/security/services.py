@@ -1,4 +1,5 @@
-"""The four HTTP services as the security tests build them, on SQLite or on fresh PostgreSQL databases.
+"""The four HTTP services as the security tests build them, on SQLite or on fresh PostgreSQL databases, and the
+console (no database: the services behind it are faked by an httpx mock transport, as its own API tests do).
 
 Shared by the authorization matrix (tests/security/) and the OpenAPI fuzzing (tests/test_fuzz_openapi.py):
 both run every service on both stacks. The PostgreSQL databases are created per test module through
@@ -14,8 +15,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from conftest import require_infra
 from gridgov_common.settings import CommonSettings
@@ -27,6 +30,8 @@ SERVICES = {
     "notification": ("gridgov_notification.app", "gridgov_notification.settings", "NotificationSettings"),
 }
 STACKS = ("sqlite", "postgresql")
+# The fifth app: no database and no stack variants, so it is not in SERVICES (the fuzzing runs those on both stacks).
+CONSOLE = "console"
 
 
 def create_service_app(service: str, common: CommonSettings, database_url: str | None = None) -> FastAPI:
@@ -58,3 +63,41 @@ def stack_params() -> list:
     return [pytest.param(stack, service, id=f"{stack}-{service}",
                          marks=[pytest.mark.distributed] if stack == "postgresql" else [])
             for stack in STACKS for service in sorted(SERVICES)]
+
+
+class EchoUpstream:
+    """The four services behind the console, faked: every request answers 200 with an empty page, and is recorded.
+
+    So a console row shows what the console itself does (adds access, or blocks), never what a service decides.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        """Record the forwarded request; answer 200 (an empty ticket page, which the live feed also accepts)."""
+        self.requests.append(request)
+        return httpx.Response(200, json={"items": [], "total": 0})
+
+
+@contextmanager
+def console_client(common: CommonSettings, **overrides) -> Iterator[tuple[TestClient, EchoUpstream]]:
+    """The console started (lifespan run) with an echoing upstream; ``overrides`` go to ConsoleSettings.
+
+    The defaults are the embedded stack on loopback (`gridgov up`): no Kafka, host 127.0.0.1, DEV login unset, so
+    the DEV login is on. Kafka is cleared explicitly so an environment variable cannot switch it off unnoticed.
+    """
+    from gridgov_console.app import create_app
+    from gridgov_console.settings import ConsoleSettings
+
+    settings = ConsoleSettings(common=common.model_copy(update={"kafka_bootstrap_servers": None}),
+                               **{"host": "127.0.0.1", "feed_poll_s": 0.05, **overrides})
+    upstream = EchoUpstream()
+    with TestClient(create_app(settings)) as client:
+        real = client.app.state.http  # the lifespan's client: closed by the lifespan itself
+        client.app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
+        try:
+            yield client, upstream
+        finally:
+            client.portal.call(client.app.state.http.aclose)
+            client.app.state.http = real

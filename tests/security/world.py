@@ -10,6 +10,8 @@ publish on the bus (the service's consumers then create what they create in prod
   replaces it after every call that changed it, so each call meets a ticket in state ``dispatched``.
 - notification: an inbox message to ``department:water`` (a ``ticket.dispatched`` event), a follow-up of
   citizen ``citizen-1`` (a ``ticket.closed`` event), and a contact point.
+- console: nothing of its own (no database); its proxy paths name dispatch's ticket list, which the echoing
+  upstream of services.console_client answers.
 """
 
 from __future__ import annotations
@@ -196,9 +198,15 @@ def seed_notification(client: TestClient) -> World:
     return world
 
 
+def seed_console(client: TestClient) -> World:
+    """The proxy's path parameters: dispatch's ticket list (the upstream echoes, so any service would do)."""
+    return World(client, values={"service": "dispatch", "path": "v1/tickets"})
+
+
 SEEDS: dict[str, Callable[[TestClient], World]] = {
     "event-intake": seed_event_intake,
     "grid-registry": seed_grid_registry,
     "dispatch": seed_dispatch,
     "notification": seed_notification,
+    "console": seed_console,
 }

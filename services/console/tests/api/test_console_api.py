@@ -175,6 +175,13 @@ def test_refuse_token_in_url_for_live_feed(client):
     assert resp.status_code == 400
 
 
+def test_refuse_live_feed_to_a_citizen(client, upstream):
+    token = mint_token(SECRET, sub="wx-1", role="citizen")
+    resp = client.get("/api/events", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 403 and resp.json()["error"]["details"][0]["field"] == "role"
+    assert upstream.requests == []  # refused before dispatch is asked anything
+
+
 def test_refuse_proxy_body_over_limit_before_passing_it_on(client, upstream):
     body = b"{" + b" " * (1024 * 1024) + b"}"  # just over the 1 MiB JSON limit
     resp = client.post("/api/dispatch/v1/tickets/t1/claim", content=body,

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
 from gridgov_common.auth import authenticator_for
-from gridgov_common.errors import DomainError, ErrorDetail, Unauthenticated
+from gridgov_common.errors import DomainError, ErrorDetail, Forbidden, Unauthenticated
 from gridgov_console.feed.changes import Snapshot, ticket_changes
 from gridgov_console.feed.service import newest_tickets
 
@@ -21,6 +21,9 @@ router = APIRouter(prefix="/api", tags=["feed"])
 
 def _sse(event: str, data: dict) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+STAFF = ("grid_worker", "dept_dispatcher", "command_centre", "admin")  # who watches tickets change
 
 
 def _bearer(authorization: str | None, query: dict[str, str]) -> str:
@@ -45,6 +48,8 @@ async def get_events(request: Request, authorization: Annotated[str | None, Head
     token = _bearer(authorization, dict(request.query_params))
     # The same verifier as every service: local tokens and, when configured, the city's OpenID Connect tokens.
     principal = await authenticator_for(request.app).authenticate(request.app.state.jwt_secret, token)
+    if principal.role not in STAFF:
+        raise Forbidden(f"role {principal.role} may not watch the live feed; allowed: {', '.join(STAFF)}")
     settings = request.app.state.settings
     client = request.app.state.http
 
