@@ -17,6 +17,7 @@ publish on the bus (the service's consumers then create what they create in prod
 from __future__ import annotations
 
 import base64
+import functools
 import time
 import uuid
 from collections.abc import Callable
@@ -58,8 +59,16 @@ PRINCIPALS: dict[str, dict[str, str] | None] = {
 
 def headers_of(principal: str) -> dict[str, str]:
     """The Authorization header of a matrix principal (none for anonymous)."""
+    token = _token_of(principal)
+    return {} if token is None else {"Authorization": f"Bearer {token}"}
+
+
+@functools.cache
+def _token_of(principal: str) -> str | None:
+    # One token per principal for the whole run: minted twice a second apart, `iat` differs, and a check that the
+    # console forwarded the caller's own token must compare it with the very one that was sent.
     claims = PRINCIPALS[principal]
-    return {} if claims is None else {"Authorization": f"Bearer {mint_token(TEST_SECRET, **claims)}"}
+    return None if claims is None else mint_token(TEST_SECRET, **claims)
 
 
 def wait_until(what: str, probe: Callable[[], object]) -> object:
