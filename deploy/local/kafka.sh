@@ -168,6 +168,9 @@ cmd_start() {
     return 0
   fi
   for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    # Right after a stop (restart) the old broker's sockets may take a moment to go: wait up to 15 s first.
+    local free_by=$(($(now) + 15))
+    while port_open "$port" && (($(now) < free_by)); do sleep 0.5; done
     if port_open "$port"; then
       die "port $LOOPBACK:$port is already in use by another process (set KAFKA_PORT/KAFKA_CONTROLLER_PORT)"
     fi
