@@ -1,0 +1,110 @@
+// The console's one way to the services: every call goes to the console's same-origin API (/api/<service>/...),
+// which passes the services' answers through unchanged, so an error shown is the service's own (Chinese) message.
+import { reactive } from 'vue';
+
+const SESSION_KEY = 'gridgov.console.session';
+
+/** The signed-in user (token, role, sub, department, grid), kept for the tab's life so a refresh keeps it. */
+export const session = reactive({ user: readSession() });
+
+function readSession() {
+  try {
+    const user = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+    // a token past its expiry would only earn 401s: start at the login page instead
+    if (user && user.expires_at && user.expires_at < Date.now()) return null;
+    return user;
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps the login answer (with its expiry as a clock time) for this tab. */
+export function signIn(answer) {
+  const user = { ...answer, expires_at: Date.now() + answer.expires_in * 1000 };
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(user));
+  session.user = user;
+}
+
+/** Forgets the user; drafts stay in localStorage (they belong to the person at this desk, not the token). */
+export function signOut() {
+  sessionStorage.removeItem(SESSION_KEY);
+  session.user = null;
+}
+
+/** An error answered by a service (or by the network), with the service's message and its per-field reasons. */
+export class ApiError extends Error {
+  constructor(status, message, details = [], code = '') {
+    super(message);
+    this.status = status;
+    this.details = details;
+    this.code = code;
+  }
+
+  /** One line for a message box: the message, then each field's reason. */
+  get text() {
+    const reasons = this.details.map((d) => (d.field ? `${d.field}：${d.reason}` : d.reason));
+    return [this.message, ...reasons].join('；');
+  }
+}
+
+// The services answer {"error": {code, message, details: [{field, reason}]}}; Open311 answers [{code, description}].
+function errorFrom(status, body, text) {
+  if (body && body.error) {
+    return new ApiError(status, body.error.message, body.error.details || [], body.error.code);
+  }
+  if (Array.isArray(body) && body.length && body[0].description) {
+    return new ApiError(status, body.map((e) => e.description).join('；'), []);
+  }
+  if (status === 502 || status === 503 || status === 504) {
+    return new ApiError(status, '服务暂时不可用，请稍后重试', []);
+  }
+  return new ApiError(status, text ? `服务返回错误（HTTP ${status}）` : `服务无响应（HTTP ${status}）`, []);
+}
+
+/** Calls `/api/<path>` as the signed-in user; answers the parsed JSON (or text), throws ApiError otherwise. */
+export async function api(method, path, body, { raw = false, signal } = {}) {
+  // The page is Chinese whatever the browser's language: the services answer their errors in Chinese for it.
+  const headers = { 'Accept-Language': 'zh-CN' };
+  if (session.user) headers.Authorization = `Bearer ${session.user.token}`;
+  let payload;
+  if (body instanceof FormData || body instanceof Blob) {
+    payload = body;
+  } else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  let resp;
+  try {
+    // no-cache: revalidate with the ETag each time (the counts and the GeoJSON answer 304 when unchanged).
+    resp = await fetch(`/api/${path}`, { method, headers, cache: 'no-cache', body: payload, signal });
+  } catch (exc) {
+    if (exc.name === 'AbortError') throw exc;
+    throw new ApiError(0, '无法连接控制台服务，请检查网络后重试', []);
+  }
+  if (resp.status === 401 && session.user) {
+    // the token expired or was revoked: back to the login page, keeping where the user was
+    signOut();
+  }
+  if (raw && resp.ok) return resp;
+  const text = await resp.text();
+  let parsed = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = text;
+  }
+  if (!resp.ok) throw errorFrom(resp.status, parsed, text);
+  return parsed;
+}
+
+/** Reads every page of a dispatch list (`items`, `total`) up to `max` items. */
+export async function allPages(path, { pageSize = 500, max = 5000 } = {}) {
+  const items = [];
+  const sep = path.includes('?') ? '&' : '?';
+  for (let offset = 0; offset < max; offset += pageSize) {
+    const page = await api('GET', `${path}${sep}limit=${pageSize}&offset=${offset}`);
+    items.push(...page.items);
+    if (items.length >= page.total || page.items.length < pageSize) break;
+  }
+  return items;
+}

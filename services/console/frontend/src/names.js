@@ -1,0 +1,91 @@
+// Chinese names for the codes the services answer with, and the city's reference data (catalog items,
+// departments, towns and villages) by code, read once per session and shared by every page.
+import { reactive } from 'vue';
+import { api } from './api.js';
+
+export const STATE_NAMES = {
+  registered: '已立案', dispatched: '已派遣', claimed: '已签收', handled: '已处置', verified: '已核查',
+  closed: '已结案', returned: '已退单', extension_requested: '延期申请中', suspended: '已挂起',
+};
+export const ACTION_NAMES = {
+  register: '立案', dispatch: '派遣', claim: '签收', handle: '处置反馈', verify: '核查通过', rework: '核查不通过（返工）',
+  close: '结案', return: '退单', rule_return: '退单裁定', request_extension: '申请延期', approve_extension: '批准延期',
+  refuse_extension: '驳回延期', suspend: '挂起', resume: '恢复', supervise: '督办', reopen: '重新打开', warn: '预警',
+  escalate: '超期升级', merge: '并案', split: '拆案',
+};
+export const SLA_NAMES = { green: '正常', yellow: '预警', red: '超期' };
+export const STAGE_NAMES = { claim: '签收', handle: '处置', verify: '核查' };
+export const ESCALATION_NAMES = ['未升级', '村（社区）级', '镇街级', '市级'];
+export const ROLE_NAMES = {
+  command_centre: '指挥中心', dept_dispatcher: '部门调度员', grid_worker: '网格员', admin: '管理员', citizen: '市民',
+  system: '系统',
+};
+export const CHANNEL_NAMES = { patrol: '网格巡查', hotline: '12345热线', citizen: '市民随手拍', open311: 'Open311' };
+export const PRIORITY_NAMES = { normal: '一般', urgent: '紧急' };
+export const LOCATION_NAMES = { located: '已定位', town_only: '仅定位到镇街', unlocated: '未定位' };
+
+/** Reference data by code: catalog items, departments and areas (towns, villages), with loading flags. */
+export const ref = reactive({ categories: {}, departments: {}, areas: {}, loaded: false, loading: null });
+
+/** Loads the catalog, the departments and the towns and villages once; pages await it before naming codes. */
+export function loadReference() {
+  if (ref.loaded) return Promise.resolve(ref);
+  if (ref.loading) return ref.loading;
+  ref.loading = (async () => {
+    // Each list is optional: a service that is down leaves its codes shown as codes, not a broken page.
+    const [catalog, departments, towns, villages] = await Promise.allSettled([
+      api('GET', 'dispatch/v1/catalog'),
+      api('GET', 'dispatch/v1/departments'),
+      api('GET', 'registry/v1/grids?level=town&zoom=8'),
+      api('GET', 'registry/v1/grids?level=village&zoom=8'),
+    ]);
+    if (catalog.status === 'fulfilled') {
+      for (const item of catalog.value.items) ref.categories[item.code] = item;
+    }
+    if (departments.status === 'fulfilled') {
+      for (const d of departments.value) ref.departments[d.code] = d;
+    }
+    for (const layer of [towns, villages]) {
+      if (layer.status !== 'fulfilled') continue;
+      for (const f of layer.value.features) ref.areas[f.properties.code] = f.properties;
+    }
+    ref.loaded = true;
+    ref.loading = null;
+    return ref;
+  })();
+  return ref.loading;
+}
+
+/** Forgets the reference data (a new user may see other departments). */
+export function resetReference() {
+  Object.assign(ref, { categories: {}, departments: {}, areas: {}, loaded: false, loading: null });
+}
+
+/** The category's Chinese name (with its code when unknown). */
+export const categoryName = (code) => (code ? ref.categories[code]?.name_zh || code : '—');
+/** The department's Chinese name (with its code when unknown). */
+export const departmentName = (code) => (code ? ref.departments[code]?.name_zh || code : '未派遣');
+/** A town's or village's name (with its code when unknown). */
+export const areaName = (code) => (code ? ref.areas[code]?.name || code : '—');
+/** A state's Chinese name. */
+export const stateName = (s) => STATE_NAMES[s] || s;
+/** An action's Chinese name. */
+export const actionName = (a) => ACTION_NAMES[a] || a;
+/** A time as the city reads it (24-hour, Beijing order). */
+export const timeText = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false }) : '—');
+/** The first eight characters of an id, as the desks quote it. */
+export const shortId = (id) => (id ? id.slice(0, 8) : '');
+
+/** Time left until `deadline` as text (负数为已超期), e.g. "剩 2小时05分" or "超期 35分". */
+export function countdown(deadline, now = Date.now()) {
+  if (!deadline) return '—';
+  let ms = new Date(deadline).getTime() - now;
+  const late = ms < 0;
+  ms = Math.abs(ms);
+  const minutes = Math.floor(ms / 60000);
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const mins = minutes % 60;
+  const text = days ? `${days}天${hours}小时` : hours ? `${hours}小时${String(mins).padStart(2, '0')}分` : `${mins}分`;
+  return late ? `超期 ${text}` : `剩 ${text}`;
+}

@@ -1,0 +1,41 @@
+// One URL per page and per ticket (history mode: the console answers the page for each of these paths).
+// Each route names the roles that may open it; the home page sends each role to its own workbench.
+import { createRouter, createWebHistory } from 'vue-router';
+import { session } from './api.js';
+import LoginView from './views/LoginView.vue';
+
+/** The first page of each role after signing in. */
+export const HOME_OF = {
+  dept_dispatcher: '/queue', command_centre: '/board', admin: '/board', grid_worker: '/field',
+};
+
+const STAFF = ['grid_worker', 'dept_dispatcher', 'command_centre', 'admin'];
+const DESK = ['dept_dispatcher', 'command_centre', 'admin'];
+const CENTRE = ['command_centre', 'admin'];
+
+export const routes = [
+  { path: '/login', component: LoginView, meta: { title: '登录', public: true } },
+  { path: '/', redirect: () => HOME_OF[session.user?.role] || '/login' },
+  // Workbench routes: each page's module is loaded when first opened.
+  { path: '/tickets/:id', component: () => import('./views/TicketDetailView.vue'), meta: { title: '工单详情', roles: STAFF } },
+  { path: '/queue', component: () => import('./views/QueueView.vue'), meta: { title: '部门工作台', roles: DESK } },
+  { path: '/board', component: () => import('./views/BoardView.vue'), meta: { title: '指挥中心', roles: CENTRE } },
+  { path: '/map', component: () => import('./views/MapView.vue'), meta: { title: '网格地图', roles: STAFF } },
+  { path: '/field', component: () => import('./views/FieldView.vue'), meta: { title: '网格员', roles: ['grid_worker'] } },
+  { path: '/:rest(.*)*', component: () => import('./views/NotFoundView.vue'), meta: { title: '页面不存在', public: true } },
+];
+
+export const router = createRouter({ history: createWebHistory('/'), routes });
+
+router.beforeEach((to) => {
+  if (to.meta.public) return true;
+  if (!session.user) return { path: '/login', query: { next: to.fullPath } };
+  if (to.meta.roles && !to.meta.roles.includes(session.user.role)) {
+    return { path: HOME_OF[session.user.role] || '/login' };
+  }
+  return true;
+});
+
+router.afterEach((to) => {
+  document.title = `${to.meta.title || ''} · 一网统管`;
+});

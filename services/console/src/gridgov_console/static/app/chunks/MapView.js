@@ -1,0 +1,1 @@
+import{a as e,i as t,t as n}from"../app.js";var r={__name:`MapView`,setup(r){return(r,i)=>{let a=e(`el-empty`);return t(),n(a,{description:`MapView`})}}};export{r as default};
