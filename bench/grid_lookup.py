@@ -50,7 +50,7 @@ from gridgov_grid_registry.app import MIGRATIONS  # noqa: E402
 from gridgov_grid_registry.grids import handlers  # noqa: E402
 from gridgov_grid_registry.grids.generator import OUTLINE, generate  # noqa: E402
 from gridgov_grid_registry.grids.index import GridIndex  # noqa: E402
-from gridgov_grid_registry.grids.service import GRID_BATCH_SQL, PostgisLocator  # noqa: E402
+from gridgov_grid_registry.grids.postgis_index import GRID_BATCH_SQL, PostgisLocator  # noqa: E402
 from gridgov_grid_registry.tables import metadata  # noqa: E402
 
 SINGLE_STRTREE = 20_000

@@ -1,7 +1,7 @@
 """Benchmark: notification deliveries per second, through the inbox channel and through the webhook channel.
 
 N ticket.dispatched events (one notice each, to ``department:water``) are fed through the notification
-consumer's batch handler (``TicketEventNotifier.consumer``: the same idempotent batch the bus runner calls) in
+consumer's batch handler (``consumers.consumer_specs``: the same idempotent batch the bus runner calls) in
 batches of 500, on a fresh SQLite database built by the notification migrations (the embedded stack).
 - inbox: no contact points; rate = inbox messages filed ÷ time to handle every batch (each commit files them).
 - webhook: one webhook contact point on ``department:water`` pointing at a local HTTP/1.1 receiver (a
@@ -42,11 +42,13 @@ from gridgov_common.settings import CommonSettings  # noqa: E402
 from gridgov_notification.app import metadata  # noqa: E402
 from gridgov_notification.channels import INBOX, build_channels, registered  # noqa: E402
 from gridgov_notification.channels.webhook import verify  # noqa: E402
+from gridgov_notification.consumers import consumer_specs  # noqa: E402
 from gridgov_notification.contacts.models import ContactPoint  # noqa: E402
 from gridgov_notification.deliveries.handlers import TicketEventNotifier  # noqa: E402
 from gridgov_notification.deliveries.models import SENT, Delivery  # noqa: E402
 from gridgov_notification.deliveries.policy import RetryPolicy  # noqa: E402
 from gridgov_notification.deliveries.worker import DeliveryWorker  # noqa: E402
+from gridgov_notification.followups.handlers import FollowupPlanner  # noqa: E402
 from gridgov_notification.settings import NotificationSettings  # noqa: E402
 from gridgov_notification.templates import TemplateBook  # noqa: E402
 
@@ -116,7 +118,10 @@ def run(n: int, channel: str, receiver: Receiver | None) -> dict:
         upgrade_to_head(db, "gridgov_notification")
         channels = build_channels(settings, db)
         notifier = TicketEventNotifier(TemplateBook.load(registered()), channels[INBOX], None)
-        handle = notifier.consumer(db, "bench")
+        planner = FollowupPlanner(TemplateBook.load(registered()), channels[INBOX], None, expiry_days=7,
+                                  wake=notifier.wake)
+        [spec] = consumer_specs(db, notifier, planner)
+        handle = spec.handler
         worker = None
         if receiver:
             with db.session() as session:

@@ -122,7 +122,11 @@ class Stack:
         try:
             wait_ready({n: self.url(n) for n in names}, timeout)
         except TimeoutError as exc:
-            raise TimeoutError(f"{exc}\n{self.log_tail()}") from exc
+            # A fixture whose start fails never reaches its teardown: stop what was spawned here, or the
+            # processes outlive the test run (orphans that load the machine and hold their ports).
+            tail = self.log_tail()
+            self.kill(names)
+            raise TimeoutError(f"{exc}\n{tail}") from exc
 
     def start_extra(self, service: str) -> str:
         """Start a second instance of a service (same database and consumer groups); returns its URL."""

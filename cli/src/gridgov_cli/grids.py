@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -172,7 +173,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Write a stored grid set (default: the one in effect) as GeoJSON that QGIS and ``import`` read."""
     from gridgov_grid_registry.grids import service
     from gridgov_grid_registry.grids.geojson import feature_collection
-    from gridgov_grid_registry.grids.handlers import utcnow
 
     db = _database(args)
     bars = Bars(not args.quiet)
@@ -180,7 +180,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         with db.session() as session:
             version = args.version
             if version is None:
-                active = service.effective_grid_set(session, utcnow())
+                active = service.effective_grid_set(session, datetime.now(UTC))
                 version = active.version if active else None
             if version is None or service.get_grid_set(session, version) is None:
                 print(f"gridgov grids export: no grid set {version or 'in effect'}", file=sys.stderr)
@@ -200,12 +200,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     """Print the stored grid sets, the one in effect marked."""
     from gridgov_grid_registry.grids import service
-    from gridgov_grid_registry.grids.handlers import utcnow
 
     db = _database(args)
     try:
         with db.session() as session:
-            active = service.effective_grid_set(session, utcnow())
+            active = service.effective_grid_set(session, datetime.now(UTC))
             for s in service.list_grid_sets(session):
                 counts = service.area_counts(session, s.version)
                 mark = "*" if active and s.version == active.version else " "

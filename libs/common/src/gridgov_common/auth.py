@@ -2,7 +2,7 @@
 
 Roles: ``grid_worker`` (网格员, acts for a grid), ``dept_dispatcher`` (department dispatcher, acts for a
 department), ``command_centre`` (指挥中心), ``admin``, ``citizen``. Every endpoint declares its roles with
-``require(...)``: no or bad token → 401, wrong role → 403.
+``gridgov_common.deps`` (a named role group, or ``require(...)``): no or bad token → 401, wrong role → 403.
 
 Besides the HS256 tokens minted here (``iss == "gridgov"``), a city may plug in its OpenID Connect provider
 (``GRIDGOV_OIDC_ISSUER``): its RS256/ES256 tokens are verified against its JWKS and their claims mapped to a
@@ -19,18 +19,15 @@ import os
 import secrets
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import httpx
 import jwt
 from anyio import to_thread
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt.algorithms import get_default_algorithms
 from pydantic import BaseModel
 
@@ -41,6 +38,15 @@ log = logging.getLogger(__name__)
 
 Role = Literal["grid_worker", "dept_dispatcher", "command_centre", "admin", "citizen"]
 ROLES: tuple[str, ...] = ("grid_worker", "dept_dispatcher", "command_centre", "admin", "citizen")
+
+# Role groups: each set of roles that endpoints and access rules admit, defined once and named by who it is
+# (``gridgov_common.deps`` turns each into a typed dependency).
+StaffRole = Literal["grid_worker", "dept_dispatcher", "command_centre", "admin"]
+STAFF: tuple[str, ...] = get_args(StaffRole)  # the city's own people: every role but citizen
+OFFICE_STAFF: tuple[str, ...] = ("dept_dispatcher", "command_centre", "admin")  # staff at a desk, not in a grid
+CITY_WIDE: tuple[str, ...] = ("command_centre", "admin")  # those whose view is the whole city
+REPORTERS: tuple[str, ...] = ("grid_worker", "citizen")  # those who file reports and their photos
+ADMINS: tuple[str, ...] = ("admin",)
 ALGORITHM = "HS256"
 ISSUER = "gridgov"
 
@@ -468,62 +474,15 @@ class Authenticator:
         return principal.model_copy()
 
 
-# Per app, outside ``app.state``: Starlette's State answers each attribute through a Python-level __getattr__,
-# which cost more than the rest of the cached-token path.
-_authenticators: weakref.WeakKeyDictionary[Any, Authenticator] = weakref.WeakKeyDictionary()
+# The request dependencies (the bearer scheme, ``require``, the app's authenticator) live in gridgov_common.deps,
+# the one module of libs/common that reads ``app.state``; this module verifies tokens and knows no request.
+_MOVED_TO_DEPS = frozenset({"require", "current_principal", "authenticator_for"})
 
 
-def authenticator_for(app: Any) -> Authenticator:
-    """The app's authenticator, built once from its settings (``app.state.authenticator`` when preset before the
-    first request)."""
-    found = _authenticators.get(app)
-    if found is None:
-        state = app.state
-        found = getattr(state, "authenticator", None)
-        if found is None:
-            runtime = getattr(state, "runtime", None)
-            settings = getattr(runtime, "settings", None) or getattr(state, "settings", None)
-            common = getattr(settings, "common", None) or CommonSettings()
-            found = state.authenticator = Authenticator.from_settings(common)
-        _authenticators[app] = found
-    return found
+def __getattr__(name: str) -> Any:
+    """``require``, ``current_principal`` and ``authenticator_for`` from their new home, for old imports."""
+    if name in _MOVED_TO_DEPS:
+        from gridgov_common import deps  # deps imports this module: resolved at first use, not at import
 
-
-_bearer = HTTPBearer(auto_error=False, description="JWT from `gridgov token ROLE`, or from the city's OpenID "
-                                                   "Connect provider when GRIDGOV_OIDC_ISSUER is set")
-
-
-# The dependencies below are async on purpose: they do no I/O (a JWKS fetch goes to a worker thread), and a sync
-# dependency costs a thread hop.
-async def current_principal(request: Request,
-                            credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
-    """The caller, from the Authorization header; 401 without a valid token."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("missing bearer token")
-    return await authenticator_for(request.app).authenticate(request.app.state.jwt_secret, credentials.credentials)
-
-
-class _RoleBearer(HTTPBearer):
-    """The bearer scheme and the role check in one dependency.
-
-    One level instead of three (role check → principal → bearer): FastAPI resolves each level of dependencies
-    on every request, and the nested chain cost more than the endpoint it guarded. Being an ``HTTPBearer``,
-    it still documents the same security scheme in OpenAPI.
-    """
-
-    def __init__(self, roles: tuple[str, ...]):
-        super().__init__(auto_error=False, scheme_name=_bearer.scheme_name, description=_bearer.model.description)
-        self.allowed = frozenset(roles)
-        self.__doc__ = f"Admits roles: {', '.join(sorted(self.allowed))}."
-
-    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        """The caller, if their token is valid (401) and their role is allowed (403)."""
-        principal = await current_principal(request, await super().__call__(request))
-        if principal.role not in self.allowed:
-            raise Forbidden(f"role {principal.role} may not do this; allowed: {', '.join(sorted(self.allowed))}")
-        return principal
-
-
-def require(*roles: str):
-    """A dependency that admits only these roles (403 otherwise) and returns the principal."""
-    return _RoleBearer(roles)
+        return getattr(deps, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -133,10 +133,14 @@ class OutboxSession(Session):
 class Database:
     """One service's database: engine, sessions, outbox and idempotency records."""
 
-    def __init__(self, url: str, metadata: MetaData, service_name: str):
+    def __init__(self, url: str, metadata: MetaData, service_name: str,
+                 session_class: type[OutboxSession] = OutboxSession):
         self.url = url
         self.metadata = metadata
         self.service_name = service_name
+        # A service whose transactions stage rows of their own to write at commit passes its subclass here,
+        # at construction, rather than hooking the shared class (see event-intake's ReportSession).
+        self.session_class = session_class
         self.engine = make_engine(url)
         self.tables = messaging_tables(metadata) if "outbox" not in metadata.tables else MessagingTables(
             metadata.tables["outbox"], metadata.tables["handled_message"]
@@ -155,7 +159,8 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session; commit it yourself. Wakes the outbox relay after a commit."""
-        with OutboxSession(self.engine, expire_on_commit=False, info={"outbox_table": self.tables.outbox}) as session:
+        with self.session_class(self.engine, expire_on_commit=False,
+                                info={"outbox_table": self.tables.outbox}) as session:
             yield session
             if session.info.get("outbox_dirty"):
                 self.outbox_written.set()

@@ -292,13 +292,13 @@ async def _principal_of(scope: dict) -> Any:
     Only asked where a route has a larger body limit: the limit is what an anonymous client could otherwise make
     the service hold in memory by sending any Authorization header at all.
     """
-    from gridgov_common.auth import authenticator_for  # auth imports the settings; keep this module light
+    from gridgov_common.deps import authenticator_for, jwt_secret_of  # deps imports much; keep this module light
 
     raw = _header(scope, b"authorization")
     app = scope.get("app")
     if raw is None or app is None or not raw[:7].lower() == b"bearer ":
         return None
-    secret = getattr(app.state, "jwt_secret", None)
+    secret = jwt_secret_of(app)
     if secret is None:
         return None
     try:

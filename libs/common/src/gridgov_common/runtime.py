@@ -1,5 +1,6 @@
 """What runs inside one service process besides its API: the database, the bus, the outbox relay and the
-consumers. Views and consumers reach it through ``request.app.state.runtime``."""
+consumers. Views declare it as a dependency (``gridgov_common.deps.Runtime``, or their service's own alias);
+consumers are handed what they need when the runtime is built."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.interface import Bus, open_bus
 from gridgov_common.bus.runner import ConsumerRunner
-from gridgov_common.bus.topics import all_topics_with_dlq
+from gridgov_common.bus.topics import COMPACTED_TOPICS, all_topics_with_dlq
 from gridgov_common.db import Database, OutboxRelay
 from gridgov_common.settings import ServiceSettings
 
@@ -65,7 +66,7 @@ class ServiceRuntime:
         deadline = time.monotonic() + ensure_topics_timeout
         while True:
             try:
-                bus.ensure_topics(all_topics_with_dlq(), self.settings.common.topic_partitions)
+                bus.ensure_topics(all_topics_with_dlq(), self.settings.common.topic_partitions, COMPACTED_TOPICS)
                 break
             except Exception as exc:  # noqa: BLE001 - the broker may still be starting
                 if time.monotonic() > deadline:

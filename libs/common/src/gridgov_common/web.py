@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gridgov_common import i18n
 from gridgov_common.apidocs import document_error_answers, install_api_docs
 from gridgov_common.auth import load_secret
+from gridgov_common.deps import Runtime, error_renderers_of, started_runtime
 from gridgov_common.errors import DomainError, Forbidden, Unauthenticated, Unavailable, status_for
 from gridgov_common.limits import (
     ErrorRenderer,
@@ -103,8 +104,7 @@ def install_outage_handler(app: FastAPI) -> None:
         if not is_outage(exc):  # an IntegrityError or a DataError is a defect, not an outage: stays a 500
             raise exc
         # In the format of the path (the Open311 error array under /open311/v2/).
-        renderers = getattr(request.app.state, "error_renderers", None)
-        return render_refusal(renderers, request.url.path, Unavailable(outage_message(exc)))
+        return render_refusal(error_renderers_of(request.app), request.url.path, Unavailable(outage_message(exc)))
 
 
 def check_metrics_access(request: Request, token: str | None) -> None:
@@ -185,19 +185,21 @@ def create_service_app(
     registry = CollectorRegistry()
     latency = Histogram("gridgov_http_request_seconds", "HTTP request latency",
                         ["method", "route", "status"], registry=registry)
+
+    def gauge(read: Callable[[ServiceRuntime], float]) -> Callable[[], float]:
+        # A scrape may come before the lifespan started the runtime: 0 until then.
+        return lambda: read(runtime) if (runtime := started_runtime(app)) is not None else 0
+
     Gauge("gridgov_outbox_backlog", "Messages committed but not yet published", registry=registry
-          ).set_function(lambda: app.state.runtime.db.outbox_backlog() if hasattr(app.state, "runtime") else 0)
+          ).set_function(gauge(lambda runtime: runtime.db.outbox_backlog()))
     Gauge("gridgov_dlq_messages_total", "Messages this process sent to a DLQ", registry=registry
-          ).set_function(lambda: sum(r.dead_lettered for r in getattr(app.state, "runtime", None).runners)
-                         if hasattr(app.state, "runtime") else 0)
+          ).set_function(gauge(lambda runtime: sum(r.dead_lettered for r in runtime.runners)))
 
     Gauge("gridgov_consumer_assigned_partitions", "Partitions this process's consumers own now",
-          registry=registry).set_function(
-        lambda: sum(len(r.assigned) for r in app.state.runtime.runners) if hasattr(app.state, "runtime") else 0)
+          registry=registry).set_function(gauge(lambda runtime: sum(len(r.assigned) for r in runtime.runners)))
 
     Gauge("gridgov_consumer_lag", "Messages in owned partitions not yet committed (checked each second)",
-          registry=registry).set_function(
-        lambda: sum(r.lag for r in app.state.runtime.runners) if hasattr(app.state, "runtime") else 0)
+          registry=registry).set_function(gauge(lambda runtime: sum(r.lag for r in runtime.runners)))
 
     app.add_middleware(_LatencyMiddleware, histogram=latency)
     # Outermost: limits and text policy before anything reads the request; headers on every answer.
@@ -214,17 +216,17 @@ def create_service_app(
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["probes"])
-    def readyz(request: Request) -> JSONResponse:
+    def readyz(runtime: Runtime) -> JSONResponse:
         """Readiness: the database and the bus answer. Anyone may call it."""
-        checks = request.app.state.runtime.ready()
+        checks = runtime.ready()
         ok = all(checks.values())
         return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
                             status_code=200 if ok else 503)
 
     @app.get("/metrics", tags=["probes"], include_in_schema=False)
-    def metrics_endpoint(request: Request) -> Response:
+    def metrics_endpoint(request: Request, runtime: Runtime) -> Response:
         """Prometheus metrics: with ``Bearer <GRIDGOV_METRICS_TOKEN>``, or from loopback when no token is set."""
-        token = request.app.state.runtime.settings.common.metrics_token
+        token = runtime.settings.common.metrics_token
         check_metrics_access(request, token.get_secret_value() if token else None)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from gridgov_common import auth
-from gridgov_common.auth import ROLES, Authenticator, Principal, mint_token, require
+from gridgov_common.auth import ROLES, Authenticator, Principal, mint_token
+from gridgov_common.deps import require
 from gridgov_common.settings import CommonSettings
 from gridgov_common.web import install_error_handlers
 from tests.support.oidc import AUDIENCE, FakeOidcProvider, SigningKey

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from gridgov_common.apidocs import document_error_answers, error_responses, install_api_docs
-from gridgov_common.auth import require
+from gridgov_common.deps import require
 
 
 class Note(BaseModel):

@@ -4,7 +4,6 @@ Consumes ``gridgov.reports.located``; publishes ``gridgov.tickets.events``.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -21,18 +20,18 @@ from gridgov_dispatch.departments import models as _department_models  # noqa: F
 from gridgov_dispatch.departments import service as departments
 from gridgov_dispatch.departments.views import router as departments_router
 from gridgov_dispatch.feedback import models as _feedback_models  # noqa: F401 - registers the ticket_rating table
+from gridgov_dispatch.feedback.views import router as ratings_router
 from gridgov_dispatch.indicators.views import router as indicators_router
-from gridgov_dispatch.routing import service as routing_rules  # its models register the rule_set table
 from gridgov_dispatch.routing.views import router as rules_router
+from gridgov_dispatch.rules import service as routing_rules  # its models register the rule_set table
 from gridgov_dispatch.settings import DispatchSettings
+from gridgov_dispatch.sla import handlers as sla_handlers
 from gridgov_dispatch.sla import metrics as sla_metrics
 from gridgov_dispatch.sla.calendar_views import router as calendar_router  # its models register the table
 from gridgov_dispatch.sla.views import router as sla_router
 from gridgov_dispatch.sla.watcher import SlaWatcher
 from gridgov_dispatch.tables import metadata
-from gridgov_dispatch.tickets import handlers
 from gridgov_dispatch.tickets import models as _ticket_models  # noqa: F401 - registers the tables
-from gridgov_dispatch.tickets.merge import MergePolicy
 from gridgov_dispatch.tickets.views import router as tickets_router
 
 MIGRATIONS = "gridgov_dispatch"  # the package whose migrations/ build the schema
@@ -46,10 +45,12 @@ class DispatchRuntime(ServiceRuntime):
     watcher: SlaWatcher | None = None
 
     def prepare(self) -> None:
-        """Seed the departments, the event catalog and the rule set (after migrations, before the consumers)."""
+        """Seed the departments, the event catalog and the rule set (after migrations, before the consumers), and
+        announce the catalog version in effect to the other services (they may have missed it)."""
         departments.seed(self.db)
         catalog.seed(self.db)
         routing_rules.seed(self.db)
+        catalog_handlers.announce_in_effect(self.db)
 
     def start(self, ensure_topics_timeout: float = 120.0) -> None:
         """Start as every service does, then the SLA watcher where this process runs consumers."""
@@ -57,7 +58,7 @@ class DispatchRuntime(ServiceRuntime):
         settings: DispatchSettings = self.settings  # type: ignore[assignment]
         if settings.run_consumers and settings.sla_scan_seconds > 0 and self.ctx is not None:
             ctx = self.ctx
-            self.watcher = SlaWatcher(lambda: handlers.scan_sla(ctx), settings.sla_scan_seconds)
+            self.watcher = SlaWatcher(lambda: sla_handlers.scan_sla(ctx), settings.sla_scan_seconds)
             self.watcher.start()
 
     def stop(self) -> None:
@@ -72,8 +73,7 @@ def build_runtime(settings: DispatchSettings | None = None) -> DispatchRuntime:
     """The service runtime: its database, the bus, its consumers and the SLA watcher."""
     settings = settings or DispatchSettings()
     db = Database(settings.resolved_database_url(), metadata, settings.service_name)
-    policy = MergePolicy(settings.merge_distance_m, timedelta(minutes=settings.merge_window_minutes))
-    ctx = DispatchContext(db, settings, policy)
+    ctx = DispatchContext(db, settings)
     return DispatchRuntime(settings=settings, db=db, consumers=consumer_specs(ctx), migrations_package=MIGRATIONS,
                            ctx=ctx)
 
@@ -86,7 +86,7 @@ def create_app(settings: DispatchSettings | None = None) -> FastAPI:
                     "closure, and the SLA board.",
         runtime_factory=lambda: build_runtime(settings),
         routers=[tickets_router, sla_router, departments_router, indicators_router, calendar_router, rules_router,
-                 catalog_router],
+                 catalog_router, ratings_router],
         metrics=sla_metrics.register,
         route_limits=(RouteLimit("POST", "/v1/catalog/import$", catalog_handlers.MAX_IMPORT_BYTES, roles=("admin",)),),
     )

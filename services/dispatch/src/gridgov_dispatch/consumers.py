@@ -1,26 +1,30 @@
-"""dispatch's bus subscriptions."""
+"""dispatch's bus subscriptions: one ``{message type: handlers}`` table per consumer group.
 
-from gridgov_common.bus.envelope import Envelope
+Every handler is ``handler(ctx, session, envelope)``; ``ctx`` is a snapshot of the dispatch context (calendar,
+catalog, rule set) taken before each batch's transaction (see ``gridgov_common.consumers``).
+"""
+
 from gridgov_common.bus.topics import FEEDBACK_RECEIVED, REPORTS_LOCATED
+from gridgov_common.consumers import MessageTable, consumer_spec
+from gridgov_common.events.feedback import FEEDBACK_RECEIVED_TYPE
+from gridgov_common.events.reports import REPORT_LOCATED
 from gridgov_common.runtime import ConsumerSpec
 from gridgov_dispatch.context import DispatchContext
-from gridgov_dispatch.feedback import handlers as feedback
-from gridgov_dispatch.tickets import handlers
+from gridgov_dispatch.feedback.handlers import record_rating
+from gridgov_dispatch.tickets.handlers import register_located_report
+
+# Register (立案) and dispatch (派遣) every located report, or merge it into an open case (并案).
+REGISTER = MessageTable[DispatchContext]("dispatch.register", (REPORTS_LOCATED,), {
+    REPORT_LOCATED: (register_located_report,),
+})
+# Record every follow-up rating (回访) and reopen a closed case on a bad one.
+FEEDBACK = MessageTable[DispatchContext]("dispatch.feedback", (FEEDBACK_RECEIVED,), {
+    FEEDBACK_RECEIVED_TYPE: (record_rating,),
+})
+TABLES = (REGISTER, FEEDBACK)
 
 
 def consumer_specs(ctx: DispatchContext) -> list[ConsumerSpec]:
-    """Dispatch registers (立案) and dispatches (派遣) every located report, or merges it (并案); it records every
-    follow-up rating (回访) and reopens a closed case on a bad one."""
-
-    def register(batch: list[Envelope]) -> None:
-        fixed = ctx.snapshot()  # before the batch's transaction takes the database connection
-        ctx.db.idempotent_batch(handlers.REGISTER_CONSUMER,
-                                lambda session, env: handlers.register_located_report(fixed, session, env))(batch)
-
-    def rate(batch: list[Envelope]) -> None:
-        fixed = ctx.snapshot()  # before the batch's transaction: a reopen moves the SLA clock on the calendar
-        ctx.db.idempotent_batch(feedback.FEEDBACK_CONSUMER,
-                                lambda session, env: feedback.record_rating(fixed, session, env))(batch)
-
-    return [ConsumerSpec(handlers.REGISTER_CONSUMER, [REPORTS_LOCATED], register),
-            ConsumerSpec(feedback.FEEDBACK_CONSUMER, [FEEDBACK_RECEIVED], rate)]
+    """Dispatch's consumer groups; each batch decides on one snapshot of the calendar, catalog and rule set
+    (a reopen moves the SLA clock on the calendar)."""
+    return [consumer_spec(ctx.db, table, ctx.snapshot) for table in TABLES]

@@ -8,12 +8,11 @@ from dataclasses import dataclass, replace
 from gridgov_common.db import Database
 from gridgov_dispatch.catalog import service as catalogs
 from gridgov_dispatch.catalog.items import Catalog
-from gridgov_dispatch.routing import service as rule_sets
-from gridgov_dispatch.routing.engine import RuleSet
+from gridgov_dispatch.rules import service as rule_sets
+from gridgov_dispatch.rules.engine import RuleSet
 from gridgov_dispatch.settings import DispatchSettings
-from gridgov_dispatch.sla import calendars
-from gridgov_dispatch.sla.calendar import WorkingCalendar
-from gridgov_dispatch.tickets.merge import MergePolicy
+from gridgov_dispatch.worktime import calendar_store
+from gridgov_dispatch.worktime.working_calendar import WorkingCalendar
 
 
 @dataclass
@@ -22,7 +21,6 @@ class DispatchContext:
 
     db: Database
     settings: DispatchSettings
-    merge_policy: MergePolicy
     _calendar: WorkingCalendar | None = None
     _catalog: Catalog | None = None
     _rule_set: RuleSet | None = None
@@ -38,7 +36,7 @@ class DispatchContext:
 
     def calendar(self) -> WorkingCalendar:
         """The working calendar (official tables, loaded years, working hours)."""
-        return self._calendar or calendars.current_calendar(self.db, self.settings)
+        return self._calendar or calendar_store.current_calendar(self.db, self.settings)
 
     def catalog(self) -> Catalog:
         """The current event catalog (事项目录)."""

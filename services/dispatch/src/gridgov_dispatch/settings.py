@@ -6,7 +6,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from gridgov_common.settings import ServiceSettings
-from gridgov_dispatch.sla.calendar import parse_working_hours
+from gridgov_dispatch.worktime.working_calendar import parse_working_hours
 
 
 class DispatchSettings(ServiceSettings):

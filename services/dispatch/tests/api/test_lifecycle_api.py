@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from gridgov_common.events.tickets import TicketEvent
-from gridgov_dispatch.tickets import handlers
+from gridgov_dispatch.sla import handlers as sla_handlers
 from gridgov_dispatch.tickets.models import Ticket
 
 
@@ -166,13 +166,13 @@ def test_scan_warns_at_warning_share_then_escalates_past_deadline(stack):
     tid = stack.ticket_for()["id"]
     ctx = stack.runtime.ctx
     _age(stack, tid, started_ago=timedelta(hours=9), deadline_in=timedelta(hours=1))  # 90 % used
-    assert handlers.scan_sla(ctx) == 1
+    assert sla_handlers.scan_sla(ctx) == 1
     ticket = stack.client.get(f"/v1/tickets/{tid}", headers=centre(stack.token)).json()
     assert ticket["sla_level"] == "yellow" and ticket["state"] == "dispatched"
-    assert handlers.scan_sla(ctx) == 0  # nothing more is owed until the deadline
+    assert sla_handlers.scan_sla(ctx) == 0  # nothing more is owed until the deadline
 
     _age(stack, tid, started_ago=timedelta(hours=25), deadline_in=timedelta(hours=-15))  # 1.5 stage lengths late
-    assert handlers.scan_sla(ctx) == 2  # village, then town; the city step is half a stage away
+    assert sla_handlers.scan_sla(ctx) == 2  # village, then town; the city step is half a stage away
     ticket = stack.client.get(f"/v1/tickets/{tid}", headers=centre(stack.token)).json()
     assert (ticket["sla_level"], ticket["escalation_level"]) == ("red", 2)
     events = [e for e in stack.events(tid) if e.type == "ticket.escalated"]
@@ -192,7 +192,7 @@ def test_scan_by_two_watchers_at_once_gives_each_step_once(stack):
 
     def scan():
         barrier.wait()
-        taken.append(handlers.scan_sla(ctx))
+        taken.append(sla_handlers.scan_sla(ctx))
 
     threads = [threading.Thread(target=scan) for _ in range(2)]
     for th in threads:

@@ -8,7 +8,7 @@ from sqlmodel import select
 from gridgov_common.auth import Principal
 from gridgov_common.errors import Conflict
 from gridgov_common.events.tickets import TicketEvent
-from gridgov_dispatch.tickets import handlers, service
+from gridgov_dispatch.tickets import handlers, service, transitions
 from gridgov_dispatch.tickets.lifecycle import Action
 from gridgov_dispatch.tickets.models import Ticket
 
@@ -249,7 +249,7 @@ def test_transition_on_stale_version_conflicts(stack):
     drive_to(stack, tid, "claim")  # ... then someone else moves it on
     with db.session() as session, pytest.raises(Conflict) as caught:
         session.add(stale)
-        handlers._transition(stack.runtime.ctx.snapshot(), session, stale, Action.CLAIM, WATER_PRINCIPAL)
+        transitions.transition(stack.runtime.ctx.snapshot(), session, stale, Action.CLAIM, WATER_PRINCIPAL)
     assert caught.value.code == "conflict" and caught.value.details[0].field == "version"
     assert [e.type for e in stack.events(tid)].count("ticket.claimed") == 1
 

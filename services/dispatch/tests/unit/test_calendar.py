@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gridgov_dispatch.sla.calendar import (
+from gridgov_dispatch.worktime.working_calendar import (
     SHANGHAI,
     CalendarTableError,
     Deadline,

@@ -1,12 +1,8 @@
 """The event catalog, pure: parsing, validation, inheritance, lookup, the CSV round trip and the seed."""
 
-import csv
-import io
-from importlib.resources import files
 
 import pytest
 
-from gridgov_common.categories import CATEGORIES
 from gridgov_common.errors import NotFound
 from gridgov_dispatch.catalog.items import (
     COLUMNS,
@@ -18,9 +14,10 @@ from gridgov_dispatch.catalog.items import (
     parse_csv,
     to_csv,
 )
+from gridgov_dispatch.catalog.service import seed_csv
 from gridgov_dispatch.departments.seed import DEPARTMENT_TYPES
 
-SEED = files("gridgov_dispatch.catalog").joinpath("seed.csv").read_text(encoding="utf-8")
+SEED = seed_csv()
 TYPES = DEPARTMENT_TYPES
 
 HEADER = ",".join(COLUMNS)
@@ -230,10 +227,3 @@ def test_seed_catalog_major_classes_follow_the_agreed_department_mapping():
     catalog = seed_catalog()
     assert {c: catalog.item(c).department_type for c in catalog.codes("major")} == AGREED_MAJOR_DEPARTMENTS
 
-
-def test_seed_catalog_middle_codes_equal_the_shared_categories_with_same_names():
-    rows = list(csv.DictReader(io.StringIO(SEED)))
-    seeded = {r["code"]: r["name_zh"] for r in rows if r["level"] == "middle"}
-    shared = {c.code: c.name_zh for c in CATEGORIES}
-    assert seeded == shared
-    assert len(CATEGORIES) == len(shared) >= 60  # no duplicates in the shared list

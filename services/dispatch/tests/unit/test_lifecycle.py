@@ -2,7 +2,6 @@ import pytest
 
 from gridgov_common.auth import Principal
 from gridgov_common.errors import Forbidden, IllegalTransition, status_for
-from gridgov_dispatch.sla.clock import is_overdue
 from gridgov_dispatch.tickets import lifecycle
 from gridgov_dispatch.tickets.access import (
     SYSTEM,
@@ -12,6 +11,7 @@ from gridgov_dispatch.tickets.access import (
     list_scope,
 )
 from gridgov_dispatch.tickets.lifecycle import ACTIONS, STATES, Action, State, apply
+from gridgov_dispatch.worktime.clock import is_overdue
 
 GRID = "441900001001001"
 FACTS = TicketFacts(department="water", grid_code=GRID)

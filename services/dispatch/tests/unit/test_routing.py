@@ -5,15 +5,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gridgov_common.categories import CATEGORIES
+from gridgov_common.categories import seed_book
 from gridgov_dispatch.catalog.items import Catalog, TimeLimit, parse_csv
 from gridgov_dispatch.catalog.service import seed_csv
 from gridgov_dispatch.departments.seed import DEPARTMENT_TYPES, DEPARTMENTS
-from gridgov_dispatch.routing import engine
-from gridgov_dispatch.routing.service import default_rules_data
+from gridgov_dispatch.rules import engine
+from gridgov_dispatch.rules.parsing import parse_rule_set
+from gridgov_dispatch.rules.service import default_rules_data
 
 AT = datetime(2026, 3, 3, 1, 30, tzinfo=UTC)  # 09:30 in Dongguan, a Tuesday
-RULES = engine.parse_rule_set(default_rules_data())
+RULES = parse_rule_set(default_rules_data())
 CATALOG = Catalog(parse_csv(seed_csv(), DEPARTMENT_TYPES), version=1)
 CONTEXT = engine.RoutingContext.of(
     engine.DepartmentInfo(code=d.code, department_type=d.department_type, level=d.level, town_code=d.town_code)
@@ -26,7 +27,7 @@ def facts(code: str, *, status: str = "located", town: str | None = "441900101",
                               at=AT, **more)
 
 
-@pytest.mark.parametrize("category", CATEGORIES, ids=lambda c: c.code)
+@pytest.mark.parametrize("category", list(seed_book()), ids=lambda c: c.code)
 def test_route_every_shared_category_to_a_seeded_department_with_three_limits(category):
     decision = engine.decide(facts(category.code), RULES, CONTEXT)
     assert decision.department is not None, f"{category.code} {category.name_zh} is not routable: {decision.reason}"

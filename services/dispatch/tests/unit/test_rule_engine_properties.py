@@ -3,7 +3,7 @@ from datetime import UTC, datetime, time, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridgov_dispatch.routing.engine import (
+from gridgov_dispatch.rules.engine import (
     DepartmentInfo,
     HourWindow,
     Match,

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridgov_dispatch.sla import clock as sla
-from gridgov_dispatch.sla.calendar import WorkingCalendar, package_tables
+from gridgov_dispatch.worktime import clock as sla
+from gridgov_dispatch.worktime.working_calendar import WorkingCalendar, package_tables
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SHARE = 0.8

@@ -8,6 +8,7 @@ from gridgov_common.db import Database
 from gridgov_common.limits import MULTIPART_ALLOWANCE, RouteLimit
 from gridgov_common.runtime import ServiceRuntime
 from gridgov_common.web import create_service_app
+from gridgov_event_intake.catalog import models as _catalog_models  # noqa: F401 - registers the tables
 from gridgov_event_intake.consumers import consumer_specs
 from gridgov_event_intake.groupcommit import GroupCommitter
 from gridgov_event_intake.media import models as _media_models  # noqa: F401 - registers the tables
@@ -16,6 +17,7 @@ from gridgov_event_intake.open311 import models as _open311_models  # noqa: F401
 from gridgov_event_intake.open311.views import guard_error as open311_guard_error
 from gridgov_event_intake.open311.views import router as open311_router
 from gridgov_event_intake.reports import models as _models  # noqa: F401 - registers the tables
+from gridgov_event_intake.reports.handlers import ReportSession
 from gridgov_event_intake.reports.views import router as reports_router
 from gridgov_event_intake.rewards import models as _reward_models  # noqa: F401 - registers the tables
 from gridgov_event_intake.rewards.views import router as rewards_router
@@ -41,10 +43,15 @@ class IntakeRuntime(ServiceRuntime):
         super().stop()
 
 
+def open_database(url: str, service_name: str = "event-intake") -> Database:
+    """intake's database: its tables, and sessions that write the reports staged in a transaction at commit."""
+    return Database(url, metadata, service_name, session_class=ReportSession)
+
+
 def build_runtime(settings: IntakeSettings | None = None) -> IntakeRuntime:
     """The service runtime: its database, the bus, its consumers and the group committer."""
     settings = settings or IntakeSettings()
-    db = Database(settings.resolved_database_url(), metadata, settings.service_name)
+    db = open_database(settings.resolved_database_url(), settings.service_name)
     return IntakeRuntime(settings=settings, db=db, consumers=consumer_specs(db, settings),
                          migrations_package="gridgov_event_intake")
 

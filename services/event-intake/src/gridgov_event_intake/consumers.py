@@ -1,17 +1,31 @@
-"""event-intake's bus subscriptions."""
+"""event-intake's bus subscriptions: one ``{message type: handlers}`` table per consumer group.
 
-from functools import partial
+Every handler is ``handler(settings, session, envelope)``.
+"""
 
-from gridgov_common.bus.topics import TICKETS_EVENTS
+from gridgov_common.bus.topics import CATALOG_PUBLISHED, TICKETS_EVENTS
+from gridgov_common.consumers import MessageTable, consumer_spec
 from gridgov_common.db import Database
+from gridgov_common.events.catalog import CATALOG_PUBLISHED_TYPE
+from gridgov_common.events.tickets import TICKET_EVENT_NAMES, ticket_event_type
 from gridgov_common.runtime import ConsumerSpec
-from gridgov_event_intake.reports import handlers
+from gridgov_event_intake.catalog.handlers import forget_cached, learn_catalog
+from gridgov_event_intake.reports.handlers import INTERNAL_ACTIONS, follow_ticket
 from gridgov_event_intake.settings import IntakeSettings
 
+# Follow every ticket event to keep each report's status for its reporter, and credit a citizen's reward points
+# when their report's ticket passes verification; the command centre's own steps (warn, escalate, supervise)
+# are not news to the reporter.
+TICKET_STATUS = MessageTable[IntakeSettings]("event-intake.ticket-status", (TICKETS_EVENTS,), {
+    ticket_event_type(action): (follow_ticket,) for action in TICKET_EVENT_NAMES if action not in INTERNAL_ACTIONS
+})
+# Learn every catalog version dispatch publishes: reports are checked against the version in effect.
+CATALOG = MessageTable[IntakeSettings]("event-intake.catalog", (CATALOG_PUBLISHED,), {
+    CATALOG_PUBLISHED_TYPE: (learn_catalog,),
+})
 
-def consumer_specs(db: Database, settings: IntakeSettings | None = None) -> list[ConsumerSpec]:
-    """Intake follows ticket events to keep each report's status for its reporter, and to credit a citizen's
-    reward points when their report's ticket passes verification."""
-    points = (settings or IntakeSettings()).citizen_reward_points
-    follow = db.idempotent_batch(handlers.TICKET_CONSUMER, partial(handlers.follow_ticket, reward_points=points))
-    return [ConsumerSpec(handlers.TICKET_CONSUMER, [TICKETS_EVENTS], follow)]
+
+def consumer_specs(db: Database, settings: IntakeSettings) -> list[ConsumerSpec]:
+    """intake's consumer groups; a learned catalog version takes effect in this process once it is committed."""
+    return [consumer_spec(db, TICKET_STATUS, lambda: settings),
+            consumer_spec(db, CATALOG, lambda: settings, after_batch=forget_cached(db))]

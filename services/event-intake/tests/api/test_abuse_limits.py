@@ -15,6 +15,7 @@ from gridgov_common.bus.envelope import new_envelope
 from gridgov_common.events.tickets import TicketEvent, ticket_event_type
 from gridgov_common.geo import wgs84_to_gcj02
 from gridgov_event_intake.app import create_app
+from gridgov_event_intake.consumers import TICKET_STATUS
 from gridgov_event_intake.media.models import Media
 from gridgov_event_intake.media.samples import jpeg
 from gridgov_event_intake.open311.handlers import create_client
@@ -229,7 +230,7 @@ def ticket_event(report_id: str, action: str, to_state: str, *, ticket_id: str =
 
 def deliver(client, *envelopes) -> None:
     """Hand envelopes to intake's ticket-events consumer, as the bus runner does."""
-    [spec] = client.app.state.runtime.consumers
+    [spec] = [c for c in client.app.state.runtime.consumers if c.group == TICKET_STATUS.group]
     spec.handler(list(envelopes))
 
 

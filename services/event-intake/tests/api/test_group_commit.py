@@ -12,12 +12,11 @@ from sqlmodel import func, select
 from conftest import require_infra
 from gridgov_common.db import Database
 from gridgov_common.errors import ValidationFailed
-from gridgov_event_intake import app as _app  # noqa: F401 - registers every table
+from gridgov_event_intake.app import open_database
 from gridgov_event_intake.groupcommit import CommitterStopped, GroupCommitter
 from gridgov_event_intake.reports import handlers
 from gridgov_event_intake.reports.models import Report
 from gridgov_event_intake.reports.normalise import Draft
-from gridgov_event_intake.tables import metadata
 
 
 def draft(n: int = 0, media_ids: tuple[str, ...] = ()) -> Draft:
@@ -27,7 +26,7 @@ def draft(n: int = 0, media_ids: tuple[str, ...] = ()) -> Draft:
 
 @pytest.fixture
 def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'intake.db'}", metadata, "event-intake")
+    database = open_database(f"sqlite:///{tmp_path / 'intake.db'}")
     database.create_all()
     yield database
     database.engine.dispose()
@@ -129,14 +128,12 @@ def test_stop_committer_commits_what_was_handed_over_and_refuses_more(db):
 
 CRASHING_WRITER = textwrap.dedent("""
     import os, sys, threading
-    from gridgov_common.db import Database
-    from gridgov_event_intake import app  # noqa: F401
+    from gridgov_event_intake.app import open_database
     from gridgov_event_intake.groupcommit import GroupCommitter
     from gridgov_event_intake.reports import handlers
     from gridgov_event_intake.reports.normalise import Draft
-    from gridgov_event_intake.tables import metadata
 
-    db = Database(sys.argv[1], metadata, "event-intake")
+    db = open_database(sys.argv[1])
     committer = GroupCommitter(db, max_batch=7)
     committer.start()
     answered = 0
@@ -165,7 +162,7 @@ def test_crash_between_rounds_loses_no_answered_report(db):
                          timeout=120)
     answered = out.stdout.split()
     assert len(answered) >= 30, out.stderr
-    survivor = Database(url, metadata, "event-intake")
+    survivor = open_database(url)
     try:
         with survivor.session() as session:
             found = set(session.exec(select(Report.id).where(Report.id.in_(answered))).all())
@@ -193,7 +190,7 @@ def pg_url():
 
 @pytest.mark.distributed
 def test_accept_same_keys_in_two_processes_on_postgresql_stores_each_once(pg_url):
-    dbs = [Database(pg_url, metadata, "event-intake") for _ in range(2)]  # two instances of intake
+    dbs = [open_database(pg_url) for _ in range(2)]  # two instances of intake
     dbs[0].create_all()
     committers = [GroupCommitter(d) for d in dbs]
     for c in committers:

@@ -7,10 +7,13 @@ from fastapi.testclient import TestClient
 
 from gridgov_cli.main import main as gridgov
 from gridgov_common.bus.envelope import new_envelope
+from gridgov_common.categories import seed_book
 from gridgov_common.events.tickets import TicketEvent
 from gridgov_event_intake.app import create_app
 from gridgov_event_intake.reports import handlers
 from gridgov_event_intake.settings import IntakeSettings
+
+SETTINGS = IntakeSettings()  # follow_ticket reads only the reward points: the defaults
 
 FORM = {"service_code": "04002", "lat": "23.02", "long": "113.75", "description": "Burst water main",
         "first_name": "Li", "last_name": "Lei", "phone": "13812341234", "device_id": "ios-1"}
@@ -38,7 +41,9 @@ def published_count(client) -> int:
 
 def test_get_services_lists_categories_in_json_and_xml(client):
     services = client.get("/open311/v2/services.json").json()
-    assert {"service_code": "04002", "service_name": "Burst water main"}.items() <= services[7].items()
+    [water] = [s for s in services if s["service_code"] == "04002"]
+    assert water["service_name"] == "Burst water main"
+    assert len(services) == len(seed_book())  # before dispatch publishes anything: the packaged first version
     root = ET.fromstring(client.get("/open311/v2/services.xml").content)
     assert root.tag == "services" and len(root.findall("service")) == len(services)
     assert root.find("service/service_code").text == services[0]["service_code"]
@@ -128,8 +133,8 @@ def test_get_request_follows_ticket_department_deadline_and_updates(client, api_
     envelope = new_envelope(type="ticket.dispatched", producer="dispatch", key="t-1", payload=event,
                             correlation_id=request_id)
     with client.app.state.runtime.db.session() as session:
-        handlers.follow_ticket(session, envelope)
-        handlers.follow_ticket(session, envelope)  # a redelivery adds no second update
+        handlers.follow_ticket(SETTINGS, session, envelope)
+        handlers.follow_ticket(SETTINGS, session, envelope)  # a redelivery: no second update
         session.commit()
     [got] = client.get(f"/open311/v2/requests/{request_id}.json").json()
     assert (got["status"], got["status_notes"], got["agency_responsible"]) == ("open", "处理中", "water")
@@ -312,8 +317,8 @@ def test_get_service_request_updates_publishes_no_internal_note(client, api_key)
                                 village_code=None, town_code=None, reporter_id="x", deadline=None,
                                 actor_id="d-1", actor_role="dept_dispatcher", note=note,
                                 occurred_at=f"2026-11-25T10:0{minute}:00Z")
-            handlers.follow_ticket(session, new_envelope(type=f"ticket.{action}", producer="dispatch", key="t-1",
-                                                         payload=event, correlation_id=request_id))
+            handlers.follow_ticket(SETTINGS, session, new_envelope(
+                type=f"ticket.{action}", producer="dispatch", key="t-1", payload=event, correlation_id=request_id))
         session.commit()
     window = {"start_date": "2026-11-01T00:00:00Z", "end_date": "2026-12-01T00:00:00Z"}
     updates = client.get("/open311/v2/servicerequestupdates.json", params=window)
@@ -333,8 +338,8 @@ def test_get_service_request_updates_of_hotline_report_are_not_listed(client):
                         village_code=None, town_code=None, reporter_id="x", deadline=None, actor_id="dispatch",
                         actor_role="system", occurred_at="2026-11-25T10:00:00Z")
     with client.app.state.runtime.db.session() as session:
-        handlers.follow_ticket(session, new_envelope(type="ticket.dispatched", producer="dispatch", key="t-9",
-                                                     payload=event, correlation_id=hotline_id))
+        handlers.follow_ticket(SETTINGS, session, new_envelope(
+            type="ticket.dispatched", producer="dispatch", key="t-9", payload=event, correlation_id=hotline_id))
         session.commit()
     assert client.get("/open311/v2/servicerequestupdates.json",
                       params={"start_date": "2026-11-01T00:00:00Z"}).json() == []

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from gridgov_common.bus.envelope import new_envelope
 from gridgov_common.events.tickets import TicketEvent, ticket_event_type
 from gridgov_event_intake.app import create_app
+from gridgov_event_intake.consumers import TICKET_STATUS
 from gridgov_event_intake.media.samples import jpeg
 from gridgov_event_intake.settings import IntakeSettings
 
@@ -30,7 +31,7 @@ def follow(client, report_id: str, action: str, to_state: str, department: str |
                         category_code="04002", department=department, grid_code=grid, village_code=None,
                         town_code=None, reporter_id="x", deadline=None, actor_id="a", actor_role="system",
                         occurred_at=datetime.now(UTC))
-    [spec] = client.app.state.runtime.consumers
+    [spec] = [c for c in client.app.state.runtime.consumers if c.group == TICKET_STATUS.group]
     spec.handler([new_envelope(type=ticket_event_type(action), producer="dispatch", key="t-1", payload=event,
                                correlation_id=report_id)])
 

@@ -18,11 +18,13 @@ from gridgov_grid_registry.departments.layer import DepartmentLayer
 from gridgov_grid_registry.departments.views import router as departments_router
 from gridgov_grid_registry.grids import handlers
 from gridgov_grid_registry.grids import models as _models  # noqa: F401 - registers the tables
-from gridgov_grid_registry.grids.handlers import ActiveLocator, MapCache
 from gridgov_grid_registry.grids.index import Locator
+from gridgov_grid_registry.grids.locator import ActiveLocator
+from gridgov_grid_registry.grids.map_cache import MapCache
 from gridgov_grid_registry.grids.views import router as grids_router
 from gridgov_grid_registry.roster import handlers as roster
 from gridgov_grid_registry.roster import models as _roster_models  # noqa: F401 - registers the table
+from gridgov_grid_registry.roster.views import nearby_router
 from gridgov_grid_registry.roster.views import router as roster_router
 from gridgov_grid_registry.settings import RegistrySettings
 from gridgov_grid_registry.tables import metadata
@@ -112,7 +114,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         title="gridgov grid-registry",
         description="Grid sets (city → town → village → grid), point lookup, department areas, grid-worker roster.",
         runtime_factory=lambda: build_runtime(settings),
-        routers=[grids_router, roster_router, departments_router],
+        routers=[grids_router, nearby_router, roster_router, departments_router],
         # A city's grid set is a GeoJSON of thousands of polygons; department areas a few hundred.
         route_limits=(RouteLimit("POST", "/v1/grid-sets$", GRID_SET_MAX_BYTES, roles=("admin",)),
                       RouteLimit("PUT", "/v1/department-areas", DEPARTMENT_AREAS_MAX_BYTES, roles=("admin",))),

@@ -265,3 +265,13 @@ def test_probes_answer_ready(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "bus": True}
+
+
+def test_list_grids_answers_304_to_weak_etag_of_same_map(client, token):
+    # RFC 9110 §13.1.2: If-None-Match compares weakly, so a cache that holds the map under W/"…" (a proxy that
+    # compressed it, say) is told it is still fresh, as /v1/sla/counts already told it.
+    params = {"level": "town", "zoom": 9}
+    etag = client.get("/v1/grids", params=params, headers=token("admin")).headers["etag"]
+    again = client.get("/v1/grids", params=params,
+                       headers={**token("admin"), "If-None-Match": f'"elsewhere", W/{etag}'})
+    assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)

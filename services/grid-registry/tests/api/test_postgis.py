@@ -26,7 +26,7 @@ from gridgov_grid_registry.grids import handlers
 from gridgov_grid_registry.grids.areas import AreaRecord, GridSetRecord
 from gridgov_grid_registry.grids.demo import DEMO_GRID_CODE, DEMO_POINT, DEMO_VERSION, OUTSIDE_POINT, demo_grid_set
 from gridgov_grid_registry.grids.index import GridIndex
-from gridgov_grid_registry.grids.service import PostgisLocator
+from gridgov_grid_registry.grids.postgis_index import PostgisLocator
 from gridgov_grid_registry.settings import RegistrySettings
 from gridgov_grid_registry.tables import metadata
 

@@ -8,7 +8,7 @@ from gridgov_common.db import Database
 from gridgov_common.migrations import upgrade_to_head
 from gridgov_grid_registry.app import MIGRATIONS, create_app
 from gridgov_grid_registry.departments.models import DepartmentArea
-from gridgov_grid_registry.grids import handlers
+from gridgov_grid_registry.grids import handlers, locator
 from gridgov_grid_registry.grids.areas import AreaRecord, GridSetRecord
 from gridgov_grid_registry.grids.demo import DEMO_POINT, DEMO_VERSION, demo_grid_set
 from gridgov_grid_registry.grids.models import Area, GridSet
@@ -59,11 +59,11 @@ def test_seed_demo_replaces_an_older_demo_but_never_an_imported_set(settings):
     db = fresh_db(settings)
     assert handlers.store_grid_set(db, tiny_set("demo-1"), effective_from=datetime(2020, 1, 1, tzinfo=UTC))
     assert handlers.seed_demo(db)  # an older demo only: the current demo is added and takes effect
-    assert handlers.load_locator(db).version == DEMO_VERSION
+    assert locator.load_locator(db).version == DEMO_VERSION
     other = fresh_db(settings.model_copy(update={"database_url": f"sqlite:///{settings.common.data_dir}/b.db"}))
     assert handlers.store_grid_set(other, tiny_set("city-2024"), effective_from=datetime(2020, 1, 1, tzinfo=UTC))
     assert not handlers.seed_demo(other)
-    assert handlers.load_locator(other).version == "city-2024"
+    assert locator.load_locator(other).version == "city-2024"
 
 
 def test_store_grid_set_from_two_processes_at_once_stores_it_once(settings):
@@ -91,7 +91,7 @@ def test_locator_follows_the_set_in_effect_and_switches_when_a_later_one_takes_e
     handlers.store_grid_set(db, demo_grid_set(), effective_from=datetime(2020, 1, 1, tzinfo=UTC))
     handlers.store_grid_set(db, tiny_set("later"), effective_from=datetime(2999, 1, 1, tzinfo=UTC))
     handlers.store_grid_set(db, tiny_set("never"), effective_from=None)
-    active = handlers.ActiveLocator(db)
+    active = locator.ActiveLocator(db)
     assert active.locator.version == DEMO_VERSION and not active.refresh()
     with db.session() as session:
         later = session.get(GridSet, "later")

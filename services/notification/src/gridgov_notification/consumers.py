@@ -1,8 +1,23 @@
-"""notification's bus subscriptions: one consumer group plans every channel's deliveries in one transaction."""
+"""notification's bus subscriptions: one consumer group, one ``{message type: handlers}`` table.
 
+Every handler is ``handler(handlers, session, envelope)``. A ticket event of a subscribed type becomes inbox
+messages at once and deliveries on every other channel for the worker; ``ticket.closed`` also gets its
+follow-ups (回访), in the same transaction as its notices, after them. After each batch commits, the delivery
+worker is woken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.topics import TICKETS_EVENTS
+from gridgov_common.consumers import MessageTable, consumer_spec
 from gridgov_common.db import Database
 from gridgov_common.runtime import ConsumerSpec
+from gridgov_notification import subscriptions
 from gridgov_notification.deliveries.handlers import TicketEventNotifier
 from gridgov_notification.followups.handlers import FollowupPlanner
 
@@ -10,11 +25,33 @@ from gridgov_notification.followups.handlers import FollowupPlanner
 NOTIFICATION_CONSUMER = "notification.inbox"
 
 
-def consumer_specs(db: Database, notifier: TicketEventNotifier,
-                   followups: FollowupPlanner | None = None) -> list[ConsumerSpec]:
-    """Ticket events become inbox messages at once and deliveries on every other channel for the worker;
-    a closed ticket also gets its follow-ups (回访)."""
-    # One group, one transaction per batch: a closed ticket's notices and its follow-ups commit together.
-    handler = notifier.consumer(db, NOTIFICATION_CONSUMER) if followups is None else \
-        followups.consumer(db, NOTIFICATION_CONSUMER, first=notifier)
-    return [ConsumerSpec(NOTIFICATION_CONSUMER, [TICKETS_EVENTS], handler)]
+@dataclass(frozen=True)
+class TicketEventHandlers:
+    """What the handlers need: the notifier (notices and deliveries) and the follow-up planner."""
+
+    notifier: TicketEventNotifier
+    followups: FollowupPlanner
+
+
+def notify(deps: TicketEventHandlers, session: Session, envelope: Envelope) -> None:
+    """Plan the notices and deliveries of a ticket event (the inbox's are written at once)."""
+    deps.notifier(session, envelope)
+
+
+def plan_followups(deps: TicketEventHandlers, session: Session, envelope: Envelope) -> None:
+    """Create the follow-ups of a closed ticket and the notices that ask for each answer."""
+    deps.followups(session, envelope)
+
+
+# Every type the subscription rules listen to is notified; other ticket events are recorded and skipped.
+TICKET_EVENTS = MessageTable[TicketEventHandlers](NOTIFICATION_CONSUMER, (TICKETS_EVENTS,), {
+    **{event_type: (notify,) for event_type in subscriptions.RULES},
+    subscriptions.TICKET_CLOSED: (notify, plan_followups),
+})
+TABLES = (TICKET_EVENTS,)
+
+
+def consumer_specs(db: Database, notifier: TicketEventNotifier, followups: FollowupPlanner) -> list[ConsumerSpec]:
+    """notification's consumer groups; each batch wakes the delivery worker once it has committed."""
+    deps = TicketEventHandlers(notifier, followups)
+    return [consumer_spec(db, table, lambda: deps, after_batch=notifier.wake.set) for table in TABLES]

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from gridgov_common.categories import BY_CODE
+from gridgov_common.categories import seed_book
 from gridgov_common.events.tickets import TicketEvent
 
 # China Standard Time has no daylight saving: a fixed offset needs no tz database.
@@ -84,7 +84,7 @@ def user_address(sub: str) -> str:
 
 def category_label(code: str) -> str:
     """``暴露垃圾（01002）`` for a known code, the bare code otherwise."""
-    category = BY_CODE.get(code)
+    category = seed_book().get(code)  # names of the packaged first catalog version
     return f"{category.name_zh}（{code}）" if category else code
 
 

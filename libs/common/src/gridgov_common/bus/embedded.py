@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 
 from gridgov_common.bus.interface import OutgoingMessage, Record, partition_for
@@ -102,8 +103,12 @@ class EmbeddedBus:
             self._local.conn = conn
         return conn
 
-    def ensure_topics(self, topics: list[str], partitions: int) -> None:
-        """Create the topics that do not exist yet (an existing topic keeps its partition count)."""
+    def ensure_topics(self, topics: list[str], partitions: int, compacted: Collection[str] = ()) -> None:
+        """Create the topics that do not exist yet (an existing topic keeps its partition count).
+
+        ``compacted`` changes nothing here: the embedded log never deletes a message, so it keeps at least the
+        latest of each key, which is all compaction promises.
+        """
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:

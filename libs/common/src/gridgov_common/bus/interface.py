@@ -9,6 +9,7 @@ delivery is at-least-once; everything survives a restart.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -60,8 +61,8 @@ class BusConsumer(Protocol):
 class Bus(Protocol):
     """A durable, partitioned log."""
 
-    def ensure_topics(self, topics: list[str], partitions: int) -> None:
-        """Create the topics that do not exist yet."""
+    def ensure_topics(self, topics: list[str], partitions: int, compacted: Collection[str] = ()) -> None:
+        """Create the topics that do not exist yet; those named in ``compacted`` keep the latest message per key."""
         ...
 
     def publish(self, messages: list[OutgoingMessage]) -> None:
@@ -93,9 +94,10 @@ class NamespacedBus:
         self.inner = inner
         self.namespace = namespace
 
-    def ensure_topics(self, topics: list[str], partitions: int) -> None:
+    def ensure_topics(self, topics: list[str], partitions: int, compacted: Collection[str] = ()) -> None:
         """Create the prefixed topics."""
-        self.inner.ensure_topics([self.namespace + t for t in topics], partitions)
+        self.inner.ensure_topics([self.namespace + t for t in topics], partitions,
+                                 [self.namespace + t for t in compacted])
 
     def publish(self, messages: list[OutgoingMessage]) -> None:
         """Publish to the prefixed topics."""

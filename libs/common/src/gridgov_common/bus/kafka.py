@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Collection
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -22,6 +23,7 @@ from gridgov_common.bus.interface import OutgoingMessage, Record
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 30.0
+COMPACT = {"cleanup.policy": "compact"}
 
 
 class KafkaBus:
@@ -54,9 +56,12 @@ class KafkaBus:
         return KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=f"{self.client_id}-admin",
                                 request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
 
-    def ensure_topics(self, topics: list[str], partitions: int, timeout: float = 30.0) -> None:
-        """Create the topics that do not exist yet, with ``partitions`` partitions each, and wait until the
-        cluster describes every one of them with its partitions.
+    def ensure_topics(self, topics: list[str], partitions: int, compacted: Collection[str] = (),
+                      timeout: float = 30.0) -> None:
+        """Create the topics that do not exist yet, with ``partitions`` partitions each (``cleanup.policy=compact``
+        for those named in ``compacted``), and wait until the cluster describes every one with its partitions.
+
+        An existing topic is left as it is (partitions and configuration): changing them is an operator's step.
 
         The wait matters: a consumer that joins its group while a topic has no partition metadata yet is
         assigned nothing for it, and kafka-python only notices at its next metadata refresh.
@@ -68,7 +73,8 @@ class KafkaBus:
             if missing:
                 try:
                     admin.create_topics(
-                        [NewTopic(t, partitions, self.replication_factor) for t in missing],
+                        [NewTopic(t, partitions, self.replication_factor,
+                                  topic_configs=COMPACT if t in compacted else {}) for t in missing],
                         raise_errors=False,
                     )
                 except TopicAlreadyExistsError:

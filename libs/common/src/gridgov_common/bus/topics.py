@@ -1,15 +1,20 @@
 """Every topic name on the bus, in one place.
 
 Keys: the report id on report topics, the ticket id on ticket topics, so one entity's messages stay in order
-on one partition. Every topic has a ``.dlq`` twin for messages that could not be handled after retries.
+on one partition; the version on the catalog topic. Every topic has a ``.dlq`` twin for messages that could not
+be handled after retries.
 """
 
 REPORTS_RECEIVED = "gridgov.reports.received"
 REPORTS_LOCATED = "gridgov.reports.located"
 TICKETS_EVENTS = "gridgov.tickets.events"
 FEEDBACK_RECEIVED = "gridgov.feedback.received"
+CATALOG_PUBLISHED = "gridgov.catalog.published"  # dispatch's event catalog versions, one message per version
 
-ALL_TOPICS = (REPORTS_RECEIVED, REPORTS_LOCATED, TICKETS_EVENTS, FEEDBACK_RECEIVED)
+ALL_TOPICS = (REPORTS_RECEIVED, REPORTS_LOCATED, TICKETS_EVENTS, FEEDBACK_RECEIVED, CATALOG_PUBLISHED)
+# Topics whose log keeps the latest message of each key (Kafka ``cleanup.policy=compact``) instead of expiring
+# by age: a consumer that joins years later must still learn the catalog. Their DLQ twins expire as usual.
+COMPACTED_TOPICS = (CATALOG_PUBLISHED,)
 DLQ_SUFFIX = ".dlq"
 
 

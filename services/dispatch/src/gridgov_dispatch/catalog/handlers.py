@@ -1,13 +1,26 @@
-"""Use cases of the event catalog: read a version, import a CSV (dry run or publish), export a version."""
+"""Use cases of the event catalog: read a version, import a CSV (dry run or publish), export a version, and
+announce versions on ``gridgov.catalog.published`` (dispatch owns the catalog; the other services learn it there).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 
+from gridgov_common.bus.envelope import Envelope, new_envelope
+from gridgov_common.bus.topics import CATALOG_PUBLISHED
 from gridgov_common.db import Database
 from gridgov_common.errors import ErrorDetail, ValidationFailed
+from gridgov_common.events.catalog import (
+    CATALOG_PUBLISHED_TYPE,
+    CatalogPublished,
+    CategoryEntry,
+    catalog_key,
+    catalog_message_id,
+)
 from gridgov_dispatch.catalog import service
 from gridgov_dispatch.catalog.items import Catalog, CatalogItem, TimeLimit, parse_csv, to_csv
+from gridgov_dispatch.catalog.models import CatalogVersion
 from gridgov_dispatch.catalog.schemas import (
     CatalogItemRead,
     CatalogRead,
@@ -77,6 +90,39 @@ def import_catalog(db: Database, text: str, *, dry_run: bool, published_by: str,
         if dry_run:
             return report
         head = service.store(session, items, published_by=published_by, note=note)
+        # In the version's own transaction: a published version is always announced, an unpublished never.
+        db.add_outbox(session, CATALOG_PUBLISHED, published_envelope(head, items))
         service.commit_version(session)
     service.forget_cached(db)  # this instance sees its own import at once; others within 30 s
     return report.model_copy(update={"version": head.version})
+
+
+SERVICE = "dispatch"
+
+
+def published_envelope(head: CatalogVersion, items: Iterable[CatalogItem]) -> Envelope:
+    """The ``catalog.published`` message of a version: its middle classes (the codes a report carries), keyed
+    and identified by the version, so announcing it again is handled once."""
+    payload = CatalogPublished(
+        version=head.version, published_at=head.published_at,
+        categories=[CategoryEntry(code=i.code, name_zh=i.name_zh, name_en=i.name_en)
+                    for i in items if i.level == "middle"])
+    key = catalog_key(head.version)
+    envelope = new_envelope(type=CATALOG_PUBLISHED_TYPE, producer=SERVICE, key=key, payload=payload,
+                            correlation_id=key)
+    return envelope.model_copy(update={"id": catalog_message_id(head.version)})
+
+
+def announce_in_effect(db: Database) -> int | None:
+    """Announce the version in effect again (at each start; idempotent: same key, same message id).
+
+    A service that joined after the version was published, or a catalog published before the topic existed,
+    is learned this way. Returns the version announced (None before seeding).
+    """
+    with db.session() as session:
+        head = service.latest_version(session)
+        if head is None:
+            return None
+        db.add_outbox(session, CATALOG_PUBLISHED, published_envelope(head, service.list_items(session, head.version)))
+        session.commit()
+    return head.version

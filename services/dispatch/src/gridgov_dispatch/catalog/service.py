@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from importlib.resources import files
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from gridgov_common import categories
 from gridgov_common.db import Database
 from gridgov_common.errors import Conflict, ErrorDetail, NotFound
 from gridgov_dispatch.cache import PerDatabase
@@ -20,8 +20,9 @@ SEED_PUBLISHER = "seed"
 
 
 def seed_csv() -> str:
-    """The packaged seed catalog (catalog/seed.csv) as text."""
-    return files("gridgov_dispatch.catalog").joinpath("seed.csv").read_text(encoding="utf-8")
+    """The packaged first catalog version as text: ``gridgov_common/catalog_seed.csv``, the one file that other
+    services also read until they learn a published version."""
+    return categories.seed_csv()
 
 
 def _limit(amount: int | None, unit: str | None) -> TimeLimit | None:
@@ -111,7 +112,8 @@ def seed(db: Database) -> None:
     items = parse_csv(seed_csv(), DEPARTMENT_TYPES)
     try:
         with db.session() as session:
-            store(session, items, published_by=SEED_PUBLISHER, note="seed catalog (catalog/seed.csv)", version=1)
+            store(session, items, published_by=SEED_PUBLISHER, note="seed catalog (gridgov_common/catalog_seed.csv)",
+                  version=1)
             session.commit()
     except IntegrityError:
         with db.session() as session:  # another instance seeded at the same moment: its version 1 stands

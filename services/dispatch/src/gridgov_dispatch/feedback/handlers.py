@@ -7,7 +7,7 @@ import logging
 from sqlmodel import Session
 
 from gridgov_common.bus.envelope import Envelope
-from gridgov_common.events.feedback import FEEDBACK_RECEIVED_TYPE, FeedbackReceived
+from gridgov_common.events.feedback import FeedbackReceived
 from gridgov_dispatch.context import DispatchContext
 from gridgov_dispatch.feedback import rules, service
 from gridgov_dispatch.feedback.models import TicketRating
@@ -18,17 +18,12 @@ from gridgov_dispatch.tickets.lifecycle import Action
 
 log = logging.getLogger(__name__)
 
-FEEDBACK_CONSUMER = "dispatch.feedback"
-
-
 def record_rating(ctx: DispatchContext, session: Session, envelope: Envelope) -> None:
     """Record a rating and, when it is bad, reopen the closed ticket as rework (重新打开, 返工) by the system.
 
     Runs in the consumer's transaction (which also records the envelope id); ``ctx`` is a snapshot taken before
     it. The follow-up id is the rating's key: the same answer under a new envelope id changes nothing.
     """
-    if envelope.type != FEEDBACK_RECEIVED_TYPE:
-        return
     feedback = FeedbackReceived.model_validate(envelope.payload)
     if service.get(session, feedback.followup_id) is not None:
         log.info("follow-up %s already rated; message %s changes nothing", feedback.followup_id, envelope.id)

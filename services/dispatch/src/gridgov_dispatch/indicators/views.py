@@ -3,22 +3,21 @@
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
-from gridgov_common.auth import Principal, require
+from gridgov_common.deps import CityWide
+from gridgov_dispatch.deps import Runtime
 from gridgov_dispatch.indicators import formulas, service
 from gridgov_dispatch.indicators.schemas import IndicatorGroup, IndicatorReport, IndicatorsRead
 
 router = APIRouter(prefix="/v1/indicators", tags=["indicators"])
-
-Watcher = Annotated[Principal, Depends(require("command_centre", "admin"))]
 
 _DOC = ("The comprehensive evaluation (综合评价) of a period per department or town, and for the city. "
         "Who: command_centre, admin.\n\n" + (formulas.__doc__ or ""))
 
 
 @router.get("", response_model=IndicatorReport, description=_DOC)
-def get_indicators(request: Request, _principal: Watcher,
+def get_indicators(runtime: Runtime, _principal: CityWide,
                    period: Annotated[str, Query(max_length=40, description="2026-11 | 2026-W47 | 2026-11-25 | "
                                                                             "2026-11-01..2026-11-15 (China time)")],
                    group_by: Literal["department", "town"] = "department") -> IndicatorReport:
@@ -26,7 +25,7 @@ def get_indicators(request: Request, _principal: Watcher,
     Who: command_centre, admin."""
     parsed = formulas.parse_period(period)
     now = datetime.now(UTC)
-    with request.app.state.runtime.db.session() as session:
+    with runtime.db.session() as session:
         facts = service.case_facts(session, parsed, now)
     groups, city = formulas.evaluate(facts, parsed, now, group_by)
     return IndicatorReport(

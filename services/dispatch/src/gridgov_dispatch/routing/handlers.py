@@ -8,8 +8,11 @@ from typing import Any
 from gridgov_common.db import Database
 from gridgov_common.errors import ErrorDetail, ValidationFailed
 from gridgov_dispatch.routing import service
-from gridgov_dispatch.routing.engine import ReplayReport, RuleSet, check_rule_set, parse_rule_set, replay
-from gridgov_dispatch.routing.models import RuleSetVersion
+from gridgov_dispatch.rules import service as rule_sets
+from gridgov_dispatch.rules.engine import RuleSet
+from gridgov_dispatch.rules.models import RuleSetVersion
+from gridgov_dispatch.rules.parsing import check_rule_set, parse_rule_set
+from gridgov_dispatch.rules.replay import ReplayReport, replay
 
 REPLAY_CHANGED_MAX = 200  # changed cases listed in a replay report; the counts cover them all
 
@@ -17,9 +20,9 @@ REPLAY_CHANGED_MAX = 200  # changed cases listed in a replay report; the counts 
 def checked(db: Database, data: dict[str, Any]) -> tuple[RuleSet, int]:
     """Parse and check a candidate against the departments and every category; 422 naming each rule and reason."""
     rule_set = parse_rule_set(data)
-    codes = service.category_codes()
+    codes = rule_sets.category_codes(db)
     with db.session() as session:
-        infos = service.department_infos(session)
+        infos = rule_sets.department_infos(session)
     details = check_rule_set(rule_set, codes, infos)
     if details:
         raise ValidationFailed("the rule set cannot be published", details)
@@ -29,17 +32,17 @@ def checked(db: Database, data: dict[str, Any]) -> tuple[RuleSet, int]:
 def publish(db: Database, data: dict[str, Any], published_by: str, note: str | None) -> RuleSetVersion:
     """Check a candidate and store it as the next version (nothing is stored when it fails)."""
     rule_set, _ = checked(db, data)
-    return service.publish(db, rule_set.to_data(), published_by, note)
+    return rule_sets.publish(db, rule_set.to_data(), published_by, note)
 
 
 def replay_candidate(db: Database, data: dict[str, Any], since: datetime | None,
                      limit: int) -> tuple[ReplayReport, int | None, list[ErrorDetail]]:
     """Replay a candidate (parsed; check problems come back as warnings) against the current version."""
     candidate = parse_rule_set(data)
-    current = service.current_rule_set(db)
+    current = rule_sets.current_rule_set(db)
     with db.session() as session:
-        context = service.routing_context(session)
+        context = rule_sets.routing_context(session)
         cases = service.past_cases(session, since, limit)
-    warnings = check_rule_set(candidate, service.category_codes(), context.departments.values())
+    warnings = check_rule_set(candidate, rule_sets.category_codes(db), context.departments.values())
     report = replay(cases, current, candidate, context, max_changed=REPLAY_CHANGED_MAX)
     return report, current.version, warnings

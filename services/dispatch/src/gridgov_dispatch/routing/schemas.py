@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gridgov_common.schemas import Integer
-from gridgov_dispatch.routing.engine import MAX_RULES
+from gridgov_dispatch.rules.parsing import MAX_RULES
 
 REPLAY_LIMIT_MAX = 10000
 

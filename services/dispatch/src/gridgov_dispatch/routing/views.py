@@ -1,14 +1,12 @@
 """HTTP routes of the dispatch rules (thin: parse, authorise, call a handler, shape)."""
 
 import json
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
-from gridgov_common.auth import Principal, require
-from gridgov_dispatch.routing import handlers, service
-from gridgov_dispatch.routing.engine import Decision
-from gridgov_dispatch.routing.models import RuleSetVersion
+from gridgov_common.deps import Admin, CityWide, Staff
+from gridgov_dispatch.deps import Runtime
+from gridgov_dispatch.routing import handlers
 from gridgov_dispatch.routing.schemas import (
     ChangedCaseRead,
     DecisionRead,
@@ -19,12 +17,11 @@ from gridgov_dispatch.routing.schemas import (
     RuleSetRead,
     ValidationResult,
 )
+from gridgov_dispatch.rules import service
+from gridgov_dispatch.rules.engine import Decision
+from gridgov_dispatch.rules.models import RuleSetVersion
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"])
-
-Staff = Annotated[Principal, Depends(require("grid_worker", "dept_dispatcher", "command_centre", "admin"))]
-Reviewer = Annotated[Principal, Depends(require("command_centre", "admin"))]
-Admin = Annotated[Principal, Depends(require("admin"))]
 
 
 def _read(row: RuleSetVersion) -> RuleSetRead:
@@ -37,36 +34,35 @@ def _decision(d: Decision) -> DecisionRead:
 
 
 @router.get("", response_model=RuleSetRead)
-def get_rules(request: Request, _principal: Staff) -> RuleSetRead:
+def get_rules(runtime: Runtime, _principal: Staff) -> RuleSetRead:
     """The current rule set (派遣规则): version, publisher, note and rules. Who: any staff role."""
-    with request.app.state.runtime.db.session() as session:
+    with runtime.db.session() as session:
         row = service.latest_or_raise(session)
     return _read(row)
 
 
 @router.post("/validate", response_model=ValidationResult)
-def validate_rules(body: RuleSetBody, request: Request, _principal: Reviewer) -> ValidationResult:
+def validate_rules(body: RuleSetBody, runtime: Runtime, _principal: CityWide) -> ValidationResult:
     """Check a candidate rule set without storing it: 422 naming each bad rule and why, or ok.
     Who: command_centre, admin."""
-    rule_set, categories = handlers.checked(request.app.state.runtime.db, {"rules": body.rules})
+    rule_set, categories = handlers.checked(runtime.db, {"rules": body.rules})
     return ValidationResult(ok=True, rules=len(rule_set.rules), categories_checked=categories)
 
 
 @router.post("", response_model=RuleSetRead, status_code=201)
-def publish_rules(body: RuleSetBody, request: Request, principal: Admin) -> RuleSetRead:
+def publish_rules(body: RuleSetBody, runtime: Runtime, principal: Admin) -> RuleSetRead:
     """Publish a candidate as the next version; 422 (nothing stored) when it does not parse or leaves a category
     unroutable or names an unknown department, 409 when another version was published at the same time.
     Who: admin."""
-    row = handlers.publish(request.app.state.runtime.db, {"rules": body.rules}, principal.sub, body.note)
+    row = handlers.publish(runtime.db, {"rules": body.rules}, principal.sub, body.note)
     return _read(row)
 
 
 @router.post("/replay", response_model=ReplayReportRead)
-def replay_rules(body: ReplayBody, request: Request, _principal: Reviewer) -> ReplayReportRead:
+def replay_rules(body: ReplayBody, runtime: Runtime, _principal: CityWide) -> ReplayReportRead:
     """Replay a candidate over past tickets against the current version: totals, changed decisions, moves to and
     from triage, per-department counts and the changed cases (at most 200 listed). Who: command_centre, admin."""
-    report, version, warnings = handlers.replay_candidate(request.app.state.runtime.db, {"rules": body.rules},
-                                                          body.since, body.limit)
+    report, version, warnings = handlers.replay_candidate(runtime.db, {"rules": body.rules}, body.since, body.limit)
     return ReplayReportRead(
         current_version=version, total=report.total, changed=report.changed,
         department_changed=report.department_changed, priority_changed=report.priority_changed,

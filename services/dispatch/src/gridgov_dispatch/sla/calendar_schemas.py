@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from gridgov_dispatch.sla.calendar import Unit
+from gridgov_dispatch.worktime.working_calendar import Unit
 
 
 class DeadlineRead(BaseModel):

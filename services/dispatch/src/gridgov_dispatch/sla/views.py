@@ -5,12 +5,12 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from gridgov_common.auth import Principal, require
+from gridgov_common.deps import CityWide, IfNoneMatch, OfficeStaff, Staff, not_modified
 from gridgov_common.errors import Forbidden
+from gridgov_dispatch.deps import Runtime
 from gridgov_dispatch.sla import service
-from gridgov_dispatch.sla.clock import is_overdue
 from gridgov_dispatch.sla.schemas import (
     AreaCount,
     BreachItem,
@@ -21,12 +21,10 @@ from gridgov_dispatch.sla.schemas import (
     SlaBoardItem,
 )
 from gridgov_dispatch.tickets.models import Ticket
+from gridgov_dispatch.worktime.clock import is_overdue
 
 router = APIRouter(prefix="/v1/sla", tags=["sla"])
 
-Watcher = Annotated[Principal, Depends(require("command_centre", "admin"))]
-BreachReader = Annotated[Principal, Depends(require("command_centre", "admin", "dept_dispatcher"))]
-Staff = Annotated[Principal, Depends(require("grid_worker", "dept_dispatcher", "command_centre", "admin"))]
 DepartmentCode = Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,50}$", description="department code")]
 TownCode = Annotated[str | None, Query(pattern=r"^[0-9]{9}$", description="town code (9 digits)")]
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -37,12 +35,12 @@ COUNTS_MAX_AGE = 15  # seconds: the console polls; counts a few seconds old are 
 
 
 @router.get("/board", response_model=SlaBoard)
-def get_sla_board(request: Request, _principal: Watcher,
+def get_sla_board(runtime: Runtime, _principal: CityWide,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> SlaBoard:
     """Counts by state, open counts by department and town, warnings (预警) and breaches (超期), and the open
     tickets with deadline, overdue and paused flags, most urgent first. Who: command_centre, admin."""
     now = datetime.now(UTC)
-    with request.app.state.runtime.db.session() as session:
+    with runtime.db.session() as session:
         counts = service.counts_by_state(session)
         overdue = service.overdue_count(session, now)
         by_department = service.open_counts_by(session, "department")
@@ -71,7 +69,7 @@ def _overdue_hours(ticket: Ticket, now: datetime) -> float:
 
 
 @router.get("/breaches", response_model=BreachPage)
-def list_breaches(request: Request, principal: BreachReader, department: DepartmentCode = None,
+def list_breaches(runtime: Runtime, principal: OfficeStaff, department: DepartmentCode = None,
                   town: TownCode = None,
                   limit: Limit = 50, offset: Offset = 0) -> BreachPage:
     """Open tickets at sla_level red (超期), longest overdue first, with how long overdue and the escalation level
@@ -85,7 +83,7 @@ def list_breaches(request: Request, principal: BreachReader, department: Departm
                             "department")
         department = principal.department
     now = datetime.now(UTC)
-    with request.app.state.runtime.db.session() as session:
+    with runtime.db.session() as session:
         rows, total = service.breaches(session, department=department, town=town, limit=limit, offset=offset)
     items = [
         BreachItem(id=t.id, state=t.state, category_code=t.category_code, department=t.department,
@@ -99,10 +97,10 @@ def list_breaches(request: Request, principal: BreachReader, department: Departm
 
 
 @router.get("/returns", response_model=ReturnedPage)
-def list_returns(request: Request, _principal: Watcher, limit: Limit = 50, offset: Offset = 0) -> ReturnedPage:
+def list_returns(runtime: Runtime, _principal: CityWide, limit: Limit = 50, offset: Offset = 0) -> ReturnedPage:
     """Returned tickets (退单) awaiting the command centre's ruling, oldest return first, with the reason (the note
     of the latest `return` transition), who returned it and when. Who: command_centre, admin."""
-    with request.app.state.runtime.db.session() as session:
+    with runtime.db.session() as session:
         rows, total = service.returned_queue(session, limit=limit, offset=offset)
     items = [
         ReturnedItem(id=t.id, category_code=t.category_code, department=t.department, town_code=t.town_code,
@@ -114,26 +112,17 @@ def list_returns(request: Request, _principal: Watcher, limit: Limit = 50, offse
     return ReturnedPage(items=items, total=total, limit=limit, offset=offset)
 
 
-def _etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-    return "*" in tags or etag in tags
-
-
 @router.get("/counts", response_model=dict[str, AreaCount],
             responses={304: {"description": "Not modified: the If-None-Match ETag still matches."}})
-def get_area_counts(request: Request, _principal: Staff, level: Literal["town", "village", "grid"],
-                    if_none_match: Annotated[str | None, Header()] = None) -> Response:
+def get_area_counts(runtime: Runtime, _principal: Staff, level: Literal["town", "village", "grid"],
+                    if_none_match: IfNoneMatch = None) -> Response:
     """Open, yellow (预警) and red (超期) tickets per area code of ``level``, for the console to join with
     grid-registry's GeoJSON (``GET /v1/grids?level=...``, features' ``id`` = code); areas with no open ticket are
     left out. Cacheable for 15 s, with an ETag (If-None-Match → 304). Who: any staff role."""
-    with request.app.state.runtime.db.session() as session:
+    with runtime.db.session() as session:
         counts = service.area_counts(session, level)
     body = json.dumps(counts, separators=(",", ":"), sort_keys=True).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     # Vary: the answer is the same for every staff caller, but a shared cache must still not serve it anonymously.
     headers = {"ETag": etag, "Cache-Control": f"max-age={COUNTS_MAX_AGE}", "Vary": "Authorization"}
-    if _etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    return not_modified(if_none_match, etag, headers) or Response(body, media_type="application/json", headers=headers)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from gridgov_common.auth import CITY_WIDE, STAFF
 from gridgov_common.errors import Forbidden
 
 
@@ -67,8 +68,8 @@ class Scope(StrEnum):
 
 
 # Roles that see every ticket; dept_dispatcher and grid_worker see their department's or grid's.
-SEE_ALL = frozenset({"command_centre", "admin"})
-READERS = ("grid_worker", "dept_dispatcher", "command_centre", "admin")
+SEE_ALL = frozenset(CITY_WIDE)
+READERS = STAFF
 
 
 def check_scope(actor: Actor, scope: Scope, facts: TicketFacts) -> None:

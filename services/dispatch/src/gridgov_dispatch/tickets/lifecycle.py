@@ -11,12 +11,16 @@ and who may take it in which scope; ``apply`` only reads the table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Protocol
 
+from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.errors import Forbidden, IllegalTransition
+from gridgov_common.events.tickets import TicketEvent, ticket_event_type
 from gridgov_dispatch.tickets.access import Actor, Scope, TicketFacts, check_scope
 
 
@@ -187,3 +191,51 @@ def available_actions(state: State | str | None, actor: Actor, facts: TicketFact
             continue
         out.append(row.action.value)
     return out
+
+
+# --- events: every row taken is published as ``ticket.<past tense>`` ---------------------------------------------
+
+PRODUCER = "dispatch"
+
+
+class TicketLike(Protocol):
+    """What an event tells of a ticket (the stored row has it; the state machine needs no table)."""
+
+    id: str
+    report_id: str
+    state: str
+    category_code: str
+    department: str | None
+    grid_code: str | None
+    village_code: str | None
+    town_code: str | None
+    reporter_id: str
+    deadline: datetime | None
+    priority: str | None
+    channel: str | None
+    stage: str | None
+    deadline_provisional: bool
+    sla_level: str
+    escalation_level: int
+    supervised: bool
+
+
+def ticket_event(ticket: TicketLike, action: str, source: str | None, actor: Actor, note: str | None, at: datetime,
+                 merged: Sequence[tuple[str, str]]) -> TicketEvent:
+    """The event of ``action`` on a ticket as it stands after it: its state, department, clock and reporters."""
+    return TicketEvent(
+        ticket_id=ticket.id, report_id=ticket.report_id, action=action, from_state=source, to_state=ticket.state,
+        category_code=ticket.category_code, department=ticket.department, grid_code=ticket.grid_code,
+        village_code=ticket.village_code, town_code=ticket.town_code, reporter_id=ticket.reporter_id,
+        deadline=ticket.deadline, actor_id=actor.sub, actor_role=actor.role, note=note, occurred_at=at,
+        merged_report_ids=[r for r, _ in merged], merged_reporter_ids=[p for _, p in merged],
+        priority=ticket.priority, channel=ticket.channel, stage=ticket.stage,
+        deadline_provisional=ticket.deadline_provisional, sla_level=ticket.sla_level,
+        escalation_level=ticket.escalation_level, supervised=ticket.supervised,
+    )
+
+
+def event_envelope(event: TicketEvent, causation_id: str | None) -> Envelope:
+    """The envelope of a ticket event: keyed by the ticket (its events stay in order), correlated by the report."""
+    return new_envelope(type=ticket_event_type(event.action), producer=PRODUCER, key=event.ticket_id, payload=event,
+                        correlation_id=event.report_id, causation_id=causation_id)

@@ -1,11 +1,13 @@
 """Tickets (案卷) and their audit trail, as dispatch stores them."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 
 from gridgov_dispatch.tables import DispatchTable
+from gridgov_dispatch.worktime import clock as clocks
 
 
 class Ticket(DispatchTable, table=True):
@@ -102,3 +104,22 @@ class MergedReport(DispatchTable, table=True):
     merged_at: datetime
     split_at: datetime | None = None
     split_ticket_id: str | None = Field(default=None, max_length=36)
+
+
+# The SLA clock of a ticket's current stage lives in the ticket's own columns; these two map one to the other.
+def clock_of(ticket: Ticket) -> clocks.Clock:
+    """The SLA clock a ticket row stores."""
+    return clocks.Clock(stage=ticket.stage, started_at=ticket.stage_started_at, deadline=ticket.deadline,
+                        unit=ticket.stage_limit_unit, amount=ticket.stage_limit_amount, total_s=ticket.stage_total_s,
+                        provisional=ticket.deadline_provisional, paused_at=ticket.paused_at,
+                        remaining_s=ticket.remaining_s, sla_level=ticket.sla_level,
+                        escalation_level=ticket.escalation_level, next_check_at=ticket.next_check_at)
+
+
+def clock_values(clock: clocks.Clock) -> dict[str, Any]:
+    """The ticket columns of an SLA clock."""
+    return {"stage": clock.stage, "stage_started_at": clock.started_at, "deadline": clock.deadline,
+            "stage_limit_unit": clock.unit, "stage_limit_amount": clock.amount, "stage_total_s": clock.total_s,
+            "deadline_provisional": clock.provisional, "paused_at": clock.paused_at,
+            "remaining_s": clock.remaining_s, "sla_level": clock.sla_level,
+            "escalation_level": clock.escalation_level, "next_check_at": clock.next_check_at}

@@ -4,9 +4,9 @@ import json
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from gridgov_common.schemas import Number
+from gridgov_common.schemas import Latitude, Longitude, Number
 
 NOTE_MAX = 2000
 PHOTOS_MAX = 9  # as many as a WeChat post holds
@@ -161,6 +161,47 @@ class DispatchBody(BaseModel):
 
     department: str | None = Field(default=None, min_length=1, max_length=50)
     note: str | None = Field(default=None, max_length=NOTE_MAX)
+
+
+class PlacedLocation(BaseModel):
+    """Where the command centre placed an unlocated report by hand (人工定位), as the grid registry located it.
+
+    Dispatch cannot ask the grid registry itself (it holds no boundaries and calls no service), so it checks only
+    that the codes are well formed and nest (a code's prefix is its parent's: 9-digit town, 12-digit village,
+    15-digit grid); the command centre is trusted for triage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lon: Longitude
+    lat: Latitude
+    grid_code: str = Field(pattern=r"^[0-9]{15}$", description="15-digit grid code")
+    village_code: str = Field(pattern=r"^[0-9]{12}$", description="12-digit village code, the grid's parent")
+    town_code: str = Field(pattern=r"^[0-9]{9}$", description="9-digit town code, the village's parent")
+
+    @field_validator("village_code")
+    @classmethod
+    def _village_holds_grid(cls, value: str, info: ValidationInfo) -> str:
+        grid = info.data.get("grid_code")
+        if grid is not None and not grid.startswith(value):
+            raise ValueError(f"grid {grid} is not in village {value} (a grid code starts with its village's code)")
+        return value
+
+    @field_validator("town_code")
+    @classmethod
+    def _town_holds_village(cls, value: str, info: ValidationInfo) -> str:
+        village = info.data.get("village_code")
+        if village is not None and not village.startswith(value):
+            raise ValueError(f"village {village} is not in town {value} (a village code starts with its "
+                             "town's code)")
+        return value
+
+
+class ManualDispatchBody(DispatchBody):
+    """Manual triage (人工分拨): the department, and for a ticket that is not located, where it was placed."""
+
+    location: PlacedLocation | None = Field(
+        default=None, description="the point placed by hand on the map and the grid, village and town the grid "
+                                  "registry found there; only for a ticket that is not located")
 
 
 class ExtensionBody(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, update
@@ -108,7 +108,7 @@ def open_cases(session: Session, category_code: str, since: datetime) -> list[Op
     rows = session.exec(select(Ticket.id, Ticket.category_code, Ticket.lon, Ticket.lat, Ticket.created_at).where(
         Ticket.category_code == category_code, Ticket.state != "closed", Ticket.created_at >= since,
         Ticket.lon.is_not(None))).all()
-    return [OpenCase(r[0], r[1], r[2], r[3], r[4] if r[4].tzinfo else r[4].replace(tzinfo=UTC)) for r in rows]
+    return [OpenCase(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 def merged_reports(session: Session, ticket_id: str) -> list[MergedReport]:

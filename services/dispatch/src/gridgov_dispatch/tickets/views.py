@@ -3,9 +3,11 @@
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from gridgov_common.auth import Principal, require
+from gridgov_common.auth import Principal
+from gridgov_common.deps import require
+from gridgov_dispatch.deps import Context
 from gridgov_dispatch.tickets import handlers, lifecycle, service
 from gridgov_dispatch.tickets.access import READERS, authorize_view, list_scope
 from gridgov_dispatch.tickets.lifecycle import Action, State
@@ -15,6 +17,7 @@ from gridgov_dispatch.tickets.schemas import (
     DispatchBody,
     ExtensionBody,
     HandleBody,
+    ManualDispatchBody,
     MergedReportRead,
     NoteBody,
     ReasonBody,
@@ -41,16 +44,12 @@ Centre = Annotated[Principal, Depends(require("command_centre"))]  # rulings, ex
 Reopener = Annotated[Principal, Depends(require(*[r for r in lifecycle.roles_for(Action.REOPEN) if r != "system"]))]
 
 
-def _ctx(request: Request):
-    return request.app.state.runtime.ctx
-
-
 def _read(ticket: Ticket) -> TicketRead:
     return TicketRead.model_validate(ticket, from_attributes=True)
 
 
 @router.get("", response_model=TicketPage)
-def list_tickets(request: Request, principal: Reader,
+def list_tickets(ctx: Context, principal: Reader,
                  report_id: Annotated[str | None, Query(max_length=36)] = None,
                  state: State | None = None,
                  department: Annotated[str | None, Query(max_length=50)] = None,
@@ -61,7 +60,7 @@ def list_tickets(request: Request, principal: Reader,
     """Tickets, oldest first. Who: dept_dispatcher (its department's), grid_worker (its grid's),
     command_centre and admin (all)."""
     scope = list_scope(principal)
-    with request.app.state.runtime.db.session() as session:
+    with ctx.db.session() as session:
         rows, total = service.list_page(session, scope, report_id=report_id,
                                         state=state.value if state else None, department=department,
                                         town=town, overdue=overdue, limit=limit, offset=offset)
@@ -69,9 +68,9 @@ def list_tickets(request: Request, principal: Reader,
 
 
 @router.get("/{ticket_id}", response_model=TicketDetail)
-def get_ticket(ticket_id: str, request: Request, principal: Reader) -> TicketDetail:
+def get_ticket(ticket_id: str, ctx: Context, principal: Reader) -> TicketDetail:
     """A ticket with its audit trail and the caller's allowed actions. Who: as for the list."""
-    with request.app.state.runtime.db.session() as session:
+    with ctx.db.session() as session:
         ticket = service.get_or_raise(session, ticket_id)
         facts = service.facts(ticket)
         authorize_view(principal, facts)
@@ -88,107 +87,108 @@ def get_ticket(ticket_id: str, request: Request, principal: Reader) -> TicketDet
 
 
 @router.post("/{ticket_id}/claim", response_model=TicketRead)
-def claim_ticket(ticket_id: str, request: Request, principal: Claimer) -> TicketRead:
+def claim_ticket(ticket_id: str, ctx: Context, principal: Claimer) -> TicketRead:
     """Claim a dispatched ticket (签收). Who: dept_dispatcher of the ticket's department."""
-    return _read(handlers.act(_ctx(request), ticket_id, Action.CLAIM, principal))
+    return _read(handlers.act(ctx, ticket_id, Action.CLAIM, principal))
 
 
 @router.post("/{ticket_id}/handle", response_model=TicketRead)
-def handle_ticket(ticket_id: str, body: HandleBody, request: Request, principal: Handler) -> TicketRead:
+def handle_ticket(ticket_id: str, body: HandleBody, ctx: Context, principal: Handler) -> TicketRead:
     """Report the handling of a claimed ticket (处置反馈). Who: dept_dispatcher of the ticket's department."""
-    return _read(handlers.act(_ctx(request), ticket_id, Action.HANDLE, principal, body.note,
+    return _read(handlers.act(ctx, ticket_id, Action.HANDLE, principal, body.note,
                                  photos=body.photos))
 
 
 @router.post("/{ticket_id}/verify", response_model=TicketRead)
-def verify_ticket(ticket_id: str, body: VerifyBody, request: Request, principal: Verifier) -> TicketRead:
+def verify_ticket(ticket_id: str, body: VerifyBody, ctx: Context, principal: Verifier) -> TicketRead:
     """Verify a handled ticket on site (核查); ``passed: false`` sends it back to the department (返工).
     Who: grid_worker of the ticket's grid."""
     action = Action.VERIFY if body.passed else Action.REWORK
-    return _read(handlers.act(_ctx(request), ticket_id, action, principal, body.note,
+    return _read(handlers.act(ctx, ticket_id, action, principal, body.note,
                                  photos=body.photos))
 
 
 @router.post("/{ticket_id}/close", response_model=TicketRead)
-def close_ticket(ticket_id: str, request: Request, principal: Closer,
+def close_ticket(ticket_id: str, ctx: Context, principal: Closer,
                  body: CloseBody | None = None) -> TicketRead:
     """Close a verified ticket (结案). Who: command_centre, or grid_worker of the ticket's grid."""
     note = body.note if body else None
-    return _read(handlers.act(_ctx(request), ticket_id, Action.CLOSE, principal, note))
+    return _read(handlers.act(ctx, ticket_id, Action.CLOSE, principal, note))
 
 
 @router.post("/{ticket_id}/split", response_model=TicketRead)
-def split_ticket(ticket_id: str, body: SplitBody, request: Request, principal: Splitter) -> TicketRead:
+def split_ticket(ticket_id: str, body: SplitBody, ctx: Context, principal: Splitter) -> TicketRead:
     """Take a merged report (并案) out into a ticket of its own; returns the new ticket.
     Who: dept_dispatcher of the ticket's department, command_centre."""
-    return _read(handlers.split(_ctx(request), ticket_id, body.report_id, principal))
+    return _read(handlers.split(ctx, ticket_id, body.report_id, principal))
 
 
 @router.post("/{ticket_id}/return", response_model=TicketRead)
-def return_ticket(ticket_id: str, body: ReasonBody, request: Request, principal: Returner) -> TicketRead:
+def return_ticket(ticket_id: str, body: ReasonBody, ctx: Context, principal: Returner) -> TicketRead:
     """Return a ticket that is not the department's (退单), with the reason; the clock stops until the command
     centre rules. Who: dept_dispatcher of the ticket's department."""
-    return _read(handlers.act(_ctx(request), ticket_id, Action.RETURN, principal, body.note))
+    return _read(handlers.act(ctx, ticket_id, Action.RETURN, principal, body.note))
 
 
 @router.post("/{ticket_id}/rule_return", response_model=TicketRead)
-def rule_on_return(ticket_id: str, body: DispatchBody, request: Request, principal: Centre) -> TicketRead:
+def rule_on_return(ticket_id: str, body: DispatchBody, ctx: Context, principal: Centre) -> TicketRead:
     """Rule on a returned ticket (退单裁定): re-dispatch it to ``department``, or, without one, back to the
     department that returned it. A new claim clock starts. Who: command_centre."""
-    return _read(handlers.act(_ctx(request), ticket_id, Action.RULE_RETURN, principal, body.note,
+    return _read(handlers.act(ctx, ticket_id, Action.RULE_RETURN, principal, body.note,
                               department=body.department))
 
 
 @router.post("/{ticket_id}/dispatch", response_model=TicketRead)
-def dispatch_ticket(ticket_id: str, body: DispatchBody, request: Request, principal: Centre) -> TicketRead:
-    """Dispatch a ticket awaiting triage to a department (人工分拨). Who: command_centre."""
-    return _read(handlers.act(_ctx(request), ticket_id, Action.DISPATCH, principal, body.note,
-                              department=body.department))
+def dispatch_ticket(ticket_id: str, body: ManualDispatchBody, ctx: Context, principal: Centre) -> TicketRead:
+    """Dispatch a ticket awaiting triage to a department (人工分拨), placing it first when it is not located
+    (``location``, 409 on a located ticket). Who: command_centre."""
+    return _read(handlers.act(ctx, ticket_id, Action.DISPATCH, principal, body.note,
+                              department=body.department, location=body.location))
 
 
 @router.post("/{ticket_id}/request_extension", response_model=TicketRead)
-def request_extension(ticket_id: str, body: ExtensionBody, request: Request, principal: Handler) -> TicketRead:
+def request_extension(ticket_id: str, body: ExtensionBody, ctx: Context, principal: Handler) -> TicketRead:
     """Ask for more time (延期申请); the clock stops until the command centre decides.
     Who: dept_dispatcher of the ticket's department."""
-    return _read(handlers.act(_ctx(request), ticket_id, Action.REQUEST_EXTENSION, principal, body.note,
+    return _read(handlers.act(ctx, ticket_id, Action.REQUEST_EXTENSION, principal, body.note,
                               extension=(body.amount, body.unit)))
 
 
 @router.post("/{ticket_id}/approve_extension", response_model=TicketRead)
-def approve_extension(ticket_id: str, request: Request, principal: Centre, body: NoteBody | None = None) -> TicketRead:
+def approve_extension(ticket_id: str, ctx: Context, principal: Centre, body: NoteBody | None = None) -> TicketRead:
     """Approve an extension (延期批准): the clock runs again with the time it had left plus the extension.
     Who: command_centre."""
-    return _read(handlers.act(_ctx(request), ticket_id, Action.APPROVE_EXTENSION, principal,
+    return _read(handlers.act(ctx, ticket_id, Action.APPROVE_EXTENSION, principal,
                               body.note if body else None))
 
 
 @router.post("/{ticket_id}/refuse_extension", response_model=TicketRead)
-def refuse_extension(ticket_id: str, body: ReasonBody, request: Request, principal: Centre) -> TicketRead:
+def refuse_extension(ticket_id: str, body: ReasonBody, ctx: Context, principal: Centre) -> TicketRead:
     """Refuse an extension (延期驳回), with the reason: the clock runs again with the time it had left.
     Who: command_centre."""
-    return _read(handlers.act(_ctx(request), ticket_id, Action.REFUSE_EXTENSION, principal, body.note))
+    return _read(handlers.act(ctx, ticket_id, Action.REFUSE_EXTENSION, principal, body.note))
 
 
 @router.post("/{ticket_id}/suspend", response_model=TicketRead)
-def suspend_ticket(ticket_id: str, body: ReasonBody, request: Request, principal: Centre) -> TicketRead:
+def suspend_ticket(ticket_id: str, body: ReasonBody, ctx: Context, principal: Centre) -> TicketRead:
     """Suspend a claimed ticket (挂起), with the reason: its clock stops. Who: command_centre."""
-    return _read(handlers.act(_ctx(request), ticket_id, Action.SUSPEND, principal, body.note))
+    return _read(handlers.act(ctx, ticket_id, Action.SUSPEND, principal, body.note))
 
 
 @router.post("/{ticket_id}/resume", response_model=TicketRead)
-def resume_ticket(ticket_id: str, request: Request, principal: Centre, body: NoteBody | None = None) -> TicketRead:
+def resume_ticket(ticket_id: str, ctx: Context, principal: Centre, body: NoteBody | None = None) -> TicketRead:
     """Resume a suspended ticket (恢复): its clock runs again with the time it had left. Who: command_centre."""
-    return _read(handlers.act(_ctx(request), ticket_id, Action.RESUME, principal, body.note if body else None))
+    return _read(handlers.act(ctx, ticket_id, Action.RESUME, principal, body.note if body else None))
 
 
 @router.post("/{ticket_id}/supervise", response_model=TicketRead)
-def supervise_ticket(ticket_id: str, request: Request, principal: Centre, body: NoteBody | None = None) -> TicketRead:
+def supervise_ticket(ticket_id: str, ctx: Context, principal: Centre, body: NoteBody | None = None) -> TicketRead:
     """Press the department on a ticket (督办); the state stays and the department is told. Who: command_centre."""
-    return _read(handlers.act(_ctx(request), ticket_id, Action.SUPERVISE, principal, body.note if body else None))
+    return _read(handlers.act(ctx, ticket_id, Action.SUPERVISE, principal, body.note if body else None))
 
 
 @router.post("/{ticket_id}/reopen", response_model=TicketRead)
-def reopen_ticket(ticket_id: str, request: Request, principal: Reopener, body: NoteBody | None = None) -> TicketRead:
+def reopen_ticket(ticket_id: str, ctx: Context, principal: Reopener, body: NoteBody | None = None) -> TicketRead:
     """Reopen a closed ticket as rework for its department (e.g. the reporter found it unsolved).
     Who: command_centre (the follow-up consumer reopens on a bad rating by itself)."""
-    return _read(handlers.act(_ctx(request), ticket_id, Action.REOPEN, principal, body.note if body else None))
+    return _read(handlers.act(ctx, ticket_id, Action.REOPEN, principal, body.note if body else None))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
+from gridgov_common.auth import STAFF
 from gridgov_common.db import Database
 from gridgov_common.errors import (
     ErrorDetail,
@@ -95,7 +96,7 @@ def _check_quota(session: Session, limits: UploadLimits, uploader_id: str, sourc
              limits.bytes_per_address)):
         if value is None or (count is None and total is None):
             continue
-        rows = [(_aware(t), n) for t, n in session.exec(select(Media.created_at, Media.size).where(
+        rows = [(t, n) for t, n in session.exec(select(Media.created_at, Media.size).where(
             column == value, Media.created_at >= now - QUOTA_WINDOW)).all()]
         if count is not None:
             wait = ratelimit.retry_after([t for t, _ in rows], now, count, QUOTA_WINDOW)
@@ -107,12 +108,8 @@ def _check_quota(session: Session, limits: UploadLimits, uploader_id: str, sourc
                 raise RateLimited(field_name, f"at most {total} bytes of uploads a day", wait)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def upload(db: Database, storage: MediaStorage, uploader_id: str, data: bytes, limits: UploadLimits,
-           source_address: str | None = None) -> Media:
+           source_address: str | None = None, uploader_role: str | None = None) -> Media:
     """Store an upload: checked (size, type, dimensions, quotas), the bytes first (orphans are harmless), then
     its row; nothing recorded on failure."""
     content_type = check_upload(data, limits.max_bytes, limits.max_pixels, limits.max_side)
@@ -121,7 +118,8 @@ def upload(db: Database, storage: MediaStorage, uploader_id: str, data: bytes, l
     except ValueError as exc:
         raise UnsupportedMediaType("body", f"malformed image: {exc}") from exc
     media = Media(id=str(uuid.uuid4()), content_type=content_type, size=len(data),
-                  sha256=hashlib.sha256(data).hexdigest(), uploader_id=uploader_id, source_address=source_address,
+                  sha256=hashlib.sha256(data).hexdigest(), uploader_id=uploader_id, uploader_role=uploader_role,
+                  source_address=source_address,
                   created_at=datetime.now(UTC))
     with db.session() as session:
         _check_quota(session, limits, uploader_id, source_address, len(data))
@@ -147,15 +145,19 @@ def public_copy(db: Database, storage: MediaStorage, media_id: str) -> tuple[Med
 
 
 def readable_copy(db: Database, storage: MediaStorage, media_id: str, reader: Reader) -> tuple[Media, bytes]:
-    """The public copy of a photo for a caller who may read a report it belongs to, or its uploader while it
-    belongs to none; NotFound for everyone else, as if it did not exist."""
+    """The public copy of a photo for a caller who may read a report it belongs to; of a photo that belongs to
+    none, for its uploader, and for the city's staff when staff uploaded it; NotFound for everyone else, as if it
+    did not exist."""
     with db.session() as session:
         media = session.get(Media, media_id)
         report = session.get(Report, media.report_id) if media is not None and media.report_id else None
     if media is None:
         raise NotFound("media", media_id)
     if report is None:
-        allowed = media.uploader_id == reader.sub
+        # A staff photo no report holds is a fix or an on-site check (处置/核查照片) that a ticket's audit trail
+        # names: the staff who follow the ticket (command centre, the verifying grid worker) must see it. A
+        # citizen's upload stays theirs alone until their report holds it.
+        allowed = media.uploader_id == reader.sub or (reader.role in STAFF and media.uploader_role in STAFF)
     else:
         allowed = access.may_read(reader, report_service.facts(report))
     if not allowed:

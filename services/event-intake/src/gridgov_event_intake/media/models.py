@@ -17,6 +17,9 @@ class Media(IntakeTable, table=True):
     size: int
     sha256: str = Field(max_length=64)
     uploader_id: str = Field(max_length=100, index=True)
+    # A staff member's upload (a fix's photo, 处置照片) is the city's record, readable by its staff before any report
+    # holds it; a citizen's is theirs alone until their report does. None for uploads from before this was kept.
+    uploader_role: str | None = Field(default=None, max_length=20)
     report_id: str | None = Field(default=None, max_length=36, index=True)
     # Where the upload came from, for the per-address quota (never shown; an IP address is personal data).
     source_address: str | None = Field(default=None, max_length=45, index=True)

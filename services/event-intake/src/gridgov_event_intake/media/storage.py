@@ -10,7 +10,10 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from gridgov_event_intake.settings import IntakeSettings
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 
@@ -97,15 +100,10 @@ class S3Storage:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
 
-def for_app(app) -> MediaStorage:  # noqa: ANN001 - a FastAPI app with a started runtime
-    """The app's media storage, made once from its settings: S3 when a bucket is set, else local files."""
-    storage = getattr(app.state, "media_storage", None)
-    if storage is None:
-        settings = app.state.runtime.settings
-        if settings.media_s3_bucket:
-            storage = S3Storage(settings.media_s3_bucket, prefix=settings.media_s3_prefix,
-                                endpoint_url=settings.media_s3_endpoint_url, region=settings.media_s3_region)
-        else:
-            storage = LocalStorage(settings.media_root())
-        app.state.media_storage = storage
-    return storage
+def for_settings(settings: IntakeSettings) -> MediaStorage:
+    """The media storage the settings name: S3 when a bucket is set, else local files (the app keeps one, see
+    ``gridgov_event_intake.deps``)."""
+    if settings.media_s3_bucket:
+        return S3Storage(settings.media_s3_bucket, prefix=settings.media_s3_prefix,
+                         endpoint_url=settings.media_s3_endpoint_url, region=settings.media_s3_region)
+    return LocalStorage(settings.media_root())

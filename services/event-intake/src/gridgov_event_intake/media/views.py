@@ -1,15 +1,24 @@
 """HTTP routes of media (thin): upload a photo as the raw request body, read its public copy."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from gridgov_common.auth import Principal, require
+from gridgov_common.auth import REPORTERS, Principal
+from gridgov_common.deps import AnyRole, require
 from gridgov_common.errors import PayloadTooLarge
-from gridgov_event_intake.media import handlers, storage
+from gridgov_event_intake.deps import MediaStore, Runtime
+from gridgov_event_intake.media import handlers
 from gridgov_event_intake.reports.limits import caller_address
 
 router = APIRouter(prefix="/v1/media", tags=["media"])
+
+# Reporters upload the photos of their reports; a department's dispatcher uploads the photo of a fix (处置照片),
+# which its handling report (dispatch's POST /v1/tickets/{id}/handle) then names.
+UPLOADERS = (*REPORTERS, "dept_dispatcher")
+Uploader = Annotated[Principal, Depends(require(*UPLOADERS))]
 
 
 class MediaRead(BaseModel):
@@ -41,11 +50,10 @@ async def _body(request: Request, max_bytes: int) -> bytes:
              openapi_extra={"requestBody": {"required": True, "content": {
                  t: {"schema": {"type": "string", "format": "binary"}}
                  for t in ("image/jpeg", "image/png", "image/webp")}}})
-async def post_media(request: Request,
-                     principal: Principal = Depends(require("grid_worker", "citizen"))) -> MediaRead:
+async def post_media(request: Request, principal: Uploader, runtime: Runtime, storage: MediaStore) -> MediaRead:
     """Upload one photo as the raw body (JPEG, PNG or WebP, judged by content; at most so many pixels, by its
-    header), under daily quotas per account and per source address. Who: grid_worker, citizen."""
-    runtime = request.app.state.runtime
+    header), under daily quotas per account and per source address. Who: grid_worker, citizen; dept_dispatcher
+    (the photo of a fix)."""
     settings = runtime.settings
     limits = handlers.UploadLimits(
         max_bytes=settings.media_max_bytes, max_pixels=settings.media_max_pixels, max_side=settings.media_max_side,
@@ -54,19 +62,17 @@ async def post_media(request: Request,
         count_per_address=settings.media_daily_count_per_address,
         bytes_per_address=settings.media_daily_bytes_per_address)
     data = await _body(request, limits.max_bytes)
-    media = await run_in_threadpool(handlers.upload, runtime.db, storage.for_app(request.app),
-                                    principal.sub, data, limits, caller_address(request))
+    media = await run_in_threadpool(handlers.upload, runtime.db, storage,
+                                    principal.sub, data, limits, caller_address(request), principal.role)
     return MediaRead(media_id=media.id, content_type=media.content_type, size=media.size)
 
 
 @router.get("/{media_id}", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}})
-def get_media(media_id: str, request: Request,
-              principal: Principal = Depends(require("grid_worker", "citizen", "dept_dispatcher",
-                                                     "command_centre", "admin"))) -> Response:
+def get_media(media_id: str, principal: AnyRole, runtime: Runtime, storage: MediaStore) -> Response:
     """The public copy of a photo, without EXIF/GPS. Who: whoever may read a report it belongs to (see
-    GET /v1/reports/{id}), or its uploader before it belongs to one; anyone else: 404."""
-    media, data = handlers.readable_copy(request.app.state.runtime.db, storage.for_app(request.app), media_id,
-                                         principal)
+    GET /v1/reports/{id}); a photo of no report (a fix or an on-site check, named by a ticket's audit trail):
+    its uploader and the city's staff; anyone else: 404."""
+    media, data = handlers.readable_copy(runtime.db, storage, media_id, principal)
     # nosniff: a browser must never take an uploaded photo for HTML or script, whatever its bytes look like.
     return Response(content=data, media_type=media.content_type, headers={"X-Content-Type-Options": "nosniff"})

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from gridgov_common.categories import is_known
 from gridgov_common.db import Database
 from gridgov_common.errors import Conflict, ErrorDetail, Forbidden, NotFound, ValidationFailed
 from gridgov_event_intake.media.models import Media
@@ -82,8 +81,7 @@ def draft_from_form(client: str, form: Mapping[str, str]) -> Draft:
     code = form.get("service_code") or ""
     if not code:
         raise ValidationFailed("service_code is required", [ErrorDetail("service_code", "required")])
-    if not is_known(code):
-        raise ValidationFailed("unknown service_code", [ErrorDetail("service_code", f"no service {code}")])
+    # Whether the catalog in effect lists the code is checked where the report is accepted (field service_code).
     lat, lon = _float(form, "lat", -90, 90), _float(form, "long", -180, 180)
     if (lat is None) != (lon is None):
         raise ValidationFailed("give lat and long together", [ErrorDetail("lat" if lat is None else "long",

@@ -17,10 +17,10 @@ import hashlib
 import re
 import secrets
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from gridgov_common.categories import BY_CODE, Category
+from gridgov_common.categories import Category, CategoryBook, seed_book
 from gridgov_common.logs import mask_phones
 
 FORMATS = ("json", "xml")
@@ -70,8 +70,6 @@ def coarse(value: float | None) -> float | None:
 def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     return moment.isoformat(timespec="seconds")
 
 
@@ -86,9 +84,12 @@ def service_definition(code: str) -> dict[str, Any]:
     return {"service_code": code, "attributes": []}
 
 
-def request_record(report: Any, media_url: str | None) -> dict[str, Any]:
-    """A report as the public sees it: coarse location, public wording, phones masked, nothing personal."""
-    category = BY_CODE.get(report.category_code)
+def request_record(report: Any, media_url: str | None, categories: CategoryBook | None = None) -> dict[str, Any]:
+    """A report as the public sees it: coarse location, public wording, phones masked, nothing personal.
+
+    ``service_name`` comes from ``categories`` (the catalog in effect; default the packaged first version).
+    """
+    category = (categories or seed_book()).get(report.category_code)
     return {
         "service_request_id": report.id,
         "status": open_or_closed(report.status),

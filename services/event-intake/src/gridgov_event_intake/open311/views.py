@@ -18,10 +18,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from gridgov_common.categories import BY_CODE, CATEGORIES
 from gridgov_common.errors import DomainError, ErrorDetail, NotFound, RateLimited, ValidationFailed, status_for
+from gridgov_event_intake.catalog import handlers as catalogs
+from gridgov_event_intake.deps import MediaStore, Runtime
 from gridgov_event_intake.media import handlers as media_handlers
-from gridgov_event_intake.media import storage
 from gridgov_event_intake.open311 import handlers, render
 from gridgov_event_intake.reports import handlers as report_handlers
 from gridgov_event_intake.reports import limits
@@ -77,28 +77,30 @@ def _media_url(request: Request, media_id: str | None) -> str | None:
     return f"{str(request.base_url).rstrip('/')}/open311/v2/media/{media_id}" if media_id else None
 
 
-def _channels(request: Request) -> list[str]:
+def _channels(runtime: Runtime) -> list[str]:
     """The channels whose reports the public may see."""
-    return request.app.state.runtime.settings.open311_public_channels
+    return runtime.settings.open311_public_channels
 
 
-def _photos_public(request: Request) -> bool:
-    return request.app.state.runtime.settings.open311_public_media
+def _photos_public(runtime: Runtime) -> bool:
+    return runtime.settings.open311_public_media
 
 
 @router.get("/services.{fmt}", responses=ERROR_RESPONSES)
 @open311
-async def get_services(fmt: str) -> Response:
-    """The service list: every category a report may carry. Public."""
-    return _render(_format(fmt), "services", "service", [render.service_record(c) for c in CATEGORIES])
+async def get_services(fmt: str, runtime: Runtime) -> Response:
+    """The service list: every category a report may carry under the event catalog in effect. Public."""
+    _format(fmt)
+    book = await run_in_threadpool(catalogs.categories_in_effect, runtime.db)
+    return _render(fmt, "services", "service", [render.service_record(c) for c in book])
 
 
 @router.get("/services/{service_code}.{fmt}", responses=ERROR_RESPONSES)
 @open311
-async def get_service_definition(service_code: str, fmt: str) -> Response:
+async def get_service_definition(service_code: str, fmt: str, runtime: Runtime) -> Response:
     """A service's definition (its attributes). Public."""
     _format(fmt)
-    if service_code not in BY_CODE:
+    if not (await run_in_threadpool(catalogs.categories_in_effect, runtime.db)).is_known(service_code):
         raise NotFound("service_code", service_code)
     definition = render.service_definition(service_code)
     if fmt == "xml":
@@ -108,99 +110,99 @@ async def get_service_definition(service_code: str, fmt: str) -> Response:
 
 @router.post("/requests.{fmt}", status_code=201, responses=ERROR_RESPONSES)
 @open311
-async def post_request(fmt: str, request: Request) -> Response:
+async def post_request(fmt: str, request: Request, runtime: Runtime) -> Response:
     """Create a service request from a form (``api_key`` required); ``Idempotency-Key`` makes retries safe."""
     _format(fmt)
     try:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     except Exception as exc:  # noqa: BLE001 - a body that is not a form is a bad request
         raise ValidationFailed("the body is not a form", [ErrorDetail("body", "form-encoded expected")]) from exc
-    db = request.app.state.runtime.db
+    db = runtime.db
 
     def accept() -> report_handlers.Accepted:
-        limits.check_open311_post(request, form.get("api_key"))  # per api_key, else per source address (429)
+        limits.check_open311_post(request, runtime, form.get("api_key"))  # per api_key, else per source address (429)
         with db.session() as session:
             client = handlers.authenticate(session, form.get("api_key"))
         draft = handlers.draft_from_form(client.name, form)
         key = idempotency_key("open311", client.name, header=request.headers.get("idempotency-key"))
-        return report_handlers.accept(db, draft, key, committer=request.app.state.runtime.committer)
+        return report_handlers.accept(db, draft, key, committer=runtime.committer)
 
     accepted = await run_in_threadpool(accept)
     record = {"service_request_id": accepted.report_id, "service_notice": "", "account_id": None}
     return _render(fmt, "service_requests", "request", [record], 201 if accepted.created else 200)
 
 
-def _records(request: Request, rows: list) -> list[dict[str, Any]]:
+def _records(request: Request, runtime: Runtime, rows: list) -> list[dict[str, Any]]:
     media: dict[str, str] = {}
-    if _photos_public(request):
-        with request.app.state.runtime.db.session() as session:
+    if _photos_public(runtime):
+        with runtime.db.session() as session:
             media = handlers.first_media(session, [r.id for r in rows])
-    return [render.request_record(r, _media_url(request, media.get(r.id))) for r in rows]
+    book = catalogs.categories_in_effect(runtime.db)
+    return [render.request_record(r, _media_url(request, media.get(r.id)), book) for r in rows]
 
 
 @router.get("/requests.{fmt}", responses=ERROR_RESPONSES)
 @open311
-async def get_requests(fmt: str, request: Request) -> Response:
+async def get_requests(fmt: str, request: Request, runtime: Runtime) -> Response:
     """Service requests by ``service_request_id`` list, or by ``service_code``, ``start_date``, ``end_date``,
     ``status``. Public: the public view of the listed channels' reports."""
     _format(fmt)
     wanted = handlers.parse_filter(request.query_params, datetime.now(UTC))
 
     def query() -> list:
-        with request.app.state.runtime.db.session() as session:
-            return handlers.list_requests(session, wanted, _channels(request))
+        with runtime.db.session() as session:
+            return handlers.list_requests(session, wanted, _channels(runtime))
 
     rows = await run_in_threadpool(query)
-    return _render(fmt, "service_requests", "request", _records(request, rows))
+    return _render(fmt, "service_requests", "request", _records(request, runtime, rows))
 
 
 @router.get("/requests/{request_id}.{fmt}", responses=ERROR_RESPONSES)
 @open311
-async def get_request(request_id: str, fmt: str, request: Request) -> Response:
+async def get_request(request_id: str, fmt: str, request: Request, runtime: Runtime) -> Response:
     """One service request, in the public view; 404 when its channel is not listed. Public."""
     _format(fmt)
-    with request.app.state.runtime.db.session() as session:
-        report = handlers.get_public(session, request_id, _channels(request))
-    return _render(fmt, "service_requests", "request", _records(request, [report]))
+    with runtime.db.session() as session:
+        report = handlers.get_public(session, request_id, _channels(runtime))
+    return _render(fmt, "service_requests", "request", _records(request, runtime, [report]))
 
 
 @router.get("/tokens/{token}.{fmt}", responses=ERROR_RESPONSES)
 @open311
-async def get_token(token: str, fmt: str, request: Request) -> Response:
+async def get_token(token: str, fmt: str, runtime: Runtime) -> Response:
     """The request id of a token: gridgov answers at once, so a token is the request id itself. Public."""
     _format(fmt)
-    with request.app.state.runtime.db.session() as session:
-        report = handlers.get_public(session, token, _channels(request))
+    with runtime.db.session() as session:
+        report = handlers.get_public(session, token, _channels(runtime))
     return _render(fmt, "service_requests", "request", [{"token": token, "service_request_id": report.id}])
 
 
 @router.get("/servicerequestupdates.{fmt}", responses=ERROR_RESPONSES)
 @open311
-async def get_service_request_updates(fmt: str, request: Request) -> Response:
+async def get_service_request_updates(fmt: str, request: Request, runtime: Runtime) -> Response:
     """Status changes between ``start_date`` and ``end_date`` (the FixMyStreet extension), in their fixed
     public wording only: ticket events carry no public/internal flag, so no note written inside the city is
     ever published. Public."""
     _format(fmt)
-    with request.app.state.runtime.db.session() as session:
-        rows = handlers.list_updates(session, request.query_params, datetime.now(UTC), _channels(request))
+    with runtime.db.session() as session:
+        rows = handlers.list_updates(session, request.query_params, datetime.now(UTC), _channels(runtime))
     return _render(fmt, "service_request_updates", "request_update", [render.update_record(u) for u in rows])
 
 
 @router.get("/media/{media_id}", response_class=Response, responses=ERROR_RESPONSES)
 @open311
-async def get_public_media(media_id: str, request: Request) -> Response:
+async def get_public_media(media_id: str, runtime: Runtime, storage: MediaStore) -> Response:
     """The public copy of a report's photo (no EXIF/GPS), as ``media_url`` points to; 404 unless photos are
     public and the report is listed. Public."""
-    if not _photos_public(request):
+    if not _photos_public(runtime):
         raise NotFound("media", media_id)
     handlers.plain_value("media", media_id)
-    media, data = await run_in_threadpool(media_handlers.public_copy, request.app.state.runtime.db,
-                                          storage.for_app(request.app), media_id)
+    media, data = await run_in_threadpool(media_handlers.public_copy, runtime.db, storage, media_id)
     if media.report_id is None:  # not yet part of a report: not public
         raise NotFound("media", media_id)
-    with request.app.state.runtime.db.session() as session:
+    with runtime.db.session() as session:
         try:  # a photo follows its report; the 404 names the media only, not the unlisted report
-            handlers.get_public(session, media.report_id, _channels(request))
+            handlers.get_public(session, media.report_id, _channels(runtime))
         except NotFound as exc:
             raise NotFound("media", media_id) from exc
     return Response(content=data, media_type=media.content_type)

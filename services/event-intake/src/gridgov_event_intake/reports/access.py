@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from gridgov_common.auth import CITY_WIDE
 from gridgov_event_intake.reports.normalise import sees_full_phone
 
 # Roles that see every report.
-SEE_ALL = frozenset({"command_centre", "admin"})
+SEE_ALL = frozenset(CITY_WIDE)
 
 
 class Reader(Protocol):

@@ -9,28 +9,30 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.bus.topics import REPORTS_RECEIVED
+from gridgov_common.categories import CategoryBook
 from gridgov_common.db import Database, OutboxSession
 from gridgov_common.errors import ErrorDetail, RateLimited, ValidationFailed
 from gridgov_common.events.reports import REPORT_RECEIVED, ReportReceived
 from gridgov_common.events.tickets import TicketEvent
 from gridgov_common.logs import correlation
+from gridgov_event_intake.catalog import handlers as catalogs
 from gridgov_event_intake.groupcommit import GroupCommitter
 from gridgov_event_intake.media.models import Media
 from gridgov_event_intake.reports import ratelimit, service
 from gridgov_event_intake.reports.models import Report, ReportUpdate
 from gridgov_event_intake.reports.normalise import Draft
 from gridgov_event_intake.rewards.models import RewardEntry
+from gridgov_event_intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)
 
 SERVICE = "event-intake"
-TICKET_CONSUMER = "event-intake.ticket-status"
 # Points are earned when the report's ticket passes verification (核查通过), once per report.
 REWARD_REASON = "report_verified"
 REWARD_ACTION = "verify"
@@ -70,12 +72,14 @@ def accept(db: Database, draft: Draft, key: str | None, *, rate: RateLimit | Non
 
     No reward is credited here: a citizen's points wait for the ticket to pass verification (``follow_ticket``).
 
+    The category must be listed by the catalog version in effect (422 otherwise, before anything is written).
     A submission whose idempotency ``key`` is known returns the original report. Retries inside one process
     meet in the committer, one after the other; across processes they race to the UNIQUE constraint: the
     loser's transaction rolls back and it returns the winner. Any failure (bad media, rate limit) leaves
     nothing stored and nothing published. With a ``committer`` the write joins its current group commit;
     without, it is a transaction of its own. Either way the answer comes after the commit.
     """
+    _check_category(catalogs.categories_for_write(db, committer), draft)
     job = report_writer(db, draft, key, rate=rate)
     try:
         accepted = committer.run(job) if committer is not None else _alone(db, job)
@@ -94,6 +98,7 @@ def accept(db: Database, draft: Draft, key: str | None, *, rate: RateLimit | Non
 async def accept_async(committer: GroupCommitter, db: Database, draft: Draft, key: str | None, *,
                        rate: RateLimit | None = None) -> Accepted:
     """``accept`` for async views: the write joins the committer's group commit, no worker thread is held."""
+    _check_category(await catalogs.categories_for_write_async(db, committer), draft)
     try:
         accepted = await committer.run_async(report_writer(db, draft, key, rate=rate))
     except IntegrityError:
@@ -106,6 +111,15 @@ async def accept_async(committer: GroupCommitter, db: Database, draft: Draft, ke
         return Accepted.original(original)
     _log_accepted(accepted, draft)
     return accepted
+
+
+# The form field that carries the category, where a channel does not call it ``category_code``.
+CATEGORY_FIELD = {"open311": "service_code"}
+
+
+def _check_category(book: CategoryBook, draft: Draft) -> None:
+    """Refuse a category the catalog in effect does not list, naming the field the client filled in."""
+    catalogs.require_known(book, draft.category_code, CATEGORY_FIELD.get(draft.channel, "category_code"))
 
 
 def _alone(db: Database, job: Callable[[Session], Accepted]) -> Accepted:
@@ -147,6 +161,9 @@ def _stage(session: Session, row: dict) -> None:
     Rows, not ORM objects: the unit of work costs more than the rest of the write together, and one
     multi-row insert per group commit instead of one statement per report.
     """
+    if not isinstance(session, ReportSession):
+        raise TypeError("reports are staged only in intake's ReportSession: open the database with "
+                        "app.open_database")
     session.info.setdefault(STAGED_REPORTS, []).append(row)
 
 
@@ -158,14 +175,23 @@ def write_staged(session: Session) -> None:
         rows.clear()
 
 
-def _forget_staged(session: Session) -> None:
-    session.info.pop(STAGED_REPORTS, None)
+class ReportSession(OutboxSession):
+    """intake's session: writes the reports staged in the transaction before it commits, so no caller can
+    commit and lose them, and forgets them with a rollback.
 
+    Passed to intake's ``Database`` where it is built (``app.open_database``): nothing is attached to the
+    shared ``OutboxSession`` class, and staging in any other session fails loudly instead of losing reports.
+    """
 
-# Every session of the database writes its staged reports before it commits, so no caller can commit and lose
-# them, and forgets them with a rollback. Listening on the class, not per session: event.listen is costly.
-event.listen(OutboxSession, "before_commit", write_staged)
-event.listen(OutboxSession, "after_rollback", _forget_staged)
+    def commit(self) -> None:
+        """Insert the staged reports, then the outbox rows, then commit."""
+        write_staged(self)
+        super().commit()
+
+    def rollback(self) -> None:
+        """Forget the staged reports with the rest of the transaction."""
+        self.info.pop(STAGED_REPORTS, None)
+        super().rollback()
 
 
 def _persist(db: Database, session: Session, draft: Draft, key: str | None) -> Accepted:
@@ -247,30 +273,22 @@ def _wait(session: Session, now: datetime, window: timedelta, limit: int, *where
     # Only the newest ``limit`` times decide (see ratelimit.retry_after): never more rows than that.
     times = session.exec(select(Report.submitted_at).where(*where, Report.submitted_at >= now - window)
                          .order_by(Report.submitted_at.desc()).limit(max(limit, 1))).all()
-    return ratelimit.retry_after([_aware(t) for t in times], now, limit, window)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; they were written as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return ratelimit.retry_after(list(times), now, limit, window)  # aware: sqlmodel's UTCDateTime
 
 
 # The command centre's own steps (SLA warnings, escalations, 督办) are not news to the reporter: the state stays.
 INTERNAL_ACTIONS = frozenset({"warn", "escalate", "supervise"})
 
 
-def follow_ticket(session: Session, envelope: Envelope, *, reward_points: int = 0) -> None:
+def follow_ticket(settings: IntakeSettings, session: Session, envelope: Envelope) -> None:
     """Keep each report's status, department and grid in step with its ticket, so every reporter can see where
     it stands and each report is readable by the department and grid that hold its ticket now.
 
     A ticket's reporters are the one it was made from and those merged into it (并案); each gets the update.
-    When the ticket passes verification (核查通过) its own citizen report earns ``reward_points``, once.
+    When the ticket passes verification (核查通过) its own citizen report earns the settings' reward points,
+    once. The command centre's own steps are not routed here (see ``consumers``).
     """
-    if not envelope.type.startswith("ticket."):
-        return
     event = TicketEvent.model_validate(envelope.payload)
-    if event.action in INTERNAL_ACTIONS:
-        return
     for report_id in (event.report_id, *event.merged_report_ids):
         report = session.get(Report, report_id)
         if report is None:
@@ -288,7 +306,7 @@ def follow_ticket(session: Session, envelope: Envelope, *, reward_points: int = 
             session.add(ReportUpdate(id=update_id, report_id=report.id, status=event.to_state,
                                      note=event.note, at=event.occurred_at))
         if report_id == event.report_id and event.action == REWARD_ACTION:
-            _reward(session, report, reward_points, event.occurred_at)
+            _reward(session, report, settings.citizen_reward_points, event.occurred_at)
 
 
 def _reward(session: Session, report: Report, points: int, at: datetime) -> None:

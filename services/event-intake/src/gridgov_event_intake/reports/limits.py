@@ -16,7 +16,9 @@ from sqlmodel import select
 from starlette.requests import Request
 
 from gridgov_common.db import Database
+from gridgov_common.deps import runtime_of
 from gridgov_common.errors import RateLimited
+from gridgov_common.runtime import ServiceRuntime
 from gridgov_event_intake.open311.models import ApiClient
 from gridgov_event_intake.open311.render import hash_api_key
 from gridgov_event_intake.reports import ratelimit
@@ -27,7 +29,7 @@ def caller_address(request: Request) -> str | None:
     """The caller's address: the ASGI peer, or X-Forwarded-For's when the peer is a listed trusted proxy."""
     peer = request.client.host if request.client else None
     return ratelimit.client_address(peer, request.headers.get("x-forwarded-for"),
-                                    request.app.state.runtime.settings.trusted_proxies)
+                                    runtime_of(request.app).settings.trusted_proxies)
 
 
 def open311_subject(client: str | None, address: str | None) -> tuple[str, str]:
@@ -49,7 +51,7 @@ def hit(db: Database, subject: str, field_name: str, limit: int, window: timedel
         session.exec(delete(RateHit).where(RateHit.at < now - window))
         times = session.exec(select(RateHit.at).where(RateHit.subject == subject, RateHit.at >= now - window)
                              .order_by(RateHit.at.desc()).limit(max(limit, 1))).all()
-        wait = ratelimit.retry_after([aware(t) for t in times], now, limit, window)
+        wait = ratelimit.retry_after(list(times), now, limit, window)  # aware: sqlmodel's UTCDateTime
         if wait is None:
             session.add(RateHit(subject=subject, at=now))
         session.commit()
@@ -57,16 +59,10 @@ def hit(db: Database, subject: str, field_name: str, limit: int, window: timedel
         raise RateLimited(field_name, f"at most {limit} requests per {int(window.total_seconds())}s", wait)
 
 
-def aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; they were written as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def check_open311_post(request: Request, api_key: str | None) -> None:
+def check_open311_post(request: Request, runtime: ServiceRuntime, api_key: str | None) -> None:
     """Count an Open311 POST against its api_key's client (without a valid key, against its source address);
     429 over the limit. Counted before the request is otherwise checked, so that guessing keys is limited too.
     """
-    runtime = request.app.state.runtime
     client = None
     if api_key:
         with runtime.db.session() as session:

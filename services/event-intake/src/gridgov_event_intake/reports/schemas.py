@@ -3,9 +3,8 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from gridgov_common.categories import is_known
 from gridgov_common.schemas import Number
 
 DESCRIPTION_MAX = 2000
@@ -17,15 +16,10 @@ Crs = Literal["wgs84", "gcj02", "bd09"]
 class _Categorised(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    category_code: str = Field(pattern=r"^\d{5}$", description="event category, 2+3 digits, e.g. 01002")
+    # Its shape is checked here; whether the catalog in effect lists it, where the report is accepted.
+    category_code: str = Field(pattern=r"^\d{5}$", description="event category, 2+3 digits, e.g. 01002; one "
+                                                                "the event catalog in effect lists")
     description: str = Field(min_length=1, max_length=DESCRIPTION_MAX)
-
-    @field_validator("category_code")
-    @classmethod
-    def _known_category(cls, code: str) -> str:
-        if not is_known(code):
-            raise ValueError(f"unknown category {code}")
-        return code
 
 
 class PatrolReportCreate(_Categorised):

@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 
-from gridgov_common.auth import Principal, require
+from gridgov_common.auth import CITY_WIDE, Principal
+from gridgov_common.deps import AnyRole, require
 from gridgov_common.errors import NotFound
+from gridgov_event_intake.deps import Runtime
 from gridgov_event_intake.reports import access, handlers, limits, normalise, service
 from gridgov_event_intake.reports.handlers import Accepted, RateLimit
 from gridgov_event_intake.reports.models import Report
@@ -21,8 +23,10 @@ from gridgov_event_intake.reports.schemas import (
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
-STAFF = ("dept_dispatcher", "command_centre", "admin")
-HOTLINE_ROLES = ("command_centre", "admin")  # the 12345 platform's integration account acts as one of these
+Patroller = Annotated[Principal, Depends(require("grid_worker"))]
+# The 12345 platform's integration account acts as the command centre or an admin.
+Hotline = Annotated[Principal, Depends(require(*CITY_WIDE))]
+Citizen = Annotated[Principal, Depends(require("citizen"))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128,
                                               description="a retry with the same key returns the original")]
 ACCEPTED_RESPONSES = {200: {"model": ReportAccepted, "description": "a retry: the original report"},
@@ -39,37 +43,31 @@ def _answer(accepted: Accepted, response: Response) -> ReportAccepted:
 # The POST views are async: the write goes to the group committer, so no worker thread waits on it.
 @router.post("/patrol", status_code=status.HTTP_202_ACCEPTED, response_model=ReportAccepted,
              responses=ACCEPTED_RESPONSES)
-async def post_patrol_report(body: PatrolReportCreate, request: Request, response: Response,
-                             idempotency_key: IdempotencyKey = None,
-                             principal: Principal = Depends(require("grid_worker"))) -> ReportAccepted:
+async def post_patrol_report(body: PatrolReportCreate, runtime: Runtime, response: Response, principal: Patroller,
+                             idempotency_key: IdempotencyKey = None) -> ReportAccepted:
     """A grid worker files a patrol report, maybe handled on the spot (自行处置). Who: grid_worker."""
     draft = normalise.patrol_draft(principal.sub, principal.role, body)
     key = normalise.idempotency_key("patrol", principal.sub, header=idempotency_key)
-    runtime = request.app.state.runtime
     return _answer(await handlers.accept_async(runtime.committer, runtime.db, draft, key), response)
 
 
 @router.post("/hotline", status_code=status.HTTP_202_ACCEPTED, response_model=ReportAccepted,
              responses=ACCEPTED_RESPONSES)
-async def post_hotline_report(body: HotlineReportCreate, request: Request, response: Response,
-                              idempotency_key: IdempotencyKey = None,
-                              principal: Principal = Depends(require(*HOTLINE_ROLES))) -> ReportAccepted:
+async def post_hotline_report(body: HotlineReportCreate, runtime: Runtime, response: Response, principal: Hotline,
+                              idempotency_key: IdempotencyKey = None) -> ReportAccepted:
     """A 12345 hotline work order; its order number makes a resend return the original; a consultation
     answered directly (直接答复) is closed at once. Who: command_centre, admin."""
     draft = normalise.hotline_draft(principal.role, body)
     key = normalise.idempotency_key("hotline", principal.sub, header=idempotency_key, order_no=body.order_no)
-    runtime = request.app.state.runtime
     return _answer(await handlers.accept_async(runtime.committer, runtime.db, draft, key), response)
 
 
 @router.post("/citizen", status_code=status.HTTP_202_ACCEPTED, response_model=ReportAccepted,
              responses=ACCEPTED_RESPONSES)
-async def post_citizen_report(body: CitizenReportCreate, request: Request, response: Response,
-                              idempotency_key: IdempotencyKey = None,
-                              principal: Principal = Depends(require("citizen"))) -> ReportAccepted:
+async def post_citizen_report(body: CitizenReportCreate, request: Request, runtime: Runtime, response: Response,
+                              principal: Citizen, idempotency_key: IdempotencyKey = None) -> ReportAccepted:
     """A citizen photo report (随手拍), rate-limited per account, device, phone and source address, under a
     ceiling for all citizens together; earns reward points once its ticket passes verification. Who: citizen."""
-    runtime = request.app.state.runtime
     settings = runtime.settings
     draft = replace(normalise.citizen_draft(principal.sub, principal.role, body),
                     source_address=limits.caller_address(request))
@@ -92,11 +90,10 @@ def _read(report: Report, media_ids: list[str], principal: Principal) -> ReportR
 
 
 @router.get("/{report_id}", response_model=ReportRead)
-def get_report(report_id: str, request: Request,
-               principal: Principal = Depends(require("grid_worker", "citizen", *STAFF))) -> ReportRead:
+def get_report(report_id: str, runtime: Runtime, principal: AnyRole) -> ReportRead:
     """A report and its status. Who: its reporter; dept_dispatcher of the department its ticket is with now;
     grid_worker of its grid; command_centre, admin. Anyone else: 404, as if it did not exist."""
-    with request.app.state.runtime.db.session() as session:
+    with runtime.db.session() as session:
         report = service.get_or_raise(session, report_id)
         if not access.may_read(principal, service.facts(report)):
             raise NotFound("report", report_id)  # do not reveal that the report exists

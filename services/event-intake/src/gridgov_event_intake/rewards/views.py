@@ -1,14 +1,20 @@
 """HTTP routes of the reward ledger (thin)."""
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlmodel import select
 
-from gridgov_common.auth import Principal, require
+from gridgov_common.auth import CITY_WIDE, Principal
+from gridgov_common.deps import require
 from gridgov_common.errors import Forbidden
+from gridgov_event_intake.deps import Runtime
 from gridgov_event_intake.rewards.models import RewardEntry
 
 router = APIRouter(prefix="/v1/rewards", tags=["rewards"])
+
+LedgerReader = Annotated[Principal, Depends(require("citizen", *CITY_WIDE))]  # a citizen: their own only
 
 
 class RewardEntryRead(BaseModel):
@@ -29,12 +35,11 @@ class RewardLedger(BaseModel):
 
 
 @router.get("/{citizen}", response_model=RewardLedger)
-def get_rewards(citizen: str, request: Request,
-                principal: Principal = Depends(require("citizen", "command_centre", "admin"))) -> RewardLedger:
+def get_rewards(citizen: str, runtime: Runtime, principal: LedgerReader) -> RewardLedger:
     """A citizen's reward ledger. Who: the citizen themself, command_centre, admin."""
     if principal.role == "citizen" and principal.sub != citizen:
         raise Forbidden("a citizen reads only their own ledger", "citizen")
-    with request.app.state.runtime.db.session() as session:
+    with runtime.db.session() as session:
         rows = session.exec(select(RewardEntry).where(RewardEntry.citizen_id == citizen)
                             .order_by(RewardEntry.at.desc(), RewardEntry.id.desc())).all()
     entries = [RewardEntryRead(report_id=r.report_id, points=r.points, reason=r.reason, at=r.at.isoformat())

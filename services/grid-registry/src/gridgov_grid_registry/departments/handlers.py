@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert
@@ -15,7 +16,6 @@ from gridgov_grid_registry.departments import service
 from gridgov_grid_registry.departments.layer import DepartmentLayer
 from gridgov_grid_registry.departments.models import DepartmentArea
 from gridgov_grid_registry.grids.demo import demo_department_areas
-from gridgov_grid_registry.grids.handlers import utcnow
 from gridgov_grid_registry.grids.validation import parse_geometry
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def replace(db: Database, department: str, collection: Any) -> int:
         seen.add(code)
         details += [ErrorDetail(f"features.{i}", f"{code} {rule}: {msg}") for rule, msg in problems]
         rows.append({"department": department, "code": code, "name": name, "geometry": geometry,
-                     "updated_at": utcnow()})
+                     "updated_at": datetime.now(UTC)})
     if details:
         raise ValidationFailed(f"{len(details)} problems; nothing was replaced", details)
     with db.session() as session:
@@ -65,7 +65,7 @@ def seed_demo(db: Database) -> bool:
     with db.session() as session:
         if session.exec(select(DepartmentArea.code).limit(1)).first() is not None:
             return False
-        now = utcnow()
+        now = datetime.now(UTC)
         session.execute(insert(DepartmentArea), [
             {"department": a.department, "code": a.code, "name": a.name, "geometry": a.geometry, "updated_at": now}
             for a in demo_department_areas()])

@@ -1,16 +1,14 @@
-"""Use cases of grids: store, import and seed grid sets, keep the locator of the set in effect, locate points
-and reports."""
+"""Use cases of grids: store, import and seed grid sets, locate points and reports. The locator of the set in
+effect is ``grids.locator``; the map cache is ``grids.map_cache``."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import insert
@@ -24,26 +22,23 @@ from gridgov_common.db import Database
 from gridgov_common.errors import Conflict, ErrorDetail, ValidationFailed
 from gridgov_common.events.reports import (
     REPORT_LOCATED,
-    REPORT_RECEIVED,
     Location,
     ReportLocated,
     ReportReceived,
 )
-from gridgov_grid_registry.departments.layer import DepartmentLayer
-from gridgov_grid_registry.grids import maps, service
+from gridgov_grid_registry.grids import service
 from gridgov_grid_registry.grids.areas import LEVELS, GridSetRecord
 from gridgov_grid_registry.grids.demo import DEMO_VERSION
 from gridgov_grid_registry.grids.generator import generate
 from gridgov_grid_registry.grids.geojson import DEFAULT_MAPPING, read_features
 from gridgov_grid_registry.grids.geometry import AreaGeometry
-from gridgov_grid_registry.grids.index import GridIndex, Locator
+from gridgov_grid_registry.grids.index import Locator
 from gridgov_grid_registry.grids.models import Area, GridSet
 from gridgov_grid_registry.grids.validation import ValidationOptions, ValidationReport, validate
 
 log = logging.getLogger(__name__)
 
 SERVICE = "grid-registry"
-LOCATE_CONSUMER = "grid-registry.locate"
 DEMO_PREFIX = "demo-"  # versions of generated demo sets: a newer demo replaces them, never an imported set
 Progress = Callable[[str, int, int], None]
 _INSERT_CHUNK = 2000
@@ -51,11 +46,6 @@ _INSERT_CHUNK = 2000
 
 def _noop(_stage: str, _done: int, _total: int) -> None:
     return None
-
-
-def utcnow() -> datetime:
-    """Now, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 def store_grid_set(db: Database, grid_set: GridSetRecord, *, effective_from: datetime | None,
@@ -72,7 +62,7 @@ def store_grid_set(db: Database, grid_set: GridSetRecord, *, effective_from: dat
         try:
             session.add(GridSet(version=grid_set.version, description=grid_set.description[:200],
                                 effective_from=effective_from, source=source[:200] if source else None,
-                                created_at=utcnow()))
+                                created_at=datetime.now(UTC)))
             session.flush()
             if db.is_sqlite:
                 for start in range(0, len(ordered), _INSERT_CHUNK):
@@ -119,92 +109,8 @@ def seed_demo(db: Database) -> bool:
     if DEMO_VERSION in versions or any(not v.startswith(DEMO_PREFIX) for v in versions):
         return False
     # Generated afresh, not through the per-process cache: the service keeps no copy (~10 MB) once stored.
-    return store_grid_set(db, generate("dongguan").grid_set, effective_from=utcnow(), source="generator:dongguan")
-
-
-def build_locator(db: Database, version: str | None, kind: str = "strtree") -> Locator:
-    """A locator of one grid set: the in-memory STRtree, or PostGIS (``kind="postgis"``)."""
-    if kind == "postgis":
-        if db.is_sqlite:
-            raise ValueError("the postgis locator needs a PostgreSQL database")
-        return service.PostgisLocator(db.engine, version)
-    with db.session() as session:
-        areas = service.index_rows(session, version) if version else []
-    return GridIndex(areas, version)  # villages give their names to answers; only towns and grids are indexed
-
-
-def load_locator(db: Database, kind: str = "auto") -> Locator:
-    """The locator of the grid set in effect now (``auto``: the in-memory STRtree, on both stacks)."""
-    with db.session() as session:
-        active = service.effective_grid_set(session, utcnow())
-    return build_locator(db, active.version if active else None, "postgis" if kind == "postgis" else "strtree")
-
-
-class ActiveLocator:
-    """Holds the locator of the grid set in effect and swaps it when another set takes effect.
-
-    A background thread asks the database, every ``interval`` seconds and at the moment a scheduled set takes
-    effect, which set is in effect; when it changed (an import by another process, or a date reached) it
-    builds the new locator aside and swaps the reference, so lookups never wait for a rebuild.
-    """
-
-    def __init__(self, db: Database, kind: str = "auto", interval: float = 5.0,
-                 extra: Sequence[Callable[[], None]] = ()):
-        self.db = db
-        self.kind = kind
-        self.interval = interval
-        self.extra = list(extra)  # other refreshes to run on the same beat (the department layer)
-        self.locator: Locator = load_locator(db, kind)
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def refresh(self) -> bool:
-        """Rebuild the locator if another grid set is in effect now; True if it changed."""
-        with self.db.session() as session:
-            active = service.effective_grid_set(session, utcnow())
-        version = active.version if active else None
-        if version == self.locator.version:
-            return False
-        kind = "postgis" if self.kind == "postgis" else "strtree"
-        old, self.locator = self.locator, build_locator(self.db, version, kind)
-        if hasattr(old, "close"):
-            old.close()  # a PostGIS locator's own connections (a lookup still holding one returns it first)
-        log.info("grid set %s is in effect now (%d grids)", version, len(self.locator.answers))
-        return True
-
-    def _wait(self) -> float:
-        with self.db.session() as session:
-            upcoming = service.next_switch(session, utcnow())
-        if upcoming is None:
-            return self.interval
-        return max(0.0, min(self.interval, (upcoming - utcnow()).total_seconds() + 0.001))
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self._safe(self._wait, self.interval)):
-            self._safe(self.refresh, False)
-            for fn in self.extra:
-                self._safe(fn, None)
-
-    @staticmethod
-    def _safe(fn: Callable[[], Any], default: Any) -> Any:
-        try:
-            return fn()
-        except Exception as exc:  # noqa: BLE001 - a database outage must not stop lookups on the current set
-            log.warning("grid set refresh failed, keeping the current one: %s", exc)
-            return default
-
-    def start(self) -> None:
-        """Start watching for another grid set taking effect."""
-        self._thread = threading.Thread(target=self._run, name="grid-registry-locator-refresh", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop watching (and close a PostGIS locator's connections)."""
-        self._stopping.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-        if hasattr(self.locator, "close"):
-            self.locator.close()
+    return store_grid_set(db, generate("dongguan").grid_set, effective_from=datetime.now(UTC),
+                          source="generator:dongguan")
 
 
 @dataclass
@@ -244,7 +150,7 @@ def import_grid_set(db: Database, collection: Any, *, version: str, description:
     The new set takes effect at ``effective_from`` (default: now); tickets keep the grid they were located in,
     since each located event names its grid set version. Conflict if the version is already stored.
     """
-    effective_from = effective_from or utcnow()
+    effective_from = effective_from or datetime.now(UTC)
     with db.session() as session:
         if service.get_grid_set(session, version) is not None:
             raise Conflict(f"grid set {version} is already stored",
@@ -297,14 +203,27 @@ def locate_batch(locator: Locator, points: Sequence[Sequence[float]] | np.ndarra
     return locator.answer_many(lons, lats)
 
 
+class CodedArea(Protocol):
+    """An area that names itself by code."""
+
+    code: str
+
+
+class AreaCover(Protocol):
+    """The department-area layer as locating reads it (``departments.layer.DepartmentLayer``): the areas covering a
+    point. A protocol, so that grids does not import departments, which builds on grids."""
+
+    def covering(self, lon: float | None, lat: float | None) -> Sequence[CodedArea]:
+        """The areas covering a point."""
+        ...
+
+
 def locate_report(db: Database, locator: Locator, session: Session, envelope: Envelope,
-                  department_areas: DepartmentLayer | None = None) -> None:
+                  department_areas: AreaCover | None = None) -> None:
     """Locate a received report and stage ``report.located`` in the consumer's transaction.
 
     The location also names the department responsibility areas covering the point, for dispatch's rules.
     """
-    if envelope.type != REPORT_RECEIVED:
-        return
     report = ReportReceived.model_validate(envelope.payload)
     location = locator.locate(report.lon, report.lat)
     if department_areas is not None:  # the locator's Location is shared between lookups: copy, never modify it
@@ -320,62 +239,3 @@ def locate_report(db: Database, locator: Locator, session: Session, envelope: En
              location.town_code)
 
 
-class MapCache:
-    """Rendered map layers, cached: a grid set version never changes, so neither does its map at a zoom.
-
-    Two LRU caches: each level of a version simplified at a zoom (shared by every bbox and parent asked for),
-    and the rendered bodies. The ETag is a hash of the request's key alone, so a conditional request is
-    answered 304 without rendering anything.
-    """
-
-    def __init__(self, db: Database, levels: int = 8, bodies: int = 64, max_body_bytes: int = 8 << 20):
-        self.db = db
-        self._levels: OrderedDict[tuple, tuple[list[Area], np.ndarray]] = OrderedDict()
-        self._bodies: OrderedDict[tuple, bytes] = OrderedDict()
-        self._sizes = (levels, bodies)
-        self._max_body = max_body_bytes
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def etag(key: tuple) -> str:
-        """The entity tag of a map request (strong: the body is a pure function of the key)."""
-        return '"' + hashlib.sha256(repr(key).encode()).hexdigest()[:32] + '"'
-
-    def _level(self, version: str, level: str, zoom: int | None) -> tuple[list[Area], np.ndarray]:
-        key = (version, level, zoom if zoom is not None and zoom < maps.FULL_DETAIL_ZOOM else None)
-        with self._lock:
-            if key in self._levels:
-                self._levels.move_to_end(key)
-                return self._levels[key]
-        with self.db.session() as session:
-            areas = service.list_areas(session, version, level)
-        value = (areas, maps.simplify_level([a.geometry for a in areas], key[2]))
-        with self._lock:
-            self._levels[key] = value
-            while len(self._levels) > self._sizes[0]:
-                self._levels.popitem(last=False)
-        return value
-
-    def body(self, key: tuple) -> bytes:
-        """The GeoJSON of ``(version, level, parent, zoom, bbox)``, rendered once."""
-        with self._lock:
-            if key in self._bodies:
-                self._bodies.move_to_end(key)
-                return self._bodies[key]
-        version, level, parent, zoom, bbox = key
-        chosen: list[Area] = []
-        geoms: list[Any] = []
-        for lvl in ([level] if level else list(LEVELS)) if version else []:
-            areas, simplified = self._level(version, lvl, zoom)
-            keep = maps.in_bbox(simplified, bbox)
-            if parent is not None:
-                keep &= np.array([a.parent_code == parent for a in areas], dtype=bool)
-            chosen += [a for a, k in zip(areas, keep, strict=True) if k]
-            geoms += simplified[keep].tolist()
-        body = maps.render(chosen, geoms, version, zoom)
-        if len(body) <= self._max_body:
-            with self._lock:
-                self._bodies[key] = body
-                while len(self._bodies) > self._sizes[1]:
-                    self._bodies.popitem(last=False)
-        return body

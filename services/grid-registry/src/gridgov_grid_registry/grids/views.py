@@ -3,12 +3,13 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.responses import JSONResponse
 
-from gridgov_common.auth import ROLES, Principal, require
+from gridgov_common.deps import Admin, AnyRole, IfNoneMatch, not_modified
 from gridgov_common.errors import ErrorDetail, NotFound, ValidationFailed
 from gridgov_common.geo import Crs
+from gridgov_grid_registry.deps import Runtime
 from gridgov_grid_registry.grids import handlers, service
 from gridgov_grid_registry.grids.areas import CODE_PATTERN, Level
 from gridgov_grid_registry.grids.geojson import parse_mapping
@@ -22,17 +23,11 @@ from gridgov_grid_registry.grids.schemas import (
     LocateBatch,
     LocateBatchResult,
     LocateResult,
-    NearbyGrid,
-    NearbyResult,
-    WorkerRef,
 )
 from gridgov_grid_registry.grids.validation import ValidationOptions
-from gridgov_grid_registry.roster import service as roster
 
 router = APIRouter(prefix="/v1", tags=["grids"])
 
-AnyRole = Annotated[Principal, Depends(require(*ROLES))]
-Admin = Annotated[Principal, Depends(require("admin"))]
 Lon = Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="longitude in `crs`")]
 Lat = Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="latitude in `crs`")]
 CrsQuery = Annotated[Crs, Query(description="wgs84 (also CGCS2000), gcj02 (WeChat, AMap) or bd09 (Baidu)")]
@@ -47,10 +42,9 @@ class GeoJSONResponse(JSONResponse):
 
 
 @router.get("/locate", response_model=LocateResult)
-def get_locate(request: Request, lon: Lon, lat: Lat, _principal: AnyRole, crs: CrsQuery = "wgs84") -> LocateResult:
+def get_locate(runtime: Runtime, lon: Lon, lat: Lat, _principal: AnyRole, crs: CrsQuery = "wgs84") -> LocateResult:
     """The grid, village and town of a point (located, town_only or unlocated), and the department areas it
     is in; the point is converted from ``crs`` to WGS84 first. Who: any signed-in role."""
-    runtime = request.app.state.runtime
     location, x, y = handlers.locate_point(runtime.locator, lon, lat, crs)
     departments = [DepartmentAreaRef(department=a.department, code=a.code, name=a.name)
                    for a in runtime.departments.covering(x, y)]
@@ -59,35 +53,13 @@ def get_locate(request: Request, lon: Lon, lat: Lat, _principal: AnyRole, crs: C
 
 
 @router.post("/locate/batch", response_model=LocateBatchResult)
-def post_locate_batch(request: Request, batch: LocateBatch, _principal: AnyRole) -> Response:
+def post_locate_batch(runtime: Runtime, batch: LocateBatch, _principal: AnyRole) -> Response:
     """Up to 10,000 points at once, results in the same order. Who: any signed-in role."""
-    locator = request.app.state.runtime.locator
+    locator = runtime.locator
     answers = handlers.locate_batch(locator, batch.points, batch.crs)
     version = "null" if locator.version is None else f'"{locator.version}"'
     head = f'{{"grid_set_version":{version},"crs":"{batch.crs}","count":{len(answers)},"results":'.encode()
     return Response(head + locator.answers.json_of(answers) + b"}", media_type="application/json")
-
-
-@router.get("/locate/nearby", response_model=NearbyResult)
-def get_nearby(request: Request, lon: Lon, lat: Lat, _principal: AnyRole, crs: CrsQuery = "wgs84",
-               radius_m: Annotated[float, Query(gt=0, le=5000, description="search radius in metres")] = 500,
-               limit: Annotated[int, Query(ge=1, le=50)] = 10) -> NearbyResult:
-    """Grids within a radius of a point, nearest first, each with its grid workers on duty. Who: any role."""
-    runtime = request.app.state.runtime
-    locator = runtime.locator
-    x, y = handlers.to_wgs84(lon, lat, crs)
-    found = locator.nearby(x, y, radius_m, limit)
-    locations = [locator.answers.location(n.answer) for n in found]
-    with runtime.db.session() as session:
-        workers = roster.of_grids(session, [loc.grid_code for loc in locations], on_duty=True)
-    on_duty: dict[str, list[WorkerRef]] = {}
-    for w in workers:
-        on_duty.setdefault(w.grid_code, []).append(WorkerRef(worker_id=w.worker_id, name=w.name))
-    grids = [NearbyGrid(code=loc.grid_code, name=loc.grid_name, village_code=loc.village_code,
-                        village_name=loc.village_name, town_code=loc.town_code, town_name=loc.town_name,
-                        distance_m=n.distance_m, on_duty=on_duty.get(loc.grid_code, []))
-             for n, loc in zip(found, locations, strict=True)]
-    return NearbyResult(grid_set_version=locator.version, crs=crs, wgs84=(x, y), radius_m=radius_m, grids=grids)
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -105,7 +77,7 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
 
 @router.get("/grids", response_model=FeatureCollection, response_class=GeoJSONResponse)
 def list_grids(
-    request: Request,
+    runtime: Runtime,
     _principal: AnyRole,
     level: Annotated[Level | None, Query(description="town, village or grid; every level if omitted")] = None,
     parent: Annotated[str | None, Query(pattern=CODE_PATTERN, description="only children of this code")] = None,
@@ -113,10 +85,10 @@ def list_grids(
                                                                "omitted")] = None,
     bbox: Annotated[str | None, Query(description="west,south,east,north: only areas touching this box")] = None,
     version: Version = None,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Areas of a grid set as GeoJSON (properties: code, name, level, parent, for joining counts by code),
     simplified for a zoom level; cacheable (ETag, Cache-Control). Who: any signed-in role."""
-    runtime = request.app.state.runtime
     resolved = version or runtime.locator.version
     if version is not None:
         with runtime.db.session() as session:
@@ -127,15 +99,13 @@ def list_grids(
     # A named version never changes; "the set in effect" may switch, so it is cached briefly.
     headers = {"ETag": etag, "Cache-Control": "public, max-age=31536000, immutable" if version
                else "public, max-age=60", "Vary": "Authorization"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers=headers)
-    return Response(runtime.maps.body(key), media_type=GeoJSONResponse.media_type, headers=headers)
+    return not_modified(if_none_match, etag, headers) or Response(
+        runtime.maps.body(key), media_type=GeoJSONResponse.media_type, headers=headers)
 
 
 @router.get("/grids/{code}", response_model=Feature, response_class=GeoJSONResponse)
-def get_grid(request: Request, code: Code, _principal: AnyRole, version: Version = None) -> Feature:
+def get_grid(runtime: Runtime, code: Code, _principal: AnyRole, version: Version = None) -> Feature:
     """One town, village or grid of a grid set (default: in effect) as a GeoJSON Feature. Who: any role."""
-    runtime = request.app.state.runtime
     with runtime.db.session() as session:
         area = service.get_or_raise(session, version or runtime.locator.version, code)
     return Feature.of(area)
@@ -149,9 +119,8 @@ def _grid_set_read(session, grid_set, in_effect: str | None) -> GridSetRead:
 
 
 @router.get("/grid-sets", response_model=list[GridSetRead], tags=["grid sets"])
-def list_grid_sets(request: Request, _principal: AnyRole) -> list[GridSetRead]:
+def list_grid_sets(runtime: Runtime, _principal: AnyRole) -> list[GridSetRead]:
     """Every stored grid set, the latest to take effect first. Who: any signed-in role."""
-    runtime = request.app.state.runtime
     with runtime.db.session() as session:
         active = service.effective_grid_set(session, datetime.now(UTC))
         return [_grid_set_read(session, s, active.version if active else None)
@@ -170,7 +139,7 @@ def _effective(text: str | None) -> datetime | None:
 
 @router.post("/grid-sets", response_model=ImportResultRead, tags=["grid sets"], status_code=201)
 def import_grid_set(
-    request: Request,
+    runtime: Runtime,
     response: Response,
     _principal: Admin,
     collection: Annotated[dict, Body(description="a GeoJSON FeatureCollection of towns, villages and grids")],
@@ -189,7 +158,6 @@ def import_grid_set(
         raise ValidationFailed("bad mapping", [ErrorDetail("mapping", str(exc))]) from None
     options = ValidationOptions(overlap_tolerance_m2=tolerance_m2, gap_tolerance_m2=tolerance_m2,
                                 allow_gaps=allow_gaps)
-    runtime = request.app.state.runtime
     result = handlers.import_grid_set(runtime.db, collection, version=version,
                                       effective_from=_effective(effective_from), mapping=fields,
                                       options=options, dry_run=dry_run, source="api")

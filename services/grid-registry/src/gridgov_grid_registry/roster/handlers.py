@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from sqlalchemy import insert
 from sqlmodel import select
 
-from gridgov_common.auth import Principal
+from gridgov_common.auth import CITY_WIDE, Principal
 from gridgov_common.db import Database
 from gridgov_common.errors import ErrorDetail, Forbidden, ValidationFailed
 from gridgov_grid_registry.grids.demo import DEMO_VERSION, demo_roster
-from gridgov_grid_registry.grids.handlers import utcnow
 from gridgov_grid_registry.grids.index import Answers
 from gridgov_grid_registry.grids.models import Area
 from gridgov_grid_registry.roster import service
 from gridgov_grid_registry.roster.models import GridWorker
 
 log = logging.getLogger(__name__)
-SUPERVISORS = ("admin", "command_centre")  # may change anyone's duty; a grid worker only their own
+SUPERVISORS = CITY_WIDE  # may change anyone's duty; a grid worker only their own
 
 
 def assign(db: Database, answers: Answers, worker_id: str, name: str, grid_code: str,
@@ -31,9 +31,9 @@ def assign(db: Database, answers: Answers, worker_id: str, name: str, grid_code:
         worker = session.get(GridWorker, worker_id)
         if worker is None:
             worker = GridWorker(worker_id=worker_id, name=name, grid_code=grid_code, on_duty=bool(on_duty),
-                                updated_at=utcnow())
+                                updated_at=datetime.now(UTC))
         else:
-            worker.name, worker.grid_code, worker.updated_at = name, grid_code, utcnow()
+            worker.name, worker.grid_code, worker.updated_at = name, grid_code, datetime.now(UTC)
             if on_duty is not None:
                 worker.on_duty = on_duty
         session.add(worker)
@@ -47,7 +47,7 @@ def set_duty(db: Database, principal: Principal, worker_id: str, on_duty: bool) 
         raise Forbidden("a grid worker may change only their own duty", "worker_id")
     with db.session() as session:
         worker = service.get_or_raise(session, worker_id)
-        worker.on_duty, worker.updated_at = on_duty, utcnow()
+        worker.on_duty, worker.updated_at = on_duty, datetime.now(UTC)
         session.add(worker)
         session.commit()
         return worker
@@ -61,7 +61,7 @@ def seed_demo(db: Database) -> bool:
         codes = list(session.exec(select(Area.code).where(Area.grid_set == DEMO_VERSION, Area.level == "grid")))
         if not codes:
             return False
-        now = utcnow()
+        now = datetime.now(UTC)
         rows = [{"worker_id": w.worker_id, "name": w.name, "grid_code": w.grid_code, "on_duty": w.on_duty,
                  "updated_at": now} for w in demo_roster(codes)]
         for start in range(0, len(rows), 2000):

@@ -1,9 +1,9 @@
 """API shapes of contact points."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 ADDRESS_PATTERN = r"^(department|grid|user|role):[^\s:]{1,140}$"
 
@@ -31,11 +31,6 @@ class ContactPointRead(BaseModel):
     active: bool
     created_at: datetime
     created_by: str
-
-    @field_validator("created_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class ContactPointPage(BaseModel):

@@ -42,9 +42,7 @@ class TicketEventNotifier:
         self.wake = threading.Event()  # set after each batch commits: the worker looks for new deliveries
 
     def __call__(self, session: Session, envelope: Envelope) -> int:
-        """Plan and stage the deliveries of one event; returns how many. Unknown event types are skipped."""
-        if not subscriptions.is_subscribed(envelope.type):
-            return 0
+        """Plan and stage the deliveries of one event of a subscribed type; returns how many."""
         event = TicketEvent.model_validate(envelope.payload)
         notices = subscriptions.notices_for(envelope.type, event)
         if not notices:
@@ -61,16 +59,6 @@ class TicketEventNotifier:
         log.info("ticket %s %s: %d deliveries for %s", event.ticket_id, envelope.type, len(planned),
                  ", ".join(n.recipient for n in notices))
         return len(planned)
-
-    def consumer(self, db: Database, group: str) -> Callable[[list[Envelope]], None]:
-        """The idempotent batch handler of the consumer group; wakes the worker after each batch."""
-        batch = db.idempotent_batch(group, self)
-
-        def handle(envelopes: list[Envelope]) -> None:
-            batch(envelopes)
-            self.wake.set()
-
-        return handle
 
 
 def list_deliveries(db: Database, *, status: str | None, channel: str | None, event_id: str | None, limit: int,

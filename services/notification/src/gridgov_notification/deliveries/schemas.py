@@ -1,8 +1,8 @@
 """API shapes of deliveries."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel
 
 LIMIT_DEFAULT = 50
 LIMIT_MAX = 500
@@ -27,14 +27,6 @@ class DeliveryRead(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
-
-    @field_validator("next_attempt_at", "created_at", "sent_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        # SQLite hands back naive datetimes; every time stored here is UTC.
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
 
 
 class DeliveryPage(BaseModel):

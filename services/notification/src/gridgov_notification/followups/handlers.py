@@ -16,7 +16,7 @@ from sqlmodel import Session
 from gridgov_common.auth import Principal
 from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.bus.topics import FEEDBACK_RECEIVED
-from gridgov_common.categories import BY_CODE
+from gridgov_common.categories import seed_book
 from gridgov_common.db import Database
 from gridgov_common.events.feedback import FEEDBACK_RECEIVED_TYPE, FeedbackReceived
 from gridgov_common.events.tickets import TicketEvent
@@ -29,7 +29,6 @@ from gridgov_notification.deliveries.policy import QuietHours
 from gridgov_notification.followups import rules, service
 from gridgov_notification.followups.models import Followup
 from gridgov_notification.followups.schemas import FollowupAnswer, FollowupRead
-from gridgov_notification.subscriptions import TICKET_CLOSED
 from gridgov_notification.templates import TemplateBook
 
 log = logging.getLogger(__name__)
@@ -54,9 +53,8 @@ class FollowupPlanner:
         self.token = token
 
     def __call__(self, session: Session, envelope: Envelope) -> int:
-        """Create the follow-ups of one closed ticket and stage their notices; returns how many were created."""
-        if envelope.type != TICKET_CLOSED:
-            return 0
+        """Create the follow-ups of one closed ticket (``ticket.closed``) and stage their notices; returns how many
+        were created."""
         event = TicketEvent.model_validate(envelope.payload)
         event_id, now = str(envelope.id), self.clock()
         drafts = rules.drafts_for(event, now, self.expiry_days, service.reporters_asked(session, event_id),
@@ -86,27 +84,9 @@ class FollowupPlanner:
                  ", ".join(n.recipient for _, n in notices))
         return len(drafts)
 
-    def consumer(self, db: Database, group: str,
-                 first: Callable[[Session, Envelope], object] | None = None) -> Callable[[list[Envelope]], None]:
-        """The idempotent batch handler of a consumer group: ``first`` (the ticket-event notifier), then the
-        follow-ups, of each message in one transaction; wakes the delivery worker after each batch."""
-
-        def apply(session: Session, envelope: Envelope) -> None:
-            if first is not None:
-                first(session, envelope)
-            self(session, envelope)
-
-        batch = db.idempotent_batch(group, apply)
-
-        def handle(envelopes: list[Envelope]) -> None:
-            batch(envelopes)
-            self.wake.set()
-
-        return handle
-
 
 def _read(followup: Followup, now: datetime) -> FollowupRead:
-    category = BY_CODE.get(followup.category_code)
+    category = seed_book().get(followup.category_code)  # names of the packaged first catalog version
     return FollowupRead(
         ticket_id=followup.ticket_id, category_code=followup.category_code,
         category_name=category.name_zh if category else None, closed_note=followup.closed_note,

@@ -1,8 +1,8 @@
 """API shapes of the inbox."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel
 
 LIMIT_DEFAULT = 50
 LIMIT_MAX = 200
@@ -22,14 +22,6 @@ class InboxMessageRead(BaseModel):
     created_at: datetime
     read_at: datetime | None
     unread: bool
-
-    @field_validator("created_at", "read_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        # SQLite hands back naive datetimes; every time stored here is UTC.
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
 
 
 class InboxPage(BaseModel):

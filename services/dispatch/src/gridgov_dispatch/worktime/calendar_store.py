@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -16,17 +17,24 @@ from sqlmodel import select
 from gridgov_common.db import Database
 from gridgov_common.errors import ErrorDetail, ValidationFailed
 from gridgov_dispatch.cache import PerDatabase
-from gridgov_dispatch.settings import DispatchSettings
-from gridgov_dispatch.sla.calendar import (
+from gridgov_dispatch.worktime.models import CalendarYear
+from gridgov_dispatch.worktime.working_calendar import (
     CalendarTableError,
     WorkingCalendar,
     YearTable,
     package_tables,
     parse_working_hours,
 )
-from gridgov_dispatch.sla.models import CalendarYear
 
 _current: PerDatabase[WorkingCalendar] = PerDatabase()
+
+
+class CalendarSettings(Protocol):
+    """The settings a calendar is built from (the service's settings have them); a protocol, so that the settings
+    module, which validates working hours with this package, is not imported back."""
+
+    working_hours: str
+    timezone: str
 
 
 def _row_table(row: CalendarYear) -> YearTable:
@@ -39,13 +47,13 @@ def _loaded_tables(db: Database) -> dict[int, YearTable]:
         return {row.year: _row_table(row) for row in session.exec(select(CalendarYear)).all()}
 
 
-def build_calendar(db: Database, settings: DispatchSettings) -> WorkingCalendar:
+def build_calendar(db: Database, settings: CalendarSettings) -> WorkingCalendar:
     """A fresh calendar: package tables, each year an admin loaded replacing the package's."""
     tables = {**package_tables(), **_loaded_tables(db)}
     return WorkingCalendar(tables, parse_working_hours(settings.working_hours), ZoneInfo(settings.timezone))
 
 
-def current_calendar(db: Database, settings: DispatchSettings) -> WorkingCalendar:
+def current_calendar(db: Database, settings: CalendarSettings) -> WorkingCalendar:
     """The working calendar to count on, from the cache when it is under 30 seconds old."""
     # Keyed by the settings too: a test or a reconfigured process gets a calendar of its own working hours.
     return _current.get(db, lambda: build_calendar(db, settings), key=(settings.working_hours, settings.timezone))

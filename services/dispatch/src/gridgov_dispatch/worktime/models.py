@@ -1,4 +1,4 @@
-"""The SLA tables dispatch stores: the official year tables of the working calendar an admin loaded."""
+"""The working-time table dispatch stores: the official year tables of the working calendar an admin loaded."""
 
 from datetime import datetime
 

@@ -31,7 +31,7 @@ class DeadlineLike(Protocol):
 
 
 class Calendar(Protocol):
-    """The working calendar the clock counts on (``sla.calendar.WorkingCalendar``)."""
+    """The working calendar the clock counts on (``worktime.working_calendar.WorkingCalendar``)."""
 
     def add(self, start: datetime, amount: float, unit: str) -> DeadlineLike:
         """The deadline ``amount`` of ``unit`` after ``start``."""
