@@ -40,9 +40,12 @@ def stack(tmp_path_factory):
     """The five processes on the embedded stack (the console among them)."""
     _require_browser()
     s = Stack("embedded", tmp_path_factory.mktemp("console-stack"))
-    s.start()
-    yield s
-    s.close()
+    # A shared or busy machine may take minutes to import five services at once: wait longer than the default.
+    try:
+        s.start(timeout=float(os.environ.get("GRIDGOV_TEST_STACK_START_S", "300")))
+        yield s
+    finally:
+        s.close()  # also when the start timed out: no stack left running behind a failed session
 
 
 @pytest.fixture(scope="session")
@@ -186,7 +189,8 @@ def sso_console(stack, tmp_path_factory):
     procs = [spawn(SERVICES[name], env, data_dir / "logs") for name in ("grid-registry", "console")]
     registry, console = f"http://127.0.0.1:{registry_port}", f"http://127.0.0.1:{console_port}"
     try:
-        wait_ready({"grid-registry (sso)": registry, "console (sso)": console}, 90)
+        wait_ready({"grid-registry (sso)": registry, "console (sso)": console},
+                   float(os.environ.get("GRIDGOV_TEST_STACK_START_S", "300")))
         resp = httpx.post(f"{registry}/v1/grid-sets", params={"version": "hostile-names"}, json=HOSTILE_GRID_SET,
                           headers=stack.auth(sub="api-admin", role="admin"), timeout=60)
         assert resp.status_code == 201, resp.text

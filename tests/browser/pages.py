@@ -8,6 +8,7 @@ carries ``data-id`` (the ticket id) and ``data-state``.
 
 from __future__ import annotations
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -84,6 +85,30 @@ class ConsolePage:
     def message(self, timeout: float = 15.0) -> str:
         """The text of the newest Element Plus message (ElMessage) shown."""
         return self.one(".el-message .el-message__content", timeout).text
+
+    def accept_confirmation(self, timeout: float = 15.0) -> str:
+        """Accept the open confirmation box (ElMessageBox) with its primary button; answers the question it asked."""
+
+        def shown_box():
+            try:
+                return next((b for b in self.css(".el-message-box") if b.is_displayed()), None)
+            except StaleElementReferenceException:  # the box is being drawn: look again
+                return None
+
+        def press():
+            try:
+                box = shown_box()
+                if box is None:
+                    return None
+                text = box.text
+                box.find_element(By.CSS_SELECTOR, ".el-message-box__btns .el-button--primary").click()
+                return text or " "
+            except StaleElementReferenceException:
+                return None
+
+        question = wait_until("a confirmation box to accept", press, timeout)
+        wait_until("the confirmation to close", lambda: shown_box() is None, timeout)
+        return question
 
     def row(self, ticket_id: str, state: str | None = None, timeout: float = 40.0):
         """The list row of a ticket (in any list on the page), optionally once it is in ``state``."""

@@ -1,80 +1,35 @@
 """The console in headless Chromium: each role signs in and clicks the loop through, as a user would.
 
-Report from the grid worker's form → the ticket counted on the command centre's map and in the dispatcher's queue
-→ claim → handle → verify → close; a missed deadline shows red on the board; an API error shows its message.
+Report from the grid worker's form (/field) → the ticket counted on the map → the dispatcher claims and handles it
+in the queue (/queue) → the grid worker verifies it (/field) → the command centre closes it on its page
+(/tickets/<id>); a missed deadline shows red on the map and the board; an API error shows in Chinese next to the
+control; every page runs under the Content-Security-Policy; a hostile area name shows as text.
 Screenshots go to the test's tmp dir and var/screenshots/.
 """
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
 
 from gridgov_cli.demo import DEMO_POINT
 from tests.browser.conftest import HOSTILE_NAME, HOSTILE_TOWN, wait_until
+from tests.browser.pages import DESK, ConsolePage
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 RED = "#d93025"
-
-
-class Page:
-    """The console page in the browser, in a user's words."""
-
-    def __init__(self, driver, url: str):
-        self.driver = driver
-        self.url = url
-
-    def css(self, selector: str):
-        return self.driver.find_elements(By.CSS_SELECTOR, selector)
-
-    def one(self, selector: str, timeout: float = 30.0):
-        return wait_until(f"{selector} on the page", lambda: (found := self.css(selector)) and found[0], timeout)
-
-    def sign_in(self, role: str, sub: str, department: str | None = None, grid: str | None = None,
-                expect_ready: bool = True) -> None:
-        # A grid worker is on a phone; the others at a desk.
-        self.driver.set_window_size(*((412, 915) if role == "grid_worker" else (1400, 1400)))
-        self.driver.get(self.url)
-        self.driver.execute_script("sessionStorage.clear()")
-        self.driver.get(self.url)
-        Select(self.one("#login-role")).select_by_value(role)
-        self._type("#login-sub", sub)
-        if department is not None:
-            self._type("#login-department", department)
-        if grid is not None:
-            self._type("#login-grid", grid)
-        self.one("#login-submit").click()
-        if expect_ready:
-            wait_until(f"the {role} view", lambda: self.driver.execute_script("return document.body.dataset.ready"))
-
-    def _type(self, selector: str, text: str) -> None:
-        field = self.one(selector)
-        field.clear()
-        field.send_keys(text)
-
-    def error_text(self) -> str:
-        box = self.one("#error-box")
-        wait_until("the error box to show", box.is_displayed)
-        return box.text
-
-    def row(self, table: str, ticket_id: str, state: str | None = None, timeout: float = 40.0):
-        selector = f"{table} [data-id='{ticket_id}']" + (f"[data-state='{state}']" if state else "")
-        return self.one(selector, timeout)
-
-    def area(self, code: str):
-        """The polygon of an area on the map."""
-        return self.one(f"#map path.area-{code}")
+RED_RGB = "rgb(217, 48, 37)"
 
 
 @pytest.fixture
-def page(driver, stack) -> Page:
-    return Page(driver, stack.url("console") + "/")
+def console(driver, stack) -> ConsolePage:
+    return ConsolePage(driver, stack.url("console"))
 
 
 def sent_requests(driver) -> list[dict]:
@@ -87,185 +42,226 @@ def sent_requests(driver) -> list[dict]:
     return found
 
 
-def test_close_ticket_reported_from_form_through_every_role(page, api, shot):
-    csp_violations(page.driver)
+def pick_category(console: ConsolePage, code: str, search: str) -> None:
+    """Choose a category in the report form by typing part of its name, as a worker would."""
+    console.test_id("report-category").click()
+    field = console.one("[data-test=report-category] input")
+    field.send_keys(search)
+    options = f".el-select-dropdown__item[data-code='{code}']"
+    option = wait_until(f"the option {code}", lambda: [o for o in console.css(options) if o.is_displayed()])
+    option[0].click()
+
+
+def test_close_ticket_reported_from_form_through_every_role(console, api, shot):
+    console.csp_violations()
     where = api.grid_at(*DEMO_POINT)
     grid, town = where["grid_code"], where["town_code"]
 
-    # 网格员: report from the mobile form (category from intake's Open311 list, location typed in).
-    page.sign_in("grid_worker", "gw-browser", grid=grid)
-    wait_until("the category list", lambda: len(page.css("#report-category option")) > 3)
-    Select(page.one("#report-category")).select_by_value("01002")
-    page._type("#report-description", "浏览器测试：路边暴露垃圾")
-    # A tap on the map fills the location; the worker then corrects it by hand.
-    map_element = page.one("#map")
-    page.driver.execute_script("arguments[0].scrollIntoView()", map_element)
-    ActionChains(page.driver).move_to_element(map_element).click().perform()
-    wait_until("the tap to fill the location", lambda: page.one("#report-lon").get_attribute("value"))
-    assert 113 < float(page.one("#report-lon").get_attribute("value")) < 115
-    assert 22 < float(page.one("#report-lat").get_attribute("value")) < 24
-    page._type("#report-lon", str(DEMO_POINT[0]))
-    page._type("#report-lat", str(DEMO_POINT[1]))
-    submit = page.one("#report-submit")
-    page.driver.execute_script("arguments[0].scrollIntoView()", submit)
-    submit.click()
-    report_id = wait_until("the report to be accepted",
-                           lambda: page.one("#report-result").get_attribute("data-report-id"))
-    assert "已上报" in page.one("#report-result").text
+    # 网格员 on a phone: report from the form (category found by name, location tapped then typed).
+    console.sign_in("grid_worker", "gw-browser", grid=grid, expect_view="field")
+    assert where["grid_name"] in console.test_id("field-grid").text
+    pick_category(console, "01002", "垃圾")
+    console.type_into("report-description", "浏览器测试：路边暴露垃圾")
+    tap = console.one("[data-test=report-map] .grid-map")
+    console.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", tap)
+    ActionChains(console.driver).move_to_element(tap).click().perform()
+    wait_until("the tap to fill the location", lambda: console.test_id("report-lon").get_attribute("value"))
+    # the map is centred on the worker's grid: the tap lands in it
+    assert abs(float(console.test_id("report-lon").get_attribute("value")) - DEMO_POINT[0]) < 0.05
+    assert abs(float(console.test_id("report-lat").get_attribute("value")) - DEMO_POINT[1]) < 0.05
+    console.type_into("report-lon", str(DEMO_POINT[0]))
+    console.type_into("report-lat", str(DEMO_POINT[1]))
+    console.test_id("report-submit").click()
+    result = console.test_id("report-result")
+    report_id = result.get_attribute("data-report-id")
+    assert "已上报" in result.text
     shot("1-reported")
     ticket = api.ticket_of(report_id)
 
-    # 指挥中心: the ticket's town is counted on the map and the ticket is in the recent list.
-    page.sign_in("command_centre", "cc-browser")
-    page.row("#recent", ticket["id"], "dispatched")
-    wait_until("the town counted on the map", lambda: "level-none" not in page.area(town).get_attribute("class"))
-    assert int(page.one(f"#area-table tr[data-code='{town}'] td.open").text) >= 1
+    # 指挥中心: the ticket's town is counted on the map.
+    console.sign_in("command_centre", "cc-browser")
+    console.open("/map", "map")
+    wait_until("the town counted on the map",
+               lambda: int(console.one(f"path.area-{town}").get_attribute("data-open")) >= 1)
     shot("2-centre-map")
 
     # 部门调度员: the ticket is in the department's queue; claim it, then report the handling.
-    page.sign_in("dept_dispatcher", "dd-browser", department=ticket["department"])
-    page.row("#queue", ticket["id"], "dispatched").find_element(By.CSS_SELECTOR, "[data-action=claim]").click()
-    row = page.row("#queue", ticket["id"], "claimed")
-    row.find_element(By.NAME, "note").send_keys("已清理完毕")
-    row.find_element(By.CSS_SELECTOR, "[data-action=handle]").click()
-    page.row("#queue", ticket["id"], "handled")
+    console.sign_in("dept_dispatcher", "dd-browser", department=ticket["department"], expect_view="queue")
+    console.row(ticket["id"], "dispatched").find_element(By.CSS_SELECTOR, "[data-test=claim]").click()
+    assert "签收" in console.accept_confirmation()
+    row = console.row(ticket["id"], "claimed")
+    row.find_element(By.CSS_SELECTOR, "input[data-test=note]").send_keys("已清理完毕")
+    row.find_element(By.CSS_SELECTOR, "[data-test=handle]").click()
+    console.accept_confirmation()
+    wait_until("the ticket handled", lambda: api.ticket(ticket["id"])["state"] == "handled")
     shot("3-dispatcher-handled")
 
     # 网格员: verify on site.
-    page.sign_in("grid_worker", "gw-browser", grid=grid)
-    page.row("#verify-list", ticket["id"]).find_element(By.CSS_SELECTOR, "[data-action=verify-pass]").click()
-    wait_until("the ticket to leave the verification list",
-               lambda: not page.css(f"#verify-list [data-id='{ticket['id']}']"))
+    console.sign_in("grid_worker", "gw-browser", grid=grid, expect_view="field")
+    task = console.row(ticket["id"], "handled")
+    assert task.find_element(By.CSS_SELECTOR, "a").get_attribute("href").endswith(f"/tickets/{ticket['id']}")
+    task.find_element(By.CSS_SELECTOR, "[data-test=verify-pass]").click()
+    assert "核查通过" in console.accept_confirmation()
+    console.gone(f"[data-test=verify-list] [data-id='{ticket['id']}']")
     shot("4-verified")
 
-    # 指挥中心: close it and see it closed.
-    page.sign_in("command_centre", "cc-browser")
-    page.row("#to-close", ticket["id"]).find_element(By.CSS_SELECTOR, "[data-action=close]").click()
-    page.row("#recent", ticket["id"], "closed")
-    assert "已结案" in page.row("#recent", ticket["id"]).text
+    # 指挥中心: close it from the 待结案 queue; it leaves the queue, closed.
+    console.sign_in("command_centre", "cc-browser", expect_view="board")
+    console.one(".topbar a.nav-link[href='/closing']").click()
+    console.wait_view("closing")
+    console.row(ticket["id"], "verified")
+    console.test_id(f"close-{ticket['id']}").click()
+    assert "结案" in console.accept_confirmation()
+    console.gone(f"[data-id='{ticket['id']}']")
     shot("5-closed")
     assert api.ticket(ticket["id"])["state"] == "closed"
-    assert csp_violations(page.driver) == []  # every role's view ran under the page's Content-Security-Policy
+    assert console.csp_violations() == []  # every role's page ran under the Content-Security-Policy
 
 
-def test_show_breach_red_on_board_when_deadline_passes(page, api, shot):
+def test_show_breach_red_on_map_and_board_when_deadline_passes(console, api, shot):
     town = api.grid_at(*DEMO_POINT)["town_code"]
     ticket = api.ticket_of(api.report("浏览器测试：超期工单"))
-    page.sign_in("command_centre", "cc-board")
-    page.row("#recent", ticket["id"])
-    wait_until("the live feed to connect", lambda: "已连接" in page.one("#feed-status").text)
+    console.sign_in("command_centre", "cc-board")
+    console.open("/map", "map")
+    sent_requests(console.driver)  # from here on: what the map's live feed sends
 
     api.pass_deadline(ticket["id"])
 
-    breach = page.row("#breaches", ticket["id"], timeout=60)
-    assert "level-red" in breach.get_attribute("class")
-    wait_until("the town to turn red on the map", lambda: page.area(town).get_attribute("fill") == RED)
-    assert int(page.one(f"#area-table tr[data-code='{town}'] td.red").text) >= 1
-    # The live feed (server-sent events) told the page, which is why the board refreshed by itself.
-    page.one(f"#feed li[data-id='{ticket['id']}']")
-    assert "超期" in page.one("#feed").text
+    # The live feed tells the map, which outlines the town red without a reload.
+    area = console.one(f"path.area-{town}")
+    wait_until("the town outlined red on the map", lambda: "breach" in area.get_attribute("class").split(), 90)
+    assert area.get_attribute("stroke") == RED
+    assert int(console.one(f"[data-test=area-list] li[data-code='{town}'] .sla-red").text) >= 1
+    shot("breach-map")
     # The feed is read with fetch() and an Authorization header: the token is in no URL the page requested.
-    requests = sent_requests(page.driver)
+    requests = sent_requests(console.driver)
     feeds = [r for r in requests if r["url"].split("?")[0].endswith("/api/events")]
-    assert feeds and all(r["url"].endswith("/api/events") for r in feeds)
+    assert all(r["url"].endswith("/api/events") for r in feeds)
     assert all(r["headers"].get("Authorization", "").startswith("Bearer ") for r in feeds)
     assert not [r["url"] for r in requests if "token=" in r["url"]]
-    shot("breach-red")
+
+    console.open("/board", "board")
+    breach = console.one(f".breach-list li[data-id='{ticket['id']}'] .sla-red", 60)
+    assert breach.value_of_css_property("color") in (RED_RGB, "rgba(217, 48, 37, 1)") and "超期" in breach.text
+    shot("breach-board")
 
 
-def test_show_api_error_when_claiming_a_ticket_twice(page, api, shot):
+def test_show_api_error_in_chinese_when_claiming_a_ticket_twice(console, api, shot):
     ticket = api.ticket_of(api.report("浏览器测试：重复签收"))
-    page.sign_in("dept_dispatcher", "dd-slow", department=ticket["department"])
-    claim = page.row("#queue", ticket["id"], "dispatched").find_element(By.CSS_SELECTOR, "[data-action=claim]")
-    # A colleague claims it first while this page still shows it unclaimed (its live feed paused to keep it so).
-    page.driver.execute_script("window.gridgovConsole.stopFeed()")
-    api.claim(ticket)
-    claim.click()
-    text = page.error_text()
-    assert "工单当前状态为“已签收”，不能签收" in text  # the browser asks for zh-CN: the service answers in Chinese
-    assert "HTTP 409" in text
-    shot("claim-twice-error")
+    # The page's live feed is cut, so the row still shows the ticket unclaimed after a colleague claims it.
+    console.driver.execute_cdp_cmd("Network.enable", {})
+    console.driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/api/events*"]})
+    try:
+        console.sign_in("dept_dispatcher", "dd-slow", department=ticket["department"], expect_view="queue")
+        claim = console.row(ticket["id"], "dispatched").find_element(By.CSS_SELECTOR, "[data-test=claim]")
+        api.claim(ticket)
+        claim.click()
+        console.accept_confirmation()
+        error = console.one(f"[data-id='{ticket['id']}'] [data-test=row-error]")
+        # the browser asks for zh-CN: the service answers in Chinese, shown next to the row's buttons
+        assert "工单当前状态为“已签收”，不能签收" in error.text
+        shot("claim-twice-error")
+    finally:
+        console.driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
 
 
-def test_show_error_when_dispatcher_signs_in_without_department(page, shot):
-    page.sign_in("dept_dispatcher", "dd-nodept", expect_ready=False)
-    assert "部门调度员必须指定部门" in page.error_text()  # in Chinese: the browser runs with --lang=zh-CN
-    assert page.one("#login-panel").is_displayed()
+def test_show_field_error_when_dispatcher_signs_in_without_department(console, shot):
+    console.sign_in("dept_dispatcher", "dd-nodept", expect_view=None)
+    error = console.one(".el-form-item.is-error .el-form-item__error")
+    assert "部门" in error.text
+    # next to the field it names
+    assert console.css(".el-form-item.is-error input[data-test=login-department]")
+    assert urlsplit(console.driver.current_url).path == "/login"  # not signed in
     shot("login-error")
 
 
-DESK = (1366, 768)
+# Every page of each role, as its navigation offers it, plus the pages a link opens (a ticket, a drilled map).
+ROLES = [("command_centre", {}), ("dept_dispatcher", {"department": "urban-management"}),
+         ("grid_worker", {"grid": None}), ("admin", {})]
 
 
-def csp_violations(driver) -> list[str]:
-    """Content-Security-Policy violations Chromium logged since the last call (reading the log empties it)."""
-    return [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
-
-
-def test_load_page_under_csp_without_violations(page, shot):
-    csp_violations(page.driver)
-    page.sign_in("command_centre", "cc-csp")
-    page.driver.set_window_size(*DESK)
-    wait_until("the live feed to connect", lambda: "已连接" in page.one("#feed-status").text)
-    page.one("#map path.area")
-    shot("csp-centre")
-    assert csp_violations(page.driver) == []
+def test_load_every_page_under_csp_without_violations(console, api, shot):
+    ticket = api.ticket_of(api.report("浏览器测试：安全策略"))
+    where = api.grid_at(*DEMO_POINT)
+    console.driver.get(f"{console.url}/login")
+    console.csp_violations()
+    console.test_id("login-sub")
+    assert console.csp_violations() == []
+    opened = []
+    for role, extra in ROLES:
+        kwargs = {k: (where["grid_code"] if k == "grid" else v) for k, v in extra.items()}
+        console.sign_in(role, f"csp-{role}", **kwargs)
+        paths = [a.get_attribute("href").removeprefix(console.url) for a in console.css(".topbar a.nav-link")]
+        paths += [f"/tickets/{ticket['id']}", f"/map?area={where['grid_code']}"]
+        for path in dict.fromkeys(paths):
+            console.open(path)
+            opened.append((role, path))
+            violations = console.csp_violations()
+            assert violations == [], (role, path, violations)
+    assert len(opened) >= 10
+    console.size(*DESK)
+    shot("csp-last-page")
     # The policy is in force, not just sent: a script injected inline is refused (and the refusal logged).
-    page.driver.execute_script(
+    console.driver.execute_script(
         "const s = document.createElement('script'); s.textContent = 'window.__inline = 1'; document.body.append(s)")
-    assert page.driver.execute_script("return typeof window.__inline") == "undefined"
-    assert wait_until("the refusal in the browser log", lambda: csp_violations(page.driver))
+    assert console.driver.execute_script("return typeof window.__inline") == "undefined"
+    assert wait_until("the refusal in the browser log", console.csp_violations)
 
 
 def _signed_in_by_sso(driver, url: str, stack) -> None:
     """Open the page as a user the city's SSO signed in: a token the services accept, put where the page keeps it."""
     session = {"token": stack.mint(sub="cc-sso", role="command_centre"), "token_type": "bearer",
                "expires_in": 3600, "role": "command_centre", "sub": "cc-sso", "department": None, "grid": None}
-    driver.get(url)
-    driver.execute_script("sessionStorage.setItem('gridgov.console.session', arguments[0])", json.dumps(session))
-    driver.get(url)
-    wait_until("the command-centre view", lambda: driver.execute_script("return document.body.dataset.ready"))
+    driver.get(f"{url}/login")
+    driver.execute_script("sessionStorage.setItem('gridgov.console.session', arguments[0])",
+                          json.dumps({**session, "expires_at": 4102444800000}))
 
 
 def test_point_to_city_sso_when_dev_login_off(driver, sso_console, shot):
-    driver.set_window_size(*DESK)
-    driver.get(sso_console + "/")
+    console = ConsolePage(driver, sso_console)
+    console.size(*DESK)
+    driver.get(f"{sso_console}/login")
     driver.execute_script("sessionStorage.clear()")
-    driver.get(sso_console + "/")
-    page = Page(driver, sso_console + "/")
-    sso = page.one("#login-sso")
-    wait_until("the SSO notice", sso.is_displayed)
-    assert "请通过城市统一身份认证登录" in sso.text
-    assert not page.one("#login-form").is_displayed()
+    driver.get(f"{sso_console}/board")  # any page sends a signed-out user to the login page
+    notice = console.test_id("sso-notice")
+    assert "统一身份认证" in notice.text
+    assert console.css("[data-test=login-sub]") == []  # no DEV login form
     shot("sso-login")
     refused = httpx.post(f"{sso_console}/api/login", json={"role": "admin", "sub": "intruder"})
     assert refused.status_code == 403
     assert refused.json()["error"]["details"][0]["field"] == "login"
 
 
-def test_show_hostile_grid_name_as_text_in_map_tooltip(driver, sso_console, stack, shot):
-    csp_violations(driver)
-    driver.set_window_size(*DESK)
-    _signed_in_by_sso(driver, sso_console + "/", stack)
-    page = Page(driver, sso_console + "/")
+def test_show_hostile_grid_name_as_text_on_map(driver, sso_console, stack, shot):
+    console = ConsolePage(driver, sso_console)
+    console.size(*DESK)
+    console.csp_violations()
+    _signed_in_by_sso(driver, sso_console, stack)
+    console.open("/map", "map")
 
-    def tooltip_over(selector: str):
-        area = page.one(selector)
-        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", page.one("#map"))
-        ActionChains(driver).move_to_element(area).perform()
-        shown = wait_until("the area's tooltip", lambda: [t for t in page.css(".leaflet-tooltip") if t.is_displayed()])
-        return shown[0]
+    def label_of(code: str):
+        """The label (or, below the label zoom, the hover tooltip) naming area ``code``."""
+        area = console.one(f"path.area-{code}")
+        shown = [t for t in console.css(".leaflet-tooltip") if t.is_displayed()]
+        if not shown:
+            ActionChains(driver).move_to_element(area).perform()
+            shown = wait_until("the area's tooltip",
+                               lambda: [t for t in console.css(".leaflet-tooltip") if t.is_displayed()])
+        return shown
 
-    tip = tooltip_over(f"#map path.area-{HOSTILE_TOWN}")
-    assert HOSTILE_NAME in tip.text  # shown as the text it is
-    assert tip.find_elements(By.TAG_NAME, "img") == []
+    tips = label_of(HOSTILE_TOWN)
+    assert any(HOSTILE_NAME in t.text for t in tips)  # shown as the text it is
+    assert all(t.find_elements(By.TAG_NAME, "img") == [] for t in tips)
+    assert console.one(f"[data-test=area-list] li[data-code='{HOSTILE_TOWN}']").text.startswith(HOSTILE_NAME)
     assert driver.execute_script("return typeof window.__xss") == "undefined"
-    shot("hostile-town-tooltip")
+    shot("hostile-town-label")
 
-    Select(page.one("#map-level")).select_by_value("grid")
-    tip = tooltip_over(f"#map path.area-{HOSTILE_TOWN}001001")
-    assert f"第1网格{HOSTILE_NAME}" in tip.text
-    assert tip.find_elements(By.TAG_NAME, "img") == []
+    console.open(f"/map?area={HOSTILE_TOWN}001001", "map")
+    crumbs = console.test_id("map-crumbs")
+    assert HOSTILE_NAME in crumbs.text and crumbs.find_elements(By.TAG_NAME, "img") == []
+    tips = label_of(f"{HOSTILE_TOWN}001001")
+    assert any(f"第1网格{HOSTILE_NAME}" in t.text for t in tips)
+    assert all(t.find_elements(By.TAG_NAME, "img") == [] for t in tips)
     assert driver.execute_script("return typeof window.__xss") == "undefined"
-    shot("hostile-grid-tooltip")
-    assert csp_violations(driver) == []
+    shot("hostile-grid-label")
+    assert console.csp_violations() == []

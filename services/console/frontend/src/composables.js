@@ -86,7 +86,15 @@ export function useFeed(onChange) {
     }
   }
 
-  onMounted(() => { run(); });
-  onBeforeUnmount(() => { stopped = true; if (controller) controller.abort(); });
+  // A page the browser keeps in its back-forward cache after the user leaves it would keep its stream open, and with
+  // it one of the browser's six connections to this host: a few sign-ins later every request waits for a free one
+  // and the console hangs. Leaving the page ends the stream; a page shown again from the cache reconnects (run loop).
+  const onPageHide = () => { if (controller) controller.abort(); };
+  onMounted(() => { window.addEventListener('pagehide', onPageHide); run(); });
+  onBeforeUnmount(() => {
+    stopped = true;
+    window.removeEventListener('pagehide', onPageHide);
+    if (controller) controller.abort();
+  });
   return { connected };
 }

@@ -20,6 +20,13 @@ export const routes = [
   { path: '/tickets/:id', component: () => import('./views/TicketDetailView.vue'), meta: { title: '工单详情', roles: STAFF } },
   { path: '/queue', component: () => import('./views/QueueView.vue'), meta: { title: '部门工作台', roles: DESK } },
   { path: '/board', component: () => import('./views/BoardView.vue'), meta: { title: '指挥中心', roles: CENTRE } },
+  // The command centre's queues and lists (指挥中心工作台).
+  { path: '/tickets', component: () => import('./views/TicketListView.vue'), meta: { title: '工单列表', roles: CENTRE } },
+  { path: '/triage', component: () => import('./views/TriageView.vue'), meta: { title: '人工分拨', roles: CENTRE } },
+  { path: '/returns', component: () => import('./views/ReturnsView.vue'), meta: { title: '退单裁定', roles: CENTRE } },
+  { path: '/extensions', component: () => import('./views/ExtensionsView.vue'), meta: { title: '延期审批', roles: CENTRE } },
+  { path: '/closing', component: () => import('./views/ClosingView.vue'), meta: { title: '待结案', roles: CENTRE } },
+  { path: '/indicators', component: () => import('./views/IndicatorsView.vue'), meta: { title: '综合评价', roles: CENTRE } },
   { path: '/map', component: () => import('./views/MapView.vue'), meta: { title: '网格地图', roles: STAFF } },
   { path: '/field', component: () => import('./views/FieldView.vue'), meta: { title: '网格员', roles: ['grid_worker'] } },
   { path: '/:rest(.*)*', component: () => import('./views/NotFoundView.vue'), meta: { title: '页面不存在', public: true } },

@@ -11,16 +11,20 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from gridgov_common.apidocs import document_error_answers, install_api_docs
 from gridgov_common.auth import load_secret
+from gridgov_common.errors import NotFound
 from gridgov_common.i18n import RequestLanguage
 from gridgov_common.limits import RequestGuard, RouteLimit
 from gridgov_common.logs import configure_logging
 from gridgov_common.web import install_error_handlers
+from gridgov_console.config.policy import content_security_policy, tile_origin
+from gridgov_console.config.views import router as config_router
+from gridgov_console.deps import SigningSecret
 from gridgov_console.feed.views import router as feed_router
 from gridgov_console.gateway.views import router as gateway_router
 from gridgov_console.login.handlers import dev_login_switch
@@ -28,15 +32,21 @@ from gridgov_console.login.views import router as login_router
 from gridgov_console.settings import ConsoleSettings
 
 STATIC = Path(__file__).parent / "static"
+PAGE = STATIC / "app" / "index.html"  # built from services/console/frontend by scripts/build_console.sh
+# First path segments that belong to the API, the files and the probes, never to a page of the front end.
+RESERVED_PREFIXES = frozenset({"api", "static", "docs", "redoc", "openapi.json", "healthz", "readyz"})
 log = logging.getLogger(__name__)
 
-# The page runs only its own files: no inline script or event handler, no eval, nothing from another origin, not
-# framed. Leaflet positions the map through element.style (CSSOM), which style-src 'self' does not restrict.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                           "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-                           "form-action 'self'; frame-ancestors 'none'")
-PAGE_HEADERS = {"Cache-Control": "no-cache", "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+# The page runs only its own files (config.policy): no inline script or event handler, no eval, nothing from
+# another origin but the base map's tiles when a tile URL is set, not framed.
+PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+                "X-Frame-Options": "DENY"}
+
+
+def page_headers(settings: ConsoleSettings) -> dict[str, str]:
+    """The page's headers, its Content-Security-Policy allowing images from the tile URL's origin when one is set."""
+    images = (tile_origin(settings.tile_url),) if settings.tile_url else ()
+    return {**PAGE_HEADERS, "Content-Security-Policy": content_security_policy(images)}
 
 
 def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
@@ -76,14 +86,16 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.add_middleware(RequestLanguage)  # outside the guard: its refusals follow Accept-Language too
     # The feed and login first: the proxy's /api/{service}/{path} would otherwise claim /api/events/...
     app.include_router(login_router)
+    app.include_router(config_router)
     app.include_router(feed_router)
     app.include_router(gateway_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    headers = page_headers(settings)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
-        """The console page."""
-        return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
+        """The console page (the built front end's entry)."""
+        return FileResponse(PAGE, headers=headers)
 
     @app.get("/healthz", tags=["probes"])
     def healthz() -> dict[str, str]:
@@ -91,13 +103,21 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["probes"])
-    def readyz(request: Request) -> JSONResponse:
+    def readyz(secret: SigningSecret) -> JSONResponse:
         """Readiness: the signing secret is loaded and the page is there. The services behind it are not checked:
         the page shows their own errors, and taking the console out while dispatch restarts would hide them."""
-        checks = {"secret": bool(getattr(request.app.state, "jwt_secret", None)),
-                  "page": (STATIC / "index.html").is_file()}
+        checks = {"secret": bool(secret),
+                  "page": PAGE.is_file()}
         ok = all(checks.values())
         return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
                             status_code=200 if ok else 503)
+
+    @app.get("/{path:path}", include_in_schema=False)
+    def page_route(path: str) -> FileResponse:
+        """Every other page path (a ticket's URL, a workbench) answers the same page; its router draws the view.
+        Paths of the API and the files are answered above, so an unknown one stays a 404 there."""
+        if path.split("/", 1)[0] in RESERVED_PREFIXES:
+            raise NotFound("page", path)
+        return FileResponse(PAGE, headers=headers)
 
     return app

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from gridgov_common.settings import ServiceSettings
+from gridgov_console.config.policy import tile_origin
 
 
 def _local(port_variable: str, default_port: int):
@@ -45,6 +46,23 @@ class ConsoleSettings(ServiceSettings):
     feed_poll_s: float = Field(default=2.0, gt=0)
     feed_window: int = Field(default=500, ge=1, le=500, description="newest tickets the feed watches per poll")
     feed_keepalive_s: float = Field(default=15.0, gt=0)
+
+    # An optional base map under the grid polygons, from the city's own tile service (its GIS, 天地图): an XYZ or
+    # WMTS-REST URL template with {z}, {x}, {y} (and {s} for subdomains). Unset (the embedded demo): polygons only.
+    # Its origin, and only it, is added to the page's img-src; the page shows the attribution as text.
+    tile_url: str | None = Field(default=None, description="e.g. https://t{s}.example.gov.cn/vec/{z}/{x}/{y}.png")
+    tile_attribution: str = Field(default="", max_length=200, description="the tile provider's credit")
+    tile_subdomains: str = Field(default="", pattern=r"^[A-Za-z0-9]*$", description="what replaces {s}, e.g. 01234567")
+    tile_max_zoom: int = Field(default=18, ge=1, le=22)
+
+    @field_validator("tile_url")
+    @classmethod
+    def _tile_url_loads_from_one_origin(cls, url: str | None) -> str | None:
+        """Refuse at start a tile URL the page could not load or the policy could not name (empty means unset)."""
+        if not url:
+            return None
+        tile_origin(url)
+        return url
 
     def service_urls(self) -> dict[str, str]:
         """Base URL of each service the proxy reaches, by the name used in ``/api/<service>/``."""

@@ -56,8 +56,13 @@ def client(tmp_path, upstream):
 def test_serve_page_in_chinese(client):
     resp = client.get("/")
     assert resp.status_code == 200
-    assert '<html lang="zh-CN">' in resp.text and "控制台" in resp.text
-    assert client.get("/static/vendor/leaflet/leaflet.js").status_code == 200
+    assert '<html lang="zh-CN">' in resp.text and "一网统管" in resp.text
+    assert client.get("/static/app/app.js").status_code == 200  # the built front end, Leaflet bundled in it
+
+
+def test_serve_no_file_of_the_retired_page(client):
+    for path in ("/static/app.js", "/static/index.html", "/static/app.css", "/static/vendor/leaflet/leaflet.js"):
+        assert client.get(path).status_code == 404, path
 
 
 def test_answer_probes_without_services(client, upstream):

@@ -11,8 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
-from gridgov_common.auth import authenticator_for
+from gridgov_common.auth import STAFF
+from gridgov_common.deps import authenticate
 from gridgov_common.errors import DomainError, ErrorDetail, Forbidden, Unauthenticated
+from gridgov_console.deps import Settings, Upstream
 from gridgov_console.feed.changes import Snapshot, ticket_changes
 from gridgov_console.feed.service import newest_tickets
 
@@ -21,9 +23,6 @@ router = APIRouter(prefix="/api", tags=["feed"])
 
 def _sse(event: str, data: dict) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
-
-
-STAFF = ("grid_worker", "dept_dispatcher", "command_centre", "admin")  # who watches tickets change
 
 
 def _bearer(authorization: str | None, query: dict[str, str]) -> str:
@@ -40,18 +39,17 @@ def _bearer(authorization: str | None, query: dict[str, str]) -> str:
 
 @router.get("/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "the event stream"}})
-async def get_events(request: Request, authorization: Annotated[str | None, Header()] = None) -> StreamingResponse:
+async def get_events(request: Request, settings: Settings, client: Upstream,
+                     authorization: Annotated[str | None, Header()] = None) -> StreamingResponse:
     """Server-sent events: ``ticket`` for each ticket created or changed that the caller may see (first a ``ready``
     with how many are watched), ``problem`` when dispatch cannot be read. The token comes in the Authorization
     header only (the page reads the stream with fetch); ``?access_token=`` is refused with 400.
     Who: any staff role (dispatch scopes what each sees)."""
     token = _bearer(authorization, dict(request.query_params))
     # The same verifier as every service: local tokens and, when configured, the city's OpenID Connect tokens.
-    principal = await authenticator_for(request.app).authenticate(request.app.state.jwt_secret, token)
-    if principal.role not in STAFF:
+    principal = await authenticate(request.app, token)
+    if principal.role not in STAFF:  # who watches tickets change
         raise Forbidden(f"role {principal.role} may not watch the live feed; allowed: {', '.join(STAFF)}")
-    settings = request.app.state.settings
-    client = request.app.state.http
 
     async def stream() -> AsyncIterator[bytes]:
         snapshot = Snapshot()

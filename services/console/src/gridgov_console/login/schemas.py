@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-StaffRole = Literal["grid_worker", "dept_dispatcher", "command_centre", "admin"]
+from gridgov_common.auth import StaffRole
 
 
 class LoginBody(BaseModel):

@@ -1,0 +1,29 @@
+// What the command centre's queues share: a Chinese confirmation before an irreversible action, the error text
+// shown next to the control, and the action call itself.
+import { ElMessage, ElMessageBox } from 'element-plus';
+import { ApiError, api } from '../../api.js';
+
+/** Asks "确定…？" in a message box; answers true when confirmed, false when cancelled. */
+export async function confirmZh(message, title, confirmText = '确定') {
+  try {
+    await ElMessageBox.confirm(message, title, {
+      confirmButtonText: confirmText, cancelButtonText: '取消', type: 'warning', closeOnClickModal: false,
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The text of an error for the line next to a control: the service's message, then each field's reason. */
+export function errorText(exc) {
+  if (exc instanceof ApiError) return exc.text;
+  return `操作失败：${exc?.message || exc}`;
+}
+
+/** Takes `action` on a ticket (POST /v1/tickets/{id}/{action}) and shows `done` as a success message. */
+export async function act(ticketId, action, body, done) {
+  const result = await api('POST', `dispatch/v1/tickets/${ticketId}/${action}`, body);
+  if (done) ElMessage.success(done);
+  return result;
+}
