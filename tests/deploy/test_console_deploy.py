@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.deploy.test_manifests import _container, _env, _instructions, _of_kind
+from tests.deploy.test_manifests import _container, _entrypoint, _env, _of_kind, needs_kustomize
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_PORTS = {"event-intake": 8001, "grid-registry": 8002, "dispatch": 8003, "notification": 8004}
@@ -21,6 +21,7 @@ def _console_deployment() -> dict:
     return dep
 
 
+@needs_kustomize
 def test_console_deployment_proxies_to_the_cluster_services():
     c = _container(_console_deployment())
     assert c["image"] == "gridgov/console:0.1.0"
@@ -34,6 +35,7 @@ def test_console_deployment_proxies_to_the_cluster_services():
     assert "DATABASE_URL" not in " ".join(env)
 
 
+@needs_kustomize
 def test_console_cluster_turns_the_dev_login_off():
     env = _env(_container(_console_deployment()))
     assert env["GRIDGOV_CONSOLE_DEV_LOGIN"]["value"] == "false"
@@ -44,6 +46,7 @@ def test_console_compose_keeps_the_dev_login_off_unless_asked():
     assert env["GRIDGOV_CONSOLE_DEV_LOGIN"] == "${GRIDGOV_CONSOLE_DEV_LOGIN:-false}"
 
 
+@needs_kustomize
 def test_console_service_routes_to_the_web_pods():
     (service,) = [s for s in _of_kind("Service") if s["metadata"]["name"] == "console"]
     labels = _console_deployment()["spec"]["template"]["metadata"]["labels"]
@@ -54,7 +57,8 @@ def test_console_service_routes_to_the_web_pods():
 def test_console_compose_service_waits_for_the_four_services():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     console = compose["services"]["console"]
-    assert console["build"] == {"context": ".", "dockerfile": "deploy/docker/console.Dockerfile"}
+    build = {"context": ".", "dockerfile": "deploy/docker/Dockerfile", "args": {"SERVICE": "console"}}
+    assert console["build"] == build
     assert {k: v["condition"] for k, v in console["depends_on"].items()} == {
         name: "service_healthy" for name in SERVICE_PORTS}
     assert "127.0.0.1:8000:8000" in console["ports"]
@@ -64,14 +68,13 @@ def test_console_compose_service_waits_for_the_four_services():
     assert re.fullmatch(r"\$\{GRIDGOV_JWT_SECRET:\?[^}]*\}", env["GRIDGOV_JWT_SECRET"])
 
 
-def test_console_dockerfile_matches_the_service_dockerfiles():
-    def normalised(name: str, module: str, prefix: str, port: int) -> list[tuple[str, str]]:
-        ins = [(w, a) for w, a in _instructions(ROOT / "deploy" / "docker" / f"{name}.Dockerfile")
-               if not (w == "COPY" and re.fullmatch(r"services/[\w-]+/pyproject\.toml services/[\w-]+/", a))]
-        return [(w, a.replace(module, "MODULE").replace(prefix, "PREFIX_").replace(str(port), "PORT")
-                 .replace(name, "SERVICE")) for w, a in ins]
-
-    console = normalised("console", "gridgov_console", "GRIDGOV_CONSOLE_", 8000)
-    assert console == normalised("notification", "gridgov_notification", "GRIDGOV_NOTIFICATION_", 8004)
-    copies = [a for w, a in _instructions(ROOT / "deploy" / "docker" / "console.Dockerfile") if w == "COPY"]
-    assert "services/console/pyproject.toml services/console/" in copies
+@needs_kustomize
+def test_console_image_comes_from_the_one_dockerfile():
+    """The console is built like the services (deploy/docker/Dockerfile, SERVICE=console), and its CMD serves the
+    console's settings: GRIDGOV_CONSOLE_*, port 8000, which the cluster's Deployment and compose use."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["console"]
+    target = _entrypoint().target_of(compose["build"]["args"]["SERVICE"])
+    assert (target.module, target.env_prefix, target.default_port) == ("gridgov_console", "GRIDGOV_CONSOLE_", 8000)
+    c = _container(_console_deployment())
+    assert c["image"] == compose["image"] == "gridgov/console:0.1.0"
+    assert _env(c)["GRIDGOV_CONSOLE_PORT"]["value"] == str(compose["environment"]["GRIDGOV_CONSOLE_PORT"]) == "8000"

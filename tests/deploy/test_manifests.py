@@ -1,8 +1,15 @@
 """Offline checks of the deployment artefacts: deploy/k8s, docker-compose.yml, deploy/docker, .dockerignore.
 
-Kubernetes manifests are validated with ``kubernetes-validate``, which ships the Kubernetes OpenAPI JSON
-schemas inside the package: no network is used (the validation tests run with sockets disabled), and the
-strict schemas reject unknown fields. A negative test proves the validator does reject bad manifests.
+The Kubernetes manifests are a kustomize tree (deploy/k8s: a service base, a component carrying each overlay's
+settings into it, one overlay per service, plus the namespace, config, Secret template and console). The tests check
+what a cluster would be sent: ``kubectl kustomize deploy/k8s``, rendered locally by the kustomize built into kubectl
+(no cluster, no network). The rendered documents are validated with ``kubernetes-validate``, which ships the
+Kubernetes OpenAPI JSON schemas inside the package: no network is used (the validation tests run with sockets
+disabled), and the strict schemas reject unknown fields. A negative test proves the validator does reject bad
+manifests, another that an overlay missing a setting does not render.
+
+There is no Docker engine here, so the one Dockerfile is checked statically, and its entry point
+(deploy/docker/entrypoint.py) is run as the image's CMD would run it.
 """
 
 from __future__ import annotations
@@ -14,7 +21,10 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
+import time
 import tomllib
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,13 +36,15 @@ from kubernetes_validate.utils import latest_version
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 DOCKER = ROOT / "deploy" / "docker"
+DOCKERFILE = DOCKER / "Dockerfile"
+ENTRYPOINT = DOCKER / "entrypoint.py"
 COMPOSE = ROOT / "docker-compose.yml"
 
 # The oldest Kubernetes the manifests must work on, and the newest whose schemas the package ships.
 PINNED_K8S = "1.30.0"
 K8S_VERSIONS = (PINNED_K8S, latest_version())
 
-# name, python module, env prefix, port, database
+# name, python module, env prefix, port, database (test_service_table_matches_the_code holds it to the code)
 SERVICES = [
     ("event-intake", "gridgov_event_intake", "GRIDGOV_INTAKE_", 8001, "gridgov_intake"),
     ("grid-registry", "gridgov_grid_registry", "GRIDGOV_REGISTRY_", 8002, "gridgov_registry"),
@@ -40,25 +52,65 @@ SERVICES = [
     ("notification", "gridgov_notification", "GRIDGOV_NOTIFICATION_", 8004, "gridgov_notification"),
 ]
 SERVICE_NAMES = [s[0] for s in SERVICES]
+# Every image the one Dockerfile builds: the four services and the console.
+IMAGES = [*SERVICE_NAMES, "console"]
 APP_UID = 10001
 PLACEHOLDER = "REPLACE_ME"
+# What the service base (deploy/k8s/base) says in place of a service's own values.
+BASE_PLACEHOLDERS = ("SERVICE", "DATABASE_URL_KEY")
+
+
+def _tool_or_skip(present: bool, what: str) -> None:
+    """Skip loudly when a checking tool is missing; under GRIDGOV_REQUIRE_INFRA=1 (CI) fail instead."""
+    if present:
+        return
+    if os.environ.get("GRIDGOV_REQUIRE_INFRA") == "1":
+        pytest.fail(f"GRIDGOV_REQUIRE_INFRA=1 but {what} is not installed")
+    pytest.skip(f"SKIPPED: {what} is not installed")
 
 
 # ---------------------------------------------------------------------------------------------------------
-# loading
+# rendering (kustomize, built into kubectl) and loading
+
+KUBECTL = shutil.which("kubectl")
+
+# For the tests that read the rendered manifests (DOCS, DEPLOYMENTS, _of_kind): skipped loudly without kubectl,
+# except under GRIDGOV_REQUIRE_INFRA=1 (CI), where they run and fail, test_kustomize_renders_the_whole_tree saying why.
+needs_kustomize = pytest.mark.skipif(
+    KUBECTL is None and os.environ.get("GRIDGOV_REQUIRE_INFRA") != "1",
+    reason="SKIPPED: kubectl is not installed (its built-in kustomize renders deploy/k8s)")
 
 
-def _manifest_files() -> list[Path]:
-    return sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+def _kustomize(path: Path) -> subprocess.CompletedProcess:
+    """``kubectl kustomize PATH``: renders locally, reads no kubeconfig and contacts no cluster."""
+    return subprocess.run(
+        [KUBECTL, "kustomize", str(path)], capture_output=True, text=True, timeout=60,
+        env={"PATH": os.environ.get("PATH", ""), "KUBECONFIG": os.devnull, "HOME": os.devnull},
+    )
+
+
+@cache
+def _render(path: Path) -> tuple[dict, ...]:
+    """The documents ``kubectl kustomize`` renders from a kustomization directory; empty without kubectl."""
+    if KUBECTL is None:
+        return ()
+    done = _kustomize(path)
+    assert done.returncode == 0, f"kubectl kustomize {path.relative_to(ROOT)}: {done.stderr}"
+    return tuple(d for d in yaml.safe_load_all(done.stdout) if d is not None)
+
+
+def _templates() -> list[tuple[str, dict]]:
+    """The documents kept out of kustomize on purpose (the Secret template), as written."""
+    return [
+        (path.name, doc)
+        for path in sorted(K8S.glob("*.template.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc is not None
+    ]
 
 
 def _load_all() -> list[tuple[str, dict]]:
-    docs = []
-    for path in _manifest_files():
-        for doc in yaml.safe_load_all(path.read_text()):
-            if doc is not None:
-                docs.append((path.name, doc))
-    return docs
+    return [("kustomize", d) for d in _render(K8S)] + _templates()
 
 
 DOCS = _load_all()
@@ -95,6 +147,25 @@ def _config() -> dict[str, str]:
     return cm["data"]
 
 
+def _overlay_settings(name: str) -> dict[str, str]:
+    """The literals of an overlay's local ConfigMap ``<service>-settings``: what the overlay says of its service."""
+    kust = yaml.safe_load((K8S / "overlays" / name / "kustomization.yaml").read_text())
+    (gen,) = kust["configMapGenerator"]
+    assert gen["name"] == f"{name}-settings"
+    assert gen["options"]["annotations"] == {"config.kubernetes.io/local-config": "true"}
+    return dict(literal.split("=", 1) for literal in gen["literals"])
+
+
+@cache
+def _entrypoint():
+    """deploy/docker/entrypoint.py as a module (it is a script in the image, not a package here)."""
+    spec = importlib.util.spec_from_file_location("gridgov_image_entrypoint", ENTRYPOINT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture
 def no_network(monkeypatch):
     """Make any attempt to open a network connection fail, so a passing validation proves it is offline."""
@@ -109,14 +180,103 @@ def no_network(monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------------------------
+# the kustomize tree: one base, one overlay per service, every overlay true to its service's settings
+
+
+@needs_kustomize
+def test_kustomize_renders_the_whole_tree():
+    _tool_or_skip(KUBECTL is not None, "kubectl (its built-in kustomize renders deploy/k8s)")
+    assert DOCS and _render(K8S)
+
+
+def test_service_table_matches_the_code():
+    """The table above is the code's: the CLI's service table and each service's settings class."""
+    from gridgov_cli.stack import SERVICES as CLI_SERVICES
+
+    for name, module, prefix, port, _db in SERVICES:
+        cli = CLI_SERVICES[name]
+        assert (cli.module, cli.env_prefix, cli.port) == (module, prefix, port)
+        target = _entrypoint().target_of(name)
+        assert (target.module, target.env_prefix, target.default_port) == (module, prefix, port)
+    # Every workspace member under services/ is built by the Dockerfile; all but the console have an overlay.
+    members = sorted(p.parent.name for p in (ROOT / "services").glob("*/pyproject.toml"))
+    assert members == sorted(IMAGES) == sorted(CLI_SERVICES)
+
+
+def test_every_service_has_an_overlay():
+    overlays = sorted(p.parent.name for p in (K8S / "overlays").glob("*/kustomization.yaml"))
+    assert overlays == sorted(SERVICE_NAMES)
+    for name in SERVICE_NAMES:
+        kust = yaml.safe_load((K8S / "overlays" / name / "kustomization.yaml").read_text())
+        assert kust["resources"] == ["../../base"]
+        assert kust["components"] == ["../../settings"]
+        assert kust["images"] == [{"name": "gridgov/SERVICE", "newName": f"gridgov/{name}", "newTag": "0.1.0"}]
+        assert kust["labels"][0]["pairs"] == {"app.kubernetes.io/name": name}
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=lambda s: s[0])
+def test_overlay_settings_match_the_service_settings(svc):
+    name, module, prefix, port, db = svc
+    target = _entrypoint().target_of(name)  # read from gridgov_<service>.settings
+    settings = _overlay_settings(name)
+    assert settings == {
+        "name": name,
+        "port": str(target.default_port),
+        "envPrefix": target.env_prefix.removeprefix("GRIDGOV_").removesuffix("_"),
+        "databaseUrlKey": f"{db.removeprefix('gridgov_')}-database-url",
+    }
+    assert (target.module, target.env_prefix, target.default_port) == (module, prefix, port)
+
+
+def _kind_and_name(doc: dict) -> tuple[str, str]:
+    return doc["kind"], doc["metadata"]["name"]
+
+
+@needs_kustomize
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_overlay_renders_alone_as_its_part_of_the_whole(name):
+    """``kubectl apply -k deploy/k8s/overlays/<service>`` deploys exactly what the whole tree holds for it."""
+    alone = _render(K8S / "overlays" / name)
+    assert len(alone) == 7  # two Deployments, the Service, two HPAs, two PDBs
+    part = [d for d in _render(K8S) if d["metadata"].get("labels", {}).get("app.kubernetes.io/name") == name]
+    assert sorted(alone, key=_kind_and_name) == sorted(part, key=_kind_and_name)
+
+
+@needs_kustomize
+def test_no_placeholder_of_the_base_is_left():
+    text = yaml.safe_dump_all(_render(K8S))
+    for placeholder in BASE_PLACEHOLDERS:  # also inside names: GRIDGOV_SERVICE_PORT, SERVICE-api
+        assert placeholder not in text, placeholder
+    # The local settings ConfigMaps stay local.
+    assert not [c for c in _of_kind("ConfigMap") if c["metadata"]["name"].endswith("-settings")]
+    for dep in DEPLOYMENTS:
+        assert all(p["containerPort"] > 0 for p in _container(dep)["ports"]), _deployment_id(dep)
+
+
+@needs_kustomize
+def test_overlay_missing_a_setting_does_not_render(tmp_path):
+    """The base's placeholders come only from the overlay: without ``port`` the build fails, it is not guessed."""
+    tree = tmp_path / "k8s"
+    shutil.copytree(K8S, tree)
+    overlay = tree / "overlays" / "dispatch" / "kustomization.yaml"
+    text = overlay.read_text()
+    assert "      - port=8003\n" in text
+    overlay.write_text(text.replace("      - port=8003\n", ""))
+    broken = _kustomize(tree / "overlays" / "dispatch")
+    assert broken.returncode != 0 and "port" in broken.stderr
+    assert _kustomize(tree / "overlays" / "notification").returncode == 0
+
+
+# ---------------------------------------------------------------------------------------------------------
 # schema validation (offline, strict)
 
 
+@needs_kustomize
 def test_manifests_found():
-    names = {p.name for p in _manifest_files()}
-    assert {"namespace.yaml", "configmap.yaml", "secret.template.yaml"} <= names
-    assert {f"{s}.yaml" for s in SERVICE_NAMES} <= names
-    assert len(DOCS) >= 2 + 1 + 4 * 7
+    kinds = [d["kind"] for _f, d in DOCS]
+    # namespace, config, Secret template; 4 services x 7 documents; the console's 4
+    assert (kinds.count("Namespace"), kinds.count("ConfigMap"), kinds.count("Secret")) == (1, 1, 1)
+    assert len(DOCS) == 3 + 4 * 7 + 4
 
 
 @pytest.mark.parametrize("version", K8S_VERSIONS)
@@ -144,6 +304,7 @@ def _port_as_word(dep):
     dep["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "eight-thousand"
 
 
+@needs_kustomize
 @pytest.mark.parametrize("mutate", [_misspelled_field, _string_replicas, _misspelled_probe, _port_as_word])
 def test_validator_rejects_broken_deployment(mutate, no_network):
     """The validator can fail: a valid Deployment passes, the same one with one mistake does not."""
@@ -159,6 +320,7 @@ def test_validator_rejects_broken_deployment(mutate, no_network):
 # inventory and consistency
 
 
+@needs_kustomize
 def test_inventory_per_service():
     assert [n["metadata"]["name"] for n in _of_kind("Namespace")] == ["gridgov"]
     assert _config()["GRIDGOV_KAFKA_BOOTSTRAP_SERVERS"]
@@ -211,6 +373,7 @@ def test_deployment_security(dep):
         assert "emptyDir" in volumes[mounts[path]]
 
 
+@needs_kustomize
 @pytest.mark.parametrize("svc", SERVICES, ids=lambda s: s[0])
 @pytest.mark.parametrize("component", ["api", "consumer"])
 def test_deployment_settings(svc, component):
@@ -270,12 +433,14 @@ def test_every_deployment_has_one_pdb(dep):
     )
 
 
+@needs_kustomize
 def test_no_orphan_hpa_or_pdb():
     names = {d["metadata"]["name"] for d in DEPLOYMENTS}
     assert {h["spec"]["scaleTargetRef"]["name"] for h in _of_kind("HorizontalPodAutoscaler")} == names
     assert len(_of_kind("PodDisruptionBudget")) == len(DEPLOYMENTS)
 
 
+@needs_kustomize
 def test_consumer_hpas_do_not_exceed_partitions():
     partitions = int(_config()["GRIDGOV_TOPIC_PARTITIONS"])
     assert partitions == 4
@@ -285,6 +450,7 @@ def test_consumer_hpas_do_not_exceed_partitions():
         assert hpa["spec"]["maxReplicas"] <= partitions, hpa["metadata"]["name"]
 
 
+@needs_kustomize
 @pytest.mark.parametrize("svc", SERVICES, ids=lambda s: s[0])
 def test_service_routes_to_api_pods_only(svc):
     name, _m, _p, port, _db = svc
@@ -297,6 +463,7 @@ def test_service_routes_to_api_pods_only(svc):
     assert not _selects(sel, by_name[f"{name}-consumer"])
 
 
+@needs_kustomize
 def test_secrets_hold_placeholders_only():
     secrets = _of_kind("Secret", include_templates=True)
     assert secrets, "the Secret template is missing"
@@ -326,19 +493,12 @@ def test_kustomization_lists_every_manifest_but_the_template():
     kust = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     assert kust["namespace"] == "gridgov"
     listed = kust["resources"]
-    assert all((K8S / r).is_file() for r in listed)
-    expected = {p.name for p in _manifest_files() if ".template." not in p.name}
-    assert set(listed) == expected
+    assert all((K8S / r).is_file() or (K8S / r / "kustomization.yaml").is_file() for r in listed)
+    plain = {p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml" and ".template." not in p.name}
+    assert set(listed) == plain | {f"overlays/{name}" for name in SERVICE_NAMES}
     assert not any("template" in r for r in listed)
-
-
-def _tool_or_skip(present: bool, what: str) -> None:
-    """Skip loudly when a checking tool is missing; under GRIDGOV_REQUIRE_INFRA=1 (CI) fail instead."""
-    if present:
-        return
-    if os.environ.get("GRIDGOV_REQUIRE_INFRA") == "1":
-        pytest.fail(f"GRIDGOV_REQUIRE_INFRA=1 but {what} is not installed")
-    pytest.skip(f"SKIPPED: {what} is not installed")
+    # The base is reached through the overlays only: on its own it would deploy placeholders.
+    assert "base" not in listed and "settings" not in listed
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -379,8 +539,8 @@ def test_compose_ports_on_loopback_only(compose):
 def test_compose_service_settings(compose, svc):
     name, _module, prefix, port, db = svc
     s = compose["services"][name]
-    assert s["build"] == {"context": ".", "dockerfile": f"deploy/docker/{name}.Dockerfile"}
-    assert (ROOT / s["build"]["dockerfile"]).is_file()
+    assert s["build"] == {"context": ".", "dockerfile": "deploy/docker/Dockerfile", "args": {"SERVICE": name}}
+    assert s["image"] == f"gridgov/{name}:0.1.0"
     env = s["environment"]
     assert env["GRIDGOV_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
     url = urlsplit(env[f"{prefix}DATABASE_URL"])
@@ -390,6 +550,26 @@ def test_compose_service_settings(compose, svc):
     # The JWT secret is never committed: compose refuses to start without it.
     assert re.fullmatch(r"\$\{GRIDGOV_JWT_SECRET:\?[^}]*\}", env["GRIDGOV_JWT_SECRET"])
     assert f"127.0.0.1:{port}:{port}" in s["ports"]
+
+
+@needs_kustomize
+@pytest.mark.parametrize("svc", SERVICES, ids=lambda s: s[0])
+def test_compose_and_k8s_agree(compose, svc):
+    """Both run the same image on the same port with the same settings' names; they differ only in topology."""
+    name, _module, prefix, port, _db = svc
+    s = compose["services"][name]
+    health = " ".join(s["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{port}/readyz" in health
+    for component in ("api", "consumer"):
+        (dep,) = [d for d in DEPLOYMENTS if d["metadata"]["name"] == f"{name}-{component}"]
+        c = _container(dep)
+        assert c["image"] == s["image"]
+        assert [p["containerPort"] for p in c["ports"]] == [int(p.rsplit(":", 1)[1]) for p in s["ports"]]
+        k8s_env = {k for k in _env(c) if k.startswith(prefix)}
+        compose_env = {k for k in s["environment"] if k.startswith(prefix)}
+        assert k8s_env == compose_env == {f"{prefix}{k}" for k in
+                                          ("DATABASE_URL", "HOST", "PORT", "RUN_CONSUMERS", "RUN_RELAY")}
+        assert str(s["environment"][f"{prefix}PORT"]) == _env(c)[f"{prefix}PORT"]["value"]
 
 
 def test_compose_kafka_kraft_single_node(compose):
@@ -455,7 +635,7 @@ def test_compose_config_accepts_the_file():
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Dockerfiles and .dockerignore
+# the Dockerfile (one for every service) and .dockerignore
 
 
 def _instructions(path: Path) -> list[tuple[str, str]]:
@@ -477,61 +657,152 @@ def _instructions(path: Path) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize("svc", SERVICES, ids=lambda s: s[0])
-def test_dockerfile(svc):
-    name, module, prefix, port, _db = svc
-    path = DOCKER / f"{name}.Dockerfile"
+def _stages(path: Path) -> list[list[tuple[str, str]]]:
+    """The instructions of each build stage (the global ARGs before the first FROM dropped)."""
     ins = _instructions(path)
     froms = [i for i, (w, _) in enumerate(ins) if w == "FROM"]
-    assert len(froms) >= 2, "multi-stage build expected"
+    return [ins[a:b] for a, b in zip(froms, [*froms[1:], len(ins)], strict=True)]
+
+
+def _expand(text: str, variables: dict[str, str]) -> str:
+    """Docker's substitution of ``${NAME}`` and ``$NAME`` (the forms the Dockerfile uses)."""
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: variables.get(m[1] or m[2], m[0]), text)
+
+
+def _stage_env(stage: list[tuple[str, str]], build_args: dict[str, str]) -> dict[str, str]:
+    """The ENV a stage sets, its ARGs taken from the build arguments (a stage sees an ARG only if it declares it)."""
+    declared = {a.split("=", 1)[0] for w, a in stage if w == "ARG"}
+    variables = {k: v for k, v in build_args.items() if k in declared}
+    env = {}
+    for w, a in stage:
+        if w == "ENV":
+            for key, value in re.findall(r"(\w+)=(\S+)", a):
+                env[key] = _expand(value, variables)
+    return env
+
+
+def test_one_dockerfile_for_every_service():
+    assert sorted(p.name for p in DOCKER.iterdir() if "Dockerfile" in p.name) == ["Dockerfile"]
+    compose = yaml.safe_load(COMPOSE.read_text())
+    for name in IMAGES:
+        build = compose["services"][name]["build"]
+        assert (build["dockerfile"], build["args"]) == ("deploy/docker/Dockerfile", {"SERVICE": name})
+
+
+def test_dockerfile():
+    ins = _instructions(DOCKERFILE)
+    stages = _stages(DOCKERFILE)
+    assert len(stages) == 2, "multi-stage build expected"
+    builder, final = stages
     assert [a for w, a in ins if w == "ARG" and a.startswith("PYTHON_IMAGE=")] == ["PYTHON_IMAGE=python:3.11-slim"]
-    final = ins[froms[-1] :]
+    # SERVICE has no default: an image always names its service.
+    assert ("ARG", "SERVICE") in builder and ("ARG", "SERVICE") in final
     users = [a for w, a in final if w == "USER"]
     assert users, "no USER in the final stage"
     uid = users[-1].split(":")[0]
     # Numeric, so that Kubernetes' runAsNonRoot can verify it.
     assert uid.isdigit() and int(uid) == APP_UID
-    builder = ins[froms[0] : froms[1]]
-    runs = " ".join(a for w, a in builder if w == "RUN")
-    assert "pip install" in runs and "uv" in runs
-    assert f"uv sync --frozen --no-dev --no-editable --package gridgov-{name}" in runs
+    runs = [a for w, a in builder if w == "RUN"]
+    assert any("pip install" in r and "uv" in r for r in runs)
+    syncs = [r for r in runs if r.startswith("uv sync")]
+    assert syncs == [
+        'uv sync --frozen --no-dev --no-install-workspace --package "gridgov-${SERVICE}"',
+        'uv sync --frozen --no-dev --no-editable --package "gridgov-${SERVICE}"',
+    ]
+    assert ("COPY", "services/${SERVICE}/ services/${SERVICE}/") in builder
     assert any(w == "COPY" and a.startswith("--from=builder /app/.venv") for w, a in final)
-    assert ("EXPOSE", str(port)) in final
+    # The entry point is in the image, and notes the service at build time, after GRIDGOV_SERVICE is set.
+    at = {ins: i for i, ins in enumerate(final)}
+    copy_entrypoint = at[("COPY", "deploy/docker/entrypoint.py /app/entrypoint.py")]
+    record = at[("RUN", "python /app/entrypoint.py record")]
+    service_env = min(i for i, (w, a) in enumerate(final) if w == "ENV" and "GRIDGOV_SERVICE=${SERVICE}" in a)
+    assert copy_entrypoint < record and service_env < record
     health = [a for w, a in final if w == "HEALTHCHECK"]
-    assert len(health) == 1 and "/healthz" in health[0] and "python" in health[0] and "curl" not in health[0]
-    assert final[-1] == ("CMD", f'["python", "-m", "{module}"]')
-    env = " ".join(a for w, a in final if w == "ENV")
-    assert f"{prefix}HOST=0.0.0.0" in env and f"{prefix}PORT={port}" in env
-    # Every COPY source from the build context exists, and the package names exist in the workspace.
+    assert len(health) == 1 and health[0].endswith('CMD ["python", "/app/entrypoint.py", "healthcheck"]')
+    assert "curl" not in health[0]
+    assert final[-1] == ("CMD", '["python", "/app/entrypoint.py"]')
+    # Every workspace member's manifest is copied before the first sync (uv reads the whole workspace).
+    workspace = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]["members"]
+    members = {p.parent.relative_to(ROOT).as_posix() for g in workspace for p in ROOT.glob(f"{g}/pyproject.toml")}
+    manifests = {a for w, a in builder if w == "COPY" and re.fullmatch(r"\S+/pyproject\.toml \S+/", a)}
+    assert manifests == {f"{m}/pyproject.toml {m}/" for m in members}
+    assert ("COPY", "pyproject.toml uv.lock ./") in builder
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_image_builds_the_service_of_its_build_argument(name, monkeypatch, tmp_path):
+    """With ``--build-arg SERVICE=<name>`` the image installs that member and its CMD runs that service's module."""
+    builder, final = _stages(DOCKERFILE)
+    args = {"SERVICE": name}
+    # The builder installs the member named by the argument, whose manifest and sources exist.
     for w, a in builder:
         if w == "COPY" and not a.startswith("--from"):
-            for src in a.split()[:-1]:
+            for src in _expand(a, args).split()[:-1]:
                 assert (ROOT / src).exists(), src
-    member = tomllib.loads((ROOT / "services" / name / "pyproject.toml").read_text())["project"]["name"]
-    assert member == f"gridgov-{name}"
+    package = tomllib.loads((ROOT / "services" / name / "pyproject.toml").read_text())["project"]["name"]
+    assert f'--package "{package}"' in _expand(" ".join(a for w, a in builder if w == "RUN"), args)
+    # The image's environment names the service, and its CMD runs that one (runpy stands in for the process).
+    env = _stage_env(final, args)
+    assert env["GRIDGOV_SERVICE"] == name
+    ran = []
+    monkeypatch.setattr("runpy.run_module", lambda module, **kw: ran.append((module, kw)))
+    record = tmp_path / "service.json"
+    assert _entrypoint().main(["/app/entrypoint.py", "record"], dict(env), record) == 0  # the build's RUN
+    environ = dict(env)
+    assert _entrypoint().main(["/app/entrypoint.py"], environ, record) == 0  # the CMD
+    module = f"gridgov_{name.replace('-', '_')}"
+    assert ran == [(module, {"run_name": "__main__", "alter_sys": True})]
+    assert importlib.util.find_spec(f"{module}.__main__") is not None
+    # ...listening on the container's interfaces (the settings default to loopback), at its settings' port.
+    target = _entrypoint().target_of(name)
+    assert environ[f"{target.env_prefix}HOST"] == "0.0.0.0"
+    assert f"{target.env_prefix}PORT" not in environ
 
 
-def test_dockerfiles_differ_only_by_service():
-    def normalised(svc):
-        name, module, prefix, port, _db = svc
-        text = (DOCKER / f"{name}.Dockerfile").read_text()
-        # Member manifests are listed by every Dockerfile: leave those lines alone.
-        lines = []
-        for line in text.splitlines():
-            if re.fullmatch(r"COPY services/[\w-]+/pyproject\.toml services/[\w-]+/", line):
-                lines.append(line)
-                continue
-            lines.append(
-                line.replace(module, "MODULE")
-                .replace(prefix, "PREFIX_")
-                .replace(str(port), "PORT")
-                .replace(name, "SERVICE")
-            )
-        return lines
+def test_entrypoint_without_a_service_refuses_to_start(capsys):
+    assert _entrypoint().main(["/app/entrypoint.py"], {}) == 2
+    assert "--build-arg SERVICE=" in capsys.readouterr().err
 
-    first, *rest = [normalised(s) for s in SERVICES]
-    for other in rest:
-        assert other == first
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_entrypoint_serves_the_service_and_its_healthcheck_passes(tmp_path):
+    """The image's build step, CMD and HEALTHCHECK, run as the image runs them: the script alone in /app with its
+    record (here a temporary directory, the console on a loopback port of the embedded stack)."""
+    app = tmp_path / "app"
+    app.mkdir()
+    script = app / "entrypoint.py"
+    shutil.copy(ENTRYPOINT, script)
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GRIDGOV_")},
+        "GRIDGOV_SERVICE": "console",
+        "GRIDGOV_DATA_DIR": str(tmp_path / "data"),
+        "GRIDGOV_CONSOLE_HOST": "127.0.0.1",
+        "GRIDGOV_CONSOLE_PORT": str(port),
+    }
+    subprocess.run([sys.executable, str(script), "record"], env=env, check=True, timeout=60)
+    assert (app / "service.json").is_file()
+    check = [sys.executable, str(script), "healthcheck"]
+    assert subprocess.run(check, env=env, capture_output=True, timeout=30).returncode != 0  # nothing serves yet
+    server = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    try:
+        start = time.monotonic()
+        while True:
+            done = subprocess.run(check, env=env, capture_output=True, timeout=30)
+            if done.returncode == 0:
+                break
+            assert server.poll() is None, server.stderr.read().decode()[-2000:]
+            assert time.monotonic() - start < 60, done.stderr.decode()[-2000:]
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_dockerignore():
