@@ -1,10 +1,13 @@
-"""The event catalog has one owner: a version dispatch publishes reaches intake over the bus, on each stack."""
+"""The event catalog has one owner: a version dispatch publishes reaches intake and notification over the bus, on
+each stack."""
 
 import httpx
 
 from gridgov_cli.demo import DEMO_POINT
+from tests.support.flow import inbox_all
 
 NEW_CODE = "01010"  # a middle class under 01 (city appearance): routed by the seeded class rule of 01
+NEW_NAME = "共享单车乱停放"
 NEW_ROW = f"{NEW_CODE},middle,01,共享单车乱停放,Shared bikes parked in disorder,,公共区域共享单车乱停放,已清理,,,,,,,\n"
 
 
@@ -42,6 +45,14 @@ def test_report_with_code_published_in_dispatch_is_accepted_by_intake_and_dispat
 
     ticket = stack.wait_for("the new code's ticket to be dispatched", dispatched, timeout=120)
     assert ticket["category_code"] == NEW_CODE and ticket["department"]
+
+    def noticed():
+        return [m for m in inbox_all(stack, sub="dd-cat", role="dept_dispatcher", department=ticket["department"])
+                if m["ticket_id"] == ticket["id"] and m["event_type"] == "ticket.dispatched"] or None
+
+    # notification learned the version too: its message names the new code rather than showing it bare.
+    [notice] = stack.wait_for("the department's notice of the new code's ticket", noticed, timeout=120)
+    assert notice["title"] == f"新工单待签收：{NEW_NAME}（{NEW_CODE}）", notice
     if stack.kind == "distributed":
         assert catalog_topic_cleanup_policy(stack) == "compact"
 

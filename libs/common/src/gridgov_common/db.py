@@ -299,5 +299,11 @@ class OutboxRelay(threading.Thread):
     def drain(self, timeout: float = 10.0) -> None:
         """Publish everything pending now (used by tests and at shutdown)."""
         deadline = time.monotonic() + timeout
-        while self.relay_once() and time.monotonic() < deadline:
-            pass
+        while time.monotonic() < deadline:
+            if self.relay_once():
+                continue
+            # Nothing moved: either the outbox is empty, or (PostgreSQL) another relay holds the lock and is
+            # publishing right now — then wait for it rather than return with its batch still in flight.
+            if self.db.outbox_backlog() == 0:
+                return
+            time.sleep(0.02)

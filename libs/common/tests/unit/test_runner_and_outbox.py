@@ -101,6 +101,30 @@ def test_outbox_publishes_only_committed_changes(tmp_path):
         assert c.execute(select(things.c.name)).scalars().all() == ["kept"]
 
 
+def test_drain_waits_while_another_relay_holds_the_lock(tmp_path):
+    """On PostgreSQL a second relay (the service's own thread) may hold the outbox lock when a drain starts:
+    relay_once then moves nothing although messages are pending, and drain must wait, not return."""
+    bus = make_bus(tmp_path)
+    db = Database(f"sqlite:///{tmp_path / 'svc.db'}", MetaData(), "svc")
+    db.create_all()
+    with db.session() as s:
+        db.add_outbox(s, TOPIC, envelope("k1", 1))
+        s.commit()
+    relay = OutboxRelay(db, bus)
+    real_once, busy = relay.relay_once, [2]
+
+    def once_while_locked() -> int:
+        if busy[0]:
+            busy[0] -= 1
+            return 0  # what pg_try_advisory_xact_lock refused looks like
+        return real_once()
+
+    relay.relay_once = once_while_locked
+    relay.drain()
+    assert [Envelope.from_bytes(v).payload["n"] for v in read_topic(bus, TOPIC)] == [1]
+    assert db.outbox_backlog() == 0
+
+
 def test_first_time_records_a_message_once(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'svc.db'}", MetaData(), "svc")
     db.create_all()

@@ -4,6 +4,8 @@ from fastapi import FastAPI
 
 from gridgov_common.db import Database
 from gridgov_common.web import create_service_app
+from gridgov_notification.catalog import models as _catalog_models  # noqa: F401 - registers the tables
+from gridgov_notification.catalog.handlers import names_reader
 from gridgov_notification.channels import INBOX, build_channels, registered
 from gridgov_notification.consumers import consumer_specs
 from gridgov_notification.contacts import models as _contact_models  # noqa: F401 - registers the tables
@@ -31,9 +33,10 @@ def build_runtime(settings: NotificationSettings | None = None) -> NotificationR
     channels = build_channels(settings, db)
     quiet = QuietHours(settings.quiet_hours_start, settings.quiet_hours_end, settings.quiet_hours_timezone) \
         if settings.quiet_hours_enabled else None
-    notifier = TicketEventNotifier(templates, channels[INBOX], quiet)
+    names = names_reader(db)  # category names from the highest learned catalog version (cached)
+    notifier = TicketEventNotifier(templates, channels[INBOX], quiet, names=names)
     followups = FollowupPlanner(templates, channels[INBOX], quiet, expiry_days=settings.followup_expiry_days,
-                                link_base=settings.followup_link_base, wake=notifier.wake)
+                                link_base=settings.followup_link_base, wake=notifier.wake, names=names)
     return NotificationRuntime(settings=settings, db=db, consumers=consumer_specs(db, notifier, followups),
                                migrations_package="gridgov_notification", notifier=notifier, channels=channels)
 

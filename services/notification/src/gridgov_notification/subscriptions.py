@@ -31,11 +31,13 @@ anything else (claimed, verified, suspended, …)  nobody
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from gridgov_common.categories import seed_book
+from gridgov_common.categories import CategoryBook, seed_book
 from gridgov_common.events.tickets import TicketEvent
 
 # China Standard Time has no daylight saving: a fixed offset needs no tz database.
@@ -82,9 +84,27 @@ def user_address(sub: str) -> str:
     return f"user:{sub}"
 
 
+# The catalog version the event being handled is named from (set by ``naming_from``). A context variable, so
+# the rules keep their one-argument form and each consumer thread sees only its own event's book.
+_NAMES: ContextVar[CategoryBook | None] = ContextVar("gridgov_notification_names", default=None)
+
+
+@contextmanager
+def naming_from(book: CategoryBook) -> Iterator[CategoryBook]:
+    """Within this block, ``category_label`` names categories from ``book`` (the learned version in effect)."""
+    token = _NAMES.set(book)
+    try:
+        yield book
+    finally:
+        _NAMES.reset(token)
+
+
 def category_label(code: str) -> str:
-    """``暴露垃圾（01002）`` for a known code, the bare code otherwise."""
-    category = seed_book().get(code)  # names of the packaged first catalog version
+    """``暴露垃圾（01002）`` for a known code, the bare code otherwise.
+
+    Named from the book of ``naming_from`` (the highest learned catalog version), else the packaged first one.
+    """
+    category = (_NAMES.get() or seed_book()).get(code)
     return f"{category.name_zh}（{code}）" if category else code
 
 

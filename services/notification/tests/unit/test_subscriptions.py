@@ -2,8 +2,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from gridgov_common.categories import Category, CategoryBook
 from gridgov_common.events.tickets import TicketEvent
-from gridgov_notification.subscriptions import format_deadline, is_subscribed, notices_for
+from gridgov_notification.subscriptions import format_deadline, is_subscribed, naming_from, notices_for
 
 NOW = datetime(2024, 5, 1, 1, 0, tzinfo=UTC)
 
@@ -130,3 +131,14 @@ def test_format_deadline_without_deadline_says_unset():
 
 def test_format_deadline_naive_is_taken_as_utc():
     assert format_deadline(datetime(2024, 12, 31, 20, 30)) == "2025-01-01 04:30"
+
+
+def test_notices_for_name_category_from_learned_book_and_from_seed_outside_it():
+    event = ticket_event(category_code="30001")
+    [seeded] = notices_for("ticket.dispatched", event)
+    assert seeded.title == "新工单待签收：30001"  # the packaged first version does not list it
+    with naming_from(CategoryBook(2, (Category("30001", "共享单车乱停放", "Shared bikes"),))):
+        [learned] = notices_for("ticket.dispatched", event)
+    assert learned.title == "新工单待签收：共享单车乱停放（30001）"
+    [after] = notices_for("ticket.dispatched", event)
+    assert after.title == "新工单待签收：30001"  # the book applies only inside its block

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session
 
 from gridgov_common.bus.envelope import Envelope
+from gridgov_common.categories import CategoryBook, seed_book
 from gridgov_common.db import Database
 from gridgov_common.events.tickets import TicketEvent
 from gridgov_notification import subscriptions
@@ -34,15 +35,21 @@ class TicketEventNotifier:
     """Turns a ticket event into deliveries: the inbox at once, every other channel through the worker."""
 
     def __init__(self, templates: TemplateBook, inbox: TransactionalChannel, quiet: QuietHours | None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 names: Callable[[Session], CategoryBook] = lambda _session: seed_book()):
         self.templates = templates
         self.inbox = inbox
         self.quiet = quiet
         self.clock = clock
+        self.names = names  # the learned catalog version in effect (cached), read in the consumer's session
         self.wake = threading.Event()  # set after each batch commits: the worker looks for new deliveries
 
     def __call__(self, session: Session, envelope: Envelope) -> int:
         """Plan and stage the deliveries of one event of a subscribed type; returns how many."""
+        with subscriptions.naming_from(self.names(session)):
+            return self._plan(session, envelope)
+
+    def _plan(self, session: Session, envelope: Envelope) -> int:
         event = TicketEvent.model_validate(envelope.payload)
         notices = subscriptions.notices_for(envelope.type, event)
         if not notices:

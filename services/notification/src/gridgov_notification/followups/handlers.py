@@ -16,10 +16,12 @@ from sqlmodel import Session
 from gridgov_common.auth import Principal
 from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.bus.topics import FEEDBACK_RECEIVED
-from gridgov_common.categories import seed_book
+from gridgov_common.categories import CategoryBook, seed_book
 from gridgov_common.db import Database
 from gridgov_common.events.feedback import FEEDBACK_RECEIVED_TYPE, FeedbackReceived
 from gridgov_common.events.tickets import TicketEvent
+from gridgov_notification import subscriptions
+from gridgov_notification.catalog import handlers as catalog
 from gridgov_notification.channels import TransactionalChannel
 from gridgov_notification.contacts import service as contacts
 from gridgov_notification.deliveries import planning
@@ -42,7 +44,8 @@ class FollowupPlanner:
     def __init__(self, templates: TemplateBook, inbox: TransactionalChannel, quiet: QuietHours | None, *,
                  expiry_days: int, link_base: str = "", wake: threading.Event | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 token: Callable[[], str] = rules.new_token):
+                 token: Callable[[], str] = rules.new_token,
+                 names: Callable[[Session], CategoryBook] = lambda _session: seed_book()):
         self.templates = templates
         self.inbox = inbox
         self.quiet = quiet
@@ -51,10 +54,15 @@ class FollowupPlanner:
         self.wake = wake or threading.Event()  # the delivery worker's: set after each batch commits
         self.clock = clock
         self.token = token
+        self.names = names  # the learned catalog version in effect (cached), read in the consumer's session
 
     def __call__(self, session: Session, envelope: Envelope) -> int:
         """Create the follow-ups of one closed ticket (``ticket.closed``) and stage their notices; returns how many
         were created."""
+        with subscriptions.naming_from(self.names(session)):
+            return self._create(session, envelope)
+
+    def _create(self, session: Session, envelope: Envelope) -> int:
         event = TicketEvent.model_validate(envelope.payload)
         event_id, now = str(envelope.id), self.clock()
         drafts = rules.drafts_for(event, now, self.expiry_days, service.reporters_asked(session, event_id),
@@ -85,8 +93,8 @@ class FollowupPlanner:
         return len(drafts)
 
 
-def _read(followup: Followup, now: datetime) -> FollowupRead:
-    category = seed_book().get(followup.category_code)  # names of the packaged first catalog version
+def _read(followup: Followup, now: datetime, names: CategoryBook) -> FollowupRead:
+    category = names.get(followup.category_code)
     return FollowupRead(
         ticket_id=followup.ticket_id, category_code=followup.category_code,
         category_name=category.name_zh if category else None, closed_note=followup.closed_note,
@@ -99,7 +107,7 @@ def _read(followup: Followup, now: datetime) -> FollowupRead:
 def show(db: Database, token: str, now: datetime | None = None) -> FollowupRead:
     """What the holder of a follow-up link may see (404 for an unknown token)."""
     with db.session() as session:
-        return _read(service.get_or_raise(session, token), now or datetime.now(UTC))
+        return _read(service.get_or_raise(session, token), now or datetime.now(UTC), catalog.names_in(db, session))
 
 
 def answer(db: Database, token: str, body: FollowupAnswer, principal: Principal | None,
@@ -127,8 +135,9 @@ def answer(db: Database, token: str, body: FollowupAnswer, principal: Principal 
         db.add_outbox(session, FEEDBACK_RECEIVED, new_envelope(
             type=FEEDBACK_RECEIVED_TYPE, producer=SERVICE, key=followup.ticket_id, payload=payload,
             correlation_id=followup.report_id, causation_id=followup.event_id))
+        names = catalog.names_in(db, session)
         session.commit()
     log.info("follow-up %s of ticket %s answered by %s: solved=%s, satisfaction %d", followup.id,
              followup.ticket_id, by, body.solved, body.satisfaction)
-    return _read(followup, now)
+    return _read(followup, now, names)
 
