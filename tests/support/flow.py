@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -51,9 +50,13 @@ class ReportFlow(threading.Thread):
                     if self.pause:
                         time.sleep(self.pause)
 
-        with ThreadPoolExecutor(self.workers) as pool:
-            for _ in range(self.workers):
-                pool.submit(worker)
+        # Daemon threads, not a pool: a test that fails before stop() must not leave threads that keep the pytest
+        # process alive after its summary (a pool's threads are joined at interpreter exit, for ever).
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
     def wait_accepted(self, count: int, timeout: float = 60.0) -> None:
         """Block until at least ``count`` reports were accepted."""
