@@ -476,13 +476,3 @@ class Authenticator:
 
 # The request dependencies (the bearer scheme, ``require``, the app's authenticator) live in gridgov_common.deps,
 # the one module of libs/common that reads ``app.state``; this module verifies tokens and knows no request.
-_MOVED_TO_DEPS = frozenset({"require", "current_principal", "authenticator_for"})
-
-
-def __getattr__(name: str) -> Any:
-    """``require``, ``current_principal`` and ``authenticator_for`` from their new home, for old imports."""
-    if name in _MOVED_TO_DEPS:
-        from gridgov_common import deps  # deps imports this module: resolved at first use, not at import
-
-        return getattr(deps, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
