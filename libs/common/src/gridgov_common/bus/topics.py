@@ -10,11 +10,14 @@ REPORTS_LOCATED = "gridgov.reports.located"
 TICKETS_EVENTS = "gridgov.tickets.events"
 FEEDBACK_RECEIVED = "gridgov.feedback.received"
 CATALOG_PUBLISHED = "gridgov.catalog.published"  # dispatch's event catalog versions, one message per version
+GRIDS_PUBLISHED = "gridgov.grids.published"  # grid-registry's grid boundaries, one message per grid (latest kept)
+MEDIA_STORED = "gridgov.media.stored"  # photos event-intake stored, with their original's EXIF and hashes
 
-ALL_TOPICS = (REPORTS_RECEIVED, REPORTS_LOCATED, TICKETS_EVENTS, FEEDBACK_RECEIVED, CATALOG_PUBLISHED)
+ALL_TOPICS = (REPORTS_RECEIVED, REPORTS_LOCATED, TICKETS_EVENTS, FEEDBACK_RECEIVED, CATALOG_PUBLISHED,
+              GRIDS_PUBLISHED, MEDIA_STORED)
 # Topics whose log keeps the latest message of each key (Kafka ``cleanup.policy=compact``) instead of expiring
 # by age: a consumer that joins years later must still learn the catalog. Their DLQ twins expire as usual.
-COMPACTED_TOPICS = (CATALOG_PUBLISHED,)
+COMPACTED_TOPICS = (CATALOG_PUBLISHED, GRIDS_PUBLISHED)
 DLQ_SUFFIX = ".dlq"
 
 
