@@ -35,7 +35,9 @@ def _require_browser() -> None:
     pytest.skip(f"SKIPPED BROWSER TEST — {reason}")
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the stack, the browser and the SSO console stop after the last browser test instead
+# of idling (~0.2 of a core) through the rest of the run (the end-to-end suites come after and are CPU-bound).
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory):
     """The five processes on the embedded stack (the console among them)."""
     _require_browser()
@@ -48,7 +50,7 @@ def stack(tmp_path_factory):
         s.close()  # also when the start timed out: no stack left running behind a failed session
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def driver():
     """One headless Chromium for the session (each test signs in afresh)."""
     _require_browser()
@@ -138,7 +140,7 @@ class Api:
         assert changed == 1
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(stack) -> Api:
     """Direct service calls on the stack."""
     return Api(stack)
@@ -177,7 +179,7 @@ HOSTILE_GRID_SET = {"type": "FeatureCollection", "features": [
 ]}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sso_console(stack, tmp_path_factory):
     """A second console as a city runs it, DEV login off (users come signed in by the city's SSO), in front of its
     own grid registry, which holds an imported grid set with a hostile area name (dispatch is the stack's). Its own

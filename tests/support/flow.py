@@ -10,11 +10,18 @@ import httpx
 
 from gridgov_cli.demo import DEMO_POINT
 
+# Each worker's rest between two posts. Unthrottled, four workers posted ~140 reports/s: over a service's restart
+# that piled up thousands of reports, and each test then waited a minute for dispatch (~45 tickets/s on a loaded
+# 2-core machine) to work through them. At 0.05 s the flow (~30-60/s measured) still keeps up with or outruns
+# dispatch, so a backlog is in flight at every kill and restart, as the fault tests need; it is just not thousands
+# deep.
+FLOW_PAUSE_S = 0.05
+
 
 class ReportFlow(threading.Thread):
     """Posts patrol reports at the demo point until stopped; remembers which were accepted (202)."""
 
-    def __init__(self, stack, workers: int = 4, pause: float = 0.0):
+    def __init__(self, stack, workers: int = 4, pause: float = FLOW_PAUSE_S):
         super().__init__(daemon=True)
         self.stack = stack
         self.workers = workers
