@@ -96,11 +96,14 @@ def test_close_ticket_reported_from_form_through_every_role(console, api, shot):
     wait_until("the ticket handled", lambda: api.ticket(ticket["id"])["state"] == "handled")
     shot("3-dispatcher-handled")
 
-    # 网格员: verify on site.
+    # 网格员: verify on site (the phone app's 任务 tab).
     console.sign_in("grid_worker", "gw-browser", grid=grid, expect_view="field")
+    console.test_id("tab-tasks").click()
     task = console.row(ticket["id"], "handled")
     assert task.find_element(By.CSS_SELECTOR, "a").get_attribute("href").endswith(f"/tickets/{ticket['id']}")
-    task.find_element(By.CSS_SELECTOR, "[data-test=verify-pass]").click()
+    check = task.find_element(By.CSS_SELECTOR, "[data-test=verify-pass]")
+    console.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", check)  # clear of the tab bar
+    check.click()
     assert "核查通过" in console.accept_confirmation()
     console.gone(f"[data-test=verify-list] [data-id='{ticket['id']}']")
     shot("4-verified")

@@ -13,7 +13,7 @@ from tests.e2e.test_channels import upload, wait_ticket
 from tests.e2e.test_lifecycle import act
 
 CHINA = timezone(timedelta(hours=8))
-LINK = re.compile(r"/v1/followups/[A-Za-z0-9_-]+")
+LINK = re.compile(r"/followups/[A-Za-z0-9_-]+")  # the page's link; the API is under /v1
 
 
 def test_bad_followup_rating_reopens_citizen_ticket_and_counts_in_satisfaction_rate(stack):
@@ -41,7 +41,7 @@ def test_bad_followup_rating_reopens_citizen_ticket_and_counts_in_satisfaction_r
     def followup_link():
         items = httpx.get(f"{notification}/v1/inbox", headers=citizen).json()["items"]
         asks = [i for i in items if i["ticket_id"] == tid and i["event_type"] == "followup.requested"]
-        return asks and LINK.search(asks[0]["body"])[0]
+        return asks and "/v1" + LINK.search(asks[0]["body"])[0]
 
     link = stack.wait_for("the follow-up link in the citizen's inbox", followup_link, timeout=60)
     shown = httpx.get(f"{notification}{link}")  # no login: the link is the credential

@@ -1,16 +1,30 @@
 """The closed loop end to end through the bus, on each stack, with the same assertions."""
 
 import os
+import re
 import subprocess
 import sys
 
 import httpx
+import pytest
 
 from gridgov_cli.demo import DEMO_POINT, run_demo
 from gridgov_common.bus.interface import OutgoingMessage, open_bus
 from gridgov_common.bus.topics import REPORTS_RECEIVED, dlq
+from tests.e2e.conftest import _running_stack, stack_params
 
-OUTSIDE_CITY = (120.0, 30.0)
+# Inside the city's extent (intake takes it) but about 18 km from every town of the demo city: no grid holds it.
+# A point outside the city is refused at intake (issue #14): see event-intake's test_city_extent_api.
+OUTSIDE_EVERY_GRID = (113.51, 22.66)
+
+
+@pytest.fixture(scope="module", params=stack_params())
+def stack(request, tmp_path_factory):
+    """One stack of each kind for this module: every test here follows its own report by id and asserts nothing
+    about the stack as a whole, so none needs a fresh stack (a start costs 10-20 s on a loaded machine)."""
+    s = _running_stack(request.param, tmp_path_factory.mktemp(f"loop-{request.param}"))
+    yield s
+    s.close()
 
 
 def bus_of(stack):
@@ -62,8 +76,8 @@ def test_gridgov_demo_command_fails_when_stack_is_down(tmp_path):
     assert "demo FAILED" in result.stderr
 
 
-def test_report_outside_the_city_is_registered_for_triage_not_dropped(stack):
-    report_id = post_report(stack, *OUTSIDE_CITY)
+def test_report_outside_every_grid_is_registered_for_triage_not_dropped(stack):
+    report_id = post_report(stack, *OUTSIDE_EVERY_GRID)
     ticket = stack.wait_for("the unlocated ticket", lambda: (t := tickets_for(stack, report_id)) and t[0])
     assert ticket["state"] == "registered"
     assert ticket["department"] is None
@@ -92,9 +106,12 @@ def test_malformed_message_is_parked_in_dlq_and_the_loop_goes_on(stack):
 def test_one_report_can_be_followed_across_services_by_correlation_id(stack):
     import json
 
-    steps = run_demo(stack.urls, stack.mint, timeout=60, out=lambda _line: None)
+    lines = []
+    steps = run_demo(stack.urls, stack.mint, timeout=60, out=lines.append)
     assert "report status" in steps
-    report_id = tickets_for_all_reports(stack)[-1]["report_id"]
+    # This demo run's report (the stack is shared with the module's other tests, which filed reports of their own).
+    [report_id] = [m[1] for line in lines if (m := re.search(r"report (\S+) accepted by event-intake", line))]
+    assert report_id in {t["report_id"] for t in tickets_for_all_reports(stack)}
     seen = {}
     for name in ("event-intake", "grid-registry", "dispatch", "notification"):
         lines = (stack.data_dir / "logs" / f"{name}.log").read_text().splitlines()

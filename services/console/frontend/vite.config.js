@@ -4,9 +4,10 @@
 import { fileURLToPath, URL } from 'node:url';
 import { defineConfig } from 'vite';
 import vue from '@vitejs/plugin-vue';
+import serviceWorker from './pwa/plugin.js';
 
 export default defineConfig({
-  plugins: [vue()],
+  plugins: [vue(), serviceWorker()],
   base: '/static/app/',
   resolve: { alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) } },
   build: {

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import require_infra
 from gridgov_common.bus.interface import open_bus
-from gridgov_common.bus.topics import CATALOG_PUBLISHED, COMPACTED_TOPICS, TICKETS_EVENTS, dlq
+from gridgov_common.bus.topics import CATALOG_PUBLISHED, COMPACTED_TOPICS, GRIDS_PUBLISHED, TICKETS_EVENTS, dlq
 
 
 def cleanup_policies(servers: str, topics: list[str]) -> dict[str, str]:
@@ -23,8 +23,9 @@ def cleanup_policies(servers: str, topics: list[str]) -> dict[str, str]:
         admin.close()
 
 
-def test_catalog_topic_is_the_compacted_one():
-    assert COMPACTED_TOPICS == (CATALOG_PUBLISHED,)
+def test_catalog_and_grids_topics_are_the_compacted_ones():
+    # The grids' topic (issue #14) keeps each grid's latest boundary for a consumer that joins late.
+    assert COMPACTED_TOPICS == (CATALOG_PUBLISHED, GRIDS_PUBLISHED)
 
 
 @pytest.mark.distributed

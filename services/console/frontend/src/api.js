@@ -3,13 +3,16 @@
 import { reactive } from 'vue';
 
 const SESSION_KEY = 'gridgov.console.session';
+// A grid worker's phone app must open without signal, long after the tab that signed in is gone: their session
+// is also kept in localStorage (a phone is personal; sign-out or another sign-in removes it).
+const FIELD_SESSION_KEY = 'gridgov.console.field-session';
 
 /** The signed-in user (token, role, sub, department, grid), kept for the tab's life so a refresh keeps it. */
 export const session = reactive({ user: readSession() });
 
 function readSession() {
   try {
-    const user = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+    const user = JSON.parse(sessionStorage.getItem(SESSION_KEY) || localStorage.getItem(FIELD_SESSION_KEY) || 'null');
     // a token past its expiry would only earn 401s: start at the login page instead
     if (user && user.expires_at && user.expires_at < Date.now()) return null;
     return user;
@@ -22,12 +25,16 @@ function readSession() {
 export function signIn(answer) {
   const user = { ...answer, expires_at: Date.now() + answer.expires_in * 1000 };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(user));
+  // a citizen's phone keeps its login too (the 随手拍 page is opened again days later, from a follow-up message)
+  if (user.role === 'grid_worker' || user.role === 'citizen') localStorage.setItem(FIELD_SESSION_KEY, JSON.stringify(user));
+  else localStorage.removeItem(FIELD_SESSION_KEY);
   session.user = user;
 }
 
 /** Forgets the user; drafts stay in localStorage (they belong to the person at this desk, not the token). */
 export function signOut() {
   sessionStorage.removeItem(SESSION_KEY);
+  localStorage.removeItem(FIELD_SESSION_KEY);
   session.user = null;
 }
 
@@ -62,9 +69,9 @@ function errorFrom(status, body, text) {
 }
 
 /** Calls `/api/<path>` as the signed-in user; answers the parsed JSON (or text), throws ApiError otherwise. */
-export async function api(method, path, body, { raw = false, signal } = {}) {
+export async function api(method, path, body, { raw = false, signal, headers: extra = {} } = {}) {
   // The page is Chinese whatever the browser's language: the services answer their errors in Chinese for it.
-  const headers = { 'Accept-Language': 'zh-CN' };
+  const headers = { 'Accept-Language': 'zh-CN', ...extra };
   if (session.user) headers.Authorization = `Bearer ${session.user.token}`;
   let payload;
   if (body instanceof FormData || body instanceof Blob) {

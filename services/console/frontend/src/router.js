@@ -6,7 +6,7 @@ import LoginView from './views/LoginView.vue';
 
 /** The first page of each role after signing in. */
 export const HOME_OF = {
-  dept_dispatcher: '/queue', command_centre: '/board', admin: '/board', grid_worker: '/field',
+  dept_dispatcher: '/queue', command_centre: '/board', admin: '/board', grid_worker: '/field', citizen: '/citizen',
 };
 
 const STAFF = ['grid_worker', 'dept_dispatcher', 'command_centre', 'admin'];
@@ -29,6 +29,12 @@ export const routes = [
   { path: '/indicators', component: () => import('./views/IndicatorsView.vue'), meta: { title: '综合评价', roles: CENTRE } },
   { path: '/map', component: () => import('./views/MapView.vue'), meta: { title: '网格地图', roles: STAFF } },
   { path: '/field', component: () => import('./views/FieldView.vue'), meta: { title: '网格员', roles: ['grid_worker'] } },
+  // The citizen's phone pages (随手拍): their own frame, their own login; the follow-up page needs no login.
+  { path: '/citizen/login', component: () => import('./views/CitizenLoginView.vue'), meta: { title: '市民登录', public: true, citizen: true } },
+  { path: '/citizen', component: () => import('./views/CitizenReportView.vue'), meta: { title: '随手拍', roles: ['citizen'], citizen: true } },
+  { path: '/citizen/cases', component: () => import('./views/CitizenCasesView.vue'), meta: { title: '我的案件', roles: ['citizen'], citizen: true } },
+  { path: '/citizen/rewards', component: () => import('./views/CitizenRewardsView.vue'), meta: { title: '我的积分', roles: ['citizen'], citizen: true } },
+  { path: '/followups/:token', component: () => import('./views/FollowupView.vue'), meta: { title: '办理结果评价', public: true, citizen: true } },
   { path: '/:rest(.*)*', component: () => import('./views/NotFoundView.vue'), meta: { title: '页面不存在', public: true } },
 ];
 
@@ -36,7 +42,7 @@ export const router = createRouter({ history: createWebHistory('/'), routes });
 
 router.beforeEach((to) => {
   if (to.meta.public) return true;
-  if (!session.user) return { path: '/login', query: { next: to.fullPath } };
+  if (!session.user) return { path: to.meta.citizen ? '/citizen/login' : '/login', query: { next: to.fullPath } };
   if (to.meta.roles && !to.meta.roles.includes(session.user.role)) {
     return { path: HOME_OF[session.user.role] || '/login' };
   }

@@ -14,6 +14,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from gridgov_common.apidocs import document_error_answers, install_api_docs
 from gridgov_common.auth import load_secret
@@ -22,7 +23,7 @@ from gridgov_common.i18n import RequestLanguage
 from gridgov_common.limits import RequestGuard, RouteLimit
 from gridgov_common.logs import configure_logging
 from gridgov_common.web import install_error_handlers
-from gridgov_console.config.policy import content_security_policy, tile_origin
+from gridgov_console.config.policy import SERVICE_WORKER_POLICY, content_security_policy, tile_origin
 from gridgov_console.config.views import router as config_router
 from gridgov_console.deps import SigningSecret
 from gridgov_console.feed.views import router as feed_router
@@ -84,6 +85,9 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
                        + tuple(RouteLimit(m, "/api/", settings.proxy_max_body_bytes)
                                for m in ("POST", "PUT", "PATCH", "DELETE")))
     app.add_middleware(RequestLanguage)  # outside the guard: its refusals follow Accept-Language too
+    # Compressed answers: the page's files (~1.6 MB, ~0.45 MB gzipped) and the API's JSON reach a phone on 3G in a
+    # third of the time. Starlette leaves photos and the live feed (text/event-stream) as they are.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     # The feed and login first: the proxy's /api/{service}/{path} would otherwise claim /api/events/...
     app.include_router(login_router)
     app.include_router(config_router)
@@ -96,6 +100,15 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     def index() -> FileResponse:
         """The console page (the built front end's entry)."""
         return FileResponse(PAGE, headers=headers)
+
+    @app.get("/sw.js", include_in_schema=False)
+    def service_worker() -> FileResponse:
+        """The grid worker's app's service worker (built into static/app/), answered at the root so its scope is the
+        whole console: it keeps the app shell for opening without signal. Never cached by the browser (no-cache), so
+        a new build's worker is found at the next visit."""
+        return FileResponse(STATIC / "app" / "sw.js", media_type="text/javascript",
+                            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+                                     "Content-Security-Policy": SERVICE_WORKER_POLICY})
 
     @app.get("/healthz", tags=["probes"])
     def healthz() -> dict[str, str]:

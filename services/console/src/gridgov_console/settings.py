@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from gridgov_common.settings import ServiceSettings
@@ -41,6 +41,16 @@ class ConsoleSettings(ServiceSettings):
     # console bound to 127.0.0.1, ::1 or localhost), i.e. `gridgov up` on a developer's machine; true switches it on
     # anywhere (a closed trial; a WARNING is logged), false switches it off. A city signs users in through its SSO.
     dev_login: bool | None = None
+
+    # The citizen's login (市民登录, /api/citizen/...): a phone confirmed by notification's SMS code, or anonymous with
+    # the page's random device id. Tokens last citizen_token_ttl_s; subjects are keyed hashes of the phone or device
+    # id under citizen_subject_key (unset: derived from the shared secret — rotating either changes every citizen's
+    # subject, and with it whose reports and points are whose). Off by itself where the services accept only the
+    # city's identity provider's tokens (see login/citizen.py).
+    citizen_login: bool = True
+    citizen_anonymous: bool = True
+    citizen_token_ttl_s: int = Field(default=7 * 24 * 3600, ge=300, le=90 * 24 * 3600)
+    citizen_subject_key: SecretStr | None = Field(default=None, min_length=16)
 
     # The live feed polls dispatch's ticket list with the watcher's own token (so each role sees only what it may).
     feed_poll_s: float = Field(default=2.0, gt=0)

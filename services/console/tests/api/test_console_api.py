@@ -130,7 +130,7 @@ def test_refuse_dev_login_when_console_listens_beyond_loopback(tmp_path, upstrea
     assert resp.status_code == 403
     assert resp.json()["error"]["details"][0]["field"] == "login"
     assert "0.0.0.0" in resp.json()["error"]["details"][0]["reason"]
-    assert options == {"dev_login": False}
+    assert options["dev_login"] is False
     assert not [r for r in console_log.records if r.levelno >= logging.WARNING]
 
 
@@ -147,14 +147,14 @@ def test_allow_dev_login_switched_on_explicitly_with_warning(tmp_path, upstream,
     resp, options = _login_on(tmp_path, upstream, host="0.0.0.0", dev_login=True)
     assert resp.status_code == 200
     assert decode_token(SECRET, resp.json()["token"]).role == "admin"
-    assert options == {"dev_login": True}
+    assert options["dev_login"] is True
     warnings = [r.getMessage() for r in console_log.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "DEV login is ON" in warnings[0] and "explicitly" in warnings[0]
 
 
 def test_allow_dev_login_on_embedded_loopback_stack_with_warning(tmp_path, upstream, console_log):
     resp, options = _login_on(tmp_path, upstream)  # the defaults: embedded, 127.0.0.1 (`gridgov up`)
-    assert resp.status_code == 200 and options == {"dev_login": True}
+    assert resp.status_code == 200 and options["dev_login"] is True
     assert any("DEV login is ON" in r.getMessage() for r in console_log.records if r.levelno == logging.WARNING)
 
 
@@ -273,3 +273,33 @@ def test_stream_ticket_change_as_server_sent_event(client, upstream):
                 assert json.loads(line.removeprefix("data: "))["id"] == "t1"
                 break
     assert events == ["ready", "ticket"]
+
+
+def test_allow_own_service_worker_and_manifest_only_in_page_policy(client):
+    policy = {d.split()[0]: d.split()[1:]
+              for d in client.get("/field").headers["content-security-policy"].split("; ")}
+    assert policy["worker-src"] == ["'self'"]
+    assert policy["manifest-src"] == ["'self'"]
+
+
+def test_serve_service_worker_at_root_uncached_with_build_precache(client):
+    resp = client.get("/sw.js")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/javascript")
+    assert resp.headers["cache-control"] == "no-cache"  # a new build's worker is found at the next visit
+    # the worker runs under its own answer's policy: it may fetch the app's files from this origin (the services'
+    # default for a script, default-src 'none', refused every fetch and the worker never installed)
+    policy = {d.split()[0]: d.split()[1:] for d in resp.headers["content-security-policy"].split("; ")}
+    assert policy["connect-src"] == ["'self'"] and policy["default-src"] == ["'none'"]
+    # the build wrote the shell's files into it: the page, its script and the worker app's manifest
+    for path in ("/static/app/index.html", "/static/app/app.js", "/static/app/manifest.webmanifest"):
+        assert f'"{path}"' in resp.text
+    manifest = client.get("/static/app/manifest.webmanifest")
+    assert manifest.status_code == 200 and manifest.json()["start_url"] == "/field"
+
+
+def test_compress_page_files_for_phones_on_slow_networks(client):
+    resp = client.get("/static/app/app.js", headers={"Accept-Encoding": "gzip"})
+    assert resp.status_code == 200
+    assert resp.headers["content-encoding"] == "gzip"
+    assert resp.num_bytes_downloaded < len(resp.content) / 2  # what travelled is far smaller than the file

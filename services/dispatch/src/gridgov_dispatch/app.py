@@ -1,6 +1,7 @@
 """dispatch: departments, routing, tickets and their transitions, the SLA board.
 
-Consumes ``gridgov.reports.located``; publishes ``gridgov.tickets.events``.
+Consumes ``gridgov.reports.located``, ``gridgov.feedback.received``, ``gridgov.grids.published`` and
+``gridgov.media.stored``; publishes ``gridgov.tickets.events``.
 """
 
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from gridgov_dispatch.sla.watcher import SlaWatcher
 from gridgov_dispatch.tables import metadata
 from gridgov_dispatch.tickets import models as _ticket_models  # noqa: F401 - registers the tables
 from gridgov_dispatch.tickets.views import router as tickets_router
+from gridgov_dispatch.verification import models as _verification_models  # noqa: F401 - registers the tables
 
 MIGRATIONS = "gridgov_dispatch"  # the package whose migrations/ build the schema
 

@@ -4,14 +4,17 @@ Every handler is ``handler(ctx, session, envelope)``; ``ctx`` is a snapshot of t
 catalog, rule set) taken before each batch's transaction (see ``gridgov_common.consumers``).
 """
 
-from gridgov_common.bus.topics import FEEDBACK_RECEIVED, REPORTS_LOCATED
+from gridgov_common.bus.topics import FEEDBACK_RECEIVED, GRIDS_PUBLISHED, MEDIA_STORED, REPORTS_LOCATED
 from gridgov_common.consumers import MessageTable, consumer_spec
 from gridgov_common.events.feedback import FEEDBACK_RECEIVED_TYPE
+from gridgov_common.events.grids import GRID_PUBLISHED_TYPE
+from gridgov_common.events.media import MEDIA_STORED_TYPE
 from gridgov_common.events.reports import REPORT_LOCATED
 from gridgov_common.runtime import ConsumerSpec
 from gridgov_dispatch.context import DispatchContext
 from gridgov_dispatch.feedback.handlers import record_rating
 from gridgov_dispatch.tickets.handlers import register_located_report
+from gridgov_dispatch.verification.handlers import learn_grid, learn_media
 
 # Register (立案) and dispatch (派遣) every located report, or merge it into an open case (并案).
 REGISTER = MessageTable[DispatchContext]("dispatch.register", (REPORTS_LOCATED,), {
@@ -21,7 +24,14 @@ REGISTER = MessageTable[DispatchContext]("dispatch.register", (REPORTS_LOCATED,)
 FEEDBACK = MessageTable[DispatchContext]("dispatch.feedback", (FEEDBACK_RECEIVED,), {
     FEEDBACK_RECEIVED_TYPE: (record_rating,),
 })
-TABLES = (REGISTER, FEEDBACK)
+# Learn the grids' boundaries and the stored photos' facts, to judge on-site evidence (geofenced verification).
+GRIDS = MessageTable[DispatchContext]("dispatch.grids", (GRIDS_PUBLISHED,), {
+    GRID_PUBLISHED_TYPE: (learn_grid,),
+})
+MEDIA = MessageTable[DispatchContext]("dispatch.media", (MEDIA_STORED,), {
+    MEDIA_STORED_TYPE: (learn_media,),
+})
+TABLES = (REGISTER, FEEDBACK, GRIDS, MEDIA)
 
 
 def consumer_specs(ctx: DispatchContext) -> list[ConsumerSpec]:

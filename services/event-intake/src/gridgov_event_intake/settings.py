@@ -1,7 +1,9 @@
 """event-intake settings (env prefix ``GRIDGOV_INTAKE_``)."""
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from gridgov_common.settings import ServiceSettings
@@ -50,6 +52,36 @@ class IntakeSettings(ServiceSettings):
     open311_public_channels: list[str] = ["patrol", "citizen", "open311"]
     # Off: no media_url and /open311/v2/media/{id} answers 404 (photos are not approved for publication).
     open311_public_media: bool = False
+    # The city's local time zone: a photo's EXIF time without an offset (OffsetTimeOriginal) is read in it.
+    timezone: str = "Asia/Shanghai"
+    # The city's extent, west,south,east,north in WGS84 degrees: a report located outside it is refused (422,
+    # "不在本市范围内"). The default is the demo city's extent with a margin: its towns together span
+    # 113.5225-114.2605 E, 22.672-23.158 N (the union of the town polygons grid-registry generates for
+    # "dongguan", gridgov_grid_registry.grids.generator), widened by about 0.02° (2 km) on every side so that a
+    # point on the city's edge with a phone's GPS error is still taken. A city sets its own.
+    city_extent: tuple[float, float, float, float] = (113.50, 22.65, 114.28, 23.18)
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)  # fail at startup, not at the first photo
+        except (ValueError, KeyError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("city_extent")
+    @classmethod
+    def _valid_extent(cls, value: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        west, south, east, north = value
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            raise ValueError("city_extent is west,south,east,north with west < east and south < north")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The city's time zone."""
+        return ZoneInfo(self.timezone)
 
     def media_root(self) -> Path:
         """Where local media files live: ``<data dir>/media/event-intake``."""

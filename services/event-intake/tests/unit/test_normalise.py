@@ -11,7 +11,7 @@ from gridgov_event_intake.reports import normalise, ratelimit
 
 def patrol_body(**change):
     base = dict(category_code="01002", description="垃圾", lon=113.75, lat=23.02, media_ids=[],
-                handled_on_spot=False, handled_note=None)
+                handled_on_spot=False, handled_note=None, fix=None)
     return SimpleNamespace(**{**base, **change})
 
 
@@ -117,3 +117,33 @@ def test_retry_after_at_limit_waits_until_oldest_leaves_window():
 def test_retry_after_ignores_submissions_outside_window():
     recent = [NOW - timedelta(minutes=m) for m in (30, 20, 11, 10, 1)]
     assert ratelimit.retry_after(recent, NOW, 2, WINDOW) is None
+
+
+# --- issue #14: the city's extent and the device fix ------------------------------------------------------------
+
+EXTENT = (113.50, 22.65, 114.28, 23.18)
+
+
+@pytest.mark.parametrize("point", [(113.50, 22.65), (114.28, 23.18), (113.75, 23.02), (None, None)],
+                         ids=["south-west-corner", "north-east-corner", "middle", "no-point"])
+def test_require_in_city_takes_points_inside_or_on_the_border_and_none(point):
+    draft = normalise.Draft("hotline", "04002", "水管爆裂", point[0], point[1], "wgs84", "h", "command_centre")
+    assert normalise.require_in_city(draft, EXTENT) is draft
+
+
+@pytest.mark.parametrize("point", [(113.4999, 23.0), (114.2801, 23.0), (113.75, 22.6499), (113.75, 23.1801)],
+                         ids=["west", "east", "south", "north"])
+def test_require_in_city_refuses_point_just_outside_naming_the_channels_fields(point):
+    draft = normalise.Draft("open311", "04002", "pipe", point[0], point[1], "wgs84", "c", "open311")
+    with pytest.raises(ValidationFailed) as refused:
+        normalise.require_in_city(draft, EXTENT, ("long", "lat"))
+    assert [d.field for d in refused.value.details] == ["long", "lat"]
+    assert all("不在本市范围内" in d.reason_zh for d in refused.value.details)
+
+
+def test_patrol_draft_carries_the_device_fix():
+    from gridgov_common.events.fix import DeviceFix
+
+    fix = DeviceFix(lat=23.02, lon=113.75, accuracy_m=8.0, fixed_at=datetime.now(UTC), mocked=False)
+    draft = normalise.patrol_draft("gw-1", "grid_worker", patrol_body(fix=fix))
+    assert draft.device_fix is fix

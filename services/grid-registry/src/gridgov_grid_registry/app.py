@@ -16,7 +16,7 @@ from gridgov_grid_registry.departments import handlers as departments
 from gridgov_grid_registry.departments import models as _department_models  # noqa: F401 - registers the table
 from gridgov_grid_registry.departments.layer import DepartmentLayer
 from gridgov_grid_registry.departments.views import router as departments_router
-from gridgov_grid_registry.grids import handlers
+from gridgov_grid_registry.grids import announce, handlers
 from gridgov_grid_registry.grids import models as _models  # noqa: F401 - registers the tables
 from gridgov_grid_registry.grids.index import Locator
 from gridgov_grid_registry.grids.locator import ActiveLocator
@@ -68,13 +68,21 @@ class RegistryRuntime(ServiceRuntime):
             handlers.seed_demo(self.db)
             roster.seed_demo(self.db)
             departments.seed_demo(self.db)
+        # The set in effect is announced on gridgov.grids.published once (issue #14): at the watcher's first beat,
+        # off the start path (the demo city's 2,930 grids take about 1-2 s), and again whenever another set takes
+        # effect; a set announced before costs one lookup.
+        announcing = [self.announce_grids] if settings.announce_grids else []
         self.active = ActiveLocator(self.db, settings.locator, settings.refresh_seconds,
-                                    extra=[self.refresh_departments])
+                                    extra=[self.refresh_departments, *announcing])
         self.departments = departments.load_layer(self.db)
         self.maps = MapCache(self.db)
         release_free_memory()  # generating the city and loading rows leave ~15 MB of freed heap behind
         self.active.start()
         log.info("locating with %s on grid set %s", type(self.locator).__name__, self.locator.version)
+
+    def announce_grids(self) -> None:
+        """Publish the grids of the set in effect unless that set was announced before."""
+        announce.announce_in_effect(self.db)
 
     def reload_departments(self) -> None:
         """Load the department layer again (after this process changed it)."""

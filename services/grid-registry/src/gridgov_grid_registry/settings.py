@@ -22,3 +22,6 @@ class RegistrySettings(ServiceSettings):
     # How often to check whether another grid set took effect (an import by another process); a set scheduled
     # for a date is switched to at that moment regardless.
     refresh_seconds: float = Field(default=5.0, gt=0)
+    # Publish the grids of the set in effect on gridgov.grids.published (once per set; dispatch's geofence needs
+    # them). Off only for tests that start many registries and never read the topic.
+    announce_grids: bool = True

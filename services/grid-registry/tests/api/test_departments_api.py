@@ -6,7 +6,7 @@ from gridgov_grid_registry.settings import RegistrySettings
 
 @pytest.fixture
 def settings(common_settings) -> RegistrySettings:
-    return RegistrySettings(common=common_settings, database_url=None, run_consumers=False)
+    return RegistrySettings(common=common_settings, database_url=None, run_consumers=False, announce_grids=False)
 
 
 def area(code, name, w, s, e, n):

@@ -27,7 +27,7 @@ def client(tmp_path_factory):
     from gridgov_grid_registry.app import create_app
 
     common = CommonSettings(data_dir=tmp_path_factory.mktemp("registry"), jwt_secret=TEST_SECRET, log_json=False)
-    settings = RegistrySettings(common=common, database_url=None, run_consumers=False)
+    settings = RegistrySettings(common=common, database_url=None, run_consumers=False, announce_grids=False)
     with TestClient(create_app(settings)) as c:
         yield c
 

@@ -77,7 +77,8 @@ def pg_url(pg_database):
 @pytest.fixture
 def settings(common_settings, pg_url, request) -> RegistrySettings:
     # PostGIS lookups unless a test asks for another locator (indirect parametrisation).
-    return RegistrySettings(common=common_settings, database_url=pg_url, locator=getattr(request, "param", "postgis"))
+    return RegistrySettings(common=common_settings, database_url=pg_url, locator=getattr(request, "param", "postgis"),
+                            announce_grids=False)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from gridgov_notification.channels import Channel
 from gridgov_notification.deliveries.handlers import TicketEventNotifier
 from gridgov_notification.deliveries.policy import RetryPolicy
 from gridgov_notification.deliveries.worker import DeliveryWorker
+from gridgov_notification.phones.handlers import PhoneCodes
 from gridgov_notification.settings import NotificationSettings
 
 
@@ -18,6 +19,7 @@ class NotificationRuntime(ServiceRuntime):
 
     notifier: TicketEventNotifier
     channels: dict[str, Channel]
+    phones: PhoneCodes | None = None  # the citizen's phone confirmation (SMS codes)
     worker: DeliveryWorker | None = None
 
     def start(self, ensure_topics_timeout: float = 120.0) -> None:

@@ -20,7 +20,7 @@ from gridgov_notification.followups.models import Followup
 from gridgov_notification.settings import NotificationSettings
 
 WAIT_S = 15.0
-LINK = re.compile(r"/v1/followups/([A-Za-z0-9_-]+)")
+LINK = re.compile(r"/followups/([A-Za-z0-9_-]+)")  # the page's link; the API is under /v1
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def link_in_inbox(client, headers, ticket_id: str) -> str:
         asks = [i for i in items if i["ticket_id"] == ticket_id and i["event_type"] == "followup.requested"]
         if asks or time.monotonic() > deadline:
             assert len(asks) == 1, items
-            return LINK.search(asks[0]["body"])[0]
+            return "/v1" + LINK.search(asks[0]["body"])[0]
         time.sleep(0.05)
 
 

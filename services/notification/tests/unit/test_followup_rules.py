@@ -52,15 +52,15 @@ def test_notice_citizen_followup_reaches_their_inbox_with_link():
     [draft] = rules.drafts_for(closed(), NOW, 7, token=lambda: "tok-1")
     notice = rules.notice_for(draft, closed(), rules.link("https://gov.example/", draft.token))
     assert notice.recipient == "user:wx-1" and notice.title == "请评价办理结果"
-    assert "https://gov.example/v1/followups/tok-1" in notice.body and "T-1" in notice.body
+    assert "https://gov.example/followups/tok-1" in notice.body and "T-1" in notice.body
 
 
 def test_notice_hotline_followup_goes_to_command_centre_as_callback_todo():
     event = closed(reporter_id="hotline:12345-0001", channel="hotline")
     [draft] = rules.drafts_for(event, NOW, 7, token=lambda: "tok-2")
-    notice = rules.notice_for(draft, event, rules.link("", draft.token))
+    notice = rules.notice_for(draft, event, rules.link("https://gov.example", draft.token))
     assert notice.recipient == "role:command_centre" and notice.title.startswith("回访待办")
-    assert "12345-0001" in notice.body and "/v1/followups/tok-2" in notice.body
+    assert "12345-0001" in notice.body and "https://gov.example/followups/tok-2" in notice.body
 
 
 def test_answer_by_reporter_needs_no_login_and_operator_may_not_answer_for_them():

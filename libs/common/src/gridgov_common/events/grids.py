@@ -1,9 +1,11 @@
 """Payloads on ``gridgov.grids.published``: one grid's boundary as the registry has it, keyed by grid code.
 
-Grid-registry publishes every grid of a grid set when the set is imported, and again at each start (the envelope
-id is derived from grid code and set version, so a repeat is handled once). The topic is compacted: a consumer
-that joins late learns the latest boundary of every grid. Dispatch learns them to judge whether on-site evidence
-was taken inside the ticket's grid (geofenced verification).
+Grid-registry publishes every grid of a grid set once, when the set takes effect (imported for now, its date
+reached, or seeded at the first start), and records it so that a restart publishes nothing again; grids the new set
+no longer has are published ``retired``. The envelope id is derived from grid code and set version, so a message
+relayed twice is handled once. The topic is compacted: a consumer that joins late learns the latest boundary of
+every grid. Dispatch learns them to judge whether on-site evidence was taken inside the ticket's grid (geofenced
+verification).
 """
 
 from __future__ import annotations

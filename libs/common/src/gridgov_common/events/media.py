@@ -9,28 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
+from gridgov_common.events.fix import ACCURACY_MAX_M, DeviceFix
 from gridgov_common.events.reports import Code, Id, Subject
-from gridgov_common.schemas import Latitude, Longitude, Number
+from gridgov_common.schemas import Latitude, Longitude
+
+__all__ = ["ACCURACY_MAX_M", "MEDIA_STORED_TYPE", "DeviceFix", "Hex64", "MediaStored", "PerceptualHash"]
 
 MEDIA_STORED_TYPE = "media.stored"  # the envelope type (the topic is bus.topics.MEDIA_STORED)
-ACCURACY_MAX_M = 100_000.0  # a fix claiming worse than 100 km is not a fix
 
 Hex64 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 PerceptualHash = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$", description="64-bit perceptual hash, hex")]
-
-
-class DeviceFix(BaseModel):
-    """The phone's own position when evidence was taken: WGS84, its accuracy radius, its time, a mock flag."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    lat: Latitude
-    lon: Longitude
-    accuracy_m: Number = Field(gt=0, le=ACCURACY_MAX_M, description="the fix's accuracy radius in metres")
-    fixed_at: AwareDatetime = Field(description="when the phone took the fix")
-    mocked: bool | None = Field(default=None, description="the platform says the fix is mocked; null: unknown")
 
 
 class MediaStored(BaseModel):
@@ -41,7 +31,7 @@ class MediaStored(BaseModel):
     uploader_role: Code
     content_type: Code
     sha256: Hex64  # of the original bytes: the same file uploaded twice
-    phash: PerceptualHash | None = None  # None when the image could not be decoded for hashing
+    phash: PerceptualHash | None = None  # None when the image could not be decoded, or is flat (no scene)
     exif_lat: Latitude | None = None
     exif_lon: Longitude | None = None
     exif_taken_at: AwareDatetime | None = None  # EXIF local time read as the city's time zone

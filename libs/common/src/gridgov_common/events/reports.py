@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from gridgov_common.events.fix import DeviceFix
 from gridgov_common.schemas import Latitude, Longitude, SafeText
 
 REPORT_RECEIVED = "report.received"
@@ -52,6 +53,9 @@ class ReportReceived(BaseModel):
     address: Annotated[SafeText, Field(max_length=ADDRESS_MAX)] | None = None
     urgency: Code | None = None  # hotline: normal | urgent
     feedback_tier: Code | None = None  # hotline enterprise requests: immediate | 2d | 5d
+    # Additive (issue #14): a grid worker's own position when filing (patrol), above all for 自行处置: dispatch
+    # judges the fix photo's geofence from it. None when the app sent none.
+    device_fix: DeviceFix | None = None
 
 
 class Location(BaseModel):

@@ -13,6 +13,7 @@ from gridgov_common.schemas import SafeText
 # A person's note is at most 2,000 characters (dispatch's NOTE_MAX); a system note (a routing reason) may run
 # longer, so the bus allows twice that and refuses only what no producer here writes.
 NOTE_MAX = 4000
+GEOFENCE_REASONS_MAX = 40  # one per photo (at most 9) times a few checks, plus the fix's own
 
 
 def ticket_event_type(action: str) -> str:
@@ -46,6 +47,21 @@ TICKET_EVENT_NAMES = {
 }
 
 
+class GeofenceReason(BaseModel):
+    """Why a geofence verdict is what it is: a code and a Chinese message."""
+
+    code: Code
+    message: Annotated[SafeText, Field(max_length=500)]
+
+
+class GeofenceCheck(BaseModel):
+    """The geofence verdict of on-site evidence (issue #14): inside | boundary | outside | unverifiable."""
+
+    verdict: Code
+    reasons: list[GeofenceReason] = Field(default=[], max_length=GEOFENCE_REASONS_MAX)
+    checked_at: datetime
+
+
 class TicketEvent(BaseModel):
     """A ticket transition: who did what, from which state to which, and the ticket's routing facts."""
 
@@ -76,3 +92,6 @@ class TicketEvent(BaseModel):
     sla_level: Code | None = None  # green | yellow | red
     escalation_level: int = 0  # 0 none, 1 village, 2 town, 3 city
     supervised: bool = False
+    # Additive (issue #14): the geofence verdict of this transition's on-site evidence (核查, 处置反馈, 自行处置);
+    # None when the transition carried none to check.
+    geofence: GeofenceCheck | None = None

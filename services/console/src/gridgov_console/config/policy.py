@@ -41,9 +41,17 @@ def tile_origin(url: str) -> str:
 
 def content_security_policy(image_sources: tuple[str, ...] = ()) -> str:
     """The page's policy: its own scripts, styles, fonts and API only, images also from ``image_sources``; no
-    inline script or event handler, no eval, no plugin, not framed. Leaflet positions the map through element.style
-    (CSSOM), which style-src 'self' does not restrict."""
+    inline script or event handler, no eval, no plugin, not framed; the grid worker's app (a PWA) may run its
+    own service worker and read its own web manifest, from this origin only. Leaflet positions the map through
+    element.style (CSSOM), which style-src 'self' does not restrict."""
     images = " ".join(("'self'", "data:", *image_sources))
     return (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {images}; "
-            "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-            "form-action 'self'; frame-ancestors 'none'")
+            "connect-src 'self'; font-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+# The service worker's own policy (a worker runs under the policy of its script's answer, not the page's): it fetches
+# the app's files from this origin to keep them, and nothing else. Without it the services' default for non-HTML
+# answers (default-src 'none') would refuse every fetch of the worker, and it would never install.
+SERVICE_WORKER_POLICY = ("default-src 'none'; connect-src 'self'; script-src 'self'; base-uri 'none'; "
+                         "form-action 'none'; frame-ancestors 'none'")

@@ -31,6 +31,37 @@ class LoginRead(BaseModel):
 
 
 class LoginOptions(BaseModel):
-    """How to sign in here: whether the DEV login is on (if not, the city's SSO is the way in)."""
+    """How to sign in here: whether the DEV login is on (if not, the city's SSO is the way in), and the citizen's
+    ways in (a phone confirmed by an SMS code, or anonymous)."""
 
     dev_login: bool
+    citizen_phone: bool = False
+    citizen_anonymous: bool = False
+
+
+class CitizenPhoneLogin(BaseModel):
+    """A citizen signs in with the code their phone received (the request id is POST /v1/phone-codes' answer)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # A UUID as notification made it: nothing else reaches notification's URL (no '/', no '..').
+    request_id: str = Field(pattern=r"^[0-9a-fA-F-]{1,36}$", examples=["00000000-0000-0000-0000-000000000000"])
+    phone: str = Field(min_length=1, max_length=20, examples=["13800138000"])
+    code: str = Field(min_length=1, max_length=12, examples=["000000"])
+
+
+class CitizenAnonymousLogin(BaseModel):
+    """A citizen reports without a phone: the token stands for this device id (random, kept by the page)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device_id: str = Field(min_length=16, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$",
+                           description="a random id the page keeps (at least 16 characters: it is the key to the "
+                                       "device's own reports)")
+
+
+class CitizenLoginRead(LoginRead):
+    """A citizen's token; ``phone`` is the confirmed number, for the page to send with reports (never in the token)."""
+
+    anonymous: bool
+    phone: str | None

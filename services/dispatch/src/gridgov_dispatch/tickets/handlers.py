@@ -18,13 +18,14 @@ from sqlmodel import Session
 from gridgov_common.auth import CITY_WIDE
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.errors import Conflict, ErrorDetail, Forbidden, NotFound, ValidationFailed
+from gridgov_common.events.media import DeviceFix
 from gridgov_common.events.reports import Location, ReportLocated, ReportReceived
 from gridgov_common.logs import correlation
 from gridgov_dispatch.context import DispatchContext
 from gridgov_dispatch.departments import service as departments
 from gridgov_dispatch.rules import engine as rules
 from gridgov_dispatch.rules import service as rule_sets
-from gridgov_dispatch.tickets import lifecycle, merge, service, transitions
+from gridgov_dispatch.tickets import evidence, lifecycle, merge, service, transitions
 from gridgov_dispatch.tickets.access import SYSTEM, Actor, TicketFacts, authorize_view
 from gridgov_dispatch.tickets.lifecycle import Action
 from gridgov_dispatch.tickets.merge import MergeDecision, MergePolicy
@@ -75,15 +76,25 @@ def register_located_report(ctx: DispatchContext, session: Session, envelope: En
 
 def act(ctx: DispatchContext, ticket_id: str, action: Action, actor: Actor, note: str | None = None, *,
         photos: list[str] | None = None, department: str | None = None,
-        extension: tuple[float, str] | None = None, location: PlacedLocation | None = None) -> Ticket:
+        extension: tuple[float, str] | None = None, location: PlacedLocation | None = None,
+        fix: DeviceFix | None = None, geofenced: bool = False) -> Ticket:
     """Take ``action`` on a ticket for ``actor`` and return it (签收, 处置反馈, 核查, 退单, 延期, 挂起, 督办 …).
 
     403 when the actor may not see the ticket, 409 when its state does not allow the action or a concurrent
     change got there first, 422 when the action lacks what it needs (a reason, a department, an extension).
     A manual dispatch may carry where the command centre placed an unlocated ticket (``location``): it is
     written with the transition, in the same transaction, and the audit note says it was placed by hand.
+    ``geofenced`` evidence (核查, and 处置反馈 with a device fix) is judged against the ticket's grid: a refusing
+    verdict is a 422 naming the fix's field and nothing is stored; an accepted one is kept on the ticket, its
+    audit row and its event.
     """
     ctx = ctx.snapshot()
+    if geofenced and fix is not None and evidence.media_ids(photos or []):
+        with ctx.db.session() as session:  # 404, 403 and 409 at once, not after waiting for the photos
+            ticket = service.get_or_raise(session, ticket_id)
+            authorize_view(actor, service.facts(ticket))
+            lifecycle.apply(ticket.state, action, actor, service.facts(ticket))
+        evidence.await_media(ctx, photos or [])  # before the transaction: it waits, and polls the database
     with ctx.db.session() as session:
         ticket = service.get_or_raise(session, ticket_id)
         authorize_view(actor, service.facts(ticket))
@@ -91,7 +102,18 @@ def act(ctx: DispatchContext, ticket_id: str, action: Action, actor: Actor, note
         if location is not None:
             changes.update(_placement(ticket, action, actor, location))
             note = _placed_note(actor, location, note)
-        transitions.transition(ctx, session, ticket, action, actor, note=note, photos=photos, changes=changes)
+        checked = None
+        if geofenced:
+            lifecycle.apply(ticket.state, action, actor, service.facts(ticket))  # 403 before the evidence's 422
+            verdict = evidence.judge(ctx, session, ticket, fix, photos or [], datetime.now(UTC))
+            if verdict.refused:
+                log.info("ticket %s: %s by %s refused by the geofence: %s", ticket.id, action.value, actor.sub,
+                         [r.code for r in verdict.refusals])
+                raise evidence.refusal(verdict)
+            changes.update(evidence.columns(verdict))
+            checked = verdict.to_data()
+        transitions.transition(ctx, session, ticket, action, actor, note=note, photos=photos, changes=changes,
+                               geofence=checked)
         session.commit()
     with correlation(ticket.report_id):
         log.info("ticket %s: %s by %s (%s); now %s", ticket.id, action.value, actor.sub, actor.role, ticket.state)
@@ -277,17 +299,29 @@ def _register(ctx: DispatchContext, session: Session, located: ReportLocated, ca
     )
     session.add(ticket)
     session.flush()  # the UNIQUE report_id speaks here, before anything else is staged
+    # The report's own photos open the audit trail (a later step reusing one is caught); a 自行处置's are the
+    # handling's and go on that row.
     transitions.record(ctx, session, ticket, Action.REGISTER, None, SYSTEM, note=routed.reason if routed else None,
-                       at=now, causation_id=str(cause.id) if cause else None)
+                       at=now, causation_id=str(cause.id) if cause else None,
+                       photos=None if report.handled_on_spot else report.media_ids)
     return ticket
 
 
 def _handled_on_spot(ctx: DispatchContext, session: Session, ticket: Ticket, located: ReportLocated,
                      cause: Envelope) -> None:
-    """自行处置: record the grid worker's fix and leave the ticket awaiting verification, never dispatched."""
-    note = f"handled on the spot by {located.report.reporter_id}: {located.report.handled_note or ''}".strip()
-    transitions.transition(ctx, session, ticket, Action.HANDLE, SYSTEM, note=note[:2000],
-                           photos=located.report.media_ids, causation_id=str(cause.id))
+    """自行处置: record the grid worker's fix and leave the ticket awaiting verification, never dispatched.
+
+    The report's device fix and photos are judged against the grid like a verification, but only flagged, never
+    refused: the report is already accepted. The consumer does not wait for photos not learned yet (it would
+    hold the batch's transaction); intake publishes ``media.stored`` at upload, before the report, so they are
+    normally known, and one that is not is judged unknown (never inside).
+    """
+    report = located.report
+    note = f"handled on the spot by {report.reporter_id}: {report.handled_note or ''}".strip()
+    verdict = evidence.judge(ctx, session, ticket, report.device_fix, report.media_ids, datetime.now(UTC))
+    transitions.transition(ctx, session, ticket, Action.HANDLE, SYSTEM, note=note[:2000], photos=report.media_ids,
+                           causation_id=str(cause.id), changes=evidence.columns(verdict),
+                           geofence=verdict.to_data())
 
 
 def _dispatch_if_routed(ctx: DispatchContext, session: Session, ticket: Ticket, routed: rules.Decision | None,

@@ -1,8 +1,10 @@
 """Tickets (案卷) and their audit trail, as dispatch stores them."""
 
+import json
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 
@@ -59,6 +61,18 @@ class Ticket(DispatchTable, table=True):
     return_count: int = 0
     rework_count: int = 0
     extension_s: float | None = None  # the extension asked for (seconds of the stage clock's unit), pending
+    # Issue #14: the latest geofence verdict of on-site evidence (核查, 处置反馈, 自行处置); None: never checked.
+    geofence_verdict: str | None = Field(default=None, max_length=20, index=True)
+    geofence_reasons: str | None = Field(default=None, sa_type=sa.Text)  # JSON [{code, message}]
+    geofence_checked_at: datetime | None = None
+
+    @property
+    def geofence(self) -> dict[str, Any] | None:
+        """The latest geofence verdict as the API shows it: ``{verdict, reasons, checked_at}``, or None."""
+        if self.geofence_verdict is None:
+            return None
+        return {"verdict": self.geofence_verdict, "reasons": json.loads(self.geofence_reasons or "[]"),
+                "checked_at": self.geofence_checked_at}
 
 
 class TicketTransition(DispatchTable, table=True):
@@ -76,6 +90,7 @@ class TicketTransition(DispatchTable, table=True):
     note: str | None = Field(default=None, max_length=2000)
     photos: str | None = Field(default=None, max_length=4000)  # JSON list of media ids or URLs (处置/核查 photos)
     event_id: str = Field(max_length=36)  # the envelope that announced it on gridgov.tickets.events
+    geofence: str | None = Field(default=None, sa_type=sa.Text)  # JSON {verdict, reasons, checked_at} (issue #14)
     at: datetime
 
 

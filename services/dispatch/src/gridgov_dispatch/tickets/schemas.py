@@ -6,11 +6,31 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from gridgov_common.events.media import DeviceFix
 from gridgov_common.schemas import Latitude, Longitude, Number
 
 NOTE_MAX = 2000
 PHOTOS_MAX = 9  # as many as a WeChat post holds
 Photos = list[Annotated[str, Field(min_length=1, max_length=300)]]
+
+
+class GeofenceReasonRead(BaseModel):
+    """Why a geofence verdict is what it is: a code and a Chinese message."""
+
+    code: str
+    message: str
+
+
+class GeofenceRead(BaseModel):
+    """The geofence verdict of on-site evidence (地理围栏核验): inside | boundary | outside | unverifiable."""
+
+    verdict: Literal["inside", "boundary", "outside", "unverifiable"]
+    reasons: list[GeofenceReasonRead]
+    checked_at: datetime
+
+
+def _json_or_none(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 class TicketRead(BaseModel):
@@ -45,6 +65,8 @@ class TicketRead(BaseModel):
     supervised: bool
     return_count: int
     rework_count: int
+    geofence: GeofenceRead | None = Field(
+        default=None, description="the latest geofence verdict of on-site evidence; null when never checked")
 
 
 class TransitionRead(BaseModel):
@@ -59,11 +81,17 @@ class TransitionRead(BaseModel):
     note: str | None
     photos: list[str] = []
     at: datetime
+    geofence: GeofenceRead | None = Field(default=None, description="the geofence verdict of this step's evidence")
 
     @field_validator("photos", mode="before")
     @classmethod
     def _photos(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) else (value or [])
+
+    @field_validator("geofence", mode="before")
+    @classmethod
+    def _geofence(cls, value: object) -> object:
+        return _json_or_none(value)
 
 
 class MergedReportRead(BaseModel):
@@ -115,6 +143,8 @@ class HandleBody(BaseModel):
 
     note: str = Field(min_length=1, max_length=NOTE_MAX, description="what was done")
     photos: Photos = Field(default=[], max_length=PHOTOS_MAX, description="media ids or URLs of the fix")
+    fix: DeviceFix | None = Field(default=None, description="the phone's position when the fix photos were taken; "
+                                                            "with it the handling is checked against the grid")
 
 
 class VerifyBody(BaseModel):
@@ -125,6 +155,8 @@ class VerifyBody(BaseModel):
     passed: bool
     note: str | None = Field(default=None, max_length=NOTE_MAX)
     photos: Photos = Field(default=[], max_length=PHOTOS_MAX, description="media ids or URLs taken on site")
+    fix: DeviceFix | None = Field(default=None, description="the phone's position on site; without it the verdict "
+                                                            "is unverifiable (accepted, flagged)")
 
 
 class CloseBody(BaseModel):

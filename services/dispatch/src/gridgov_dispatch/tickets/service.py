@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +42,8 @@ def facts(ticket: Ticket) -> TicketFacts:
 
 def list_page(session: Session, scope: ListScope, *, report_id: str | None = None, state: str | None = None,
               department: str | None = None, town: str | None = None, overdue: bool | None = None,
-              limit: int = 50, offset: int = 0) -> tuple[list[Ticket], int]:
+              geofence: Sequence[str] | None = None, limit: int = 50,
+              offset: int = 0) -> tuple[list[Ticket], int]:
     """A page of tickets inside ``scope`` and how many match in all.
 
     Oldest first: a queue reads that way, and offset paging stays stable while new tickets arrive.
@@ -62,6 +65,8 @@ def list_page(session: Session, scope: ListScope, *, report_id: str | None = Non
         # 超期: breached (red) and still open; the clock's own record, so a paused breach still counts.
         breached = (Ticket.sla_level == "red") & (Ticket.state != "closed")
         conditions.append(breached if overdue else ~breached)
+    if geofence:
+        conditions.append(Ticket.geofence_verdict.in_(sorted(set(geofence))))
     total = session.exec(select(func.count()).select_from(Ticket).where(*conditions)).one()
     query = select(Ticket).where(*conditions).order_by(Ticket.created_at, Ticket.id)
     rows = session.exec(query.limit(limit).offset(offset)).all()
@@ -128,3 +133,27 @@ def merged_reporters(session: Session, ticket_id: str) -> list[tuple[str, str]]:
         MergedReport.ticket_id == ticket_id, MergedReport.split_at.is_(None))
         .order_by(MergedReport.merged_at, MergedReport.report_id)).all()
     return [(r[0], r[1]) for r in rows]
+
+
+def case_photo_ids(session: Session, ticket_id: str) -> list[str]:
+    """Every photo the ticket's audit trail holds so far (the report's, the handling's, the verifications')."""
+    rows = session.exec(select(TicketTransition.photos).where(TicketTransition.ticket_id == ticket_id,
+                                                              TicketTransition.photos.is_not(None))).all()
+    return _photo_ids(rows)
+
+
+def grid_photo_ids(session: Session, grid_code: str, since: datetime, exclude_ticket: str) -> list[str]:
+    """The photos of the grid's other tickets' steps since ``since`` (for catching a reused photo)."""
+    rows = session.exec(
+        select(TicketTransition.photos).join(Ticket, Ticket.id == TicketTransition.ticket_id)
+        .where(Ticket.grid_code == grid_code, Ticket.id != exclude_ticket, TicketTransition.at >= since,
+               TicketTransition.photos.is_not(None))).all()
+    return _photo_ids(rows)
+
+
+def _photo_ids(rows: Sequence[str | None]) -> list[str]:
+    out: dict[str, None] = {}
+    for row in rows:
+        for photo in json.loads(row or "[]"):
+            out[photo] = None
+    return list(out)

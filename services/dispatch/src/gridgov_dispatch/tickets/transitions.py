@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from gridgov_common.bus.topics import TICKETS_EVENTS
 from gridgov_common.errors import NotFound
+from gridgov_common.events.tickets import GeofenceCheck
 from gridgov_dispatch.context import DispatchContext
 from gridgov_dispatch.tickets import lifecycle, service
 from gridgov_dispatch.tickets.access import SYSTEM, Actor
@@ -31,8 +32,9 @@ FALLBACK_LIMIT = (1.0, "working_days")
 def transition(ctx: DispatchContext, session: Session, ticket: Ticket, action: Action, actor: Actor, *,
                note: str | None = None, photos: list[str] | None = None, causation_id: str | None = None,
                changes: dict[str, Any] | None = None, now: datetime | None = None,
-               clock: clocks.Clock | None = None) -> None:
-    """Apply the state machine, move the SLA clock, write the version-guarded change, its audit row and event."""
+               clock: clocks.Clock | None = None, geofence: dict[str, Any] | None = None) -> None:
+    """Apply the state machine, move the SLA clock, write the version-guarded change, its audit row and event
+    (with the geofence verdict of the transition's evidence, when it was checked)."""
     source = State(ticket.state)
     target = lifecycle.apply(source, action, actor, service.facts(ticket))
     now = now or datetime.now(UTC)
@@ -43,22 +45,26 @@ def transition(ctx: DispatchContext, session: Session, ticket: Ticket, action: A
     if after is not None:
         values.update(clock_values(after))
     service.update_versioned(session, ticket, values)
-    record(ctx, session, ticket, action, source, actor, note=note, photos=photos, at=now, causation_id=causation_id)
+    record(ctx, session, ticket, action, source, actor, note=note, photos=photos, at=now, causation_id=causation_id,
+           geofence=geofence)
 
 
 def record(ctx: DispatchContext, session: Session, ticket: Ticket, action: Action, source: State | None,
            actor: Actor, *, note: str | None, at: datetime, causation_id: str | None,
-           photos: list[str] | None = None) -> None:
+           photos: list[str] | None = None, geofence: dict[str, Any] | None = None) -> None:
     """Stage the audit row and the ``ticket.<past tense>`` envelope of the transition just made."""
     # Their reporters follow the ticket too; the system's own steps at registration come before any merge.
     merged = [] if actor is SYSTEM and action in (Action.REGISTER, Action.DISPATCH) else \
         service.merged_reporters(session, ticket.id)
     payload = lifecycle.ticket_event(ticket, action.value, source.value if source else None, actor, note, at, merged)
+    if geofence is not None:
+        payload = payload.model_copy(update={"geofence": GeofenceCheck.model_validate(geofence)})
     envelope = lifecycle.event_envelope(payload, causation_id)
     session.add(TicketTransition(
         ticket_id=ticket.id, seq=ticket.version, action=action.value,
         from_state=payload.from_state, to_state=payload.to_state, actor_id=actor.sub, actor_role=actor.role,
         note=note, photos=json.dumps(photos) if photos else None, event_id=str(envelope.id), at=at,
+        geofence=json.dumps(geofence, ensure_ascii=False) if geofence is not None else None,
     ))
     ctx.db.add_outbox(session, TICKETS_EVENTS, envelope)
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 
 from gridgov_common.auth import Principal
 from gridgov_common.deps import require
+from gridgov_common.errors import ErrorDetail, ValidationFailed
 from gridgov_dispatch.deps import Context
 from gridgov_dispatch.tickets import handlers, lifecycle, service
 from gridgov_dispatch.tickets.access import READERS, authorize_view, list_scope
@@ -28,6 +29,7 @@ from gridgov_dispatch.tickets.schemas import (
     TransitionRead,
     VerifyBody,
 )
+from gridgov_dispatch.verification import geofence as geofence_rules
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
@@ -48,6 +50,19 @@ def _read(ticket: Ticket) -> TicketRead:
     return TicketRead.model_validate(ticket, from_attributes=True)
 
 
+def _verdicts(text: str | None) -> list[str] | None:
+    """The geofence filter's verdicts; 422 naming ``geofence`` for one that is not a verdict."""
+    if text is None:
+        return None
+    verdicts = [v.strip() for v in text.split(",") if v.strip()]
+    wrong = [v for v in verdicts if v not in geofence_rules.VERDICTS]
+    if wrong or not verdicts:
+        raise ValidationFailed("unknown geofence verdict", [ErrorDetail(
+            "geofence", f"{', '.join(wrong) or 'none'} is not one of {', '.join(geofence_rules.VERDICTS)}",
+            reason_zh=f"地理围栏核验结果只能是 {'、'.join(geofence_rules.VERDICTS)}")])
+    return verdicts
+
+
 @router.get("", response_model=TicketPage)
 def list_tickets(ctx: Context, principal: Reader,
                  report_id: Annotated[str | None, Query(max_length=36)] = None,
@@ -55,15 +70,19 @@ def list_tickets(ctx: Context, principal: Reader,
                  department: Annotated[str | None, Query(max_length=50)] = None,
                  town: Annotated[str | None, Query(max_length=20)] = None,
                  overdue: bool | None = None,
+                 geofence: Annotated[str | None, Query(max_length=60, description=(
+                     "comma-separated geofence verdicts, e.g. boundary,unverifiable,outside: the flagged ones"))]
+                 = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50,
                  offset: Annotated[int, Query(ge=0, le=2**62)] = 0) -> TicketPage:
     """Tickets, oldest first. Who: dept_dispatcher (its department's), grid_worker (its grid's),
     command_centre and admin (all)."""
     scope = list_scope(principal)
+    verdicts = _verdicts(geofence)
     with ctx.db.session() as session:
         rows, total = service.list_page(session, scope, report_id=report_id,
                                         state=state.value if state else None, department=department,
-                                        town=town, overdue=overdue, limit=limit, offset=offset)
+                                        town=town, overdue=overdue, geofence=verdicts, limit=limit, offset=offset)
     return TicketPage(items=[_read(t) for t in rows], total=total, limit=limit, offset=offset)
 
 
@@ -94,18 +113,23 @@ def claim_ticket(ticket_id: str, ctx: Context, principal: Claimer) -> TicketRead
 
 @router.post("/{ticket_id}/handle", response_model=TicketRead)
 def handle_ticket(ticket_id: str, body: HandleBody, ctx: Context, principal: Handler) -> TicketRead:
-    """Report the handling of a claimed ticket (处置反馈). Who: dept_dispatcher of the ticket's department."""
-    return _read(handlers.act(ctx, ticket_id, Action.HANDLE, principal, body.note,
-                                 photos=body.photos))
+    """Report the handling of a claimed ticket (处置反馈). Who: dept_dispatcher of the ticket's department.
+    With ``fix`` (the phone's position on site) the handling is checked against the ticket's grid like a
+    verification: refused (422 naming the fix's field) outside it, with a mocked, stale or inaccurate fix."""
+    return _read(handlers.act(ctx, ticket_id, Action.HANDLE, principal, body.note, photos=body.photos,
+                              fix=body.fix, geofenced=body.fix is not None))
 
 
 @router.post("/{ticket_id}/verify", response_model=TicketRead)
 def verify_ticket(ticket_id: str, body: VerifyBody, ctx: Context, principal: Verifier) -> TicketRead:
     """Verify a handled ticket on site (核查); ``passed: false`` sends it back to the department (返工).
-    Who: grid_worker of the ticket's grid."""
+    Who: grid_worker of the ticket's grid. The evidence is judged against the ticket's grid (``geofence`` on the
+    answer): 422 naming ``fix``, ``fix.accuracy_m``, ``fix.fixed_at`` or ``fix.mocked`` when the fix is outside
+    the grid, too inaccurate, stale or mocked (nothing stored); without a fix the verdict is unverifiable
+    (accepted, flagged)."""
     action = Action.VERIFY if body.passed else Action.REWORK
-    return _read(handlers.act(ctx, ticket_id, action, principal, body.note,
-                                 photos=body.photos))
+    return _read(handlers.act(ctx, ticket_id, action, principal, body.note, photos=body.photos, fix=body.fix,
+                              geofenced=True))
 
 
 @router.post("/{ticket_id}/close", response_model=TicketRead)

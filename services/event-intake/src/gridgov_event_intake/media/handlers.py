@@ -6,11 +6,14 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from gridgov_common.auth import STAFF
+from gridgov_common.bus.envelope import Envelope, new_envelope
+from gridgov_common.bus.topics import MEDIA_STORED
 from gridgov_common.db import Database
 from gridgov_common.errors import (
     ErrorDetail,
@@ -20,7 +23,8 @@ from gridgov_common.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from gridgov_event_intake.media import inspect
+from gridgov_common.events.media import MEDIA_STORED_TYPE, MediaStored
+from gridgov_event_intake.media import evidence, inspect
 from gridgov_event_intake.media.models import Media
 from gridgov_event_intake.media.storage import MediaStorage
 from gridgov_event_intake.reports import access, ratelimit
@@ -29,6 +33,9 @@ from gridgov_event_intake.reports.access import Reader
 from gridgov_event_intake.reports.models import Report
 
 log = logging.getLogger(__name__)
+
+SERVICE = "event-intake"
+CITY_ZONE = ZoneInfo("Asia/Shanghai")  # the settings' default; the view passes the configured one
 
 
 def original_key(media_id: str) -> str:
@@ -74,13 +81,23 @@ def check_upload(data: bytes, max_bytes: int, max_pixels: int = 50_000_000, max_
         width, height = inspect.dimensions(data, content_type)
     except ValueError as exc:
         raise UnsupportedMediaType("file", f"image header unreadable: {exc}") from exc
-    if max(width, height) > max_side:
-        raise ValidationFailed("image too large", [ErrorDetail(
-            "file", f"{width} x {height} pixels: a side is longer than {max_side}")])
-    if width * height > max_pixels:
-        raise ValidationFailed("image too large", [ErrorDetail(
-            "file", f"{width} x {height} pixels: more than {max_pixels} pixels")])
+    check_pixels(width, height, max_pixels, max_side)
     return content_type
+
+
+def check_pixels(width: int, height: int, max_pixels: int, max_side: int) -> None:
+    """422 naming ``file`` (English, and Chinese for clients that ask) when a canvas is over the limits."""
+    if max(width, height) > max_side:
+        reason = (f"{width} x {height} pixels: a side is longer than {max_side}",
+                  f"图片为 {width} x {height} 像素：边长超过 {max_side} 像素")
+    elif width * height > max_pixels:
+        reason = (f"{width} x {height} pixels: more than {max_pixels} pixels",
+                  f"图片为 {width} x {height} 像素：超过 {max_pixels} 像素")
+    else:
+        return
+    refused = ValidationFailed("image too large", [ErrorDetail("file", reason[0], reason_zh=reason[1])])
+    refused.message_zh = "图片尺寸过大"
+    raise refused
 
 
 def _check_quota(session: Session, limits: UploadLimits, uploader_id: str, source_address: str | None,
@@ -109,27 +126,48 @@ def _check_quota(session: Session, limits: UploadLimits, uploader_id: str, sourc
 
 
 def upload(db: Database, storage: MediaStorage, uploader_id: str, data: bytes, limits: UploadLimits,
-           source_address: str | None = None, uploader_role: str | None = None) -> Media:
+           source_address: str | None = None, uploader_role: str | None = None,
+           local_tz: tzinfo = CITY_ZONE) -> Media:
     """Store an upload: checked (size, type, dimensions, quotas), the bytes first (orphans are harmless), then
-    its row; nothing recorded on failure."""
+    its row with what the original proves (EXIF position and time read in ``local_tz`` when the camera wrote no
+    offset, perceptual hash) and ``media.stored`` in the same transaction; nothing recorded on failure."""
     content_type = check_upload(data, limits.max_bytes, limits.max_pixels, limits.max_side)
     try:
         public = inspect.strip_metadata(data, content_type)
     except ValueError as exc:
         raise UnsupportedMediaType("body", f"malformed image: {exc}") from exc
+    with db.session() as session:  # before decoding anything: an uploader over quota costs no CPU
+        _check_quota(session, limits, uploader_id, source_address, len(data))
+    try:
+        found = evidence.examine(data, local_tz, limits.max_pixels, limits.max_side)
+    except evidence.DecoderSeesTooManyPixels as exc:
+        check_pixels(exc.width, exc.height, limits.max_pixels, limits.max_side)
+        raise  # unreachable: the decoder's canvas is over a limit, so check_pixels raised
+    facts = found.exif
     media = Media(id=str(uuid.uuid4()), content_type=content_type, size=len(data),
                   sha256=hashlib.sha256(data).hexdigest(), uploader_id=uploader_id, uploader_role=uploader_role,
-                  source_address=source_address,
-                  created_at=datetime.now(UTC))
-    with db.session() as session:
-        _check_quota(session, limits, uploader_id, source_address, len(data))
+                  source_address=source_address, created_at=datetime.now(UTC), phash=found.phash,
+                  exif_lat=facts.lat, exif_lon=facts.lon, exif_taken_at=facts.taken_at)
     storage.put(original_key(media.id), data)
     storage.put(public_key(media.id), public)
     with db.session() as session:
         session.add(media)
+        if uploader_role is not None:  # every upload through the API names its role
+            db.add_outbox(session, MEDIA_STORED, stored_envelope(media, uploader_role, facts.taken_at))
         session.commit()
-    log.info("media %s stored: %s, %d bytes", media.id, content_type, len(data))
+    log.info("media %s stored: %s, %d bytes, EXIF %s, phash %s", media.id, content_type, len(data),
+             "none" if facts.empty else "read", found.phash or "none")
     return media
+
+
+def stored_envelope(media: Media, uploader_role: str, taken_at: datetime | None) -> Envelope:
+    """``media.stored`` for a stored upload; the EXIF time keeps the offset the original gave it."""
+    payload = MediaStored(
+        media_id=media.id, uploaded_by=media.uploader_id, uploader_role=uploader_role,
+        content_type=media.content_type, sha256=media.sha256, phash=media.phash, exif_lat=media.exif_lat,
+        exif_lon=media.exif_lon, exif_taken_at=taken_at, stored_at=media.created_at)
+    return new_envelope(type=MEDIA_STORED_TYPE, producer=SERVICE, key=media.id, payload=payload,
+                        correlation_id=media.id)
 
 
 def public_copy(db: Database, storage: MediaStorage, media_id: str) -> tuple[Media, bytes]:

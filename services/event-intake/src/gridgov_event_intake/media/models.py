@@ -8,7 +8,8 @@ from gridgov_event_intake.tables import IntakeTable
 
 
 class Media(IntakeTable, table=True):
-    """One uploaded photo: the original (private) and its public copy without EXIF/GPS."""
+    """One uploaded photo: the original (private) and its public copy without EXIF/GPS, and what the original
+    proves (hashes, EXIF position and time)."""
 
     __tablename__ = "media"
 
@@ -24,3 +25,9 @@ class Media(IntakeTable, table=True):
     # Where the upload came from, for the per-address quota (never shown; an IP address is personal data).
     source_address: str | None = Field(default=None, max_length=45, index=True)
     created_at: datetime = Field(index=True)
+    # What the ORIGINAL said (issue #14), kept although the public copy is stripped: its perceptual hash (16 hex
+    # digits, None when it could not be decoded) and its EXIF GPS position and shutter time (None when absent).
+    phash: str | None = Field(default=None, max_length=16)
+    exif_lat: float | None = None
+    exif_lon: float | None = None
+    exif_taken_at: datetime | None = None

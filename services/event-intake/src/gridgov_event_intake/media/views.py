@@ -1,9 +1,10 @@
 """HTTP routes of media (thin): upload a photo as the raw request body, read its public copy."""
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from gridgov_common.auth import REPORTERS, Principal
@@ -11,6 +12,7 @@ from gridgov_common.deps import AnyRole, require
 from gridgov_common.errors import PayloadTooLarge
 from gridgov_event_intake.deps import MediaStore, Runtime
 from gridgov_event_intake.media import handlers
+from gridgov_event_intake.media.models import Media
 from gridgov_event_intake.reports.limits import caller_address
 
 router = APIRouter(prefix="/v1/media", tags=["media"])
@@ -21,12 +23,30 @@ UPLOADERS = (*REPORTERS, "dept_dispatcher")
 Uploader = Annotated[Principal, Depends(require(*UPLOADERS))]
 
 
+class ExifRead(BaseModel):
+    """What the original's EXIF says: where (WGS84) and when the photo was taken; informational (the app may warn
+    early), the server judges evidence itself."""
+
+    lat: float | None
+    lon: float | None
+    taken_at: datetime | None
+
+
 class MediaRead(BaseModel):
     """An accepted upload."""
 
     media_id: str
     content_type: str
     size: int
+    exif: ExifRead | None = Field(description="from the original (the public copy has no EXIF); null: none")
+
+    @classmethod
+    def of(cls, media: Media) -> "MediaRead":
+        """The answer for a stored upload."""
+        exif = None
+        if media.exif_lat is not None or media.exif_taken_at is not None:
+            exif = ExifRead(lat=media.exif_lat, lon=media.exif_lon, taken_at=media.exif_taken_at)
+        return cls(media_id=media.id, content_type=media.content_type, size=media.size, exif=exif)
 
 
 async def _body(request: Request, max_bytes: int) -> bytes:
@@ -45,15 +65,16 @@ async def _body(request: Request, max_bytes: int) -> bytes:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MediaRead,
              responses={413: {"description": "body too large"}, 415: {"description": "not an image we read"},
-                        422: {"description": "too many pixels (file)"},
+                        422: {"description": "too many pixels (file), as the header or the decoder reads it"},
                         429: {"description": "daily upload quota used; see Retry-After"}},
              openapi_extra={"requestBody": {"required": True, "content": {
                  t: {"schema": {"type": "string", "format": "binary"}}
                  for t in ("image/jpeg", "image/png", "image/webp")}}})
 async def post_media(request: Request, principal: Uploader, runtime: Runtime, storage: MediaStore) -> MediaRead:
     """Upload one photo as the raw body (JPEG, PNG or WebP, judged by content; at most so many pixels, by its
-    header), under daily quotas per account and per source address. Who: grid_worker, citizen; dept_dispatcher
-    (the photo of a fix)."""
+    header), under daily quotas per account and per source address. The answer carries what the original's EXIF
+    says (position, time), which the public copy no longer has. Who: grid_worker, citizen; dept_dispatcher (the
+    photo of a fix)."""
     settings = runtime.settings
     limits = handlers.UploadLimits(
         max_bytes=settings.media_max_bytes, max_pixels=settings.media_max_pixels, max_side=settings.media_max_side,
@@ -63,8 +84,9 @@ async def post_media(request: Request, principal: Uploader, runtime: Runtime, st
         bytes_per_address=settings.media_daily_bytes_per_address)
     data = await _body(request, limits.max_bytes)
     media = await run_in_threadpool(handlers.upload, runtime.db, storage,
-                                    principal.sub, data, limits, caller_address(request), principal.role)
-    return MediaRead(media_id=media.id, content_type=media.content_type, size=media.size)
+                                    principal.sub, data, limits, caller_address(request), principal.role,
+                                    settings.zone)
+    return MediaRead.of(media)
 
 
 @router.get("/{media_id}", response_class=Response,

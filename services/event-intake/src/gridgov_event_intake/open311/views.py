@@ -25,7 +25,7 @@ from gridgov_event_intake.media import handlers as media_handlers
 from gridgov_event_intake.open311 import handlers, render
 from gridgov_event_intake.reports import handlers as report_handlers
 from gridgov_event_intake.reports import limits
-from gridgov_event_intake.reports.normalise import idempotency_key
+from gridgov_event_intake.reports.normalise import idempotency_key, require_in_city
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -123,7 +123,8 @@ async def post_request(fmt: str, request: Request, runtime: Runtime) -> Response
         limits.check_open311_post(request, runtime, form.get("api_key"))  # per api_key, else per source address (429)
         with db.session() as session:
             client = handlers.authenticate(session, form.get("api_key"))
-        draft = handlers.draft_from_form(client.name, form)
+        draft = require_in_city(handlers.draft_from_form(client.name, form), runtime.settings.city_extent,
+                                ("long", "lat"))
         key = idempotency_key("open311", client.name, header=request.headers.get("idempotency-key"))
         return report_handlers.accept(db, draft, key, committer=runtime.committer)
 

@@ -215,7 +215,7 @@ def _persist(db: Database, session: Session, draft: Draft, key: str | None) -> A
             reporter_id=draft.reporter_id, reporter_role=draft.reporter_role, submitted_at=now,
             handled_on_spot=draft.handled_on_spot, handled_note=draft.handled_note,
             media_ids=list(draft.media_ids), address=draft.address, urgency=draft.urgency,
-            feedback_tier=draft.feedback_tier,
+            feedback_tier=draft.feedback_tier, device_fix=draft.device_fix,
         )
         db.add_outbox(session, REPORTS_RECEIVED, new_envelope(
             type=REPORT_RECEIVED, producer=SERVICE, key=report_id, payload=payload, correlation_id=report_id))

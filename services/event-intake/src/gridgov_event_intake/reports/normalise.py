@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gridgov_common.errors import ErrorDetail, ValidationFailed
+from gridgov_common.events.fix import DeviceFix
 from gridgov_common.geo import to_wgs84
 from gridgov_common.logs import mask_phones
 
@@ -41,6 +42,7 @@ class Draft:
     answer: str | None = None
     media_ids: tuple[str, ...] = field(default_factory=tuple)
     source_address: str | None = None  # the caller's address, for the per-address limit
+    device_fix: DeviceFix | None = None  # patrol: the phone's own fix, carried to dispatch (never stored here)
 
     @property
     def closed_at_intake(self) -> bool:
@@ -64,6 +66,28 @@ def wgs84(lon: float | None, lat: float | None, crs: str) -> tuple[float | None,
         return None, None
     x, y = to_wgs84(lon, lat, crs)
     return round(float(x), 7), round(float(y), 7)
+
+
+Extent = tuple[float, float, float, float]  # west, south, east, north in WGS84 degrees
+
+
+def require_in_city(draft: Draft, extent: Extent, fields: tuple[str, str] = ("lon", "lat")) -> Draft:
+    """The draft, if its WGS84 point (when it has one) lies in the city's extent; else 422 naming both
+    coordinate fields (as the channel calls them), "不在本市范围内" for clients that ask in Chinese.
+
+    A point outside the city can never be dispatched to anyone: refused at the door, never stored as a ticket
+    stuck unlocated (a phone's stale fix in another city, a map tap that slipped, swapped coordinates).
+    """
+    if draft.lon is None or draft.lat is None:
+        return draft
+    west, south, east, north = extent
+    if west <= draft.lon <= east and south <= draft.lat <= north:
+        return draft
+    where = f"WGS84 point ({draft.lon}, {draft.lat}) is outside the city ({west} to {east} E, {south} to {north} N)"
+    refused = ValidationFailed("the location is outside the city", [
+        ErrorDetail(field, where, reason_zh=f"不在本市范围内（{draft.lon}, {draft.lat}）") for field in fields])
+    refused.message_zh = "位置不在本市范围内"
+    raise refused
 
 
 def idempotency_key(channel: str, caller: str, *, header: str | None = None, order_no: str | None = None,
@@ -112,7 +136,7 @@ def patrol_draft(sub: str, role: str, body) -> Draft:  # noqa: ANN001 - PatrolRe
                  lon=body.lon, lat=body.lat, source_crs="wgs84", reporter_id=sub, reporter_role=role,
                  handled_on_spot=body.handled_on_spot,
                  handled_note=body.handled_note if body.handled_on_spot else None,
-                 media_ids=tuple(body.media_ids))
+                 media_ids=tuple(body.media_ids), device_fix=body.fix)
 
 
 def hotline_draft(role: str, body) -> Draft:  # noqa: ANN001 - HotlineReportCreate

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gridgov_common.events.fix import DeviceFix
 from gridgov_common.schemas import Number
 
 DESCRIPTION_MAX = 2000
@@ -31,6 +32,8 @@ class PatrolReportCreate(_Categorised):
                                  description="ids from POST /v1/media, uploaded by the same grid worker")
     handled_on_spot: bool = Field(default=False, description="自行处置: fixed while reporting; goes to verification")
     handled_note: str | None = Field(default=None, max_length=DESCRIPTION_MAX, description="what was done")
+    fix: DeviceFix | None = Field(default=None, description="the phone's own position (WGS84) and accuracy when "
+                                  "filing; with 自行处置, dispatch judges the fix photo's geofence from it")
 
 
 class HotlineReportCreate(_Categorised):

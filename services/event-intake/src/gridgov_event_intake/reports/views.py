@@ -4,13 +4,13 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from gridgov_common.auth import CITY_WIDE, Principal
-from gridgov_common.deps import AnyRole, require
-from gridgov_common.errors import NotFound
+from gridgov_common.deps import AnyRole, Reporter, require
+from gridgov_common.errors import ErrorDetail, NotFound, ValidationFailed
 from gridgov_event_intake.deps import Runtime
-from gridgov_event_intake.reports import access, handlers, limits, normalise, service
+from gridgov_event_intake.reports import access, handlers, limits, mine, normalise, service
 from gridgov_event_intake.reports.handlers import Accepted, RateLimit
 from gridgov_event_intake.reports.models import Report
 from gridgov_event_intake.reports.schemas import (
@@ -46,7 +46,8 @@ def _answer(accepted: Accepted, response: Response) -> ReportAccepted:
 async def post_patrol_report(body: PatrolReportCreate, runtime: Runtime, response: Response, principal: Patroller,
                              idempotency_key: IdempotencyKey = None) -> ReportAccepted:
     """A grid worker files a patrol report, maybe handled on the spot (自行处置). Who: grid_worker."""
-    draft = normalise.patrol_draft(principal.sub, principal.role, body)
+    draft = normalise.require_in_city(normalise.patrol_draft(principal.sub, principal.role, body),
+                                      runtime.settings.city_extent)
     key = normalise.idempotency_key("patrol", principal.sub, header=idempotency_key)
     return _answer(await handlers.accept_async(runtime.committer, runtime.db, draft, key), response)
 
@@ -57,7 +58,7 @@ async def post_hotline_report(body: HotlineReportCreate, runtime: Runtime, respo
                               idempotency_key: IdempotencyKey = None) -> ReportAccepted:
     """A 12345 hotline work order; its order number makes a resend return the original; a consultation
     answered directly (直接答复) is closed at once. Who: command_centre, admin."""
-    draft = normalise.hotline_draft(principal.role, body)
+    draft = normalise.require_in_city(normalise.hotline_draft(principal.role, body), runtime.settings.city_extent)
     key = normalise.idempotency_key("hotline", principal.sub, header=idempotency_key, order_no=body.order_no)
     return _answer(await handlers.accept_async(runtime.committer, runtime.db, draft, key), response)
 
@@ -69,7 +70,8 @@ async def post_citizen_report(body: CitizenReportCreate, request: Request, runti
     """A citizen photo report (随手拍), rate-limited per account, device, phone and source address, under a
     ceiling for all citizens together; earns reward points once its ticket passes verification. Who: citizen."""
     settings = runtime.settings
-    draft = replace(normalise.citizen_draft(principal.sub, principal.role, body),
+    draft = replace(normalise.require_in_city(normalise.citizen_draft(principal.sub, principal.role, body),
+                                              settings.city_extent),
                     source_address=limits.caller_address(request))
     key = normalise.idempotency_key("citizen", principal.sub, header=idempotency_key, client_id=body.client_id)
     rate = RateLimit(settings.citizen_limit, timedelta(seconds=settings.citizen_window_seconds),
@@ -87,6 +89,22 @@ def _read(report: Report, media_ids: list[str], principal: Principal) -> ReportR
         read.reporter_phone = normalise.mask_phone(read.reporter_phone)
         read.reporter_name = access.mask_name(read.reporter_name)
     return read
+
+
+@router.get("", response_model=mine.MyReportPage)
+def get_my_reports(runtime: Runtime, principal: Reporter,
+                   mine_only: Annotated[bool, Query(alias="mine", description="must be true: your own reports")],
+                   limit: Annotated[int, Query(ge=1, le=mine.LIMIT_MAX)] = 20,
+                   offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> mine.MyReportPage:
+    """The caller's own reports (我的上报), newest first, each with its public status, steps and reply.
+    Who: citizen, grid_worker — their own only (staff list tickets in dispatch)."""
+    if not mine_only:
+        error = ValidationFailed("only your own reports can be listed here", [ErrorDetail(
+            "mine", "must be true: a reporter lists their own reports", "只能查询本人上报的案件（mine=true）")])
+        error.message_zh = "只能查询本人上报的案件"
+        raise error
+    with runtime.db.session() as session:
+        return mine.list_mine(session, principal.sub, limit, offset)
 
 
 @router.get("/{report_id}", response_model=ReportRead)

@@ -48,7 +48,9 @@ class ActiveLocator:
         self.db = db
         self.kind = kind
         self.interval = interval
-        self.extra = list(extra)  # other refreshes to run on the same beat (the department layer)
+        # Other refreshes to run on the same beat, and once when the watcher starts (the department layer, the
+        # announcement of the set in effect).
+        self.extra = list(extra)
         self.locator: Locator = load_locator(db, kind)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -75,6 +77,8 @@ class ActiveLocator:
         return max(0.0, min(self.interval, (upcoming - datetime.now(UTC)).total_seconds() + 0.001))
 
     def _run(self) -> None:
+        for fn in self.extra:  # once at start too, off the caller's path (announcing a set takes a second or two)
+            self._safe(fn, None)
         while not self._stopping.wait(self._safe(self._wait, self.interval)):
             self._safe(self.refresh, False)
             for fn in self.extra:

@@ -52,3 +52,16 @@ class Area(RegistryTable, table=True):
     name: str = Field(max_length=100)
     parent_code: str | None = Field(default=None, max_length=15)
     geometry: Any = Field(sa_column=Column("geometry", AreaGeometry(), nullable=False))
+
+
+class GridAnnouncement(RegistryTable, table=True):
+    """A grid set whose grids were announced on ``gridgov.grids.published`` (one message per grid, and a retiring
+    one per grid the previously announced set had and this one has not): each set is announced once, so a
+    restart announces nothing again."""
+
+    __tablename__ = "grid_announcement"
+
+    grid_set: str = Field(primary_key=True, max_length=40)
+    announced_at: datetime = Field(index=True)
+    grids: int  # how many grids were announced
+    retired: int  # how many grids of the previously announced set were announced retired

@@ -10,7 +10,7 @@ from gridgov_common.deps import Admin, AnyRole, IfNoneMatch, not_modified
 from gridgov_common.errors import ErrorDetail, NotFound, ValidationFailed
 from gridgov_common.geo import Crs
 from gridgov_grid_registry.deps import Runtime
-from gridgov_grid_registry.grids import handlers, service
+from gridgov_grid_registry.grids import announce, handlers, service
 from gridgov_grid_registry.grids.areas import CODE_PATTERN, Level
 from gridgov_grid_registry.grids.geojson import parse_mapping
 from gridgov_grid_registry.grids.schemas import (
@@ -165,6 +165,8 @@ def import_grid_set(
         raise handlers.report_failure(result.report)
     if result.stored:
         runtime.active.refresh()
+        if runtime.settings.announce_grids:  # its grids on gridgov.grids.published, if it is in effect now
+            announce.announce_in_effect(runtime.db)
     else:
         response.status_code = 200
     report = result.report

@@ -92,8 +92,9 @@ def drafts_for(event: TicketEvent, now: datetime, days: int, skip: Collection[st
 
 
 def link(base: str, token: str) -> str:
-    """The follow-up's address: ``/v1/followups/{token}`` under the public base URL (if one is configured)."""
-    return f"{base.rstrip('/')}/v1/followups/{token}"
+    """The follow-up's address: the console's follow-up page ``/followups/{token}`` (回访评价页, an HTML page with
+    the rating form, which answers through ``/v1/followups/{token}``) under the public base URL."""
+    return f"{base.rstrip('/')}/followups/{token}"
 
 
 def notice_for(draft: FollowupDraft, event: TicketEvent, url: str) -> Notice:

@@ -1,0 +1,75 @@
+"""Queries and writes on what dispatch learned of grids and photos."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from gridgov_common.events.grids import GridPublished
+from gridgov_common.events.media import MediaStored
+from gridgov_dispatch.verification.models import LearnedGrid, LearnedMedia
+
+
+def store_grid(session: Session, published: GridPublished, now: datetime) -> bool:
+    """Keep a grid's announced boundary, replacing an older one; an announcement older than the one kept (a
+    replay) changes nothing. The caller commits. True if stored."""
+    row = session.get(LearnedGrid, published.grid_code)
+    if row is not None and row.published_at > published.published_at:
+        return False
+    boundary = json.dumps(published.boundary.model_dump(), separators=(",", ":")) if published.boundary else None
+    values = {"grid_name": published.grid_name, "village_code": published.village_code,
+              "town_code": published.town_code, "grid_set_version": published.grid_set_version,
+              "boundary": None if published.retired else boundary, "retired": published.retired,
+              "published_at": published.published_at, "learned_at": now}
+    if row is None:
+        session.add(LearnedGrid(grid_code=published.grid_code, **values))
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.add(row)
+    return True
+
+
+def store_media(session: Session, stored: MediaStored, now: datetime) -> bool:
+    """Keep what intake said of a stored photo unless it is known (a photo never changes). True if added."""
+    if session.get(LearnedMedia, stored.media_id) is not None:
+        return False
+    session.add(LearnedMedia(
+        media_id=stored.media_id, uploaded_by=stored.uploaded_by, uploader_role=stored.uploader_role,
+        content_type=stored.content_type, sha256=stored.sha256, phash=stored.phash, exif_lat=stored.exif_lat,
+        exif_lon=stored.exif_lon, exif_taken_at=stored.exif_taken_at, stored_at=stored.stored_at, learned_at=now))
+    return True
+
+
+def grid(session: Session, grid_code: str) -> LearnedGrid | None:
+    """The learned grid, or None."""
+    return session.get(LearnedGrid, grid_code)
+
+
+def media(session: Session, media_ids: Iterable[str]) -> dict[str, LearnedMedia]:
+    """The learned photos among ``media_ids``, by id."""
+    ids = sorted(set(media_ids))
+    if not ids:
+        return {}
+    return {m.media_id: m for m in session.exec(select(LearnedMedia).where(LearnedMedia.media_id.in_(ids))).all()}
+
+
+def known_media_ids(session: Session, media_ids: Iterable[str]) -> set[str]:
+    """Which of ``media_ids`` are learned."""
+    ids = sorted(set(media_ids))
+    if not ids:
+        return set()
+    return set(session.exec(select(LearnedMedia.media_id).where(LearnedMedia.media_id.in_(ids))).all())
+
+
+def hashes(session: Session, media_ids: Iterable[str]) -> set[str]:
+    """The perceptual hashes of the learned photos among ``media_ids``."""
+    ids = sorted(set(media_ids))
+    if not ids:
+        return set()
+    rows = session.exec(select(LearnedMedia.phash).where(LearnedMedia.media_id.in_(ids),
+                                                         LearnedMedia.phash.is_not(None))).all()
+    return {h for h in rows if h}
