@@ -1,6 +1,8 @@
-"""Fixtures shared by every test suite: a data directory per test and bearer tokens."""
+"""Fixtures shared by every test suite: a data directory per test, bearer tokens, a fresh PostgreSQL database."""
 
 from __future__ import annotations
+
+import uuid
 
 import pytest
 
@@ -39,3 +41,22 @@ def require_infra(env_var: str, what: str) -> str:
     if os.environ.get("GRIDGOV_REQUIRE_INFRA") == "1":
         pytest.fail(f"GRIDGOV_REQUIRE_INFRA=1 but {reason}")
     pytest.skip(f"SKIPPED REAL-STACK TEST — {reason}")
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database owned by ``gridgov`` for one test, dropped afterwards (a suite whose tests need
+    something else — a schema in a PostGIS database, a plain libpq URL — declares its own ``pg_url``)."""
+    import psycopg
+    from sqlalchemy import make_url
+
+    admin = require_infra("GRIDGOV_TEST_PG_ADMIN_URL", "PostgreSQL")
+    name = f"gg_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" OWNER gridgov')
+    try:
+        yield make_url(admin).set(drivername="postgresql+psycopg", username="gridgov", password="gridgov",
+                                  database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -3,7 +3,6 @@ Chinese) on the patrol, citizen and hotline channels, after GCJ-02 conversion; O
 array naming long and lat. Nothing stored, nothing published; on SQLite and on PostgreSQL. A point inside the
 city's extent that no grid holds is still taken (it becomes a ticket for triage)."""
 
-import uuid
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,26 +19,6 @@ ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 BEIJING = (116.39, 39.9)
 OUTSIDE_EVERY_GRID = (113.51, 22.66)  # in the city's extent, ~18 km from every town of the demo city
 PATROL = {"category_code": "01002", "description": "路边有暴露垃圾"}
-
-
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    import psycopg
-    from sqlalchemy import make_url
-
-    from conftest import require_infra
-
-    admin = require_infra("GRIDGOV_TEST_PG_ADMIN_URL", "PostgreSQL")
-    name = f"gg_intake_extent_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" OWNER gridgov')
-    try:
-        yield make_url(admin).set(drivername="postgresql+psycopg", username="gridgov", password="gridgov",
-                                  database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

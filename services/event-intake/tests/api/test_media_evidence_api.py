@@ -6,7 +6,6 @@ and on PostgreSQL."""
 import io
 import json
 import struct
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -24,26 +23,6 @@ from gridgov_event_intake.media.samples import encode, exif_block, reused, scene
 from gridgov_event_intake.settings import IntakeSettings
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
-
-
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    import psycopg
-    from sqlalchemy import make_url
-
-    from conftest import require_infra
-
-    admin = require_infra("GRIDGOV_TEST_PG_ADMIN_URL", "PostgreSQL")
-    name = f"gg_intake_media_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" OWNER gridgov')
-    try:
-        yield make_url(admin).set(drivername="postgresql+psycopg", username="gridgov", password="gridgov",
-                                  database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

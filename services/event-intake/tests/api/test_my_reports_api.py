@@ -20,26 +20,6 @@ POINT = wgs84_to_gcj02(113.7518, 23.0205)
 ZH = {"Accept-Language": "zh-CN"}
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    import psycopg
-    from sqlalchemy import make_url
-
-    from conftest import require_infra
-
-    admin = require_infra("GRIDGOV_TEST_PG_ADMIN_URL", "PostgreSQL")
-    name = f"gg_intake_mine_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" OWNER gridgov')
-    try:
-        yield make_url(admin).set(drivername="postgresql+psycopg", username="gridgov", password="gridgov",
-                                  database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.distributed)])
 def client(request, common_settings):
     """Intake on SQLite, then on a fresh PostgreSQL database."""

@@ -3,7 +3,6 @@ with ``device_fix``, which dispatch judges the photo's geofence from; a fix with
 accuracy of zero or a time without its offset is refused naming the field, storing and publishing nothing. On
 SQLite and on PostgreSQL."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,26 +19,6 @@ from gridgov_event_intake.settings import IntakeSettings
 
 FIXED_AT = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
 FIX = {"lat": 23.0205, "lon": 113.7518, "accuracy_m": 6.5, "fixed_at": FIXED_AT.isoformat(), "mocked": False}
-
-
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    import psycopg
-    from sqlalchemy import make_url
-
-    from conftest import require_infra
-
-    admin = require_infra("GRIDGOV_TEST_PG_ADMIN_URL", "PostgreSQL")
-    name = f"gg_intake_fix_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" OWNER gridgov')
-    try:
-        yield make_url(admin).set(drivername="postgresql+psycopg", username="gridgov", password="gridgov",
-                                  database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

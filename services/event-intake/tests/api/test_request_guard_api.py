@@ -2,7 +2,6 @@
 on SQLite and on PostgreSQL where the database matters."""
 
 import json
-import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -21,26 +20,6 @@ PATROL = {"category_code": "01002", "description": "路边有暴露垃圾", "lon
 def client(common_settings):
     with TestClient(create_app(IntakeSettings(common=common_settings))) as c:
         yield c
-
-
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    import psycopg
-    from sqlalchemy import make_url
-
-    from conftest import require_infra
-
-    admin = require_infra("GRIDGOV_TEST_PG_ADMIN_URL", "PostgreSQL")
-    name = f"gg_intake_guard_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" OWNER gridgov')
-    try:
-        yield make_url(admin).set(drivername="postgresql+psycopg", username="gridgov", password="gridgov",
-                                  database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

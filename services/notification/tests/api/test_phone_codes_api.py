@@ -17,26 +17,6 @@ PHONE = "13800138000"
 ZH = {"Accept-Language": "zh-CN"}
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    import psycopg
-    from sqlalchemy import make_url
-
-    from conftest import require_infra
-
-    admin = require_infra("GRIDGOV_TEST_PG_ADMIN_URL", "PostgreSQL")
-    name = f"gg_notif_phone_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" OWNER gridgov')
-    try:
-        yield make_url(admin).set(drivername="postgresql+psycopg", username="gridgov", password="gridgov",
-                                  database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.distributed)])
 def client(request, common_settings):
     """notification on SQLite, then on a fresh PostgreSQL database (no delivery worker: codes go out directly)."""
