@@ -71,7 +71,9 @@ class Phone(ConsolePage):
         self.tap(self.test_id("report-category"))
         self.one("[data-test=report-category] input").send_keys(search)
         options = f".el-select-dropdown__item[data-code='{code}']"
-        wait_until(f"the option {code}", lambda: [o for o in self.css(options) if o.is_displayed()])[0].click()
+        option = wait_until(f"the option {code}", lambda: [o for o in self.css(options) if o.is_displayed()])[0]
+        assert option.size["height"] >= 44, f"category rows are thumb targets: {option.size['height']} px"
+        option.click()
 
     def attach(self, control: str, path: Path, count: int) -> None:
         """Pick a photo file into the picker ``control`` (report, fix, verify) and wait for it to be prepared."""
