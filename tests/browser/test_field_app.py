@@ -410,3 +410,62 @@ def test_verification_made_offline_is_sent_once_and_a_lost_answer_counts_as_done
     after = api.ticket(ticket["id"])
     assert after["state"] == "verified"
     assert [t["action"] for t in after["transitions"]].count("verify") == 1
+
+
+# Ages the fix of every check waiting in the phone's outbox (IndexedDB gridgov-field/outbox) by `arguments[0]`
+# minutes, as if the phone had kept it that long without signal.
+_AGE_QUEUED_FIX = """
+  const [minutes, done] = arguments;
+  const open = indexedDB.open('gridgov-field', 1);
+  open.onsuccess = () => {
+    const t = open.result.transaction('outbox', 'readwrite');
+    const store = t.objectStore('outbox');
+    const all = store.getAll();
+    all.onsuccess = () => {
+      for (const item of all.result) {
+        if (item.kind !== 'verify' || !item.body.fix) continue;
+        item.body.fix.fixed_at = new Date(Date.now() - minutes * 60000).toISOString();
+        store.put(item);
+      }
+    };
+    t.oncomplete = () => done(all.result.length);
+  };
+  open.onerror = () => done(-1);
+"""
+
+
+def test_verification_kept_past_fix_age_is_refused_then_sent_once_with_new_fix(phone, api, stack, shot, tmp_path):
+    grid, lon, lat = well_inside(api, *DEMO_POINT)
+    ticket = handled_ticket(api, (lon, lat), f"浏览器测试：过期定位 {uuid.uuid4().hex[:6]}")
+    phone.stand_at(lon, lat, accuracy=8)
+    phone.sign_in("grid_worker", WORKER, grid=grid, size=(600, 1000), expect_view="field")
+    phone.screen()
+    phone.tab("tasks")
+    phone.row(ticket["id"], "handled")
+
+    def in_task(selector: str):
+        return phone.row(ticket["id"]).find_element(By.CSS_SELECTOR, selector)
+
+    phone.signal(False)
+    # seed 8: a picture no other test of this grid uploads (the same one would be flagged "reused")
+    in_task("input[data-test=verify-file]").send_keys(str(camera_jpeg(tmp_path / "check.jpg", lon, lat, 8)))
+    wait_until("the check photo", lambda: phone.css(f"[data-id='{ticket['id']}'] [data-test=verify-photo]"))
+    phone.tap(in_task("[data-test=verify-pass]"))
+    phone.accept_confirmation()
+    phone.one(f"[data-id='{ticket['id']}'] [data-test=verify-queued]")
+    assert phone.driver.execute_async_script(_AGE_QUEUED_FIX, 20) == 1  # kept 20 minutes without signal
+
+    # Signal again: dispatch refuses the stale fix, the check stays on the phone with the reason, nothing changed.
+    phone.signal(True)
+    item = phone.one("[data-test=outbox-item][data-state=refused]", 60)
+    assert "定位时间" in phone.test_id("outbox-error").text
+    assert phone.css("[data-test=outbox-retry]") == []  # the same stale fix again would be refused again
+    assert api.ticket(ticket["id"])["state"] == "handled"
+
+    # Back on site: a new fix is taken and the check is sent with it, once.
+    phone.tap(item.find_element(By.CSS_SELECTOR, "[data-test=outbox-relocate]"))
+    wait_until("the outbox to empty", lambda: not phone.css("[data-test=outbox-item]"), 60)
+    after = api.ticket(ticket["id"])
+    assert after["state"] == "verified"
+    assert [t["action"] for t in after["transitions"]].count("verify") == 1
+    assert after["geofence"]["verdict"] == "inside"

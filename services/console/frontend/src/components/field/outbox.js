@@ -190,11 +190,13 @@ export async function discard(key) {
   await refresh();
 }
 
-/** Puts a refused item back to pending (after the worker changed nothing but wants another try). */
-export async function retry(key) {
+/** Puts a refused item back to pending (after the worker changed nothing but wants another try), or, with
+ * `fix`, with a new device fix in its body (a check refused because its fix went stale while it waited). */
+export async function retry(key, { fix = null } = {}) {
   const found = outbox.items.find((i) => i.key === key);
   if (!found) return;
   const item = structuredClone(toRaw(found));
+  if (fix) item.body = { ...item.body, fix: { ...fix } };
   item.state = 'pending';
   item.error = '';
   item.details = [];
