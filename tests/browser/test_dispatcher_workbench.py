@@ -300,6 +300,7 @@ def test_return_with_reason_from_list_and_request_extension(page, api, shot):
     wait_until("the missing reason named under the list", lambda: "请选择退单原因" in page.one(
         '[data-test="return-dialog"] .el-form-item__error').text)
     choose(page, "return-reason", "不属于本部门职责")
+    page.gone('[data-test="return-dialog"] .el-form-item__error')  # chosen: the error under the list is gone
     page.type_into("return-text", "应由住建局处置")
     shot("return-dialog-1366x768")
     page.test_id("return-submit").click()
