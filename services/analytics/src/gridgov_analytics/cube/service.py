@@ -1,0 +1,279 @@
+"""Queries and writes on the read model: facts, daily counts (one upsert per distinct key) and the cube's state."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+
+from sqlalchemy import Select, and_, delete, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from gridgov_analytics.cube.models import BUS, HISTORY, CubeState, DailyCount, TicketFact
+from gridgov_analytics.cube.projection import FactState, Increment, PendingRating
+
+GENERATION = "generation"
+GROUP_PREFIX = "analytics.cube-"
+LEVEL_COLUMNS = {"grid": DailyCount.grid_code, "village": DailyCount.village_code, "town": DailyCount.town_code}
+LOAD_CHUNK = 500  # ticket ids per IN (...) when loading facts
+
+
+def consumer_group(generation: int) -> str:
+    """The consumer group of a cube generation (a rebuild reads the topics again under a new one)."""
+    return f"{GROUP_PREFIX}{generation}"
+
+
+# --- facts ---------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StoredFact:
+    """A fact as it was read before a batch: its state, where it came from, its kept history state."""
+
+    state: FactState
+    origin: str
+    history_state: str | None
+
+
+_FACT_FIELDS = [f.name for f in fields(FactState)]
+
+
+def _to_row(fact: FactState) -> dict:
+    """The ``ticket_fact`` columns of a fact (guards flattened to text)."""
+    row = {name: getattr(fact, name) for name in _FACT_FIELDS}
+    row["last_actions"] = ",".join(fact.last_actions)
+    row["rated_ids"] = ",".join(fact.rated_ids)
+    row["pending"] = json.dumps([[p.day.isoformat(), p.dissatisfied] for p in fact.pending]) if fact.pending else ""
+    return row
+
+
+def _from_row(row: TicketFact) -> FactState:
+    """The fact of a ``ticket_fact`` row."""
+    values = {name: getattr(row, name) for name in _FACT_FIELDS}
+    values["last_actions"] = tuple(a for a in row.last_actions.split(",") if a)
+    values["rated_ids"] = tuple(i for i in row.rated_ids.split(",") if i)
+    values["pending"] = tuple(PendingRating(date.fromisoformat(d), bool(x)) for d, x in json.loads(row.pending)) \
+        if row.pending else ()
+    return FactState(**values)
+
+
+def _snapshot(fact: FactState) -> str:
+    """A fact as JSON text (the history state a rebuild restores)."""
+    def plain(value):
+        return value.isoformat() if isinstance(value, date | datetime) else value
+    return json.dumps({k: plain(v) for k, v in _to_row(fact).items()})
+
+
+def _restore(text: str) -> dict:
+    """The ``ticket_fact`` columns of a snapshot."""
+    row = json.loads(text)
+    for name in ("registered_at", "deadline", "closed_at", "last_event_at", "rated_at"):
+        row[name] = datetime.fromisoformat(row[name]) if row[name] else None
+    row["registered_day"] = date.fromisoformat(row["registered_day"]) if row["registered_day"] else None
+    return row
+
+
+def load_facts(session: Session, ticket_ids: Iterable[str]) -> dict[str, StoredFact]:
+    """The stored facts of these tickets (those the read model has)."""
+    ids = list(dict.fromkeys(ticket_ids))
+    found: dict[str, StoredFact] = {}
+    for start in range(0, len(ids), LOAD_CHUNK):
+        rows = session.execute(select(TicketFact).where(TicketFact.ticket_id.in_(ids[start:start + LOAD_CHUNK])))
+        for (row,) in rows:
+            found[row.ticket_id] = StoredFact(_from_row(row), row.origin, row.history_state)
+    return found
+
+
+def _insert(session: Session, table):
+    """The dialect's INSERT (both SQLite and PostgreSQL know ON CONFLICT DO UPDATE)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def aggregate(increments: Iterable[Increment]) -> Counter:
+    """The increments summed per distinct key (day, grid, village, town, category, channel, measure)."""
+    totals: Counter = Counter()
+    for inc in increments:
+        totals[inc[:7]] += inc.n
+    return totals
+
+
+def apply_batch(session: Session, facts: Mapping[str, FactState], increments: Iterable[Increment], origin: str,
+                before: Mapping[str, StoredFact | None] | None = None) -> tuple[int, int]:
+    """Write a batch: each changed fact once, and one upsert per distinct count key (``n = n + excluded.n``).
+
+    ``before`` holds the facts as they were read: a new fact takes the batch's origin, a stored one keeps its own;
+    a history fact a bus event changes for the first time keeps its history state for a rebuild. Returns the
+    number of facts and of count keys written."""
+    before = before or {}
+    fact_rows = []
+    for ticket_id, fact in facts.items():
+        old = before.get(ticket_id)
+        row = _to_row(fact)
+        row["origin"] = old.origin if old else origin
+        row["history_state"] = old.history_state if old else None
+        if old and old.origin == HISTORY and origin == BUS and old.history_state is None:
+            row["history_state"] = _snapshot(old.state)
+        fact_rows.append(row)
+    if fact_rows:
+        table = TicketFact.__table__
+        stmt = _insert(session, table)
+        stmt = stmt.on_conflict_do_update(index_elements=[table.c.ticket_id], set_={
+            c.name: stmt.excluded[c.name] for c in table.c if c.name != "ticket_id"})
+        session.execute(stmt, fact_rows)
+    totals = aggregate(increments)
+    if totals:
+        table = DailyCount.__table__
+        keys = ("day", "grid_code", "village_code", "town_code", "category_code", "channel", "measure")
+        rows = [{**dict(zip(keys, key, strict=True)), "origin": origin, "n": n} for key, n in totals.items() if n]
+        stmt = _insert(session, table)
+        stmt = stmt.on_conflict_do_update(index_elements=[*keys, "origin"], set_={"n": table.c.n + stmt.excluded.n})
+        session.execute(stmt, rows)
+    return len(fact_rows), len(totals)
+
+
+# --- the cube's state: generation ----------------------------------------------------------------------------------
+
+def generation(session: Session, *, lock: bool = False) -> int:
+    """The cube's consumer generation (1 before any rebuild); ``lock`` holds its row until the transaction ends."""
+    query = select(CubeState.value).where(CubeState.key == GENERATION)
+    if lock:
+        query = query.with_for_update()
+    value = session.execute(query).scalar_one_or_none()
+    return int(value) if value else 1
+
+
+def set_state(session: Session, key: str, value: str) -> None:
+    """Set one value of the cube's state."""
+    stmt = _insert(session, CubeState.__table__)
+    session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value}),
+                    [{"key": key, "value": value}])
+
+
+def get_state(session: Session, key: str) -> str | None:
+    """One value of the cube's state, None when unset."""
+    return session.execute(select(CubeState.value).where(CubeState.key == key)).scalar_one_or_none()
+
+
+def clear_bus_rows(session: Session) -> int:
+    """Forget what the bus built (its counts and facts; history facts go back to their history state) and move
+    to the next generation, which the consumers follow with a new group from the earliest offset. Returns it."""
+    next_generation = generation(session, lock=True) + 1
+    set_state(session, GENERATION, str(next_generation))
+    session.execute(delete(DailyCount).where(DailyCount.origin == BUS))
+    session.execute(delete(TicketFact).where(TicketFact.origin == BUS))
+    restored = session.execute(select(TicketFact.ticket_id, TicketFact.history_state)
+                               .where(TicketFact.history_state.is_not(None))).all()
+    for ticket_id, text in restored:
+        values = _restore(text)
+        values.pop("ticket_id", None)
+        session.execute(update(TicketFact).where(TicketFact.ticket_id == ticket_id)
+                        .values(**values, origin=HISTORY, history_state=None))
+    return next_generation
+
+
+# --- queries -------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CountRow:
+    """A sum of the cube: per day, area code at the asked level ('' for the city), measure, and what was asked."""
+
+    day: date
+    area: str
+    measure: str
+    n: int
+    channel: str | None = None
+    category_code: str | None = None
+
+
+def _filtered(query: Select, *, start: date, end: date, area: tuple[str, str] | None,
+              categories: Sequence[str] | None, channels: Sequence[str] | None,
+              measures: Sequence[str] | None) -> Select:
+    """The cube's rows within the days, area, categories (codes or code prefixes), channels and measures."""
+    query = query.where(DailyCount.day >= start, DailyCount.day <= end)
+    if measures:
+        query = query.where(DailyCount.measure.in_(list(measures)))
+    if area is not None:
+        level, code = area
+        query = query.where(LEVEL_COLUMNS[level] == code)
+    if categories:
+        # Codes are digits (checked by the caller), so a prefix needs no LIKE escaping.
+        query = query.where(or_(*(DailyCount.category_code.like(f"{c}%") for c in categories)))
+    if channels:
+        query = query.where(DailyCount.channel.in_(list(channels)))
+    return query
+
+
+def counts(session: Session, *, start: date, end: date, bucket: str = "day", level: str = "city",
+           area: tuple[str, str] | None = None, categories: Sequence[str] | None = None,
+           channels: Sequence[str] | None = None, measures: Sequence[str],
+           by: Sequence[str] = ()) -> list[CountRow]:
+    """Sums of the cube per day (``bucket`` 'week': the Monday starting it), area at ``level`` and measure, and per
+    ``by`` ('channel', 'category_code') too, within the filters; zero sums are left out."""
+    area_column = literal("") if level == "city" else LEVEL_COLUMNS[level]
+    extra = [DailyCount.channel if b == "channel" else DailyCount.category_code for b in by]
+    group = [DailyCount.day, area_column, DailyCount.measure, *extra]
+    query = _filtered(select(*group, func.sum(DailyCount.n)), start=start, end=end, area=area,
+                      categories=categories, channels=channels, measures=measures).group_by(*group)
+    sums: Counter = Counter()
+    for row in session.execute(query):
+        day = row[0] if bucket == "day" else week_start(row[0])
+        sums[(day, row[1], row[2], *row[3:3 + len(extra)])] += int(row[-1] or 0)
+    out = []
+    for key, n in sorted(sums.items()):
+        if not n:
+            continue
+        named = dict(zip(by, key[3:], strict=True))
+        out.append(CountRow(key[0], key[1], key[2], n, channel=named.get("channel"),
+                            category_code=named.get("category_code")))
+    return out
+
+
+def week_start(day: date) -> date:
+    """The Monday of a day's week."""
+    return date.fromordinal(day.toordinal() - day.weekday())
+
+
+def area_totals(session: Session, *, start: date, end: date, level: str, parent: str | None,
+                categories: Sequence[str] | None, channels: Sequence[str] | None,
+                measures: Sequence[str]) -> dict[str, dict[str, int]]:
+    """``{area code: {measure: n}}`` over the days, for the areas of ``level`` under ``parent`` (a town or village)."""
+    column = LEVEL_COLUMNS[level]
+    query = _filtered(select(column, DailyCount.measure, func.sum(DailyCount.n)), start=start, end=end, area=None,
+                      categories=categories, channels=channels, measures=measures)
+    if parent:
+        query = query.where(or_(DailyCount.town_code == parent, DailyCount.village_code == parent))
+    totals: dict[str, dict[str, int]] = {}
+    for code, measure, n in session.execute(query.group_by(column, DailyCount.measure)):
+        totals.setdefault(code, {})[measure] = int(n or 0)
+    return totals
+
+
+def knows_area(session: Session, level: str, code: str) -> bool:
+    """Whether the cube holds any count recorded on this area code."""
+    return session.execute(select(literal(1)).where(LEVEL_COLUMNS[level] == code).limit(1)).first() is not None
+
+
+def knows_category(session: Session, prefix: str) -> bool:
+    """Whether the cube holds any count of a category code starting with ``prefix``."""
+    return session.execute(select(literal(1)).where(DailyCount.category_code.like(f"{prefix}%"))
+                           .limit(1)).first() is not None
+
+
+def total(session: Session, *, origin: str | None = None) -> dict[str, int]:
+    """``{measure: n}`` over the whole cube (of one origin if given): a rebuild's check."""
+    query = select(DailyCount.measure, func.sum(DailyCount.n)).group_by(DailyCount.measure)
+    if origin:
+        query = query.where(DailyCount.origin == origin)
+    return {m: int(n) for m, n in session.execute(query)}
+
+
+def fact_count(session: Session, origin: str | None = None) -> int:
+    """How many ticket facts the read model holds (of one origin if given)."""
+    query = select(func.count()).select_from(TicketFact)
+    if origin:
+        query = query.where(and_(TicketFact.origin == origin))
+    return int(session.execute(query).scalar_one())
+
