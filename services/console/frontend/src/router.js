@@ -27,6 +27,8 @@ export const routes = [
   { path: '/extensions', component: () => import('./views/ExtensionsView.vue'), meta: { title: '延期审批', roles: CENTRE } },
   { path: '/closing', component: () => import('./views/ClosingView.vue'), meta: { title: '待结案', roles: CENTRE } },
   { path: '/indicators', component: () => import('./views/IndicatorsView.vue'), meta: { title: '综合评价', roles: CENTRE } },
+  // 风险一张图: hot spots, recurrences and surges from analytics; ECharts lives in this route's chunk only.
+  { path: '/risk', component: () => import('./views/RiskView.vue'), meta: { title: '风险一张图', roles: CENTRE } },
   { path: '/map', component: () => import('./views/MapView.vue'), meta: { title: '网格地图', roles: STAFF } },
   { path: '/field', component: () => import('./views/FieldView.vue'), meta: { title: '网格员', roles: ['grid_worker'] } },
   // The citizen's phone pages (随手拍): their own frame, their own login; the follow-up page needs no login.
