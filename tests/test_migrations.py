@@ -11,7 +11,8 @@ from conftest import require_infra
 from gridgov_common.db import Database
 from gridgov_common.migrations import upgrade_to_head
 
-PACKAGES = ["gridgov_event_intake", "gridgov_grid_registry", "gridgov_dispatch", "gridgov_notification"]
+PACKAGES = ["gridgov_event_intake", "gridgov_grid_registry", "gridgov_dispatch", "gridgov_notification",
+            "gridgov_analytics"]
 
 
 def schema_diff(url: str, package: str) -> list:

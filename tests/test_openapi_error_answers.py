@@ -12,6 +12,7 @@ APPS = {
     "grid-registry": "gridgov_grid_registry.app",
     "dispatch": "gridgov_dispatch.app",
     "notification": "gridgov_notification.app",
+    "analytics": "gridgov_analytics.app",
     "console": "gridgov_console.app",
 }
 ERROR_REF = "#/components/schemas/ErrorBody"

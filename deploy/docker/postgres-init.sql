@@ -5,6 +5,7 @@ CREATE DATABASE gridgov_intake;
 CREATE DATABASE gridgov_registry;
 CREATE DATABASE gridgov_dispatch;
 CREATE DATABASE gridgov_notification;
+CREATE DATABASE gridgov_analytics;
 
 \connect gridgov_intake
 CREATE EXTENSION IF NOT EXISTS postgis;
@@ -16,4 +17,7 @@ CREATE EXTENSION IF NOT EXISTS postgis;
 CREATE EXTENSION IF NOT EXISTS postgis;
 
 \connect gridgov_notification
+CREATE EXTENSION IF NOT EXISTS postgis;
+
+\connect gridgov_analytics
 CREATE EXTENSION IF NOT EXISTS postgis;

@@ -11,9 +11,10 @@ import yaml
 from tests.deploy.test_manifests import _container, _entrypoint, _env, _of_kind, needs_kustomize
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICE_PORTS = {"event-intake": 8001, "grid-registry": 8002, "dispatch": 8003, "notification": 8004}
+SERVICE_PORTS = {"event-intake": 8001, "grid-registry": 8002, "dispatch": 8003, "notification": 8004,
+                 "analytics": 8006}
 URL_SETTINGS = {"INTAKE": "event-intake", "REGISTRY": "grid-registry", "DISPATCH": "dispatch",
-                "NOTIFICATION": "notification"}
+                "NOTIFICATION": "notification", "ANALYTICS": "analytics"}
 
 
 def _console_deployment() -> dict:
@@ -54,7 +55,7 @@ def test_console_service_routes_to_the_web_pods():
     assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [(8000, "http")]
 
 
-def test_console_compose_service_waits_for_the_four_services():
+def test_console_compose_service_waits_for_the_five_services():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     console = compose["services"]["console"]
     build = {"context": ".", "dockerfile": "deploy/docker/Dockerfile", "args": {"SERVICE": "console"}}

@@ -50,9 +50,10 @@ SERVICES = [
     ("grid-registry", "gridgov_grid_registry", "GRIDGOV_REGISTRY_", 8002, "gridgov_registry"),
     ("dispatch", "gridgov_dispatch", "GRIDGOV_DISPATCH_", 8003, "gridgov_dispatch"),
     ("notification", "gridgov_notification", "GRIDGOV_NOTIFICATION_", 8004, "gridgov_notification"),
+    ("analytics", "gridgov_analytics", "GRIDGOV_ANALYTICS_", 8006, "gridgov_analytics"),
 ]
 SERVICE_NAMES = [s[0] for s in SERVICES]
-# Every image the one Dockerfile builds: the four services and the console.
+# Every image the one Dockerfile builds: the five services and the console.
 IMAGES = [*SERVICE_NAMES, "console"]
 APP_UID = 10001
 PLACEHOLDER = "REPLACE_ME"
@@ -274,9 +275,9 @@ def test_overlay_missing_a_setting_does_not_render(tmp_path):
 @needs_kustomize
 def test_manifests_found():
     kinds = [d["kind"] for _f, d in DOCS]
-    # namespace, config, Secret template; 4 services x 7 documents; the console's 4
+    # namespace, config, Secret template; 7 documents per service; the console's 4
     assert (kinds.count("Namespace"), kinds.count("ConfigMap"), kinds.count("Secret")) == (1, 1, 1)
-    assert len(DOCS) == 3 + 4 * 7 + 4
+    assert len(DOCS) == 3 + len(SERVICES) * 7 + 4
 
 
 @pytest.mark.parametrize("version", K8S_VERSIONS)

@@ -25,11 +25,12 @@ class ConsoleSettings(ServiceSettings):
     service_name: str = "console"
     port: int = 8000
 
-    # The four services the page talks to, through this service's same-origin proxy (/api/<service>/...).
+    # The services the page talks to, through this service's same-origin proxy (/api/<service>/...).
     intake_url: str = Field(default_factory=_local("GRIDGOV_INTAKE_PORT", 8001))
     registry_url: str = Field(default_factory=_local("GRIDGOV_REGISTRY_PORT", 8002))
     dispatch_url: str = Field(default_factory=_local("GRIDGOV_DISPATCH_PORT", 8003))
     notification_url: str = Field(default_factory=_local("GRIDGOV_NOTIFICATION_PORT", 8004))
+    analytics_url: str = Field(default_factory=_local("GRIDGOV_ANALYTICS_PORT", 8006))
     proxy_timeout_s: float = Field(default=15.0, gt=0)
     proxy_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest request body passed on")
     # Photo uploads (intake's POST /v1/media) are larger than any JSON body; intake refuses over its own 10 MB.
@@ -77,4 +78,4 @@ class ConsoleSettings(ServiceSettings):
     def service_urls(self) -> dict[str, str]:
         """Base URL of each service the proxy reaches, by the name used in ``/api/<service>/``."""
         return {"intake": self.intake_url, "registry": self.registry_url, "dispatch": self.dispatch_url,
-                "notification": self.notification_url}
+                "notification": self.notification_url, "analytics": self.analytics_url}
