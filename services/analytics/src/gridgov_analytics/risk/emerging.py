@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
 from gridgov_analytics.risk.adjacency import Adjacency
 from gridgov_analytics.risk.gistar import fdr, space_time_gi_star
@@ -113,6 +112,8 @@ def mann_kendall(series: np.ndarray, lag_correlations: tuple[float, ...] = ()) -
         var = var * (1.0 + 2.0 / (t * (t - 1) * (t - 2)) * float(terms[lags < t].sum()))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(var > 0, (s - np.sign(s)) / np.sqrt(var), 0.0)
+    from scipy.special import ndtr  # here, not at import: scipy takes seconds to load
+
     p = 2.0 * ndtr(-np.abs(z))
     pairs = t * (t - 1) / 2.0
     tau = s / pairs if pairs else np.zeros(rows)

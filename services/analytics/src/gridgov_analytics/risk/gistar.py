@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
 from gridgov_analytics.risk.adjacency import Adjacency
 
@@ -36,13 +35,17 @@ def _z_scores(values: np.ndarray, lag: np.ndarray, weight: np.ndarray) -> GiStar
     """Gi* from each bin's neighbourhood sum ``lag`` and neighbourhood size ``weight`` (binary weights)."""
     x = values.astype(np.float64)
     n = x.size
+    if n < 2:  # one bin (or none) has nothing to be compared with
+        return GiStar(np.zeros(x.shape), np.ones(x.shape))
     mean = x.mean()
     s = np.sqrt(max((x * x).mean() - mean * mean, 0.0))
-    if n < 2 or s <= 1e-12 * max(1.0, abs(mean)):  # constant values: nothing stands out anywhere
+    if s <= 1e-12 * max(1.0, abs(mean)):  # constant values: nothing stands out anywhere
         return GiStar(np.zeros(x.shape), np.ones(x.shape))
     denominator = s * np.sqrt(np.maximum(n * weight - weight * weight, 0.0) / (n - 1))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(denominator > 0, (lag - mean * weight) / denominator, 0.0)
+    from scipy.special import ndtr  # here, not at import: scipy takes seconds to load
+
     return GiStar(z, 2.0 * ndtr(-np.abs(z)))
 
 

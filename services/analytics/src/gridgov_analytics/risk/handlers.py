@@ -1,0 +1,260 @@
+"""Use cases of the risk map: load the counts and grids from the read model, run the statistics, shape, cache.
+
+The statistics are computed city-wide (an ``area`` picks which grids or items are listed, so a drill-down sees
+the same classes as the city view) and kept in memory per query and version of the data (``service.data_version``)
+for ``CACHE_TTL_S`` at most, so the map's many requests for one view cost one computation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+
+import numpy as np
+
+from gridgov_analytics.cube import service as cube
+from gridgov_analytics.cube.projection import CHINA
+from gridgov_analytics.grids import service as grids
+from gridgov_analytics.risk import service
+from gridgov_analytics.risk.adjacency import Adjacency, grid_adjacency
+from gridgov_analytics.risk.emerging import CLASSES, NO_PATTERN, Emerging, emerging_hot_spots
+from gridgov_analytics.risk.recurrence import Case, recurrences
+from gridgov_analytics.risk.schemas import (
+    HotspotGrid,
+    HotspotsRead,
+    RecurrenceItem,
+    RecurrencesRead,
+    SurgeItem,
+    SurgesRead,
+)
+from gridgov_analytics.risk.surges import surges as find_surges
+from gridgov_analytics.trends.filters import refused
+from gridgov_analytics.trends.handlers import Filters
+from gridgov_common.db import Database
+
+STEP_DAYS = 7
+MIN_STEPS = 4
+ALPHA = 0.05
+NEIGHBOURHOOD_STEPS = 1
+MIN_CASES = 3
+BASELINE_DAYS = 28
+SURGE_MIN_COUNT = 5
+SURGE_Z_MIN = 3.0
+NEWEST_TICKETS = 20
+CACHE_TTL_S = 60.0
+CACHE_ENTRIES = 32
+
+
+class _Cache:
+    """A small in-memory cache: least recently used out first, entries expire after ``CACHE_TTL_S``."""
+
+    def __init__(self, entries: int) -> None:
+        self._entries = entries
+        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """The cached value of ``key``, or ``compute()`` kept for next time."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and now - hit[0] <= CACHE_TTL_S:
+                self._items.move_to_end(key)
+                return hit[1]
+        value = compute()  # outside the lock: two first requests may both compute, neither waits on the other
+        with self._lock:
+            self._items[key] = (time.monotonic(), value)
+            self._items.move_to_end(key)
+            while len(self._items) > self._entries:
+                self._items.popitem(last=False)
+        return value
+
+
+_results = _Cache(CACHE_ENTRIES)
+_adjacencies = _Cache(4)
+
+
+def _end_of(day: date) -> datetime:
+    """The instant a local day ends (China time)."""
+    return datetime.combine(day + timedelta(days=1), dtime(0), tzinfo=CHINA)
+
+
+# --- hot spots -----------------------------------------------------------------------------------------------------
+
+def week_steps(start: date, end: date) -> list[date]:
+    """The first days of the 7-day steps that end on ``end`` and begin on or after ``start`` (whole steps only)."""
+    n = ((end - start).days + 1) // STEP_DAYS
+    return [end - timedelta(days=STEP_DAYS * (n - k) - 1) for k in range(n)]
+
+
+@dataclass(frozen=True)
+class Hotspots:
+    """An emerging hot spot analysis with the grids it was run on (their names and boundaries for the exports)."""
+
+    read: HotspotsRead
+    grids: dict[str, grids.GridRow]
+
+
+@dataclass(frozen=True)
+class _CityHotspots:
+    grids: list[grids.GridRow]
+    steps: list[date]
+    counts: np.ndarray
+    result: Emerging
+
+
+def _adjacency(db: Database, rows: list[grids.GridRow]) -> Adjacency:
+    """The queen adjacency of the grids in effect (kept while the grid set stays the same)."""
+    fingerprint = hashlib.sha256("\n".join(f"{r.grid_code} {r.grid_set_version} {len(r.boundary_geojson or '')}"
+                                           for r in rows).encode()).hexdigest()
+
+    def build() -> Adjacency:
+        import shapely
+
+        geometries = shapely.from_geojson([r.boundary_geojson for r in rows], on_invalid="ignore")
+        # a boundary that does not parse leaves its grid off the map rather than failing the whole view
+        kept = [(r.grid_code, g) for r, g in zip(rows, geometries, strict=True) if g is not None and not g.is_empty]
+        return grid_adjacency([code for code, _ in kept], [g for _, g in kept])
+
+    return _adjacencies.get_or_compute((db.url, fingerprint), build)
+
+
+def _city_hotspots(db: Database, f: Filters, steps: list[date]) -> _CityHotspots:
+    with db.session() as session:
+        known = [r for r in grids.current_grids(session) if r.boundary_geojson]
+        counts = cube.counts(session, start=steps[0], end=f.window.end, bucket="day", level="grid",
+                             categories=f.categories, channels=f.channels, measures=["registered"])
+    adj = _adjacency(db, known)
+    by_code = {r.grid_code: r for r in known}
+    rows = [by_code[code] for code in adj.codes]
+    index = {r.grid_code: i for i, r in enumerate(rows)}
+    matrix = np.zeros((len(rows), len(steps)), dtype=np.int64)
+    for row in counts:
+        i = index.get(row.area)
+        if i is not None:  # counts on grids no longer in effect (an older grid set) are not on today's map
+            matrix[i, (row.day - steps[0]).days // STEP_DAYS] += row.n
+    result = emerging_hot_spots(matrix, adj, alpha=ALPHA, neighbourhood_steps=NEIGHBOURHOOD_STEPS)
+    return _CityHotspots(rows, steps, matrix, result)
+
+
+def _in_area(row: grids.GridRow, area: tuple[str, str] | None) -> bool:
+    if area is None:
+        return True
+    level, code = area
+    return {"grid": row.grid_code, "village": row.village_code, "town": row.town_code}[level] == code
+
+
+_CLASS_ORDER = {name: i for i, name in enumerate(CLASSES)}
+
+
+def hotspots(db: Database, f: Filters) -> Hotspots:
+    """Emerging hot spots of the grids over the 7-day steps of the range ending on ``to`` (≥ 4 steps).
+
+    Weeks before the first counted day are left out: empty weeks would make every later week look hot."""
+    with db.session() as session:
+        version = service.data_version(session)
+        first = service.first_counted_day(session)
+    start = max(f.window.start, first) if first and first <= f.window.end else f.window.start
+    days = (f.window.end - start).days + 1
+    steps = week_steps(start, f.window.end)
+    if len(steps) < MIN_STEPS:
+        since = f" (the data begin on {start.isoformat()})" if start > f.window.start else ""
+        since_zh = f"（数据始于 {start.isoformat()}）" if start > f.window.start else ""
+        raise refused("from", f"hot spots need at least {MIN_STEPS} weeks ({MIN_STEPS * STEP_DAYS} days) up to to; "
+                              f"the range has {days} days{since}",
+                      f"热点分析至少需要 {MIN_STEPS} 周（{MIN_STEPS * STEP_DAYS} 天），当前范围为 {days} 天{since_zh}")
+    key = (db.url, "hotspots", steps[0], f.window.end, tuple(f.categories), tuple(f.channels), version)
+    city: _CityHotspots = _results.get_or_compute(key, lambda: _city_hotspots(db, f, steps))
+    items = []
+    res = city.result
+    for i, row in enumerate(city.grids):
+        if not _in_area(row, f.area):
+            continue
+        significant = res.trend_p[i] < ALPHA
+        trend = "up" if significant and res.trend_z[i] > 0 else "down" if significant and res.trend_z[i] < 0 \
+            else "none"
+        items.append(HotspotGrid(grid_code=row.grid_code, village_code=row.village_code, town_code=row.town_code,
+                                 class_=str(res.classes[i]), count=int(city.counts[i].sum()),
+                                 z_last=round(float(res.z[i, -1]), 3), trend=trend,
+                                 trend_p=round(float(res.trend_p[i]), 4)))
+    items.sort(key=lambda g: (g.class_ == NO_PATTERN, _CLASS_ORDER.get(g.class_, 99), -g.z_last, g.grid_code))
+    summary: dict[str, int] = {}
+    for item in items:
+        summary[item.class_] = summary.get(item.class_, 0) + 1
+    read = HotspotsRead(from_=f.window.start, to=f.window.end, steps=steps, alpha=ALPHA,
+                        neighbourhood_steps=NEIGHBOURHOOD_STEPS, summary=summary, grids=items)
+    return Hotspots(read, {r.grid_code: r for r in city.grids if _in_area(r, f.area)})
+
+
+# --- recurrences ---------------------------------------------------------------------------------------------------
+
+def _recurrence_items(db: Database, f: Filters) -> list[RecurrenceItem]:
+    with db.session() as session:
+        facts = service.located_facts(session, start=f.window.start, end=f.window.end, area=f.area,
+                                      categories=f.categories, channels=f.channels)
+    places = {fact.ticket_id: (fact.village_code, fact.town_code) for fact in facts}
+    found = recurrences((Case(x.ticket_id, x.grid_code, x.category_code, x.registered_at, x.closed_at)
+                         for x in facts), min_cases=MIN_CASES, window_days=f.window.days,
+                        now=_end_of(f.window.end))
+    items = []
+    for rec in found:
+        village, town = places[rec.ticket_ids[-1]]
+        items.append(RecurrenceItem(grid_code=rec.grid_code, village_code=village, town_code=town,
+                                    category_code=rec.category_code, count=rec.count,
+                                    after_closure=rec.after_closure, first_at=rec.first_at, last_at=rec.last_at,
+                                    ticket_ids=list(reversed(rec.ticket_ids[-NEWEST_TICKETS:])), score=rec.score))
+    return items
+
+
+def recurrence_list(db: Database, f: Filters, *, limit: int) -> RecurrencesRead:
+    """The 每月一题 candidates of the range: grids and categories with cases again and again, best first."""
+    with db.session() as session:
+        version = service.data_version(session)
+    key = (db.url, "recurrences", f.window, f.area, tuple(f.categories), tuple(f.channels), version)
+    items = _results.get_or_compute(key, lambda: _recurrence_items(db, f))
+    return RecurrencesRead(from_=f.window.start, to=f.window.end, min_cases=MIN_CASES, items=items[:limit])
+
+
+# --- surges --------------------------------------------------------------------------------------------------------
+
+def _surge_items(db: Database, f: Filters, level: str) -> list[SurgeItem]:
+    first = f.window.start - timedelta(days=BASELINE_DAYS)
+    with db.session() as session:
+        counted = service.first_counted_day(session)
+        # a baseline reaching before the first counted day would read "no data" as "no cases": start after it
+        first = max(first, counted) if counted else first
+        rows = cube.counts(session, start=first, end=f.window.end, bucket="day", level=level, area=f.area,
+                           categories=f.categories, channels=f.channels, measures=["registered"],
+                           by=("category_code",))
+    days = (f.window.end - first).days + 1
+    if days <= BASELINE_DAYS:
+        return []
+    series: dict[tuple[str, str], np.ndarray] = {}
+    for row in rows:
+        if not row.area:  # not located to this level: no area to show it on
+            continue
+        key = (row.area, row.category_code or "")
+        if key not in series:
+            series[key] = np.zeros(days, dtype=np.int64)
+        series[key][(row.day - first).days] += row.n
+    found = find_surges(series, baseline_days=BASELINE_DAYS, min_count=SURGE_MIN_COUNT, z_min=SURGE_Z_MIN)
+    return [SurgeItem(level=level, code=s.key[0], category_code=s.key[1], day=first + timedelta(days=s.day_index),
+                      count=s.count, expected=round(s.expected, 2), ratio=round(s.ratio, 2), z=round(s.z, 2))
+            for s in found]
+
+
+def surge_list(db: Database, f: Filters, *, level: str, limit: int) -> SurgesRead:
+    """The surges of the range at a level (each day against its 28 days before), strongest first."""
+    with db.session() as session:
+        version = service.data_version(session)
+    key = (db.url, "surges", level, f.window, f.area, tuple(f.categories), tuple(f.channels), version)
+    items = _results.get_or_compute(key, lambda: _surge_items(db, f, level))
+    return SurgesRead(from_=f.window.start, to=f.window.end, level=level, baseline_days=BASELINE_DAYS,
+                      items=items[:limit])

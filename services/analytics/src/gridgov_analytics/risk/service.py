@@ -1,0 +1,70 @@
+"""Queries of the risk map on the read model: the tickets recurrence looks at, and the version of the data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from gridgov_analytics.cube.models import DailyCount, TicketFact
+from gridgov_analytics.cube.service import generation
+from gridgov_analytics.grids.models import LearnedGrid
+
+AREA_COLUMNS = {"grid": TicketFact.grid_code, "village": TicketFact.village_code, "town": TicketFact.town_code}
+
+
+@dataclass(frozen=True)
+class FactRow:
+    """A located ticket as recurrence reads it."""
+
+    ticket_id: str
+    grid_code: str
+    village_code: str
+    town_code: str
+    category_code: str
+    registered_at: datetime
+    closed_at: datetime | None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive (they were stored in UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def located_facts(session: Session, *, start: date, end: date, area: tuple[str, str] | None,
+                  categories: Sequence[str] | None, channels: Sequence[str] | None) -> list[FactRow]:
+    """The tickets registered on the local days ``start``..``end`` that have a grid, within the filters."""
+    query = select(TicketFact.ticket_id, TicketFact.grid_code, TicketFact.village_code, TicketFact.town_code,
+                   TicketFact.category_code, TicketFact.registered_at, TicketFact.closed_at).where(
+        TicketFact.registered_day >= start, TicketFact.registered_day <= end, TicketFact.grid_code != "",
+        TicketFact.registered_at.is_not(None))
+    if area is not None:
+        query = query.where(AREA_COLUMNS[area[0]] == area[1])
+    if categories:
+        # Codes are digits (checked by the caller), so a prefix needs no LIKE escaping.
+        query = query.where(or_(*(TicketFact.category_code.like(f"{c}%") for c in categories)))
+    if channels:
+        query = query.where(TicketFact.channel.in_(list(channels)))
+    return [FactRow(r[0], r[1], r[2], r[3], r[4], _utc(r[5]), _utc(r[6])) for r in session.execute(query)]
+
+
+def data_version(session: Session) -> tuple:
+    """A cheap fingerprint of what the answers are computed from: the cube's generation, its facts and grids.
+
+    It changes with almost every projected event (a new ticket, a later event, a rating, a new grid set); an event
+    that changes none of these (an old one arriving late) is caught by the cache's time limit."""
+    facts = session.execute(select(func.count(), func.max(TicketFact.last_event_at), func.max(TicketFact.rated_at))
+                            .select_from(TicketFact)).one()
+    grids = session.execute(select(func.count(), func.max(LearnedGrid.published_at))
+                            .select_from(LearnedGrid)).one()
+    return (generation(session), *map(str, facts), *map(str, grids))
+
+
+def first_counted_day(session: Session) -> date | None:
+    """The first day the read model counts anything on (history included): before it there is no data, not calm."""
+    return session.execute(select(func.min(DailyCount.day))).scalar_one_or_none()
