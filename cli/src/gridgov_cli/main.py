@@ -1,4 +1,4 @@
-"""The ``gridgov`` command: up, serve, token, demo, apikey, analytics."""
+"""The ``gridgov`` command: up, serve, token, demo, apikey, analytics, history."""
 
 from __future__ import annotations
 
@@ -109,6 +109,17 @@ def cmd_analytics_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history_generate(args: argparse.Namespace) -> int:
+    """Generate the demo city's past into this data directory's databases (again, even if it has one)."""
+    from gridgov_cli.history.run import generate
+
+    result = generate(_data_dir(args.data_dir), days=args.days, per_day=args.per_day, seed=args.seed,
+                      jobs=args.jobs)
+    print(f"history: {result['cases']} reports {result['from']} … {result['to']}, rows {result['rows']}, "
+          f"{result['seconds']['total']:.0f} s {result['seconds']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="gridgov", description="gridgov: grid-based grassroots governance")
@@ -149,6 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     analytics_sub = analytics.add_subparsers(dest="analytics_command", required=True)
     rebuild = analytics_sub.add_parser("rebuild", help="rebuild the read model from the bus (the history stays)")
     rebuild.set_defaults(func=cmd_analytics_rebuild)
+
+    history = sub.add_parser("history", help="the demo city's past (generated once on the first `gridgov up`)")
+    history_sub = history.add_subparsers(dest="history_command", required=True)
+    generate = history_sub.add_parser("generate", help="plan the past and load it into the services' databases")
+    generate.add_argument("--days", type=int, default=90, help="how many days back (default 90)")
+    generate.add_argument("--per-day", type=int, default=2400, help="reports a day on average (default 2400)")
+    generate.add_argument("--seed", type=int, default=15, help="the plan's seed (default 15)")
+    generate.add_argument("--jobs", type=int, default=0, help="worker processes (default: up to 4, by CPUs)")
+    generate.set_defaults(func=cmd_history_generate)
 
     grids_cli.add_parser(sub)
     return parser

@@ -1,0 +1,275 @@
+"""``gridgov history generate``: plan the demo city's past and load it through each service's own bulk loader.
+
+The CLI only orchestrates: the plan is ``history.plan`` (pure), the rows are made by the services that own them —
+dispatch's ``tickets.backfill`` (rule engine, lifecycle table, SLA clocks), intake's ``reports.backfill``, and
+the analytics read model's ``cube.backfill.load_history`` fed with the events dispatch's loader built. Nothing goes
+on the bus (the history is old cases; see the loaders' docstrings).
+
+Before loading it brings each database to its migrations' head and runs the services' own idempotent seeds (grids,
+departments, catalog, rules): on ``gridgov up`` the services have done so already (it runs after they are ready,
+so these are no-ops), and ``gridgov history generate`` then also works on a stopped stack. It writes
+``<data dir>/history.partial.json`` first (the moment the past ends, so a re-run after an interruption plans the
+very same cases and its ON CONFLICT DO NOTHING inserts complete the load) and ``history.json`` last: what was
+generated, the row counts and the seconds each part took.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from tqdm import tqdm
+
+from gridgov_cli.history.plan import CITY_TZ, CategoryInfo, GridInfo, PlannedCase, plan_history
+
+MARKER = "history.json"
+PARTIAL = "history.partial.json"
+POINTS_PER_GRID = 8
+log = logging.getLogger(__name__)
+
+
+def marker(data_dir: Path) -> dict[str, Any] | None:
+    """The history generated in this data directory (``history.json``), or None."""
+    path = data_dir / MARKER
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _databases(data_dir: Path) -> dict[str, Any]:
+    """Each service's database at its migrations' head, seeded (the services' own idempotent seeds)."""
+    os.environ["GRIDGOV_DATA_DIR"] = str(data_dir.resolve())
+    from gridgov_common.db import Database
+    from gridgov_common.migrations import upgrade_to_head
+    from gridgov_dispatch.app import build_runtime as dispatch_runtime
+    from gridgov_dispatch.catalog import service as dispatch_catalog
+    from gridgov_dispatch.departments import service as dispatch_departments
+    from gridgov_dispatch.rules import service as dispatch_rules
+    from gridgov_event_intake.app import open_database as intake_database
+    from gridgov_event_intake.settings import IntakeSettings
+    from gridgov_grid_registry.departments import handlers as registry_departments
+    from gridgov_grid_registry.grids import handlers as registry_grids
+    from gridgov_grid_registry.settings import RegistrySettings
+    from gridgov_grid_registry.tables import metadata as registry_metadata
+
+    dispatch = dispatch_runtime()
+    upgrade_to_head(dispatch.db, "gridgov_dispatch")
+    for seed in (dispatch_departments.seed, dispatch_catalog.seed, dispatch_rules.seed):
+        seed(dispatch.db)
+    intake_settings = IntakeSettings()
+    intake = intake_database(intake_settings.resolved_database_url(), intake_settings.service_name)
+    upgrade_to_head(intake, "gridgov_event_intake")
+    reg_settings = RegistrySettings()
+    registry = Database(reg_settings.resolved_database_url(), registry_metadata, reg_settings.service_name)
+    upgrade_to_head(registry, "gridgov_grid_registry")
+    registry_grids.seed_demo(registry)
+    registry_departments.seed_demo(registry)
+    out = {"dispatch": dispatch, "intake": intake, "registry": registry, "analytics": None}
+    try:
+        from gridgov_analytics.app import build_runtime as analytics_runtime  # type: ignore[import-not-found]
+        from gridgov_analytics.cube import backfill as _analytics_backfill  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        log.warning("analytics is not installed: its read model gets no history")
+    else:
+        analytics = analytics_runtime()
+        upgrade_to_head(analytics.db, "gridgov_analytics")
+        out["analytics"] = analytics.db
+    return out
+
+
+def city_grids(registry: Any, seed: int) -> list[GridInfo]:
+    """The grids of the set in effect, each with a few points inside it (deterministic from the seed)."""
+    from gridgov_grid_registry.grids import service as grids
+
+    with registry.session() as session:
+        current = grids.effective_grid_set(session, datetime.now(UTC))
+        if current is None:
+            raise RuntimeError("grid-registry has no grid set in effect")
+        rows = grids.index_rows(session, current.version)
+    names = {r.code: r.name for r in rows}
+    parents = {r.code: r.parent_code for r in rows}
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in sorted((r for r in rows if r.level == "grid"), key=lambda r: r.code):
+        geom = r.geometry
+        shapely.prepare(geom)
+        x0, y0, x1, y1 = geom.bounds
+        xs, ys = rng.uniform(x0, x1, 64), rng.uniform(y0, y1, 64)
+        inside = shapely.contains_xy(geom, xs, ys)
+        pts = [(round(float(x), 6), round(float(y), 6)) for x, y in zip(xs[inside], ys[inside], strict=True)]
+        if not pts:
+            p = geom.representative_point()
+            pts = [(p.x, p.y)]
+        village = parents[r.code] or ""
+        town = parents.get(village) or ""
+        out.append(GridInfo(r.code, village, town, tuple(pts[:POINTS_PER_GRID]), r.name, names.get(village, ""),
+                            names.get(town, "")))
+    return out
+
+
+def _department_areas(registry: Any, grids: list[GridInfo]) -> Callable[[PlannedCase], frozenset[str]]:
+    """Which department areas (责任区) cover a case's point, as the registry would have told dispatch (looked up
+    once per point, before any worker starts)."""
+    from gridgov_grid_registry.departments import handlers as registry_departments
+
+    layer = registry_departments.load_layer(registry)
+    known = {p: frozenset(a.code for a in layer.covering(*p)) for g in grids for p in g.points}
+
+    def areas(case: PlannedCase) -> frozenset[str]:
+        return known.get((case.lon, case.lat)) or frozenset(a.code for a in layer.covering(case.lon, case.lat))
+
+    return areas
+
+
+def _the_end(data_dir: Path, days: int, per_day: int, seed: int) -> datetime:
+    """The moment the past ends: now, or the moment an interrupted run of the same plan chose."""
+    path = data_dir / PARTIAL
+    if path.exists():
+        partial = json.loads(path.read_text())
+        if (partial.get("days"), partial.get("per_day"), partial.get("seed")) == (days, per_day, seed):
+            return datetime.fromisoformat(partial["now"])
+    now = datetime.now(UTC).replace(microsecond=0)
+    path.write_text(json.dumps({"days": days, "per_day": per_day, "seed": seed, "now": now.isoformat()}))
+    return now
+
+
+_WORK: dict[str, Any] = {}  # what the worker processes inherit (fork): the plan, the loader, the databases
+
+
+def _load_chunk(start: int) -> dict[str, float]:
+    """Load one chunk of the plan's cases into dispatch, intake and analytics; its counts and seconds."""
+    from gridgov_event_intake.reports import backfill as intake_backfill
+
+    cases, dbs, loader, chunk = _WORK["cases"], _WORK["dbs"], _WORK["loader"], _WORK["chunk"]
+    part = cases[start:start + chunk]
+    t1 = time.perf_counter()
+    made = loader.write(part)
+    t2 = time.perf_counter()
+    reports = intake_backfill.load(dbs["intake"], part, made.finals)
+    t3 = time.perf_counter()
+    out = {"cases": len(part), "report": reports, "ticket": made.tickets, "ticket_transition": made.transitions,
+           "ticket_rating": made.ratings, "events": len(made.events), "dispatch_s": t2 - t1, "intake_s": t3 - t2}
+    if dbs["analytics"] is not None:
+        from gridgov_analytics.cube.backfill import load_history  # type: ignore[import-not-found]
+
+        stats = load_history(dbs["analytics"], made.events)
+        out.update(analytics_facts=stats.facts_written, analytics_count_keys=stats.count_keys_written,
+                   analytics_s=time.perf_counter() - t3)
+    return out
+
+
+def _worker_init() -> None:
+    """A forked worker: its own connections (the parent's stay the parent's)."""
+    for db in _engines():
+        db.engine.dispose(close=False)
+
+
+def _engines() -> list[Any]:
+    dbs = _WORK["dbs"]
+    return [dbs["dispatch"].db, dbs["intake"], dbs["registry"], *([dbs["analytics"]] if dbs["analytics"] else [])]
+
+
+def generate(data_dir: Path, *, days: int = 90, per_day: int = 2400, seed: int = 15, show: bool = True,
+             chunk: int = 10_000, jobs: int = 0) -> dict[str, Any]:
+    """Plan the past and load it into dispatch, intake and analytics; returns (and writes) the marker.
+
+    Chunks of cases are independent (each ticket's whole past is in one chunk), so up to ``jobs`` forked worker
+    processes load them side by side (default: the CPUs, at most 4); each chunk is a few short transactions.
+    """
+    from gridgov_dispatch.context import DispatchContext
+    from gridgov_dispatch.tickets.backfill import Loader
+
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    dbs = _databases(data_dir)
+    dispatch = dbs["dispatch"]
+    seconds["prepare"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    now = _the_end(data_dir, days, per_day, seed)
+    ctx = DispatchContext(dispatch.db, dispatch.settings)
+    categories = [CategoryInfo(i.code, i.name_zh) for i in ctx.catalog().items() if i.level == "middle"]
+    grids = city_grids(dbs["registry"], seed)
+    end = now.astimezone(CITY_TZ).date()
+    plan = plan_history(grids, categories, end=end, days=days, per_day=per_day, seed=seed, now=now)
+    seconds["plan"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    _WORK.update(cases=plan.cases, dbs=dbs, chunk=chunk,
+                 loader=Loader(ctx, now, _department_areas(dbs["registry"], grids)))
+    starts = list(range(0, len(plan.cases), chunk))
+    jobs = max(1, min(jobs or min(os.cpu_count() or 1, 4), len(starts)))
+    totals: Counter[str] = Counter()
+    bar = tqdm(total=len(plan.cases), unit=" cases", desc="history", disable=not show, mininterval=0.5)
+    if jobs == 1:
+        results: Iterator[dict[str, float]] = map(_load_chunk, starts)
+        pool = None
+    else:
+        for db in _engines():
+            db.engine.dispose()  # no connection crosses the fork
+        pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init)
+        results = pool.imap_unordered(_load_chunk, starts)
+    try:
+        for done in results:
+            totals.update(done)
+            bar.update(int(done["cases"]))
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.close()
+            pool.join()
+        _WORK.clear()
+    seconds["load"] = time.perf_counter() - t
+    for part in ("dispatch", "intake", "analytics"):  # summed over workers: CPU-ish, not wall
+        if f"{part}_s" in totals:
+            seconds[f"{part}_summed"] = totals.pop(f"{part}_s")
+    seconds["total"] = time.perf_counter() - t0
+    totals.pop("cases", None)
+    result = {
+        "generated_at": now.isoformat(), "seed": seed, "days": days, "per_day": per_day,
+        "from": plan.start.isoformat(), "to": plan.end.isoformat(), "cases": len(plan.cases), "jobs": jobs,
+        "rows": {k: int(v) for k, v in totals.items()}, "outcomes": dict(Counter(c.outcome for c in plan.cases)),
+        "channels": dict(Counter(c.channel for c in plan.cases)),
+        "planted": [_planted(p) for p in plan.planted],
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+    }
+    (data_dir / MARKER).write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    (data_dir / PARTIAL).unlink(missing_ok=True)
+    for db in (dispatch.db, dbs["intake"], dbs["registry"], *([dbs["analytics"]] if dbs["analytics"] else [])):
+        db.engine.dispose()
+    return result
+
+
+def _planted(p: Any) -> dict[str, Any]:
+    data = asdict(p)
+    data["first_day"], data["last_day"] = p.first_day.isoformat(), p.last_day.isoformat()
+    return data
+
+
+def _plain(value: Any) -> Any:
+    """Stats as JSON can hold them (a dataclass, a mapping or a number)."""
+    if value is None or isinstance(value, int | float | str):
+        return value
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def ensure(data_dir: Path, **kwargs: Any) -> dict[str, Any] | None:
+    """Generate the history unless this data directory has one (``history.json``); None when it had."""
+    if marker(data_dir) is not None:
+        return None
+    return generate(data_dir, **kwargs)
+
