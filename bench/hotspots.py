@@ -12,7 +12,11 @@ The cases are synthetic (seeded): ~200,000 over 364 days, grids drawn with the p
 for 90 % of them. Each stage is timed; the total is the median of 3 runs. The machine's load average is recorded
 before and after (the machine is shared; the figure is a wall-clock time under that load).
 
-Run:  uv run --frozen python bench/hotspots.py [--runs 3] [--cases 200000]
+With ``--api``, the same cases (registered and closed events) are also loaded into an analytics app on the
+embedded stack (SQLite) through the read model's history loader, with the demo grids as learned from the bus, and
+the risk API is timed: each answer cold (computed) and warm (from the in-memory cache, same data version).
+
+Run:  uv run --frozen python bench/hotspots.py [--runs 3] [--cases 200000] [--api]
 Results: bench/results/hotspots.json.
 """
 
@@ -25,12 +29,11 @@ import platform
 import statistics
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import shapely
-from scipy.sparse import csr_matrix
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -80,8 +83,6 @@ def run_once(geojson: list[str], codes: list[str], cases: list[Case]) -> dict[st
     day = np.fromiter(((c.registered_at - start).days for c in cases), dtype=np.int64, count=len(cases))
     category = np.fromiter((int(c.category_code[2:]) for c in cases), dtype=np.int64, count=len(cases))
     cube = np.bincount(grid * 52 + np.minimum(day // 7, 51), minlength=len(codes) * 52).reshape(len(codes), 52)
-    daily = np.bincount((grid * CATEGORIES + category) * DAYS + np.minimum(day, DAYS - 1),
-                        minlength=len(codes) * CATEGORIES * DAYS).reshape(len(codes) * CATEGORIES, DAYS)
     timings["counts_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -97,12 +98,17 @@ def run_once(geojson: list[str], codes: list[str], cases: list[Case]) -> dict[st
     n_series = 0
     for width in (15, 12, 9):
         areas, area_of = np.unique([code[:width] for code in adj.codes], return_inverse=True)
-        rows = (area_of[:, None] * CATEGORIES + np.arange(CATEGORIES)[None, :]).ravel()
-        summing = csr_matrix((np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(areas) * CATEGORIES,
-                                                                                       len(rows)))
-        level = (summing @ daily).astype(np.int64)
-        keep = np.flatnonzero(level.max(axis=1) >= 5)  # only series that can hold a surge (min_count 5)
-        series = {(str(areas[r // CATEGORIES]), r % CATEGORIES): level[r] for r in keep}
+        # sparse (series, day) counts: a dense area × category × day array would hold 40 M mostly-zero cells
+        cells, per_cell = np.unique((area_of[grid] * CATEGORIES + category) * DAYS + np.minimum(day, DAYS - 1),
+                                    return_counts=True)
+        keys, cell_day = np.divmod(cells, DAYS)
+        busy = np.unique(keys[per_cell >= 5])  # only series that can hold a surge (min_count 5)
+        series = {}
+        lo, hi = np.searchsorted(keys, busy, "left"), np.searchsorted(keys, busy, "right")  # keys are sorted
+        for key, a, b in zip(busy, lo, hi, strict=True):
+            values = np.zeros(DAYS, dtype=np.int64)
+            values[cell_day[a:b]] = per_cell[a:b]
+            series[(str(areas[key // CATEGORIES]), int(key % CATEGORIES))] = values
         n_series += len(series)
         spikes += surges(series, baseline_days=28, min_count=5, z_min=3.0)
     timings["surges_s"] = time.perf_counter() - t
@@ -112,11 +118,82 @@ def run_once(geojson: list[str], codes: list[str], cases: list[Case]) -> dict[st
     return timings
 
 
+def api_timings(grids, cases: list[Case]) -> dict:
+    """Load the cases into an analytics app (embedded stack) and time the risk API cold and warm."""
+    import tempfile
+
+    from fastapi.testclient import TestClient
+
+    from gridgov_analytics.app import create_app
+    from gridgov_analytics.cube.backfill import load_history
+    from gridgov_analytics.grids import service as grid_service
+    from gridgov_analytics.settings import AnalyticsSettings
+    from gridgov_common.auth import mint_token
+    from gridgov_common.events.grids import GridPublished
+    from gridgov_common.events.tickets import TicketEvent
+    from gridgov_common.settings import CommonSettings
+
+    def event(case: Case, action: str, at: datetime) -> TicketEvent:
+        return TicketEvent(ticket_id=case.ticket_id, report_id=f"R-{case.ticket_id}", action=action,
+                           from_state=None, to_state=action, category_code=case.category_code,
+                           department="urban-management", grid_code=case.grid_code,
+                           village_code=case.grid_code[:12], town_code=case.grid_code[:9], reporter_id="bench",
+                           deadline=case.registered_at + timedelta(days=3), actor_id="dispatch",
+                           actor_role="system", occurred_at=at, channel="hotline")
+
+    secret = "bench-secret-" + "x" * 32
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        common = CommonSettings(data_dir=Path(tmp), jwt_secret=secret, log_json=False)
+        with TestClient(create_app(AnalyticsSettings(common=common, run_consumers=False))) as client:
+            db = client.app.state.runtime.db
+            t = time.perf_counter()
+            with db.session() as session:
+                for g in grids:
+                    grid_service.store_grid(session, GridPublished(
+                        grid_code=g.code, grid_name=g.name, village_code=g.code[:12], town_code=g.code[:9],
+                        grid_set_version="1", boundary=json.loads(shapely.to_geojson(g.geometry)),
+                        published_at=NOW))
+                session.commit()
+            events = [("ticket.registered", event(c, "register", c.registered_at)) for c in cases]
+            events += [("ticket.closed", event(c, "close", c.closed_at)) for c in cases if c.closed_at]
+            events.sort(key=lambda e: e[1].occurred_at)
+            stats = load_history(db, events)
+            out["load_s"] = round(time.perf_counter() - t, 2)
+            out["events"] = stats.events
+            headers = {"Authorization": "Bearer " + mint_token(secret, sub="bench", role="command_centre")}
+            last = (NOW - timedelta(days=1)).astimezone(timezone(timedelta(hours=8))).date()
+            year = {"from": (last - timedelta(days=363)).isoformat(), "to": last.isoformat()}
+            quarter = {"from": (last - timedelta(days=89)).isoformat(), "to": last.isoformat()}
+            for name, path, params in (("hotspots_52_weeks", "/v1/risk/hotspots", year),
+                                       ("hotspots_13_weeks", "/v1/risk/hotspots", quarter),
+                                       ("hotspots_geojson_52_weeks", "/v1/risk/hotspots.geojson", year),
+                                       ("recurrences_90_days", "/v1/risk/recurrences", quarter),
+                                       ("surges_grid_90_days", "/v1/risk/surges", {**quarter, "level": "grid"}),
+                                       ("surges_town_90_days", "/v1/risk/surges", {**quarter, "level": "town"})):
+                timing = {}
+                for label in ("cold_s", "warm_s"):
+                    t = time.perf_counter()
+                    resp = client.get(path, params=params, headers=headers)
+                    timing[label] = round(time.perf_counter() - t, 3)
+                    if resp.status_code != 200:
+                        raise SystemExit(f"{path}: {resp.status_code} {resp.text[:300]}")
+                timing["bytes"] = len(resp.content)
+                if path == "/v1/risk/hotspots":
+                    timing["summary"] = resp.json()["summary"]
+                else:
+                    timing["items"] = len(resp.json().get("items", resp.json().get("features", [])))
+                out[name] = timing
+                print(name, timing, flush=True)
+    return out
+
+
 def main() -> None:
     """Run the benchmark and write bench/results/hotspots.json."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cases", type=int, default=200_000)
+    parser.add_argument("--api", action="store_true", help="also time the risk API on the embedded stack")
     parser.add_argument("--out", default=str(ROOT / "bench/results/hotspots.json"))
     args = parser.parse_args()
 
@@ -138,6 +215,7 @@ def main() -> None:
     for _ in range(args.runs):
         runs.append(run_once(geojson, codes, cases))
         print({k: round(v, 3) for k, v in runs[-1].items() if k != "_found"}, flush=True)
+    api = api_timings(grids, cases) if args.api else None
     load_after = os.getloadavg()
     stages = [k for k in runs[0] if k.endswith("_s")]
     medians = {k: round(statistics.median(r[k] for r in runs), 3) for k in stages}
@@ -158,6 +236,8 @@ def main() -> None:
         "found": runs[-1]["_found"],
         "planted_cube_recall_seed15": recall,
     }
+    if api is not None:
+        out["api_embedded_stack"] = api
     Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(out["median"]), "->", args.out)
 

@@ -239,3 +239,13 @@ def test_weeks_before_the_data_begin_are_left_out(client):
     body = get(client, "/v1/risk/hotspots", **{"from": "2026-09-01", "to": LAST.isoformat()}).json()
     assert body["steps"][0] == FIRST.isoformat() and len(body["steps"]) == 8
     assert {g["class"] for g in body["grids"] if g["grid_code"] == code(1, 1)} == {"persistent_hot"}
+
+
+def test_weeks_still_to_come_are_left_out(client):
+    from gridgov_analytics.trends.handlers import local_today
+
+    today = local_today()
+    params = {"from": (today - timedelta(days=70)).isoformat(), "to": (today + timedelta(days=30)).isoformat()}
+    body = get(client, "/v1/risk/hotspots", **params).json()
+    assert body["steps"][-1] == (today - timedelta(days=6)).isoformat()  # the last week ends today, not on `to`
+    assert body["to"] == params["to"]

@@ -36,7 +36,7 @@ from gridgov_analytics.risk.schemas import (
 )
 from gridgov_analytics.risk.surges import surges as find_surges
 from gridgov_analytics.trends.filters import refused
-from gridgov_analytics.trends.handlers import Filters
+from gridgov_analytics.trends.handlers import Filters, local_today
 from gridgov_common.db import Database
 
 STEP_DAYS = 7
@@ -126,10 +126,10 @@ def _adjacency(db: Database, rows: list[grids.GridRow]) -> Adjacency:
     return _adjacencies.get_or_compute((db.url, fingerprint), build)
 
 
-def _city_hotspots(db: Database, f: Filters, steps: list[date]) -> _CityHotspots:
+def _city_hotspots(db: Database, f: Filters, steps: list[date], end: date) -> _CityHotspots:
     with db.session() as session:
         known = [r for r in grids.current_grids(session) if r.boundary_geojson]
-        counts = cube.counts(session, start=steps[0], end=f.window.end, bucket="day", level="grid",
+        counts = cube.counts(session, start=steps[0], end=end, bucket="day", level="grid",
                              categories=f.categories, channels=f.channels, measures=["registered"])
     adj = _adjacency(db, known)
     by_code = {r.grid_code: r for r in known}
@@ -157,21 +157,24 @@ _CLASS_ORDER = {name: i for i, name in enumerate(CLASSES)}
 def hotspots(db: Database, f: Filters) -> Hotspots:
     """Emerging hot spots of the grids over the 7-day steps of the range ending on ``to`` (≥ 4 steps).
 
-    Weeks before the first counted day are left out: empty weeks would make every later week look hot."""
+    Weeks before the first counted day are left out (empty weeks would make every later week look hot), and so
+    are days after today."""
     with db.session() as session:
         version = service.data_version(session)
         first = service.first_counted_day(session)
-    start = max(f.window.start, first) if first and first <= f.window.end else f.window.start
-    days = (f.window.end - start).days + 1
-    steps = week_steps(start, f.window.end)
+    # weeks still to come are empty, not calm: the steps end on `to` or today, whichever is first
+    end = min(f.window.end, local_today())
+    start = max(f.window.start, first) if first and first <= end else f.window.start
+    days = max((end - start).days + 1, 0)
+    steps = week_steps(start, end)
     if len(steps) < MIN_STEPS:
         since = f" (the data begin on {start.isoformat()})" if start > f.window.start else ""
         since_zh = f"（数据始于 {start.isoformat()}）" if start > f.window.start else ""
         raise refused("from", f"hot spots need at least {MIN_STEPS} weeks ({MIN_STEPS * STEP_DAYS} days) up to to; "
                               f"the range has {days} days{since}",
                       f"热点分析至少需要 {MIN_STEPS} 周（{MIN_STEPS * STEP_DAYS} 天），当前范围为 {days} 天{since_zh}")
-    key = (db.url, "hotspots", steps[0], f.window.end, tuple(f.categories), tuple(f.channels), version)
-    city: _CityHotspots = _results.get_or_compute(key, lambda: _city_hotspots(db, f, steps))
+    key = (db.url, "hotspots", steps[0], end, tuple(f.categories), tuple(f.channels), version)
+    city: _CityHotspots = _results.get_or_compute(key, lambda: _city_hotspots(db, f, steps, end))
     items = []
     res = city.result
     for i, row in enumerate(city.grids):

@@ -19,7 +19,7 @@ class HotspotGrid(BaseModel):
     class_: str = Field(alias="class", description="new_hot, consecutive_hot, intensifying_hot, persistent_hot, "
                                                    "diminishing_hot, sporadic_hot, oscillating_hot, historical_hot, "
                                                    "the same *_cold, or no_pattern")
-    count: int = Field(description="cases registered in the grid over the range (within the filters)")
+    count: int = Field(description="cases registered in the grid over the weeks analysed (within the filters)")
     z_last: float = Field(description="space-time Gi* z-score of the final week")
     trend: Trend = Field(description="Mann–Kendall trend of the grid's weekly z-scores, significant at alpha")
     trend_p: float
@@ -35,7 +35,8 @@ class HotspotsRead(BaseModel):
     from_: date = Field(alias="from")
     to: date
     step: Literal["week"] = "week"
-    steps: list[date] = Field(description="the Mondays starting the weeks analysed")
+    steps: list[date] = Field(description="the first day of each 7-day week analysed; the weeks end on `to` (or "
+                                          "today if earlier) and begin no earlier than the first day with data")
     alpha: float = Field(description="false discovery rate of the hot and cold bins, and the trend's level")
     neighbourhood_steps: int = Field(description="earlier weeks in each bin's space-time neighbourhood")
     summary: dict[str, int] = Field(description="grids per class (classes with none left out)")
