@@ -43,6 +43,9 @@ MEASURES = ("registered", "closed", "closed_late", "returned", "reworked", "reop
             "rated", "dissatisfied")
 CHANNELS = ("patrol", "hotline", "citizen", "open311")
 TICKET_PREFIX = "ticket."
+# Transitions counted on every occurrence, with the fact's counter they raise.
+_COUNTED = {"return": ("returned_n", "returned"), "rework": ("reworked_n", "reworked"),
+            "reopen": ("reopened_n", "reopened"), "merge": ("merged_n", "merged")}
 
 
 class Increment(NamedTuple):
@@ -131,58 +134,55 @@ def _ticket_event(fact: FactState | None, event: TicketEvent) -> tuple[FactState
     if _applied_before(fact, at, action):
         return fact, []  # type: ignore[return-value]
     before = fact or FactState(ticket_id=event.ticket_id)
-    was_seen = before.seen
-    channel = event.channel or before.channel
-    now = replace(before, report_id=before.report_id or event.report_id, category_code=event.category_code,
-                  channel=channel or "", grid_code=event.grid_code or "", village_code=event.village_code or "",
-                  town_code=event.town_code or "", state=event.to_state, seen=True,
-                  last_event_at=at,
-                  last_actions=(*before.last_actions, action) if before.last_event_at == at else (action,))
+    # One new fact per event, built from a dict (a history load projects millions of events: replace() per field
+    # cost more than the rest of the projection).
+    now = dict(before.__dict__)
+    now.update(report_id=before.report_id or event.report_id, category_code=event.category_code,
+               channel=event.channel or before.channel or "", grid_code=event.grid_code or "",
+               village_code=event.village_code or "", town_code=event.town_code or "", state=event.to_state,
+               seen=True, last_event_at=at,
+               last_actions=(*before.last_actions, action) if before.last_event_at == at else (action,),
+               deadline=event.deadline or before.deadline)
     day = local_day(at)
-
-    def count(measure: str) -> Increment:
-        return Increment(day, now.grid_code, now.village_code, now.town_code, now.category_code, now.channel,
-                         measure)
-
+    key = (day, now["grid_code"], now["village_code"], now["town_code"], now["category_code"], now["channel"])
     out: list[Increment] = []
     late = before.late or event.sla_level == "red"
     if action == "register" and before.registered_at is None:
-        now = replace(now, registered_at=at, registered_day=day)
-        out.append(count("registered"))
+        now.update(registered_at=at, registered_day=day)
+        out.append(Increment(*key, "registered"))
     elif action == "close":
-        deadline = before.deadline or event.deadline
+        deadline = before.deadline or event.deadline  # the last deadline known before the closure
         late = late or (deadline is not None and at > deadline)
-        now = replace(now, closed_at=at)
-        out.append(count("closed"))
+        now["closed_at"] = at
+        out.append(Increment(*key, "closed"))
         if late:
-            out.append(count("closed_late"))
-    elif action == "return":
-        now = replace(now, returned_n=before.returned_n + 1)
-        out.append(count("returned"))
-    elif action == "rework":
-        now = replace(now, reworked_n=before.reworked_n + 1)
-        out.append(count("reworked"))
-    elif action == "reopen":
-        now = replace(now, reopened_n=before.reopened_n + 1)
-        out.append(count("reopened"))
+            out.append(Increment(*key, "closed_late"))
+    elif action in _COUNTED:
+        counter, measure = _COUNTED[action]
+        now[counter] += 1
+        out.append(Increment(*key, measure))
     elif action == "escalate":
         late = True
         if not before.escalated:
-            now = replace(now, escalated=True)
-            out.append(count("escalated"))
-    elif action == "merge":
-        now = replace(now, merged_n=before.merged_n + 1)
-        out.append(count("merged"))
-    # The deadline after the event (a closure clears none: the last one known stays for the record).
-    now = replace(now, late=late, deadline=event.deadline or before.deadline)
-    if not was_seen and before.pending:
+            now["escalated"] = True
+            out.append(Increment(*key, "escalated"))
+    now["late"] = late
+    if not before.seen and before.pending:
         # Ratings that came first are counted now, on their own days, with the codes this event gives.
         for rating in before.pending:
-            out.append(count("rated")._replace(day=rating.day))
+            out.append(Increment(rating.day, *key[1:], "rated"))
             if rating.dissatisfied:
-                out.append(count("dissatisfied")._replace(day=rating.day))
-        now = replace(now, pending=())
-    return now, out
+                out.append(Increment(rating.day, *key[1:], "dissatisfied"))
+        now["pending"] = ()
+    return _fact(now), out
+
+
+def _fact(values: dict) -> FactState:
+    """A fact from a complete dict of its fields, without running ``__init__`` again (each was set by a checked
+    fact or by this module: a history load makes millions of these)."""
+    fact = object.__new__(FactState)
+    object.__setattr__(fact, "__dict__", values)
+    return fact
 
 
 def _rating(fact: FactState | None, rating: FeedbackReceived) -> tuple[FactState, list[Increment]]:

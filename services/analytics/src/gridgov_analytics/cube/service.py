@@ -122,7 +122,7 @@ def apply_batch(session: Session, facts: Mapping[str, FactState], increments: It
         stmt = _insert(session, table)
         stmt = stmt.on_conflict_do_update(index_elements=[table.c.ticket_id], set_={
             c.name: stmt.excluded[c.name] for c in table.c if c.name != "ticket_id"})
-        session.execute(stmt, fact_rows)
+        session.execute(stmt, fact_rows)  # one statement, executed per row by the driver (executemany)
     totals = aggregate(increments)
     if totals:
         table = DailyCount.__table__
