@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -41,6 +42,10 @@ for (const p of document.querySelectorAll('path.risk-grid')) {
   out[p.dataset.code] = [p.dataset.class, p.getAttribute('fill')];
 }
 return out;
+"""
+# The legend's rows: class and text.
+_LEGEND = """
+return [...document.querySelectorAll('[data-test=risk-legend] li')].map((li) => [li.dataset.class, li.innerText]);
 """
 # How much of a chart's canvas is painted (pixels that are not transparent).
 _PAINTED = """
@@ -74,6 +79,13 @@ def analytics(stack, path: str, **params: str) -> dict:
                      headers=stack.auth(sub="api-centre", role="command_centre"), timeout=60)
     assert resp.status_code == 200, resp.text
     return resp.json()
+
+
+def presets_range(weeks: int = 12) -> dict[str, str]:
+    """The page's default range: the last 12 whole weeks (Monday to Sunday) before today, China time."""
+    today = (datetime.now(UTC) + timedelta(hours=8)).date()
+    end = today - timedelta(days=today.isoweekday())
+    return {"from": (end - timedelta(days=weeks * 7 - 1)).isoformat(), "to": end.isoformat()}
 
 
 def screen(page: ConsolePage, size: tuple[int, int]) -> None:
@@ -147,18 +159,17 @@ def test_risk_map_filters_drill_down_charts_and_export(console, stack, history, 
 
     # The city's grids in their classes, as analytics answers for the range shown (the last 12 whole weeks).
     query = shown_query(console)
+    assert query == presets_range()
     answer = analytics(stack, "v1/risk/hotspots", **query)
     assert len(answer["steps"]) >= 4
     hot = [g for g in answer["grids"] if g["class"].endswith("_hot")]
     assert hot, f"the planted history shows no hot spot: {answer['summary']}"
     assert_classes_match(console, answer)
-    legend = console.test_id("risk-legend")
-    rows = legend.find_elements("css selector", "li")
-    assert [r.get_attribute("data-class") for r in rows] == list(CLASS_NAMES)
-    for row in rows:
-        cls = row.get_attribute("data-class")
-        assert CLASS_NAMES[cls] in row.text
-        assert row.text.split()[-1] == str(answer["summary"].get(cls, 0))
+    # The legend: every class by its Chinese name, with the city's grids in it.
+    legend = console.driver.execute_script(_LEGEND)
+    assert [cls for cls, _ in legend] == list(CLASS_NAMES)
+    assert [text.split() for _, text in legend] == [
+        [CLASS_NAMES[cls], str(answer["summary"].get(cls, 0))] for cls in CLASS_NAMES]
     # The charts: tickets by channel and the indicators over the weeks, drawn by ECharts.
     chart_drawn(console, "trend-counts")
     chart_drawn(console, "trend-indicators")
@@ -211,7 +222,10 @@ def test_risk_map_filters_drill_down_charts_and_export(console, stack, history, 
     assert console.test_id("focus-class").get_attribute("data-class") == target["class"]
     listing = console.one(f"[data-test=grid-tickets][data-grid='{grid}'][data-loaded=true]")
     tickets = listing.find_elements("css selector", "li[data-id]")
-    assert len(tickets) == target["count"], listing.text
+    days = [t.get_attribute("data-day") for t in tickets]
+    assert days and all(query["from"] <= day <= query["to"] for day in days)
+    # dispatch's tickets of the grid in the weeks analysed are the cases analytics counted there
+    assert sum(day >= answer["steps"][0] for day in days) == target["count"], (answer["steps"], days)
     shot("risk-grid-tickets-1920x1080")
 
     # On to a ticket's page, and back up the drill.
@@ -227,27 +241,22 @@ def test_risk_map_filters_drill_down_charts_and_export(console, stack, history, 
 def test_risk_map_on_a_laptop(console, stack, history, shot):
     console.sign_in("command_centre", "cc-risk-laptop", size=DESK, expect_view="board")
     screen(console, DESK)
-    console.driver.get(f"{console.url}/risk")
+    answer = analytics(stack, "v1/risk/hotspots", **presets_range())
+    target = max((g for g in answer["grids"] if g["class"].endswith("_hot")), key=lambda g: g["count"])
+    code = target["grid_code"]
+    console.driver.get(f"{console.url}/risk?area={code}")
+    console.one(f"[data-view=risk][data-focus='{code}']")
     risk_view(console)
-    query = shown_query(console)
-    target = max((g for g in analytics(stack, "v1/risk/hotspots", **query)["grids"] if g["class"].endswith("_hot")),
-                 key=lambda g: g["count"])
-    for step, code in (("city", ""), ("village", target["village_code"]), ("grid", target["grid_code"])):
-        if code:
-            console.driver.get(f"{console.url}/risk?area={code}")
-            console.one(f"[data-view=risk][data-focus='{code}']")
-        risk_view(console)
-        chart_drawn(console, "trend-counts")
-        # The map, the charts and the side panel all within the laptop's screen, nothing cut off at the right.
-        boxes = console.driver.execute_script("""
-            return ['.risk-map-box', '.risk-charts', '.risk-side'].map((s) => {
-              const r = document.querySelector(s).getBoundingClientRect();
-              return [s, r.bottom <= window.innerHeight + 1 && r.right <= window.innerWidth + 1 && r.height > 150];
-            });""")
-        assert all(ok for _, ok in boxes), boxes
-        if step == "grid":
-            console.one(f"[data-test=grid-tickets][data-grid='{code}'][data-loaded=true]")
-        shot(f"risk-{step}-1366x768")
+    chart_drawn(console, "trend-counts")
+    console.one(f"[data-test=grid-tickets][data-grid='{code}'][data-loaded=true]")
+    # The map, the charts and the side panel all within the laptop's screen, nothing cut off at the right.
+    boxes = console.driver.execute_script("""
+        return ['.risk-map-box', '.risk-charts', '.risk-side'].map((s) => {
+          const r = document.querySelector(s).getBoundingClientRect();
+          return [s, r.bottom <= window.innerHeight + 1 && r.right <= window.innerWidth + 1 && r.height > 150];
+        });""")
+    assert all(ok for _, ok in boxes), boxes
+    shot("risk-grid-1366x768")
 
 
 def test_only_the_command_centre_opens_the_risk_map(console, stack):
