@@ -179,7 +179,7 @@ def _engines() -> list[Any]:
 
 
 def generate(data_dir: Path, *, days: int = 90, per_day: int = 2400, seed: int = 15, show: bool = True,
-             chunk: int = 10_000, jobs: int = 0) -> dict[str, Any]:
+             chunk: int = 2_500, jobs: int = 0) -> dict[str, Any]:
     """Plan the past and load it into dispatch, intake and analytics; returns (and writes) the marker.
 
     Chunks of cases are independent (each ticket's whole past is in one chunk), so up to ``jobs`` forked worker

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
@@ -39,6 +39,7 @@ from gridgov_dispatch.tickets.access import SYSTEM, TicketFacts
 from gridgov_dispatch.tickets.lifecycle import Action, State
 from gridgov_dispatch.tickets.models import Ticket, TicketTransition, clock_of, clock_values
 from gridgov_dispatch.worktime import clock as clocks
+from gridgov_dispatch.worktime.working_calendar import WorkingCalendar
 
 CHUNK = 20_000  # cases per transaction
 MIN_GAP = timedelta(minutes=20)  # a step never comes sooner than this after the last, however little time is left
@@ -123,7 +124,7 @@ class _Ticket:
 
 
 def _event_id(ticket_id: str, seq: int) -> str:
-    """A deterministic id of a past transition's event (uuid5 of the ticket id and the step)."""
+    """A deterministic id (uuid5) of a past ticket's ``seq``-th transition's event (or of its rating)."""
     h = bytearray(hashlib.sha1(_NS + f"{ticket_id}/{seq}".encode()).digest()[:16])
     h[6], h[8] = (h[6] & 0x0F) | 0x50, (h[8] & 0x3F) | 0x80
     x = h.hex()
@@ -173,12 +174,49 @@ class Router:
         return tuple(parts)
 
 
+class MemoCalendar:
+    """The working calendar with a memory of its answers: a stage's start asks the same question twice (its length,
+    then the time left), and the answers of a calendar do not change during a load."""
+
+    def __init__(self, calendar: WorkingCalendar):
+        self._calendar = calendar
+        self._memo: dict[tuple, Any] = {}
+
+    def add(self, start: datetime, amount: float, unit: str) -> Any:
+        """``WorkingCalendar.add``, remembered."""
+        return self._ask("add", start, amount, unit)
+
+    def add_seconds(self, start: datetime, seconds: float, unit: str) -> Any:
+        """``WorkingCalendar.add_seconds``, remembered."""
+        return self._ask("add_seconds", start, seconds, unit)
+
+    def working_seconds_between(self, a: datetime, b: datetime, unit: str) -> float:
+        """``WorkingCalendar.working_seconds_between``, remembered."""
+        return self._ask("working_seconds_between", a, b, unit)
+
+    def _ask(self, name: str, *args: Any) -> Any:
+        key = (name, *args)
+        hit = self._memo.get(key, _MISSING)
+        if hit is _MISSING:
+            if len(self._memo) > 200_000:  # a chunk's questions; older ones are not asked again
+                self._memo.clear()
+            hit = self._memo[key] = getattr(self._calendar, name)(*args)
+        return hit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._calendar, name)
+
+
+_MISSING = object()
+
+
 class Loader:
     """Makes and writes the tickets of past cases, chunk by chunk."""
 
     def __init__(self, ctx: DispatchContext, now: datetime,
                  department_areas: Callable[[PastCase], frozenset[str]] | None = None):
-        self.ctx = ctx.snapshot()
+        snapshot = ctx.snapshot()
+        self.ctx = replace(snapshot, _calendar=MemoCalendar(snapshot.calendar()))
         self.now = now
         self.cal, self.share = self.ctx.calendar(), self.ctx.warning_share
         with self.ctx.db.session() as session:

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field
 
 from gridgov_dispatch.tables import DispatchTable
@@ -17,7 +17,13 @@ class Ticket(DispatchTable, table=True):
 
     __tablename__ = "ticket"
     # Named, so later migrations can alter it on SQLite too; one ticket per report is the redelivery guard.
-    __table_args__ = (UniqueConstraint("report_id", name="uq_ticket_report_id"),)
+    # The queues and lists read oldest first, filtered by state or department (issue #15: a city with 200,000 past
+    # tickets); the indicators look up closures in a period.
+    __table_args__ = (UniqueConstraint("report_id", name="uq_ticket_report_id"),
+                      Index("ix_ticket_created_at_id", "created_at", "id"),
+                      Index("ix_ticket_state_created_at", "state", "created_at", "id"),
+                      Index("ix_ticket_department_created_at", "department", "created_at", "id"),
+                      Index("ix_ticket_closed_at", "closed_at"))
 
     id: str = Field(primary_key=True, max_length=36)
     report_id: str = Field(max_length=36)
@@ -79,6 +85,9 @@ class TicketTransition(DispatchTable, table=True):
     """The audit row of one transition; ``seq`` is the ticket's version after it (1 = registered)."""
 
     __tablename__ = "ticket_transition"
+    # The indicators find a period's counted transitions by time; the returns list finds each ticket's last return.
+    __table_args__ = (Index("ix_ticket_transition_at_action", "at", "action", "ticket_id"),
+                      Index("ix_ticket_transition_action_ticket", "action", "ticket_id", "seq"))
 
     ticket_id: str = Field(primary_key=True, max_length=36, foreign_key="ticket.id")
     seq: int = Field(primary_key=True)
