@@ -11,6 +11,9 @@ from tests.support.stack import Stack
 
 # The console has no database, bus or consumer of its own: the checks of those leave it out.
 BUS_SERVICES = [name for name in SERVICES if name != "console"]
+# The services a report passes through on its way to a ticket and a notice (what the fault tests check); analytics
+# only reads the ticket events (its read model on both stacks: tests/analytics/test_read_model_stacks.py).
+LOOP_SERVICES = [name for name in SERVICES if name != "analytics"]
 
 
 def test_sigkill_whole_stack_mid_stream_loses_and_doubles_nothing(stack):
@@ -26,7 +29,7 @@ def test_sigkill_whole_stack_mid_stream_loses_and_doubles_nothing(stack):
     assert result["tickets"] == len(accepted)
 
 
-@pytest.mark.parametrize("service", list(SERVICES))
+@pytest.mark.parametrize("service", LOOP_SERVICES)
 def test_sigkill_one_service_mid_stream_and_restart(stack, service):
     flow = ReportFlow(stack)
     flow.start()
