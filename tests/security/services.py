@@ -1,4 +1,4 @@
-"""The four HTTP services as the security tests build them, on SQLite or on fresh PostgreSQL databases, and the
+"""The five HTTP services as the security tests build them, on SQLite or on fresh PostgreSQL databases, and the
 console (no database: the services behind it are faked by an httpx mock transport, as its own API tests do).
 
 Shared by the authorization matrix (tests/security/) and the OpenAPI fuzzing (tests/test_fuzz_openapi.py):
@@ -28,9 +28,10 @@ SERVICES = {
     "grid-registry": ("gridgov_grid_registry.app", "gridgov_grid_registry.settings", "RegistrySettings"),
     "dispatch": ("gridgov_dispatch.app", "gridgov_dispatch.settings", "DispatchSettings"),
     "notification": ("gridgov_notification.app", "gridgov_notification.settings", "NotificationSettings"),
+    "analytics": ("gridgov_analytics.app", "gridgov_analytics.settings", "AnalyticsSettings"),
 }
 STACKS = ("sqlite", "postgresql")
-# The fifth app: no database and no stack variants, so it is not in SERVICES (the fuzzing runs those on both stacks).
+# The console: no database and no stack variants, so it is not in SERVICES (the fuzzing runs those on both stacks).
 CONSOLE = "console"
 
 

@@ -207,6 +207,11 @@ def seed_notification(client: TestClient) -> World:
     return world
 
 
+def seed_analytics(client: TestClient) -> World:
+    """Nothing to seed: analytics' endpoints take no path parameters (its read model starts empty)."""
+    return World(client, values={})
+
+
 def seed_console(client: TestClient) -> World:
     """The proxy's path parameters: dispatch's ticket list (the upstream echoes, so any service would do)."""
     return World(client, values={"service": "dispatch", "path": "v1/tickets"})
@@ -217,5 +222,6 @@ SEEDS: dict[str, Callable[[TestClient], World]] = {
     "grid-registry": seed_grid_registry,
     "dispatch": seed_dispatch,
     "notification": seed_notification,
+    "analytics": seed_analytics,
     "console": seed_console,
 }
