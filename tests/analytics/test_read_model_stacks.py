@@ -154,3 +154,41 @@ def test_read_model_counts_and_rebuilds_from_the_bus(analytics, capsys):
     assert counts(analytics) == before
     # The history ticket the bus closed was restored to its history state and closed again by the new generation.
     assert status["history_facts"] == 2
+
+
+@pytest.mark.distributed
+def test_concurrent_history_loads_on_postgresql_add_up_without_deadlock(pg_url):
+    """Two writers upserting the same count keys at once (history workers, consumer instances) both commit and
+    their counts add up: rows are written in key order, so PostgreSQL's row locks are taken in one order."""
+    import threading
+
+    from gridgov_analytics.tables import metadata
+    from gridgov_common.db import Database
+    from gridgov_common.migrations import upgrade_to_head
+
+    db = Database(pg_url, metadata, "analytics")
+    upgrade_to_head(db, "gridgov_analytics")
+    errors: list[BaseException] = []
+
+    def load(prefix: str, order: int) -> None:
+        # The same tickets' first two events (registered, dispatched), in opposite orders in the two writers.
+        events = [(env.type, _payload(env)) for i in range(120)[::order] for env in lifecycle(i)[:2]]
+        events = [(t, p.model_copy(update={"ticket_id": f"{prefix}{p.ticket_id}"})) for t, p in events]
+        try:
+            load_history(db, events)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load, args=("A", 1)), threading.Thread(target=load, args=("B", -1))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert errors == []
+        with db.session() as session:
+            from gridgov_analytics.cube import service
+
+            assert service.total(session) == {"registered": 240}
+    finally:
+        db.engine.dispose()

@@ -109,7 +109,9 @@ def apply_batch(session: Session, facts: Mapping[str, FactState], increments: It
     number of facts and of count keys written."""
     before = before or {}
     fact_rows = []
-    for ticket_id, fact in facts.items():
+    # Rows in key order: concurrent writers (consumer instances, history workers) then lock PostgreSQL's rows in the
+    # same order and cannot deadlock on each other.
+    for ticket_id, fact in sorted(facts.items()):
         old = before.get(ticket_id)
         row = _to_row(fact)
         row["origin"] = old.origin if old else origin
@@ -127,7 +129,8 @@ def apply_batch(session: Session, facts: Mapping[str, FactState], increments: It
     if totals:
         table = DailyCount.__table__
         keys = ("day", "grid_code", "village_code", "town_code", "category_code", "channel", "measure")
-        rows = [{**dict(zip(keys, key, strict=True)), "origin": origin, "n": n} for key, n in totals.items() if n]
+        rows = [{**dict(zip(keys, key, strict=True)), "origin": origin, "n": n}
+                for key, n in sorted(totals.items()) if n]
         stmt = _insert(session, table)
         stmt = stmt.on_conflict_do_update(index_elements=[*keys, "origin"], set_={"n": table.c.n + stmt.excluded.n})
         session.execute(stmt, rows)
