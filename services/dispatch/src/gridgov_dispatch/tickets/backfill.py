@@ -18,6 +18,7 @@ ON CONFLICT DO NOTHING: a run interrupted half-way completes when run again.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -134,8 +135,19 @@ def _event_id(ticket_id: str, seq: int) -> str:
 _NS = uuid.NAMESPACE_OID.bytes
 
 
+def trimmed_trace(decision: rules.Decision) -> str:
+    """The decision as a past ticket stores it: the form dispatch stores when a trace is too long (the matching
+    rules only, ``trace_trimmed``), so 200,000 past tickets do not carry every rule's verdict (~1 GB)."""
+    data = decision.to_data()
+    data["trace"] = [t for t in data["trace"] if t.get("matched")]
+    data["trace_trimmed"] = True
+    return json.dumps(data, ensure_ascii=False)[:handlers.TRACE_MAX]
+
+
 class Router:
     """``rules.decide`` with a memory: a decision depends only on the facts the rules for its category look at.
+
+    The trace is stored trimmed to the matching rules (``trimmed_trace``).
 
     The key holds, per category, exactly what those rules read (town, channel, the keywords found, the department
     areas they name, the local minute when one has hours …), so two reports with the same key get the same
@@ -153,7 +165,7 @@ class Router:
         hit = self._memo.get(key)
         if hit is None:
             decision = rules.decide(facts, self.rule_set, self.context)
-            hit = self._memo[key] = (decision, handlers._trace_json(decision))
+            hit = self._memo[key] = (decision, trimmed_trace(decision))
         return hit
 
     def _key(self, f: rules.ReportFacts) -> tuple:

@@ -23,7 +23,14 @@ class Ticket(DispatchTable, table=True):
                       Index("ix_ticket_created_at_id", "created_at", "id"),
                       Index("ix_ticket_state_created_at", "state", "created_at", "id"),
                       Index("ix_ticket_department_created_at", "department", "created_at", "id"),
-                      Index("ix_ticket_closed_at", "closed_at"))
+                      Index("ix_ticket_closed_at", "closed_at"),
+                      # The board counts and lists the open tickets only: a few thousand among 200,000.
+                      Index("ix_ticket_open_deadline", "deadline", "created_at", "id",
+                            sqlite_where=sa.text("state != 'closed'"), postgresql_where=sa.text("state != 'closed'")),
+                      *(Index(f"ix_ticket_open_{name}", column, "sla_level", sqlite_where=sa.text("state != 'closed'"),
+                              postgresql_where=sa.text("state != 'closed'"))
+                        for name, column in (("department", "department"), ("town", "town_code"),
+                                             ("village", "village_code"), ("grid", "grid_code"))))
 
     id: str = Field(primary_key=True, max_length=36)
     report_id: str = Field(max_length=36)
@@ -85,9 +92,11 @@ class TicketTransition(DispatchTable, table=True):
     """The audit row of one transition; ``seq`` is the ticket's version after it (1 = registered)."""
 
     __tablename__ = "ticket_transition"
-    # The indicators find a period's counted transitions by time; the returns list finds each ticket's last return.
+    # The indicators find a period's counted transitions by time; the returns list finds each ticket's last return
+    # (a partial index, which the indicators' query cannot take instead of the time index).
     __table_args__ = (Index("ix_ticket_transition_at_action", "at", "action", "ticket_id"),
-                      Index("ix_ticket_transition_action_ticket", "action", "ticket_id", "seq"))
+                      Index("ix_ticket_transition_returns", "ticket_id", "seq",
+                            sqlite_where=sa.text("action = 'return'"), postgresql_where=sa.text("action = 'return'")))
 
     ticket_id: str = Field(primary_key=True, max_length=36, foreign_key="ticket.id")
     seq: int = Field(primary_key=True)
