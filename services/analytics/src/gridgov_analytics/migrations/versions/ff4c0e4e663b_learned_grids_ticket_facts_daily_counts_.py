@@ -95,6 +95,10 @@ def upgrade() -> None:
 
     create_messaging_tables()
     # ### end Alembic commands ###
+    # The generation row exists from the start: a consumer batch locks it (SELECT ... FOR UPDATE) before writing, so
+    # a rebuild, which moves it on, waits for the batch or the batch sees the new generation and writes nothing.
+    op.bulk_insert(sa.table("cube_state", sa.column("key", sa.String), sa.column("value", sa.String)),
+                   [{"key": "generation", "value": "1"}])
 
 
 def downgrade() -> None:
