@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from gridgov_analytics.cube.models import BUS, HISTORY, CubeState, DailyCount, TicketFact
 from gridgov_analytics.cube.projection import FactState, Increment, PendingRating
+from gridgov_analytics.tables import messaging
 
 GENERATION = "generation"
 GROUP_PREFIX = "analytics.cube-"
@@ -165,6 +166,10 @@ def clear_bus_rows(session: Session) -> int:
     to the next generation, which the consumers follow with a new group from the earliest offset. Returns it."""
     next_generation = generation(session, lock=True) + 1
     set_state(session, GENERATION, str(next_generation))
+    # The superseded groups never run again: their handled-message records would only grow with every rebuild.
+    handled = messaging.handled
+    session.execute(delete(handled).where(handled.c.consumer.like(f"{GROUP_PREFIX}%"),
+                                          handled.c.consumer != consumer_group(next_generation)))
     session.execute(delete(DailyCount).where(DailyCount.origin == BUS))
     session.execute(delete(TicketFact).where(TicketFact.origin == BUS))
     restored = session.execute(select(TicketFact.ticket_id, TicketFact.history_state)
