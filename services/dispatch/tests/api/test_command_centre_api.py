@@ -345,3 +345,19 @@ def test_scan_due_query_uses_next_check_index_on_sqlite(stack):
         rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), tuple(None for _ in compiled.positiontup))
         plan = " ".join(str(r[-1]) for r in rows)
     assert "ix_ticket_next_check_at" in plan, plan
+
+
+# --- the ticket list by area (the risk map's drill-down) ---------------------------------------------------------
+
+
+def test_list_tickets_filters_by_grid_and_village(stack):
+    here = stack.ticket_for(category="04002")["id"]
+    there = stack.ticket_for(category="04002")["id"]
+    set_ticket(stack, there, grid_code="441900002001001", village_code="441900002001", town_code=OTHER_TOWN)
+    by_grid = get(stack, "/v1/tickets", grid=GRID, limit=500).json()
+    assert here in [t["id"] for t in by_grid["items"]]
+    assert there not in [t["id"] for t in by_grid["items"]]
+    assert all(t["grid_code"] == GRID for t in by_grid["items"])
+    by_village = get(stack, "/v1/tickets", village="441900002001").json()
+    assert [t["id"] for t in by_village["items"]] == [there]
+    assert get(stack, "/v1/tickets", grid="x" * 21).status_code == 422

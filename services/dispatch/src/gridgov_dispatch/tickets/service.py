@@ -41,7 +41,8 @@ def facts(ticket: Ticket) -> TicketFacts:
 
 
 def list_page(session: Session, scope: ListScope, *, report_id: str | None = None, state: str | None = None,
-              department: str | None = None, town: str | None = None, overdue: bool | None = None,
+              department: str | None = None, town: str | None = None, village: str | None = None,
+              grid: str | None = None, overdue: bool | None = None,
               geofence: Sequence[str] | None = None, limit: int = 50,
               offset: int = 0) -> tuple[list[Ticket], int]:
     """A page of tickets inside ``scope`` and how many match in all.
@@ -61,6 +62,10 @@ def list_page(session: Session, scope: ListScope, *, report_id: str | None = Non
         conditions.append(Ticket.department == department)
     if town is not None:
         conditions.append(Ticket.town_code == town)
+    if village is not None:
+        conditions.append(Ticket.village_code == village)
+    if grid is not None:
+        conditions.append(Ticket.grid_code == grid)
     if overdue is not None:
         # 超期: breached (red) and still open; the clock's own record, so a paused breach still counts.
         breached = (Ticket.sla_level == "red") & (Ticket.state != "closed")

@@ -69,6 +69,9 @@ def list_tickets(ctx: Context, principal: Reader,
                  state: State | None = None,
                  department: Annotated[str | None, Query(max_length=50)] = None,
                  town: Annotated[str | None, Query(max_length=20)] = None,
+                 village: Annotated[str | None, Query(max_length=20)] = None,
+                 grid: Annotated[str | None, Query(max_length=20, description=(
+                     "grid code: the tickets recorded in that grid (the risk map's drill-down)"))] = None,
                  overdue: bool | None = None,
                  geofence: Annotated[str | None, Query(max_length=60, description=(
                      "comma-separated geofence verdicts, e.g. boundary,unverifiable,outside: the flagged ones"))]
@@ -82,7 +85,8 @@ def list_tickets(ctx: Context, principal: Reader,
     with ctx.db.session() as session:
         rows, total = service.list_page(session, scope, report_id=report_id,
                                         state=state.value if state else None, department=department,
-                                        town=town, overdue=overdue, geofence=verdicts, limit=limit, offset=offset)
+                                        town=town, village=village, grid=grid, overdue=overdue,
+                                        geofence=verdicts, limit=limit, offset=offset)
     return TicketPage(items=[_read(t) for t in rows], total=total, limit=limit, offset=offset)
 
 
