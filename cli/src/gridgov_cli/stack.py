@@ -124,8 +124,9 @@ def _history(data_dir: Path) -> bool:
 
     try:
         result = ensure(data_dir)
-    except Exception as exc:  # noqa: BLE001 - told, and the stack is stopped: a half history is re-run next time
-        print(f"gridgov up failed: generating the history: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - told, and the stack stopped: re-run next time
+        print(f"gridgov up stopped while generating the history ({type(exc).__name__}: {exc}); the next "
+              "`gridgov up` completes it", file=sys.stderr)
         return False
     if result is not None:
         print(f"history: {result['cases']} reports over {result['days']} days loaded in "
