@@ -186,6 +186,7 @@ def generate(data_dir: Path, *, days: int = 90, per_day: int = 2400, seed: int =
     processes load them side by side (default: the CPUs, at most 4); each chunk is a few short transactions.
     """
     from gridgov_dispatch.context import DispatchContext
+    from gridgov_dispatch.feedback.backfill import Ratings
     from gridgov_dispatch.tickets.backfill import Loader
 
     seconds: dict[str, float] = {}
@@ -206,7 +207,8 @@ def generate(data_dir: Path, *, days: int = 90, per_day: int = 2400, seed: int =
 
     t = time.perf_counter()
     _WORK.update(cases=plan.cases, dbs=dbs, chunk=chunk,
-                 loader=Loader(ctx, now, _department_areas(dbs["registry"], grids)))
+                 loader=Loader(ctx, now, Ratings(dispatch.settings.reopen_satisfaction_max),
+                               _department_areas(dbs["registry"], grids)))
     starts = list(range(0, len(plan.cases), chunk))
     jobs = max(1, min(jobs or min(os.cpu_count() or 1, 4), len(starts)))
     totals: Counter[str] = Counter()

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from gridgov_common.events.feedback import FeedbackReceived
 from gridgov_common.events.tickets import TicketEvent
 from gridgov_dispatch.context import DispatchContext
+from gridgov_dispatch.feedback.backfill import Ratings
 from gridgov_dispatch.feedback.models import TicketRating
 from gridgov_dispatch.tickets.backfill import Loader
 from gridgov_dispatch.tickets.models import Ticket, TicketTransition
@@ -75,7 +76,7 @@ CASES = [
 
 def _load(stack):
     ctx = DispatchContext(stack.runtime.db, stack.runtime.settings)
-    loader = Loader(ctx, NOW)
+    loader = Loader(ctx, NOW, Ratings(ctx.settings.reopen_satisfaction_max))
     return list(loader.load(CASES, chunk=4))
 
 

@@ -4,7 +4,8 @@ Each case is routed by the published rule set (``rules.engine.decide`` on the ro
 every step is checked by the lifecycle table (``lifecycle.apply``), each stage's deadline comes from the SLA clock
 on the working calendar (``transitions._clock_after``, the very function a live transition uses), the clock's own
 warnings 预警 and escalations 升级 are those the SLA scan would have made (``clocks.due_steps`` at the moment each
-is due), and a bad rating reopens a case by the feedback rules (``feedback.rules``). Each transition yields the
+is due), and a bad rating reopens a case by the feedback rules (``feedback.backfill.Ratings``, passed in: feedback
+builds on tickets, not the other way round). Each transition yields the
 ``TicketEvent`` a live one would publish (built by ``lifecycle.ticket_event``), returned to the caller for the
 read models that learn from events (analytics).
 
@@ -31,8 +32,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from gridgov_common.events.feedback import FeedbackReceived
 from gridgov_common.events.tickets import TicketEvent, ticket_event_type
 from gridgov_dispatch.context import DispatchContext
-from gridgov_dispatch.feedback import rules as feedback_rules
-from gridgov_dispatch.feedback.models import TicketRating
 from gridgov_dispatch.rules import engine as rules
 from gridgov_dispatch.rules import service as rule_sets
 from gridgov_dispatch.tickets import handlers, lifecycle, transitions
@@ -85,6 +84,21 @@ class PastCase(Protocol):
     handled_on_spot: bool
     steps: Sequence[PastStep]
     rating: PastRating | None
+
+
+class RatingRules(Protocol):
+    """What the feedback side decides about a past rating (``gridgov_dispatch.feedback.backfill.Ratings``)."""
+
+    table: sa.Table  # where ratings are stored
+
+    def row(self, feedback: FeedbackReceived) -> dict[str, Any]:
+        """The stored rating of a reporter's answer."""
+        ...
+
+    def reopen_note(self, feedback: FeedbackReceived, state: str, department: str | None,
+                    closed_at: datetime | None) -> str | None:
+        """The audit note of the reopen a bad rating makes, or None when dispatch would leave the case closed."""
+        ...
 
 
 class Actor(NamedTuple):
@@ -225,7 +239,7 @@ _MISSING = object()
 class Loader:
     """Makes and writes the tickets of past cases, chunk by chunk."""
 
-    def __init__(self, ctx: DispatchContext, now: datetime,
+    def __init__(self, ctx: DispatchContext, now: datetime, ratings: RatingRules,
                  department_areas: Callable[[PastCase], frozenset[str]] | None = None):
         snapshot = ctx.snapshot()
         self.ctx = replace(snapshot, _calendar=MemoCalendar(snapshot.calendar()))
@@ -238,7 +252,7 @@ class Loader:
         self.department_areas = department_areas or (lambda _case: frozenset())
         self.rule_set_version = self.ctx.rule_set().version
         self.catalog_version = self.ctx.catalog().version
-        self.reopen_max = self.ctx.settings.reopen_satisfaction_max
+        self.ratings = ratings
         self._actors: dict[tuple[str, str], Actor] = {}
 
     # --- one case ---------------------------------------------------------------------------------------------
@@ -288,10 +302,10 @@ class Loader:
                 rating = self._rate(t, case, n, due, out, ratings)
             elif step.action == "reopen":
                 assert rating is not None, "a reopen follows a rating"
-                why = feedback_rules.why_not_reopen(t.state, t.department, t.closed_at, rating.closed_at)
-                if not feedback_rules.is_bad(rating.solved, rating.satisfaction, self.reopen_max) or why:
-                    raise ValueError(f"case {case.report_id}: dispatch would not reopen ({why or 'a good rating'})")
-                self._step(t, base, Action.REOPEN, SYSTEM, feedback_rules.reopen_note(rating), due, out, trs,
+                note = self.ratings.reopen_note(rating, t.state, t.department, t.closed_at)
+                if note is None:
+                    raise ValueError(f"case {case.report_id}: dispatch would not reopen after this rating")
+                self._step(t, base, Action.REOPEN, SYSTEM, note, due, out, trs,
                            {"rework_count": t.rework_count + 1, "closed_at": None})
             else:
                 self._act(t, base, Action(step.action), routed, due, out, trs)
@@ -407,8 +421,7 @@ class Loader:
             followup_id=followup, ticket_id=t.id, report_id=case.report_id, reporter_id=case.reporter_id,
             channel=case.channel, solved=case.rating.solved, satisfaction=case.rating.satisfaction,
             answered_at=at, answered_by="reporter", closed_at=t.closed_at)
-        ratings.append({"followup_id": followup, "ticket_id": t.id, "reporter_id": case.reporter_id,
-                        "solved": feedback.solved, "satisfaction": feedback.satisfaction, "answered_at": at})
+        ratings.append(self.ratings.row(feedback))
         out.events.append(("feedback.received", feedback))
         return feedback
 
@@ -438,7 +451,7 @@ class Loader:
         db = self.ctx.db
         with db.engine.begin() as conn:
             for table, rows in ((Ticket.__table__, tickets), (TicketTransition.__table__, trs),
-                                (TicketRating.__table__, ratings)):
+                                (self.ratings.table, ratings)):
                 if rows:
                     conn.execute(insert_ignore(db.engine.dialect.name, table), rows)
         out.tickets, out.transitions, out.ratings = len(tickets), len(trs), len(ratings)
