@@ -211,10 +211,12 @@ def _near(grids: Sequence[GridInfo], centre: int, radius_deg: float) -> list[int
     return out
 
 
+_TEXTS = ("{place}发现{name}，请尽快处理", "{name}：{place}一带，影响通行和周边居民", "群众反映{place}{name}问题",
+          "{place}附近{name}，现场已拍照")
+
+
 def _description(cat: CategoryInfo, grid: GridInfo, variant: int) -> str:
-    place = grid.village_name or grid.name or grid.code
-    return (f"{place}发现{cat.name}，请尽快处理", f"{cat.name}：{place}一带，影响通行和周边居民",
-            f"群众反映{place}{cat.name}问题", f"{place}附近{cat.name}，现场已拍照")[variant % 4]
+    return _TEXTS[variant % 4].format(place=grid.village_name or grid.name or grid.code, name=cat.name)
 
 
 def _outcome_steps(u: Sequence[float], outcome: str) -> list[Step]:
@@ -420,8 +422,8 @@ def plan_history(grids: Sequence[GridInfo], categories: Sequence[CategoryInfo], 
             steps.insert(0, Step("dispatch", 0.0))
             if recent and rating is not None and outcome != "reopened":
                 steps, rating = steps[:-1], None
-        road = ROADS[int(u[3] * len(ROADS)) % len(ROADS)]
-        address = f"{grid.town_name}{grid.village_name}{road}{1 + int(u[2] * 300)}号"
+        address = None if channel == "patrol" else \
+            f"{grid.town_name}{grid.village_name}{ROADS[int(u[3] * len(ROADS)) % len(ROADS)]}{1 + int(u[2] * 300)}号"
         if channel == "patrol":
             reporter, role, ext = f"gw-{grid.code}", "grid_worker", None
         elif channel == "hotline":
@@ -435,7 +437,7 @@ def plan_history(grids: Sequence[GridInfo], categories: Sequence[CategoryInfo], 
             index=index, report_id=report_id, ticket_id=None if answered else stable_id(seed, "ticket", index),
             submitted_at=at, channel=channel, category_code=cat.code, grid_code=grid.code,
             village_code=grid.village_code, town_code=grid.town_code, lon=lon, lat=lat,
-            description=_description(cat, grid, variants_l[r]), address=address if channel != "patrol" else None,
+            description=_description(cat, grid, variants_l[r]), address=address,
             reporter_id=reporter, reporter_role=role, outcome=outcome, steps=tuple(steps), rating=rating,
             handled_on_spot=on_spot, answer="已直接答复来电人（政策咨询）" if answered else None, external_id=ext))
     for k, ids in enumerate(chronic_ids):
