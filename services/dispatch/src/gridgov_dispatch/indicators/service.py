@@ -29,23 +29,31 @@ def _tickets_touching(period: Period, now: datetime):
     return union(acted, closed, lapsed, rated).subquery()
 
 
+CHUNK = 5_000  # ids per IN (...) list: far under SQLite's and PostgreSQL's bound on bound parameters
+_FACT_COLUMNS = (Ticket.id, Ticket.state, Ticket.department, Ticket.first_department, Ticket.town_code,
+                 Ticket.deadline, Ticket.closed_at, Ticket.sla_level, Ticket.return_count)
+
+
 def case_facts(session: Session, period: Period, now: datetime) -> list[CaseFacts]:
     """The facts of every ticket that may count in the period (the formulas decide what each one adds)."""
-    ids = _tickets_touching(period, now)
-    id_col = next(iter(ids.c))
-    tickets = session.exec(select(Ticket).where(Ticket.id.in_(select(id_col)))).all()
+    # The ids are read once and the rest is fetched by id in chunks, only the columns the formulas read: a union
+    # subquery repeated in three IN clauses, and whole ticket rows (routing trace included), made a month of a
+    # city with 200k past tickets take 12 s.
+    ids = sorted(session.exec(select(next(iter(_tickets_touching(period, now).c)))).all())
     trail: dict[str, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
-    rows = session.exec(
-        select(TicketTransition.ticket_id, TicketTransition.action, TicketTransition.at)
-        .where(TicketTransition.ticket_id.in_(select(id_col)), TicketTransition.action.in_(COUNTED_ACTIONS))
-    ).all()
-    for ticket_id, action, at in rows:
-        trail[ticket_id][action].append(at)
     ratings: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-    for ticket_id, at, satisfaction in session.exec(
-            select(TicketRating.ticket_id, TicketRating.answered_at, TicketRating.satisfaction)
-            .where(TicketRating.ticket_id.in_(select(id_col)))).all():
-        ratings[ticket_id].append((at, satisfaction))
+    tickets = []
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i:i + CHUNK]
+        tickets.extend(session.exec(select(*_FACT_COLUMNS).where(Ticket.id.in_(chunk))).all())
+        for ticket_id, action, at in session.exec(
+                select(TicketTransition.ticket_id, TicketTransition.action, TicketTransition.at)
+                .where(TicketTransition.ticket_id.in_(chunk), TicketTransition.action.in_(COUNTED_ACTIONS))).all():
+            trail[ticket_id][action].append(at)
+        for ticket_id, at, satisfaction in session.exec(
+                select(TicketRating.ticket_id, TicketRating.answered_at, TicketRating.satisfaction)
+                .where(TicketRating.ticket_id.in_(chunk))).all():
+            ratings[ticket_id].append((at, satisfaction))
     facts = []
     for t in tickets:
         acts = trail.get(t.id, {})
