@@ -119,14 +119,18 @@ class Supervisor:
 
 def _history(data_dir: Path) -> bool:
     """The demo city's past, generated once per data directory after the services have migrated and seeded
-    (``history.json`` marks it done; GRIDGOV_HISTORY=0 skips it); False if it failed."""
+    (``history.json`` marks it done; GRIDGOV_HISTORY=0 skips it); False if it failed (the stack keeps running).
+
+    Ctrl-C while it loads is passed on (the caller stops the stack); the next ``gridgov up`` completes it, as a
+    re-run of the same plan does."""
     from gridgov_cli.history.run import ensure
 
     try:
         result = ensure(data_dir)
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - told, and the stack stopped: re-run next time
-        print(f"gridgov up stopped while generating the history ({type(exc).__name__}: {exc}); the next "
-              "`gridgov up` completes it", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - told; the services stay up, the next `gridgov up` completes it
+        print(f"history: generating the demo city's past failed ({type(exc).__name__}: {exc}); the stack keeps "
+              "running with what was loaded, and the next `gridgov up` (or `gridgov history generate`) completes "
+              "it", file=sys.stderr, flush=True)
         return False
     if result is not None:
         print(f"history: {result['cases']} reports over {result['days']} days loaded in "
@@ -135,7 +139,10 @@ def _history(data_dir: Path) -> bool:
 
 
 def run_up(data_dir: Path, ready_timeout: float = 90.0) -> int:
-    """``gridgov up``: start the embedded stack with demo data and print where everything is."""
+    """``gridgov up``: start the embedded stack with demo data and print where everything is.
+
+    The URLs come first, as soon as the services answer: they are usable while the history loads (the console
+    fills as its chunks commit), and its progress follows."""
     env = service_env(dict(os.environ), data_dir)
     sup = Supervisor(env, data_dir)
     sup.start_all()
@@ -146,13 +153,18 @@ def run_up(data_dir: Path, ready_timeout: float = 90.0) -> int:
         print(f"gridgov up failed: {exc}; logs in {sup.log_dir}", file=sys.stderr)
         sup.stop_all()
         return 1
-    if os.environ.get("GRIDGOV_HISTORY", "1") != "0" and not _history(data_dir):
-        sup.stop_all()
-        return 1
     print(f"gridgov is up (embedded stack, data in {data_dir.resolve()})")
     for name, url in urls.items():
         print(f"  {name:<14} {url}   docs: {url}/docs")
     print("Try:  gridgov demo        (drives one report round the loop)")
     print("      gridgov token command_centre   (a bearer token for curl)")
     print("Stop with Ctrl-C.", flush=True)
+    if os.environ.get("GRIDGOV_HISTORY", "1") != "0":
+        try:
+            _history(data_dir)
+        except KeyboardInterrupt:
+            print("gridgov up stopped while generating the history; the next `gridgov up` completes it",
+                  file=sys.stderr, flush=True)
+            sup.stop_all()
+            return 130
     return sup.watch()
