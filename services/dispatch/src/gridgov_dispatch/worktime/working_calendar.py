@@ -133,6 +133,7 @@ class WorkingHours:
 
     periods: tuple[tuple[time, time], ...] = ((time(8, 30), time(12, 0)), (time(14, 0), time(17, 30)))
     _spans: tuple[tuple[int, int], ...] = field(init=False, repr=False, compare=False)  # µs since midnight
+    _day_us: int = field(init=False, repr=False, compare=False)  # asked for at every deadline: computed once
 
     def __post_init__(self) -> None:
         if not self.periods:
@@ -145,7 +146,9 @@ class WorkingHours:
             if previous_end is not None and begin < previous_end:
                 raise ValueError(f"working hours part {part!r}: overlaps or precedes the previous period")
             previous_end = end
-        object.__setattr__(self, "_spans", tuple((_us_of(b), _us_of(e)) for b, e in self.periods))
+        spans = tuple((_us_of(b), _us_of(e)) for b, e in self.periods)
+        object.__setattr__(self, "_spans", spans)
+        object.__setattr__(self, "_day_us", sum(e - b for b, e in spans))
 
     @property
     def day_seconds(self) -> float:
@@ -155,13 +158,18 @@ class WorkingHours:
     @property
     def day_us(self) -> int:
         """The working microseconds of one working day."""
-        return sum(e - b for b, e in self._spans)
+        return self._day_us
 
     def offset_at(self, t: time) -> int:
         """Working microseconds of the day elapsed at wall time ``t`` (0 before the first period, the day's total
         after the last)."""
-        s = _us_of(t)
-        return sum(min(max(s, b), e) - b for b, e in self._spans)
+        s = ((t.hour * 60 + t.minute) * 60 + t.second) * US + t.microsecond
+        elapsed = 0
+        for b, e in self._spans:
+            if s <= b:
+                break
+            elapsed += (s if s < e else e) - b
+        return elapsed
 
     def time_at(self, offset: int) -> int:
         """The earliest wall time (µs since midnight) at which ``offset`` working microseconds of the day have
@@ -199,6 +207,14 @@ class Deadline:
     provisional_years: tuple[int, ...] = ()
 
 
+_UNITS: dict[str, Unit] = {u.value: u for u in Unit}
+
+
+def _unit(unit: Unit | str) -> Unit:
+    """``Unit(unit)`` (ValueError for an unknown one) without the enum's lookup on every deadline."""
+    return _UNITS.get(unit) or Unit(unit)
+
+
 def _require_aware(name: str, value: datetime) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware")
@@ -217,6 +233,7 @@ class WorkingCalendar:
         self.tables = dict(tables)
         self.hours = hours or WorkingHours()
         self.tz = tz
+        self._working: dict[date, bool] = {}  # a day's answer, remembered: the tables do not change
 
     def is_covered(self, year: int) -> bool:
         """Whether an official table (package or loaded) covers ``year``."""
@@ -224,16 +241,21 @@ class WorkingCalendar:
 
     def is_working_day(self, d: date) -> bool:
         """Whether ``d`` is a working day: Monday–Friday less the holidays, plus adjusted weekend days (调休)."""
-        table = self.tables.get(d.year)
-        if table is None:
-            return not _is_weekend(d)
-        if d in table.workdays:
-            return True
-        return not _is_weekend(d) and d not in table.holidays
+        known = self._working.get(d)
+        if known is None:
+            table = self.tables.get(d.year)
+            if table is None:
+                known = not _is_weekend(d)
+            elif d in table.workdays:
+                known = True
+            else:
+                known = not _is_weekend(d) and d not in table.holidays
+            self._working[d] = known
+        return known
 
     def unit_seconds(self, unit: Unit | str) -> float:
         """The working seconds of one ``unit`` (clock hour 3,600; working hour 3,600; working day the day's total)."""
-        return self.hours.day_seconds if Unit(unit) is Unit.WORKING_DAYS else 3600.0
+        return self.hours.day_seconds if _unit(unit) is Unit.WORKING_DAYS else 3600.0
 
     def _local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.tz).replace(tzinfo=None)
@@ -253,7 +275,7 @@ class WorkingCalendar:
         have passed since ``start``; resumes a paused clock with its remaining time. Zero seconds is ``start``."""
         _require_aware("start", start)
         _require_finite("seconds", seconds)
-        if Unit(unit) is Unit.CLOCK_HOURS:
+        if _unit(unit) is Unit.CLOCK_HOURS:
             return Deadline((start + timedelta(seconds=seconds)).astimezone(UTC))
         remaining, day_total = _to_us(seconds), self.hours.day_us
         if remaining == 0:  # not even a microsecond: the start itself (the earliest-instant rule could go back)
@@ -277,7 +299,7 @@ class WorkingCalendar:
         """The unit's seconds from ``a`` to ``b`` (natural for clock hours, working otherwise); negative if b < a."""
         _require_aware("a", a)
         _require_aware("b", b)
-        if Unit(unit) is Unit.CLOCK_HOURS:
+        if _unit(unit) is Unit.CLOCK_HOURS:
             return (b - a).total_seconds()
         if b < a:
             return -self.working_seconds_between(b, a, unit)
