@@ -1,30 +1,40 @@
 // The console's front end: one Vue application for every role, routed by URL (a URL per ticket).
+// Start-up is ordered for a phone on a slow network (issue #14), where the browser's six connections and a 562 ms
+// round trip, more than the bytes, decide the time: this entry holds Vue, the router and the frame; Element Plus's
+// base kit (elements/base.js) and the page's chunk (the router's first navigation) are asked for first, as the
+// longest downloads, then the session's reference data and the page's first list, all before the page's code is in.
 import { createApp } from 'vue';
-// Element Plus by the components the pages use, not the whole library: the phone on a slow network downloads
-// the shell before anything shows (issue #14 measured 260 KB gzip for the whole library's JS). A page that
-// starts using another `el-*` component adds it here. A child component (ElRadioButton, ElTableColumn, ElOption...)
-// is installed by its parent's installer (ElRadio, ElTable, ElSelect...), so the parent must be in the list.
-import {
-  ElAlert, ElBadge, ElButton, ElButtonGroup, ElCard, ElCheckbox, ElCollapse, ElCollapseItem, ElDescriptions,
-  ElDescriptionsItem, ElDialog, ElDrawer, ElEmpty, ElForm, ElFormItem, ElIcon, ElImage, ElInput, ElInputNumber,
-  ElLoading, ElOption, ElOptionGroup, ElPagination, ElRadio, ElRadioButton, ElRadioGroup, ElRate, ElResult, ElSelect,
-  ElSkeleton, ElTable, ElTableColumn, ElTag, ElTimeline, ElTimelineItem, ElMessage, ElMessageBox, provideGlobalConfig,
-} from 'element-plus';
-import zhCn from 'element-plus/es/locale/lang/zh-cn';
-import 'element-plus/dist/index.css';
-import 'leaflet/dist/leaflet.css';
+import './elements/base.css.js';
 import './app.css';
 import App from './App.vue';
+import { HANDLED_TASKS, pagePath, prefetch, session } from './api.js';
+import { useApp } from './elements/index.js';
+import { loadGrid, loadReference } from './names.js';
 import { router } from './router.js';
 
-const COMPONENTS = [
-  ElAlert, ElBadge, ElButton, ElButtonGroup, ElCard, ElCheckbox, ElCollapse, ElCollapseItem, ElDescriptions,
-  ElDescriptionsItem, ElDialog, ElDrawer, ElEmpty, ElForm, ElFormItem, ElIcon, ElImage, ElInput, ElInputNumber,
-  ElOption, ElOptionGroup, ElPagination, ElRadio, ElRadioButton, ElRadioGroup, ElRate, ElResult, ElSelect, ElSkeleton,
-  ElTable, ElTableColumn, ElTag, ElTimeline, ElTimelineItem,
-];
-
-const app = createApp(App).use(router);
-provideGlobalConfig({ locale: zhCn }, app, true);  // what ElementPlus's own installer does with its options
-for (const component of [...COMPONENTS, ElLoading, ElMessage, ElMessageBox]) app.use(component);
-app.mount('#app');
+const app = createApp(App);
+useApp(app);
+const elements = import('./elements/base.js');
+if (session.user) {
+  // the page's chunk now, not after the router's guards have run (they wait a turn: by then the reads below hold
+  // every connection); the router's own import then finds it on its way
+  const first = router.resolve(window.location.pathname);
+  if (!first.meta.roles || first.meta.roles.includes(session.user.role)) {
+    for (const record of first.matched) {
+      if (typeof record.components?.default === 'function') record.components.default();
+    }
+  }
+}
+app.use(router);
+if (session.user) {
+  loadReference();
+  if (session.user.grid) loadGrid(session.user.grid).catch(() => {});
+  // the field app's first screen waits for its 待核查 list too (components/field/TaskList.vue takes this answer)
+  if (session.user.role === 'grid_worker' && window.location.pathname === '/field') {
+    prefetch(pagePath(HANDLED_TASKS.path, HANDLED_TASKS.pageSize, 0));
+  }
+}
+elements.then(({ install }) => {
+  install(app);
+  app.mount('#app');
+});

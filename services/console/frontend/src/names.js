@@ -56,9 +56,24 @@ export function loadReference() {
   return ref.loading;
 }
 
+// The signed-in grid worker's grid, read once: the frame names it and the field page draws it.
+const grids = new Map();
+
+/** The grid's feature from grid-registry, one request per code per session (a failed one is asked again). */
+export function loadGrid(code) {
+  if (!grids.has(code)) {
+    grids.set(code, api('GET', `registry/v1/grids/${encodeURIComponent(code)}`).catch((exc) => {
+      grids.delete(code);
+      throw exc;
+    }));
+  }
+  return grids.get(code);
+}
+
 /** Forgets the reference data (a new user may see other departments). */
 export function resetReference() {
   Object.assign(ref, { categories: {}, departments: {}, areas: {}, loaded: false, loading: null });
+  grids.clear();
 }
 
 /** The category's Chinese name (with its code when unknown). */

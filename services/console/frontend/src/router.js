@@ -2,6 +2,7 @@
 // Each route names the roles that may open it; the home page sends each role to its own workbench.
 import { createRouter, createWebHistory } from 'vue-router';
 import { session } from './api.js';
+import { deskKit } from './elements/index.js';
 import LoginView from './views/LoginView.vue';
 
 /** The first page of each role after signing in. */
@@ -13,23 +14,27 @@ const STAFF = ['grid_worker', 'dept_dispatcher', 'command_centre', 'admin'];
 const DESK = ['dept_dispatcher', 'command_centre', 'admin'];
 const CENTRE = ['command_centre', 'admin'];
 
+// A desk page loads with the desk kit of Element Plus (tables, dialogs, descriptions... and Leaflet's CSS), which the
+// grid worker's app and the citizen's pages never download.
+const desk = (load) => () => Promise.all([deskKit(), load()]).then(([, page]) => page);
+
 export const routes = [
   { path: '/login', component: LoginView, meta: { title: '登录', public: true } },
   { path: '/', redirect: () => HOME_OF[session.user?.role] || '/login' },
   // Workbench routes: each page's module is loaded when first opened.
-  { path: '/tickets/:id', component: () => import('./views/TicketDetailView.vue'), meta: { title: '工单详情', roles: STAFF } },
-  { path: '/queue', component: () => import('./views/QueueView.vue'), meta: { title: '部门工作台', roles: DESK } },
-  { path: '/board', component: () => import('./views/BoardView.vue'), meta: { title: '指挥中心', roles: CENTRE } },
+  { path: '/tickets/:id', component: desk(() => import('./views/TicketDetailView.vue')), meta: { title: '工单详情', roles: STAFF } },
+  { path: '/queue', component: desk(() => import('./views/QueueView.vue')), meta: { title: '部门工作台', roles: DESK } },
+  { path: '/board', component: desk(() => import('./views/BoardView.vue')), meta: { title: '指挥中心', roles: CENTRE } },
   // The command centre's queues and lists (指挥中心工作台).
-  { path: '/tickets', component: () => import('./views/TicketListView.vue'), meta: { title: '工单列表', roles: CENTRE } },
-  { path: '/triage', component: () => import('./views/TriageView.vue'), meta: { title: '人工分拨', roles: CENTRE } },
-  { path: '/returns', component: () => import('./views/ReturnsView.vue'), meta: { title: '退单裁定', roles: CENTRE } },
-  { path: '/extensions', component: () => import('./views/ExtensionsView.vue'), meta: { title: '延期审批', roles: CENTRE } },
-  { path: '/closing', component: () => import('./views/ClosingView.vue'), meta: { title: '待结案', roles: CENTRE } },
-  { path: '/indicators', component: () => import('./views/IndicatorsView.vue'), meta: { title: '综合评价', roles: CENTRE } },
+  { path: '/tickets', component: desk(() => import('./views/TicketListView.vue')), meta: { title: '工单列表', roles: CENTRE } },
+  { path: '/triage', component: desk(() => import('./views/TriageView.vue')), meta: { title: '人工分拨', roles: CENTRE } },
+  { path: '/returns', component: desk(() => import('./views/ReturnsView.vue')), meta: { title: '退单裁定', roles: CENTRE } },
+  { path: '/extensions', component: desk(() => import('./views/ExtensionsView.vue')), meta: { title: '延期审批', roles: CENTRE } },
+  { path: '/closing', component: desk(() => import('./views/ClosingView.vue')), meta: { title: '待结案', roles: CENTRE } },
+  { path: '/indicators', component: desk(() => import('./views/IndicatorsView.vue')), meta: { title: '综合评价', roles: CENTRE } },
   // 风险一张图: hot spots, recurrences and surges from analytics; ECharts lives in this route's chunk only.
-  { path: '/risk', component: () => import('./views/RiskView.vue'), meta: { title: '风险一张图', roles: CENTRE } },
-  { path: '/map', component: () => import('./views/MapView.vue'), meta: { title: '网格地图', roles: STAFF } },
+  { path: '/risk', component: desk(() => import('./views/RiskView.vue')), meta: { title: '风险一张图', roles: CENTRE } },
+  { path: '/map', component: desk(() => import('./views/MapView.vue')), meta: { title: '网格地图', roles: STAFF } },
   { path: '/field', component: () => import('./views/FieldView.vue'), meta: { title: '网格员', roles: ['grid_worker'] } },
   // The citizen's phone pages (随手拍): their own frame, their own login; the follow-up page needs no login.
   { path: '/citizen/login', component: () => import('./views/CitizenLoginView.vue'), meta: { title: '市民登录', public: true, citizen: true } },
