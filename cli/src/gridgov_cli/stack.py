@@ -47,7 +47,10 @@ def service_env(base: dict[str, str], data_dir: Path, ports: dict[str, int] | No
     # glibc gives each thread its own malloc arena; two are plenty for a service and save ~10 MB of RSS each.
     env.setdefault("MALLOC_ARENA_MAX", "2")
     for svc in SERVICES.values():
-        env[f"{svc.env_prefix}PORT"] = str((ports or {}).get(svc.name, svc.port))
+        key = f"{svc.env_prefix}PORT"
+        # An explicit port wins, then one the caller's environment sets (GRIDGOV_CONSOLE_PORT=9000 gridgov up),
+        # then the service's default.
+        env[key] = str((ports or {}).get(svc.name) or env.get(key) or svc.port)
     return env
 
 
