@@ -7,7 +7,6 @@ Who: command_centre, admin (``CITY_WIDE``). Every answer carries an ETag (If-Non
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from typing import Annotated, Literal
@@ -18,42 +17,18 @@ from starlette.responses import Response
 from gridgov_analytics.deps import Runtime
 from gridgov_analytics.risk import handlers
 from gridgov_analytics.risk.schemas import HotspotsRead, RecurrencesRead, SurgesRead
-from gridgov_analytics.settings import AnalyticsSettings
 from gridgov_analytics.trends import filters
 from gridgov_analytics.trends import handlers as trends
-from gridgov_common.deps import CityWide, IfNoneMatch, not_modified
+from gridgov_analytics.trends.views import CACHED, Category, Channel, From, To, send
+from gridgov_common.deps import CityWide, IfNoneMatch
 
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
 
-CACHED = {304: {"description": "Not modified: the If-None-Match ETag still matches."}}
-From = Annotated[str | None, Query(alias="from", max_length=10, pattern=filters.DATE_PATTERN,
-                                   description="first local day (China time), YYYY-MM-DD; default: 89 days before "
-                                               "`to`")]
-To = Annotated[str | None, Query(max_length=10, pattern=filters.DATE_PATTERN,
-                                 description="last local day, included; default today; at most 400 days after "
-                                             "`from`")]
 Area = Annotated[str | None, Query(max_length=72, pattern=filters.AREA_PATTERN,
                                    description="town:<code> | village:<code> | grid:<code>: which grids or items "
                                                "are listed (hot spots are computed city-wide)")]
-Category = Annotated[str | None, Query(max_length=850, pattern=filters.CODE_LIST_PATTERN,
-                                       description="catalog codes or code prefixes (a class and all under it), "
-                                                   "comma-separated")]
-Channel = Annotated[str | None, Query(max_length=200, pattern=filters.WORD_LIST_PATTERN,
-                                      description="patrol | hotline | citizen | open311, comma-separated")]
 Step = Annotated[Literal["week"], Query(description="the time step: 7-day weeks ending on `to`")]
 CSV_COLUMNS = ("grid_code", "grid_name", "village_code", "town_code", "class", "count", "z_last", "trend", "trend_p")
-
-
-def _send(body: bytes, media_type: str, runtime: Runtime, if_none_match: str | None,
-          filename: str | None = None) -> Response:
-    """The answer with its ETag and Cache-Control, or a 304 when the client's copy still matches."""
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    settings = runtime.settings
-    max_age = settings.cache_max_age_s if isinstance(settings, AnalyticsSettings) else 60
-    headers = {"ETag": etag, "Cache-Control": f"private, max-age={max_age}", "Vary": "Authorization"}
-    if filename:
-        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return not_modified(if_none_match, etag, headers) or Response(body, media_type=media_type, headers=headers)
 
 
 def _filters(runtime: Runtime, from_: str | None, to: str | None, area: str | None, category: str | None,
@@ -79,7 +54,7 @@ def get_hotspots(runtime: Runtime, _principal: CityWide, from_: From = None, to:
     trend of each grid's z-scores; classes new, consecutive, intensifying, persistent, diminishing, sporadic,
     oscillating and historical, hot or cold, or no_pattern. Who: command_centre, admin."""
     found = _hotspots(runtime, from_, to, area, category, channel)
-    return _send(found.read.model_dump_json(by_alias=True).encode(), "application/json", runtime, if_none_match)
+    return send(found.read.model_dump_json(by_alias=True).encode(), "application/json", runtime, if_none_match)
 
 
 @router.get("/hotspots.geojson", responses={**CACHED, 200: {"content": {"application/geo+json": {}}}})
@@ -98,7 +73,7 @@ def get_hotspots_geojson(runtime: Runtime, _principal: CityWide, from_: From = N
     body = {"type": "FeatureCollection", "from": found.read.from_.isoformat(), "to": found.read.to.isoformat(),
             "steps": [s.isoformat() for s in found.read.steps], "alpha": found.read.alpha, "features": features}
     name = f"hotspots-{found.read.from_.isoformat()}-{found.read.to.isoformat()}.geojson"
-    return _send(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), "application/geo+json",
+    return send(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), "application/geo+json",
                  runtime, if_none_match, name)
 
 
@@ -116,7 +91,7 @@ def get_hotspots_csv(runtime: Runtime, _principal: CityWide, from_: From = None,
         row = {"grid_name": found.grids[item.grid_code].grid_name, **item.model_dump(by_alias=True)}
         writer.writerow([row[c] for c in CSV_COLUMNS])
     name = f"hotspots-{found.read.from_.isoformat()}-{found.read.to.isoformat()}.csv"
-    return _send(("\ufeff" + out.getvalue()).encode("utf-8"), "text/csv; charset=utf-8", runtime, if_none_match,
+    return send(("\ufeff" + out.getvalue()).encode("utf-8"), "text/csv; charset=utf-8", runtime, if_none_match,
                  name)
 
 
@@ -130,7 +105,7 @@ def get_recurrences(runtime: Runtime, _principal: CityWide, from_: From = None, 
     returns after closure, best first, each with its newest 20 tickets. Who: command_centre, admin."""
     f = _filters(runtime, from_, to, area, category, channel)
     answer = handlers.recurrence_list(runtime.db, f, limit=limit)
-    return _send(answer.model_dump_json(by_alias=True).encode(), "application/json", runtime, if_none_match)
+    return send(answer.model_dump_json(by_alias=True).encode(), "application/json", runtime, if_none_match)
 
 
 @router.get("/surges", response_model=SurgesRead, responses=CACHED)
@@ -143,4 +118,4 @@ def get_surges(runtime: Runtime, _principal: CityWide, from_: From = None, to: T
     Who: command_centre, admin."""
     f = _filters(runtime, from_, to, area, category, channel)
     answer = handlers.surge_list(runtime.db, f, level=level, limit=limit)
-    return _send(answer.model_dump_json(by_alias=True).encode(), "application/json", runtime, if_none_match)
+    return send(answer.model_dump_json(by_alias=True).encode(), "application/json", runtime, if_none_match)

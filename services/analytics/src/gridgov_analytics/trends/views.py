@@ -40,15 +40,22 @@ Measure = Annotated[str | None, Query(max_length=400, pattern=filters.WORD_LIST_
                                       description="comma-separated: " + ", ".join(filters.MEASURES))]
 
 
-def cached(model: BaseModel, runtime: Runtime, if_none_match: str | None) -> Response:
-    """The JSON answer with its ETag and Cache-Control, or a 304 when the client's copy still matches."""
-    body = model.model_dump_json(by_alias=True).encode()
+def send(body: bytes, media_type: str, runtime: Runtime, if_none_match: str | None,
+         filename: str | None = None) -> Response:
+    """An answer with its ETag and Cache-Control (a download when ``filename`` is given), or a 304 when the
+    client's copy still matches; the trends and the risk map answer through it."""
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     settings = runtime.settings
     max_age = settings.cache_max_age_s if isinstance(settings, AnalyticsSettings) else 60
     headers = {"ETag": etag, "Cache-Control": f"private, max-age={max_age}", "Vary": "Authorization"}
-    return not_modified(if_none_match, etag, headers) or Response(body, media_type="application/json",
-                                                                  headers=headers)
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return not_modified(if_none_match, etag, headers) or Response(body, media_type=media_type, headers=headers)
+
+
+def cached(model: BaseModel, runtime: Runtime, if_none_match: str | None) -> Response:
+    """The JSON answer of a model through :func:`send`."""
+    return send(model.model_dump_json(by_alias=True).encode(), "application/json", runtime, if_none_match)
 
 
 def _filters(runtime: Runtime, session, from_: str | None, to: str | None, area: str | None,
