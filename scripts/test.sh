@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command (README: `make test`): install the workspace, provision Kafka and PostgreSQL/PostGIS
-# on loopback with deploy/local/, and run every suite on both stacks.
+# The test command (README: `make test`): install the workspace, provision Kafka, PostgreSQL/PostGIS and
+# Mosquitto (MQTT) on loopback with deploy/local/, and run every suite on both stacks.
 # Where provisioning is impossible (no root, no registry) the real-stack tests skip with a loud reason,
 # unless GRIDGOV_REQUIRE_INFRA=1 (set by .ci/run), which turns every such skip into a failure.
 set -euo pipefail
@@ -13,13 +13,14 @@ if t0=$(date +%s) && deploy/local/up.sh >/dev/null; then
   infra_ok=1
   echo "test.sh: infrastructure ready in $(($(date +%s) - t0))s" >&2
 else
-  echo "test.sh: !!! could not provision Kafka/PostgreSQL: real-stack tests will be SKIPPED !!!" >&2
+  echo "test.sh: !!! could not provision Kafka/PostgreSQL/Mosquitto: real-stack tests will be SKIPPED !!!" >&2
 fi
 
 if [ "$infra_ok" = 1 ]; then
   # Test-only variables: the services under test get their own per-run databases and topic namespace.
   export GRIDGOV_TEST_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:${KAFKA_PORT:-19092}"
   export GRIDGOV_TEST_PG_ADMIN_URL="postgresql://postgres@127.0.0.1:${PG_PORT:-15432}/postgres"
+  export GRIDGOV_TEST_MQTT_URL="mqtt://127.0.0.1:${MQTT_PORT:-11883}"
 fi
 
 exec uv run --frozen pytest "$@"
