@@ -512,7 +512,7 @@ def compose() -> dict:
 
 
 def test_compose_services(compose):
-    assert set(compose["services"]) == {"kafka", "postgis", "console", *SERVICE_NAMES}
+    assert set(compose["services"]) == {"kafka", "postgis", "mosquitto", "console", *SERVICE_NAMES}
 
 
 def test_compose_every_service_has_a_healthcheck(compose):
@@ -588,6 +588,18 @@ def test_compose_kafka_kraft_single_node(compose):
         "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR",
     ):
         assert env[key] == "1"
+
+
+def test_compose_mosquitto_persists_sessions_on_loopback(compose):
+    """The MQTT broker keeps persistent sessions and their queued alarms across a restart, published on loopback."""
+    mq = compose["services"]["mosquitto"]
+    assert re.fullmatch(r"eclipse-mosquitto:2\.\d+\.\d+", mq["image"])
+    assert mq["ports"] == ["127.0.0.1:11883:1883"]
+    mounts = [v.split(":") for v in mq["volumes"]]
+    (conf,) = [m for m in mounts if m[1] == "/mosquitto/config/mosquitto.conf"]
+    lines = {line.strip() for line in (ROOT / conf[0]).read_text().splitlines()}
+    assert {"listener 1883 0.0.0.0", "persistence true", "persistence_location /mosquitto/data/"} <= lines
+    assert any(m[1] == "/mosquitto/data" and m[0] in compose["volumes"] for m in mounts)
 
 
 def test_compose_postgis_init_creates_databases(compose):
