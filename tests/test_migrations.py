@@ -12,7 +12,7 @@ from gridgov_common.db import Database
 from gridgov_common.migrations import upgrade_to_head
 
 PACKAGES = ["gridgov_event_intake", "gridgov_grid_registry", "gridgov_dispatch", "gridgov_notification",
-            "gridgov_analytics"]
+            "gridgov_analytics", "gridgov_sensing"]
 
 
 def schema_diff(url: str, package: str) -> list:

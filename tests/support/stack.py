@@ -23,7 +23,7 @@ from gridgov_common.auth import mint_token
 
 SECRET = "e2e-test-secret-not-for-production"
 DB_NAMES = {"event-intake": "intake", "grid-registry": "registry", "dispatch": "dispatch",
-            "notification": "notification", "analytics": "analytics"}
+            "notification": "notification", "analytics": "analytics", "sensing": "sensing"}
 
 
 def free_port() -> int:

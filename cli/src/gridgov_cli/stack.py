@@ -34,6 +34,7 @@ SERVICES: dict[str, ServiceDef] = {
         ServiceDef("grid-registry", "gridgov_grid_registry", "GRIDGOV_REGISTRY_", 8002),
         ServiceDef("dispatch", "gridgov_dispatch", "GRIDGOV_DISPATCH_", 8003),
         ServiceDef("notification", "gridgov_notification", "GRIDGOV_NOTIFICATION_", 8004),
+        ServiceDef("sensing", "gridgov_sensing", "GRIDGOV_SENSING_", 8005),
         ServiceDef("analytics", "gridgov_analytics", "GRIDGOV_ANALYTICS_", 8006),
         ServiceDef("console", "gridgov_console", "GRIDGOV_CONSOLE_", 8000),
     )

@@ -1,0 +1,93 @@
+"""Queries and guarded writes on the device table, and the version counters of the cached directories."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from gridgov_common.errors import NotFound
+from gridgov_sensing.devices.models import Device, SensingVersion
+
+
+def bump_version(session: Session, name: str) -> None:
+    """Move a directory's version on in the caller's transaction (``devices`` or ``alarm_types``)."""
+    updated = session.execute(sa.update(SensingVersion).where(col(SensingVersion.name) == name)
+                              .values(version=SensingVersion.version + 1))
+    if updated.rowcount == 0:
+        session.add(SensingVersion(name=name, version=1))
+        session.flush()
+
+
+def versions(session: Session) -> dict[str, int]:
+    """Every directory's version now."""
+    return {row.name: row.version for row in session.exec(select(SensingVersion))}
+
+
+def get(session: Session, device_id: str) -> Device | None:
+    """One device, or None."""
+    return session.get(Device, device_id)
+
+
+def get_or_raise(session: Session, device_id: str) -> Device:
+    """One device, or NotFound."""
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound("device", device_id)
+    return device
+
+
+def existing_ids(session: Session, device_ids: Sequence[str]) -> set[str]:
+    """Which of these ids are registered (queried in chunks)."""
+    found: set[str] = set()
+    for start in range(0, len(device_ids), 5000):
+        chunk = list(device_ids[start:start + 5000])
+        found.update(session.exec(select(Device.device_id).where(col(Device.device_id).in_(chunk))))
+    return found
+
+
+def get_many(session: Session, device_ids: Sequence[str]) -> dict[str, Device]:
+    """The registered devices among these ids, by id (queried in chunks)."""
+    found: dict[str, Device] = {}
+    for start in range(0, len(device_ids), 5000):
+        chunk = list(device_ids[start:start + 5000])
+        found.update((d.device_id, d) for d in session.exec(select(Device).where(col(Device.device_id).in_(chunk))))
+    return found
+
+
+def _filtered(query, *, bbox: tuple[float, float, float, float] | None, kind: str | None, online: bool | None,
+              grid: str | None, online_since: datetime):
+    if bbox is not None:
+        west, south, east, north = bbox
+        query = query.where(col(Device.lon).between(west, east), col(Device.lat).between(south, north))
+    if kind is not None:
+        query = query.where(Device.kind == kind)
+    if grid is not None:
+        query = query.where(Device.grid_code == grid)
+    if online is True:
+        query = query.where(col(Device.heartbeat_at) >= online_since)
+    elif online is False:
+        query = query.where(sa.or_(col(Device.heartbeat_at).is_(None), col(Device.heartbeat_at) < online_since))
+    return query
+
+
+def list_devices(session: Session, *, bbox: tuple[float, float, float, float] | None, kind: str | None,
+                 online: bool | None, grid: str | None, online_since: datetime, limit: int,
+                 offset: int) -> tuple[list[Device], int]:
+    """A page of the devices matching the filters (by id) and how many match in all."""
+    filters = dict(bbox=bbox, kind=kind, online=online, grid=grid, online_since=online_since)
+    total = session.exec(_filtered(select(func.count()).select_from(Device), **filters)).one()
+    rows = session.exec(_filtered(select(Device), **filters).order_by(Device.device_id).limit(limit)
+                        .offset(offset))
+    return list(rows), int(total)
+
+
+def touch_heartbeat(session: Session, device_id: str, at: datetime) -> bool:
+    """Record a heartbeat (never moving it back); whether the device exists."""
+    result = session.execute(sa.update(Device).where(col(Device.device_id) == device_id)
+                             .values(heartbeat_at=sa.case((sa.or_(col(Device.heartbeat_at).is_(None),
+                                                                  col(Device.heartbeat_at) < at), at),
+                                                          else_=Device.heartbeat_at)))
+    return result.rowcount > 0

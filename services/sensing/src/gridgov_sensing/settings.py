@@ -1,0 +1,42 @@
+"""sensing settings (env prefix ``GRIDGOV_SENSING_``)."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from gridgov_common.settings import ServiceSettings
+
+
+def _local_registry() -> str:
+    """grid-registry on loopback at the port the stack gave it (``gridgov up`` and the test stacks set
+    ``GRIDGOV_REGISTRY_PORT`` for every process)."""
+    return f"http://127.0.0.1:{os.environ.get('GRIDGOV_REGISTRY_PORT') or 8002}"
+
+
+class SensingSettings(ServiceSettings):
+    """Settings of sensing; defaults are the embedded stack on port 8005."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_SENSING_", extra="ignore")
+
+    service_name: str = "sensing"
+    port: int = 8005
+
+    # grid-registry's API: a device's grid is looked up once, when it is registered or moved (POST /v1/locate/batch).
+    registry_url: str = Field(default_factory=_local_registry)
+    registry_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    # The bearer token sensing shows grid-registry; unset, one minted with the shared secret (role admin, subject
+    # system:sensing). A city whose services accept only its identity provider's tokens sets a service account's.
+    registry_token: SecretStr | None = None
+
+    # A device is online while its last heartbeat is at most this old.
+    online_window_s: int = Field(default=300, ge=10, le=86400)
+    # An open alarm group tells dispatch about repeats (alarm_group.repeated) at most this often.
+    repeat_event_interval_s: int = Field(default=600, ge=0, le=86400)
+
+    # MQTT (sensor alarms): off while unset, e.g. mqtt://127.0.0.1:11883.
+    mqtt_url: str | None = None
+    mqtt_topic: str = "gridgov/alarms/#"
+    mqtt_client_id: str = "gridgov-sensing"
