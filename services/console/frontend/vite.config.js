@@ -21,7 +21,8 @@ const EP_LIBS = new RegExp(String.raw`node_modules[\\/](element-plus|@element-pl
 const ELEMENTS = (id) => !STYLE.test(id) && !DESK_CODE.test(id)
   && (/src[\\/]elements[\\/]base\.js/.test(id) || EP_LIBS.test(id));
 // Small modules of the app that the entry, the field app and the desks share.
-const COMMON = /src[\\/](api|names|composables|elements[\\/]index)\.js|src[\\/]components[\\/]ticket[\\/](PhotoStrip\.vue|media\.js)/;
+// (the alarm names and helpers too: the field app's 核实任务 and the desks' 感知告警 share them)
+const COMMON = /src[\\/](api|names|composables|elements[\\/]index)\.js|src[\\/]components[\\/]ticket[\\/](PhotoStrip\.vue|media\.js)|src[\\/]components[\\/]sensing[\\/]alarms\.js/;
 
 export default defineConfig({
   plugins: [vue(), serviceWorker()],

@@ -11,16 +11,18 @@ export const ACTION_NAMES = {
   register: '立案', dispatch: '派遣', claim: '签收', handle: '处置反馈', verify: '核查通过', rework: '核查不通过（返工）',
   close: '结案', return: '退单', rule_return: '退单裁定', request_extension: '申请延期', approve_extension: '批准延期',
   refuse_extension: '驳回延期', suspend: '挂起', resume: '恢复', supervise: '督办', reopen: '重新打开', warn: '预警',
-  escalate: '超期升级', merge: '并案', split: '拆案',
+  escalate: '超期升级', merge: '并案', split: '拆案', sensor_evidence: '感知证据',
 };
 export const SLA_NAMES = { green: '正常', yellow: '预警', red: '超期' };
 export const STAGE_NAMES = { claim: '签收', handle: '处置', verify: '核查' };
 export const ESCALATION_NAMES = ['未升级', '村（社区）级', '镇街级', '市级'];
 export const ROLE_NAMES = {
   command_centre: '指挥中心', dept_dispatcher: '部门调度员', grid_worker: '网格员', admin: '管理员', citizen: '市民',
-  system: '系统',
+  system: '系统', device: '感知设备', device_gateway: '设备网关',
 };
-export const CHANNEL_NAMES = { patrol: '网格巡查', hotline: '12345热线', citizen: '市民随手拍', open311: 'Open311' };
+export const CHANNEL_NAMES = {
+  patrol: '网格巡查', hotline: '12345热线', citizen: '市民随手拍', open311: 'Open311', video_ai: '视频AI', iot: '物联感知',
+};
 export const PRIORITY_NAMES = { normal: '一般', urgent: '紧急' };
 export const LOCATION_NAMES = { located: '已定位', town_only: '仅定位到镇街', unlocated: '未定位' };
 
