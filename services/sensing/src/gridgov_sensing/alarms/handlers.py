@@ -1,0 +1,314 @@
+"""Grouping: what each accepted alarm does to its alarm group, and what a ticket's end does to its group.
+
+The consumer of ``gridgov.alarms.received`` (``sensing.alarms``) takes each alarm in the batch's transaction:
+
+1. the suppression verdict (``suppression/engine.py``): enforced rules hold a firing alarm back (it is logged with
+   the rule, opens and counts nothing); monitored rules are recorded on the alarm and its group;
+2. a firing alarm closes its fingerprint's quiet group first (no case, nothing within the type's dedupe window),
+   then ``INSERT … ON CONFLICT (fingerprint) WHERE is_open DO UPDATE``: it opens the group or counts into it —
+   the database decides, so two consumers or two transactions never open two groups;
+3. a NEW group follows its type's case policy: ``auto`` → ``report.received`` (outbox), ``verify_first`` → a 核实
+   task for the grid, ``record_only`` → recorded;
+4. a repeat on a case tells dispatch (``alarm_group.repeated``) at most once per ``repeat_event_interval_s``;
+5. a resolved alarm closes a group without a case; on a case it records ``resolved_at`` and tells dispatch
+   (``alarm_group.resolved``), and the group stays open — firing again after it is a flap; a flapping group's
+   "resolved" is not passed on (a rocking sensor must not verify its own case).
+
+The consumer of ``gridgov.tickets.events`` (``sensing.tickets``) follows the ticket of each case and closes the
+group when its ticket closes; the next alarm of that fingerprint opens a new group (and case).
+"""
+
+from __future__ import annotations
+
+import uuid
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from gridgov_common.bus.envelope import Envelope, new_envelope
+from gridgov_common.bus.topics import ALARMS_EVENTS, REPORTS_RECEIVED
+from gridgov_common.db import Database
+from gridgov_common.events.alarms import (
+    ALARM_GROUP_REPEATED,
+    ALARM_GROUP_RESOLVED,
+    AlarmGroupEvent,
+    AlarmReceived,
+)
+from gridgov_common.events.tickets import TicketEvent
+from gridgov_sensing.alarms import cases
+from gridgov_sensing.alarms.directory import Directory, TypeFacts, directory_of
+from gridgov_sensing.alarms.models import Alarm, AlarmGroup
+from gridgov_sensing.suppression.engine import Candidate, FlapDetector, Verdict, evaluate
+from gridgov_sensing.suppression.service import VERSION_NAME, RuleBook, inhibit_sources, utc
+from gridgov_sensing.verification.models import VerificationTask
+
+SERVICE = "sensing"
+SOURCES_MAX = 200  # open superior groups looked at for one alarm's inhibition
+# States of an open group that has no case yet and may close when quiet (pending_verification waits for the
+# worker instead: the task is theirs to decide).
+QUIET_CLOSABLE = ("open", "recorded")
+INITIAL_STATE = {"auto": "case", "verify_first": "pending_verification", "record_only": "recorded"}
+
+G = AlarmGroup.__table__
+A = Alarm.__table__
+T = VerificationTask.__table__
+
+
+@dataclass
+class GroupingContext:
+    """What a batch of alarms needs besides its transaction: the directory, the rules, the clock, the settings."""
+
+    db: Database
+    directory: Directory
+    types: dict[str, TypeFacts]
+    rules: tuple
+    sources: frozenset[str]
+    repeat_interval: timedelta
+    now: Callable[[], datetime]
+
+
+_rulebooks: weakref.WeakKeyDictionary[Database, RuleBook] = weakref.WeakKeyDictionary()
+
+
+def grouping_context(db: Database, repeat_interval_s: int,
+                     now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> GroupingContext:
+    """The context of one batch: caches refreshed by their version counters (one small query)."""
+    directory = directory_of(db)
+    book = _rulebooks.get(db) or _rulebooks.setdefault(db, RuleBook())
+    with db.session() as session:
+        versions = directory.refresh(session)
+        rules = book.rules(session, versions.get(VERSION_NAME, 0))
+        session.commit()
+    return GroupingContext(db, directory, directory.types(), rules, inhibit_sources(rules),
+                           timedelta(seconds=repeat_interval_s), now)
+
+
+# --- alarms ------------------------------------------------------------------------------------------------------
+
+
+def group_alarm(ctx: GroupingContext, session: Session, envelope: Envelope) -> None:
+    """Apply one accepted alarm (``alarm.received``) to its group, in the batch's transaction."""
+    received = AlarmReceived.model_validate(envelope.payload)
+    alarm = received.alarm
+    kind = ctx.types.get(alarm.alarm_type)
+    if kind is None:  # types are never deleted; a message naming none is not ours to guess about
+        raise ValueError(f"unknown alarm type {alarm.alarm_type!r}")
+    occurred = alarm.occurred_at.astimezone(UTC)
+    candidate = Candidate(alarm.alarm_type, alarm.device_id, received.grid_code, received.village_code,
+                          received.town_code, alarm.confidence, occurred, dict(alarm.labels))
+    row: dict[str, Any] = {
+        "id": str(envelope.id), "alarm_id": alarm.alarm_id, "fingerprint": received.fingerprint,
+        "alarm_type": alarm.alarm_type, "device_id": alarm.device_id, "grid_code": received.grid_code,
+        "village_code": received.village_code, "town_code": received.town_code, "state": alarm.state,
+        "severity": alarm.severity, "occurred_at": occurred, "received_at": ctx.now(),
+        "confidence": alarm.confidence,
+        "evidence": alarm.evidence.model_dump(mode="json", exclude_none=True) if alarm.evidence else None,
+        "labels": dict(alarm.labels), "source": received.source, "suppressed_by": None, "monitored_by": [],
+    }
+    if alarm.state == "firing":
+        verdict = evaluate(candidate, ctx.rules, _sources(session, ctx, candidate), kind.min_confidence)
+        row["monitored_by"] = list(verdict.monitored_by)
+        if verdict.suppressed:
+            row.update(verdict="suppressed", suppressed_by=verdict.suppressed_by, group_id=None)
+        else:
+            row.update(verdict="grouped", group_id=_fire(session, ctx, received, kind, row, verdict))
+    else:
+        group_id = _resolve(session, ctx, received, kind, occurred)
+        row.update(verdict="grouped" if group_id else "unmatched", group_id=group_id)
+    session.execute(insert(A).values(**row))
+
+
+def _sources(session: Session, ctx: GroupingContext, c: Candidate) -> list[Candidate]:
+    """The open, firing groups of an inhibit rule's superior types around the alarm (none when no rule needs
+    them)."""
+    if not ctx.sources:
+        return []
+    places = [col == value for col, value in ((G.c.grid_code, c.grid_code), (G.c.village_code, c.village_code),
+                                              (G.c.town_code, c.town_code)) if value is not None]
+    if not places:
+        return []
+    rows = session.execute(select(G.c.alarm_type, G.c.device_id, G.c.grid_code, G.c.village_code, G.c.town_code,
+                                  G.c.last_seen, G.c.labels)
+                           .where(G.c.is_open, G.c.resolved_at.is_(None), G.c.alarm_type.in_(sorted(ctx.sources)),
+                                  G.c.state.in_(("case", "pending_verification", "recorded", "open")), or_(*places))
+                           .limit(SOURCES_MAX))
+    return [Candidate(r.alarm_type, r.device_id, r.grid_code, r.village_code, r.town_code, None,
+                      utc(r.last_seen), dict(r.labels or {})) for r in rows]
+
+
+def _upsert(session: Session):  # noqa: ANN202 - the dialect's insert construct
+    """The dialect's INSERT with ON CONFLICT (SQLite and PostgreSQL both have it)."""
+    return pg_insert(G) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(G)
+
+
+def _fire(session: Session, ctx: GroupingContext, received: AlarmReceived, kind: TypeFacts, row: dict[str, Any],
+          verdict: Verdict) -> str:
+    """Open the fingerprint's group or count into it; a new group follows the case policy. Returns the group id."""
+    occurred: datetime = row["occurred_at"]
+    now = ctx.now()
+    # A group without a case that heard nothing within the dedupe window is over: this alarm starts a new one.
+    session.execute(update(G).where(
+        G.c.fingerprint == received.fingerprint, G.c.is_open, G.c.report_id.is_(None),
+        G.c.state.in_(QUIET_CLOSABLE), G.c.last_seen < occurred - timedelta(seconds=kind.dedupe_window_s),
+    ).values(is_open=False, state="closed", closed_at=now))
+    new_id = str(uuid.uuid4())
+    state = INITIAL_STATE.get(kind.case_policy, "recorded")
+    report_id = cases.report_id_of(new_id) if state == "case" else None
+    stmt = _upsert(session).values(
+        id=new_id, fingerprint=received.fingerprint, alarm_type=kind.code, catalog_code=kind.catalog_code,
+        kind=kind.kind, device_id=row["device_id"], device_kind=received.device_kind,
+        owner_department=received.owner_department, grid_code=received.grid_code,
+        village_code=received.village_code, town_code=received.town_code, lon=received.lon, lat=received.lat,
+        state=state, is_open=True, count=1, first_seen=occurred, last_seen=occurred, flaps=0, flapping=False,
+        refired=False, state_changes=[], report_id=report_id, monitored_by=list(verdict.monitored_by),
+        last_evidence=row["evidence"], labels=row["labels"], last_event_at=now if report_id else None,
+        created_at=now)
+    ex = stmt.excluded
+    later = ex.last_seen >= G.c.last_seen
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[G.c.fingerprint], index_where=G.c.is_open,
+        set_={
+            "count": G.c.count + 1,
+            "last_seen": case((later, ex.last_seen), else_=G.c.last_seen),
+            "first_seen": case((ex.first_seen < G.c.first_seen, ex.first_seen), else_=G.c.first_seen),
+            "last_evidence": case((and_(later, ex.last_evidence.is_not(None)), ex.last_evidence),
+                                  else_=G.c.last_evidence),
+            "labels": case((later, ex.labels), else_=G.c.labels),
+            # Firing after a resolved is a flap; ``refired`` tells this statement's caller it was one.
+            "flaps": G.c.flaps + case((G.c.resolved_at.is_not(None), 1), else_=0),
+            "refired": G.c.resolved_at.is_not(None),
+            "resolved_at": None,
+        },
+    ).returning(G.c.id, G.c.count, G.c.state, G.c.report_id, G.c.refired, G.c.state_changes, G.c.first_seen,
+                G.c.last_seen, G.c.last_evidence, G.c.device_id)
+    group = session.execute(stmt).one()
+    if group.id == new_id:
+        _open_case(session, ctx, received, kind, row, group.id, state, report_id, now)
+        return group.id
+    if group.refired:
+        _record_change(session, group.id, group.state_changes, occurred, kind)
+    if group.report_id is not None and group.state == "case":
+        _tell_repeat(session, ctx, kind, group, now)
+    return group.id
+
+
+def _open_case(session: Session, ctx: GroupingContext, received: AlarmReceived, kind: TypeFacts,
+               row: dict[str, Any], group_id: str, state: str, report_id: str | None, now: datetime) -> None:
+    """What a new group's case policy asks: a report now, a 核实 task, or only the record."""
+    if state == "case" and report_id is not None:
+        device = ctx.directory.devices(session, [received.alarm.device_id]).get(received.alarm.device_id)
+        payload = cases.report_payload(
+            report_id=report_id, kind=kind, device=device, device_id=received.alarm.device_id,
+            device_kind=received.device_kind, lon=received.lon, lat=received.lat,
+            confidence=received.alarm.confidence, evidence=row["evidence"], reporter_id=received.alarm.device_id,
+            reporter_role="device", submitted_at=now)
+        ctx.db.add_outbox(session, REPORTS_RECEIVED, cases.report_envelope(payload, causation_id=row["id"]))
+    elif state == "pending_verification":
+        session.execute(insert(T).values(id=str(uuid.uuid4()), group_id=group_id, grid_code=received.grid_code,
+                                         alarm_type=kind.code, device_id=received.alarm.device_id, state="pending",
+                                         created_at=now))
+
+
+def _record_change(session: Session, group_id: str, changes: Sequence[str] | None, at: datetime,
+                   kind: TypeFacts) -> bool:
+    """Record a state change (firing ↔ resolved) on the group; whether it is flapping now."""
+    window = timedelta(seconds=kind.flap_window_s)
+    times = FlapDetector.record([datetime.fromisoformat(t) for t in changes or ()], at, window)
+    flapping = FlapDetector.is_flapping(times, at, kind.flap_threshold, window)
+    session.execute(update(G).where(G.c.id == group_id).values(
+        state_changes=[t.isoformat() for t in times], flapping=flapping))
+    return flapping
+
+
+def _tell_repeat(session: Session, ctx: GroupingContext, kind: TypeFacts, group: Any, now: datetime) -> None:
+    """``alarm_group.repeated`` to dispatch, unless one went out within the interval (a storm stays one message per
+    interval; every repeat is still counted here)."""
+    claimed = session.execute(update(G).where(
+        G.c.id == group.id,
+        or_(G.c.last_event_at.is_(None), G.c.last_event_at <= now - ctx.repeat_interval),
+    ).values(last_event_at=now))
+    if claimed.rowcount:
+        _publish(session, ctx, ALARM_GROUP_REPEATED, kind, group.id, group.report_id, group.device_id, group.count,
+                 group.first_seen, group.last_seen, group.last_evidence)
+
+
+def _publish(session: Session, ctx: GroupingContext, event_type: str, kind: TypeFacts, group_id: str,
+             report_id: str, device_id: str, count: int, first_seen: datetime, last_seen: datetime,
+             evidence: dict[str, Any] | None) -> None:
+    """Stage an ``alarm_group.*`` event for the case's ticket (key: the report id)."""
+    payload = AlarmGroupEvent(group_id=group_id, report_id=report_id, alarm_type=kind.code,
+                              catalog_code=kind.catalog_code, device_id=device_id, count=count,
+                              first_seen=utc(first_seen), last_seen=utc(last_seen), evidence=evidence,
+                              resolved_verifies=kind.resolved_verifies and event_type == ALARM_GROUP_RESOLVED)
+    ctx.db.add_outbox(session, ALARMS_EVENTS, new_envelope(type=event_type, producer=SERVICE, key=report_id,
+                                                           payload=payload, correlation_id=report_id))
+
+
+def _resolve(session: Session, ctx: GroupingContext, received: AlarmReceived, kind: TypeFacts,
+             occurred: datetime) -> str | None:
+    """The device says the condition is over: close a group without a case; on a case, pass it on. Returns the
+    group id (None when no group is open)."""
+    query = select(G).where(G.c.fingerprint == received.fingerprint, G.c.is_open)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()  # the row is this transaction's until it commits (SQLite: one writer)
+    group = session.execute(query).first()
+    if group is None:
+        return None
+    now = ctx.now()
+    if group.report_id is None or group.state != "case":
+        session.execute(update(G).where(G.c.id == group.id).values(
+            is_open=False, state="resolved", resolved_at=occurred, closed_at=now))
+        session.execute(update(T).where(T.c.group_id == group.id, T.c.state == "pending").values(
+            state="cancelled", decided_at=now, decided_by="system:sensing", note="设备报告告警已解除"))
+        return group.id
+    if group.resolved_at is not None:
+        return group.id  # resolved already: a repeated "resolved" changes nothing
+    flapping = _record_change(session, group.id, group.state_changes, occurred, kind)
+    session.execute(update(G).where(G.c.id == group.id).values(resolved_at=occurred))
+    if not flapping:
+        evidence = (received.alarm.evidence.model_dump(mode="json", exclude_none=True)
+                    if received.alarm.evidence else group.last_evidence)
+        _publish(session, ctx, ALARM_GROUP_RESOLVED, kind, group.id, group.report_id, group.device_id, group.count,
+                 group.first_seen, max(utc(group.last_seen), occurred), evidence)
+    return group.id
+
+
+# --- tickets -----------------------------------------------------------------------------------------------------
+
+
+def follow_ticket(_deps: object, session: Session, envelope: Envelope) -> None:
+    """Record a case's ticket state on its group(s); a closed ticket closes them."""
+    event = TicketEvent.model_validate(envelope.payload)
+    report_ids = [event.report_id, *event.merged_report_ids]
+    closing = event.action == "close" or event.to_state == "closed"
+    values: dict[str, Any] = {"ticket_id": event.ticket_id, "ticket_state": event.to_state}
+    if closing:
+        values.update(is_open=False, state="closed", closed_at=datetime.now(UTC))
+    session.execute(update(G).where(G.c.report_id.in_(report_ids), G.c.is_open).values(**values))
+
+
+# --- quiet groups ------------------------------------------------------------------------------------------------
+
+
+def close_quiet_groups(db: Database, now: datetime) -> int:
+    """Close the open groups without a case that heard nothing within their type's dedupe window (the grouping
+    consumer does the same lazily, per fingerprint; this keeps the lists and the map honest in between)."""
+    directory = directory_of(db)
+    closed = 0
+    with db.session() as session:
+        directory.refresh(session)
+        for kind in directory.types().values():
+            result = session.execute(update(G).where(
+                G.c.alarm_type == kind.code, G.c.is_open, G.c.report_id.is_(None), G.c.state.in_(QUIET_CLOSABLE),
+                G.c.last_seen < now - timedelta(seconds=kind.dedupe_window_s),
+            ).values(is_open=False, state="closed", closed_at=now))
+            closed += result.rowcount or 0
+        session.commit()
+    return closed

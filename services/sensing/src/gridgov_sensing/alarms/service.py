@@ -1,0 +1,114 @@
+"""Ingest: the one function every adapter calls (HTTP, GB/T 28181, MQTT, the raw Kafka topic).
+
+``accept_alarms`` checks a whole batch against the device registry and the alarm types (cached: no query per
+alarm), and either refuses it naming every bad item, or writes one ``alarm.received`` envelope per alarm to the
+outbox in one transaction — keyed by the alarm's fingerprint, so one group's alarms stay on one partition in
+order. Nothing is half-stored: the grouping consumer (``alarms/handlers.py``) does the rest from the bus.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from gridgov_common.bus.envelope import Envelope
+from gridgov_common.bus.topics import ALARMS_RECEIVED
+from gridgov_common.db import Database
+from gridgov_common.errors import ErrorDetail, ValidationFailed
+from gridgov_common.events.alarms import ALARM_RECEIVED, AlarmIn, AlarmReceived
+from gridgov_sensing.alarms.directory import DeviceFacts, TypeFacts, directory_of
+from gridgov_sensing.alarms.fingerprint import MissingFingerprintField, fingerprint, values_of
+
+SERVICE = "sensing"
+SOURCES = ("http", "gb28181", "mqtt", "kafka")
+FUTURE_SKEW = timedelta(minutes=5)  # a device clock a little ahead is normal; far ahead is a bug
+MAX_AGE = timedelta(days=7)  # older alarms are history, not something to act on
+DETAILS_MAX = 100  # a refusal names at most this many bad items (a 10,000-alarm batch of garbage stays readable)
+_NAMESPACE = uuid.UUID("5e7a1c02-9b4d-4f3e-8a61-2d0c7b9e4f15")
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    """How many alarms were accepted (all of the batch)."""
+
+    accepted: int
+
+
+def envelope_id(source: str, alarm_id: str | None) -> uuid.UUID:
+    """The envelope id of an alarm: derived from the producer's id, so a retried batch is handled once."""
+    return uuid.uuid5(_NAMESPACE, f"{source}\x1f{alarm_id}") if alarm_id else uuid.uuid4()
+
+
+def alarm_fingerprint(alarm: AlarmIn, device: DeviceFacts, kind: TypeFacts) -> str:
+    """The fingerprint of an alarm over its type's declared fields (MissingFingerprintField if one is absent)."""
+    return fingerprint(kind.fingerprint_fields, values_of(kind.catalog_code, alarm.alarm_type, alarm.device_id,
+                                                          device.grid_code, device.village_code, device.town_code,
+                                                          alarm.labels))
+
+
+def accept_alarms(db: Database, alarms: list[AlarmIn], source: str, now: datetime) -> AcceptResult:
+    """Check every alarm, then write them all to the outbox in one transaction — or refuse the batch, naming each
+    bad item (``alarms[i].device_id``, ``alarms[i].alarm_type``, ``alarms[i].occurred_at``, ``alarms[i].labels.x``)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    if not alarms:
+        return AcceptResult(0)
+    directory = directory_of(db)
+    with db.session() as session:
+        directory.refresh(session)
+        types = directory.types()
+        devices = directory.devices(session, (a.device_id for a in alarms))
+        problems: list[ErrorDetail] = []
+        staged: list[Envelope] = []
+        for i, alarm in enumerate(alarms):
+            bad = _problems(i, alarm, devices.get(alarm.device_id), types.get(alarm.alarm_type), now)
+            if bad:
+                problems.extend(bad)
+                continue
+            if problems:
+                continue  # the batch is refused anyway: only look for more problems
+            device, kind = devices[alarm.device_id], types[alarm.alarm_type]
+            try:
+                print_ = alarm_fingerprint(alarm, device, kind)
+            except MissingFingerprintField as exc:
+                problems.append(ErrorDetail(f"alarms[{i}].{exc.api_field}", exc.details[0].reason))
+                continue
+            staged.append(_envelope(alarm, print_, source, device))
+        if problems:
+            session.rollback()
+            raise ValidationFailed(f"{len(problems)} problem(s) in the batch; nothing was accepted",
+                                   problems[:DETAILS_MAX])
+        for envelope in staged:
+            db.add_outbox(session, ALARMS_RECEIVED, envelope)
+        session.commit()
+    return AcceptResult(len(staged))
+
+
+def _problems(i: int, alarm: AlarmIn, device: DeviceFacts | None, kind: TypeFacts | None,
+              now: datetime) -> list[ErrorDetail]:
+    """What is wrong with one alarm of the batch (empty when nothing)."""
+    found: list[ErrorDetail] = []
+    if device is None:
+        found.append(ErrorDetail(f"alarms[{i}].device_id", "not a registered device",
+                                 "不是已登记的设备"))
+    if kind is None:
+        found.append(ErrorDetail(f"alarms[{i}].alarm_type", "not a known alarm type", "不是已知的告警类型"))
+    if alarm.occurred_at > now + FUTURE_SKEW:
+        found.append(ErrorDetail(f"alarms[{i}].occurred_at", "more than 5 minutes in the future",
+                                 "晚于当前时间超过5分钟"))
+    elif alarm.occurred_at < now - MAX_AGE:
+        found.append(ErrorDetail(f"alarms[{i}].occurred_at", "more than 7 days in the past", "早于当前时间超过7天"))
+    return found
+
+
+def _envelope(alarm: AlarmIn, print_: str, source: str, device: DeviceFacts) -> Envelope:
+    """The ``alarm.received`` envelope of an accepted alarm, keyed by its fingerprint."""
+    message_id = envelope_id(source, alarm.alarm_id)
+    payload = AlarmReceived.model_construct(  # every part is validated already: skip a second pass
+        alarm=alarm, fingerprint=print_, source=source, device_kind=device.kind, grid_code=device.grid_code,
+        village_code=device.village_code, town_code=device.town_code, lon=device.lon, lat=device.lat,
+        owner_department=device.owner_department)
+    return Envelope(id=message_id, type=ALARM_RECEIVED, producer=SERVICE, key=print_,
+                    correlation_id=str(message_id), occurred_at=datetime.now(UTC),
+                    payload=payload.model_dump(mode="json"))
