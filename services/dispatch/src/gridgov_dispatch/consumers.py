@@ -4,8 +4,9 @@ Every handler is ``handler(ctx, session, envelope)``; ``ctx`` is a snapshot of t
 catalog, rule set) taken before each batch's transaction (see ``gridgov_common.consumers``).
 """
 
-from gridgov_common.bus.topics import FEEDBACK_RECEIVED, GRIDS_PUBLISHED, MEDIA_STORED, REPORTS_LOCATED
+from gridgov_common.bus.topics import ALARMS_EVENTS, FEEDBACK_RECEIVED, GRIDS_PUBLISHED, MEDIA_STORED, REPORTS_LOCATED
 from gridgov_common.consumers import MessageTable, consumer_spec
+from gridgov_common.events.alarms import ALARM_GROUP_REPEATED, ALARM_GROUP_RESOLVED
 from gridgov_common.events.feedback import FEEDBACK_RECEIVED_TYPE
 from gridgov_common.events.grids import GRID_PUBLISHED_TYPE
 from gridgov_common.events.media import MEDIA_STORED_TYPE
@@ -13,7 +14,7 @@ from gridgov_common.events.reports import REPORT_LOCATED
 from gridgov_common.runtime import ConsumerSpec
 from gridgov_dispatch.context import DispatchContext
 from gridgov_dispatch.feedback.handlers import record_rating
-from gridgov_dispatch.tickets.handlers import register_located_report
+from gridgov_dispatch.tickets.handlers import record_sensor_repeat, record_sensor_resolved, register_located_report
 from gridgov_dispatch.verification.handlers import learn_grid, learn_media
 
 # Register (立案) and dispatch (派遣) every located report, or merge it into an open case (并案).
@@ -31,7 +32,13 @@ GRIDS = MessageTable[DispatchContext]("dispatch.grids", (GRIDS_PUBLISHED,), {
 MEDIA = MessageTable[DispatchContext]("dispatch.media", (MEDIA_STORED,), {
     MEDIA_STORED_TYPE: (learn_media,),
 })
-TABLES = (REGISTER, FEEDBACK, GRIDS, MEDIA)
+# Record what sensing says of a case's alarm group (repeats, "resolved") on its ticket; a "resolved" the alarm type
+# lets count as verification passes a ticket awaiting it (issue #16).
+ALARMS = MessageTable[DispatchContext]("dispatch.alarms", (ALARMS_EVENTS,), {
+    ALARM_GROUP_REPEATED: (record_sensor_repeat,),
+    ALARM_GROUP_RESOLVED: (record_sensor_resolved,),
+})
+TABLES = (REGISTER, FEEDBACK, GRIDS, MEDIA, ALARMS)
 
 
 def consumer_specs(ctx: DispatchContext) -> list[ConsumerSpec]:

@@ -6,6 +6,7 @@ from gridgov_dispatch.tickets import lifecycle
 from gridgov_dispatch.tickets.access import (
     SYSTEM,
     ListScope,
+    SystemActor,
     TicketFacts,
     authorize_view,
     list_scope,
@@ -46,6 +47,9 @@ EXPECTED = {
     **{(s, "supervise"): s for s in ("dispatched", "claimed", "handled", "returned", "extension_requested",
                                      "suspended")},
     **{(s, a): s for s in ("dispatched", "claimed", "handled") for a in ("warn", "escalate")},
+    # Issue #16: a sensing device's evidence on any open case, the state unchanged.
+    **{(s, "sensor_evidence"): s for s in ("registered", "dispatched", "claimed", "handled", "verified", "returned",
+                                           "extension_requested", "suspended")},
 }
 ENTITLED = {
     "register": SYSTEM,
@@ -66,6 +70,7 @@ ENTITLED = {
     "reopen": CENTRE,
     "warn": SYSTEM,
     "escalate": SYSTEM,
+    "sensor_evidence": SYSTEM,
 }
 # Where a row admits someone else than the action's usual actor.
 ENTITLED_AT = {("registered", "handle"): SYSTEM}
@@ -96,7 +101,7 @@ def test_apply_unknown_action_is_illegal():
     with pytest.raises(IllegalTransition) as caught:
         apply(State.CLAIMED, "teleport", CENTRE, FACTS)
     assert caught.value.allowed == ["return", "handle", "request_extension", "suspend", "supervise", "warn",
-                                    "escalate"]
+                                    "escalate", "sensor_evidence"]
 
 
 def test_apply_closed_ticket_allows_only_reopen():
@@ -163,7 +168,7 @@ def test_apply_verify_ticket_without_grid_is_forbidden_to_grid_workers():
 def test_roles_for_action_lists_the_table_roles():
     assert lifecycle.roles_for(Action.CLAIM) == ("dept_dispatcher",)
     assert set(lifecycle.roles_for(Action.CLOSE)) == {"command_centre", "grid_worker"}
-    assert lifecycle.roles_for(Action.VERIFY) == ("grid_worker",)
+    assert lifecycle.roles_for(Action.VERIFY) == ("grid_worker", "system")
 
 
 def test_available_actions_depend_on_actor():
@@ -209,3 +214,63 @@ def test_is_overdue_only_past_deadline():
 def test_apply_handle_registered_ticket_by_department_is_forbidden():
     with pytest.raises(Forbidden):
         apply(State.REGISTERED, Action.HANDLE, WATER, FACTS)
+
+
+# --- issue #16: a sensing device's evidence and its "resolved" as verification -----------------------------------
+
+SENSING = SystemActor(sub="system:sensing")
+
+
+def test_apply_system_verifies_a_handled_ticket_outside_any_grid_scope():
+    # The device's "resolved" verifies wherever the ticket is (no grid of its own); a worker of another grid may not.
+    assert apply(State.HANDLED, Action.VERIFY, SENSING, TicketFacts("water", None)) is State.VERIFIED
+    with pytest.raises(Forbidden):
+        apply(State.HANDLED, Action.VERIFY, OTHER_WORKER, FACTS)
+
+
+@pytest.mark.parametrize("actor", [WORKER, WATER, CENTRE, ADMIN, CITIZEN])
+def test_apply_sensor_evidence_is_the_system_s_alone(actor):
+    with pytest.raises(Forbidden):
+        apply(State.HANDLED, Action.SENSOR_EVIDENCE, actor, FACTS)
+
+
+def test_apply_sensor_evidence_on_closed_ticket_is_illegal():
+    with pytest.raises(IllegalTransition) as caught:
+        apply(State.CLOSED, Action.SENSOR_EVIDENCE, SENSING, FACTS)
+    assert caught.value.allowed == ["reopen"]
+
+
+def test_sensor_actions_resolved_that_verifies_on_handled_own_ticket_verifies():
+    assert lifecycle.sensor_actions(State.HANDLED, resolved=True, resolved_verifies=True, own_report=True) == (
+        Action.SENSOR_EVIDENCE, Action.VERIFY)
+
+
+@pytest.mark.parametrize(("state", "resolved", "verifies", "own"), [
+    (State.HANDLED, True, False, True),  # the alarm type does not let a device verify: the grid worker does
+    (State.HANDLED, False, True, True),  # a repeat is evidence only
+    (State.CLAIMED, True, True, True),  # not awaiting verification yet: the department still handles it
+    (State.DISPATCHED, True, True, True),
+    (State.VERIFIED, True, True, True),  # verified already
+    (State.SUSPENDED, True, True, True),
+    (State.HANDLED, True, True, False),  # a device whose report was merged into another's case only adds evidence
+])
+def test_sensor_actions_otherwise_records_evidence_only(state, resolved, verifies, own):
+    assert lifecycle.sensor_actions(state, resolved=resolved, resolved_verifies=verifies, own_report=own) == (
+        Action.SENSOR_EVIDENCE,)
+
+
+def test_sensor_actions_on_closed_ticket_do_nothing():
+    assert lifecycle.sensor_actions("closed", resolved=True, resolved_verifies=True, own_report=True) == ()
+
+
+def test_sensor_actions_are_rows_the_system_may_take_in_order():
+    # Whatever sensor_actions returns, the table takes in that order from that state, for the system.
+    for state in STATES:
+        for resolved in (False, True):
+            current = state
+            for action in lifecycle.sensor_actions(state, resolved=resolved, resolved_verifies=True, own_report=True):
+                current = apply(current, action, SENSING, FACTS)
+            if state is State.HANDLED and resolved:
+                assert current is State.VERIFIED
+            else:
+                assert current is state

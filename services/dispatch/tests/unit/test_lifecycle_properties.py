@@ -22,7 +22,7 @@ ENTITLED = {"register": SYSTEM, "dispatch": CENTRE, "claim": WATER, "handle": WA
             "verify": WORKER, "rework": WORKER, "close": WORKER, "return": WATER, "rule_return": CENTRE,
             "request_extension": WATER, "approve_extension": CENTRE, "refuse_extension": CENTRE,
             "suspend": CENTRE, "resume": CENTRE, "supervise": CENTRE, "reopen": SYSTEM, "warn": SYSTEM,
-            "escalate": SYSTEM}
+            "escalate": SYSTEM, "sensor_evidence": SYSTEM}
 TABLE = {(t.source, t.action.value): t.target for t in TRANSITIONS}
 ANY_ACTION = [a.value for a in ACTIONS] + ["bogus"]
 REACHED: set[State] = set()

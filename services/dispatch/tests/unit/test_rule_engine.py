@@ -114,6 +114,8 @@ def test_decide_equal_specificity_falls_back_to_order_then_id():
     ({"department_areas": ["w-hanxi"]}, facts(areas={"um-centre"}), False),
     ({"channels": ["hotline", "open311"]}, facts(channel="open311"), True),
     ({"channels": ["hotline"]}, facts(channel="citizen"), False),
+    ({"channels": ["video_ai", "iot"]}, facts(channel="iot"), True),  # issue #16: sensing's channels route too
+    ({"channels": ["video_ai"]}, facts(channel="patrol"), False),
     ({"keywords": ["燃气", "煤气"]}, facts(description="楼道有煤气味"), True),
     ({"keywords": ["燃气"]}, facts(description="路面积水"), False),
     ({"priorities": ["urgent"]}, facts(priority="urgent"), True),
@@ -374,3 +376,8 @@ def test_replay_bounds_the_list_of_changed_cases():
     cases = [ReplayCase(f"t{i}", facts("04002"), "water") for i in range(5)]
     report = replay(cases, current, candidate, CONTEXT, max_changed=2)
     assert report.changed == 5 and len(report.changed_cases) == 2 and report.changed_cases_truncated
+
+
+def test_parse_rule_set_takes_the_sensing_channels():
+    parsed = parse_rule_set({"rules": [rule("cams", channels=["video_ai", "iot"])]})
+    assert parsed.rules[0].match.channels == frozenset({"video_ai", "iot"})

@@ -13,7 +13,11 @@ from gridgov_common.schemas import Latitude, Longitude, SafeText
 REPORT_RECEIVED = "report.received"
 REPORT_LOCATED = "report.located"
 
-Channel = Literal["patrol", "hotline", "citizen", "open311"]
+Channel = Literal["patrol", "hotline", "citizen", "open311", "video_ai", "iot"]
+# Issue #16: reports a machine raised (a camera's AI algorithm, an IoT sensor) through sensing, with reporter_role
+# ``device`` (or ``grid_worker`` when a worker confirmed a verify-first alarm). Nobody is asked to rate them (回访).
+SENSING_CHANNELS: frozenset[str] = frozenset({"video_ai", "iot"})
+DEVICE_ROLE = "device"  # the reporter_role of a report a device raised itself
 
 # The limits intake enforces over HTTP, enforced again by every consumer: a message published by anything else
 # (a bug, a replay tool, a compromised producer) that intake would have refused is dead-lettered, never handled.

@@ -44,6 +44,8 @@ TICKET_EVENT_NAMES = {
     "reopen": "reopened",  # 回访不满意: back to the department
     "warn": "warned",  # SLA 预警 (yellow)
     "escalate": "escalated",  # SLA 超期升级 (red), village → town → city
+    # Issue #16: a device's repeat or "resolved" on the case's alarm group, recorded on the ticket; the state stays.
+    "sensor_evidence": "sensor_evidence_recorded",
 }
 
 

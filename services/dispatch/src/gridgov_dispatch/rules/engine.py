@@ -17,7 +17,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-CHANNELS = frozenset({"patrol", "hotline", "citizen", "open311"})
+CHANNELS = frozenset({"patrol", "hotline", "citizen", "open311", "video_ai", "iot"})  # video_ai, iot: sensing
 PRIORITIES = frozenset({"normal", "urgent"})
 ROUTABLE_LOCATION_STATUSES = frozenset({"located", "town_only"})
 CITY_TIMEZONE = ZoneInfo("Asia/Shanghai")

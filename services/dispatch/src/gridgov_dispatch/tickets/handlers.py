@@ -1,5 +1,6 @@
-"""Use cases of tickets: register (立案) and dispatch (派遣) a located report, merge (并案) and split it, and take an
-action on a ticket (签收, 处置反馈, 核查, 退单, 延期, 挂起, 督办 …).
+"""Use cases of tickets: register (立案) and dispatch (派遣) a located report, merge (并案) and split it, take an
+action on a ticket (签收, 处置反馈, 核查, 退单, 延期, 挂起, 督办 …), and record what a sensing device says of its case
+(its alarm group's repeats and "resolved", issue #16).
 
 Each runs the transition mechanics of ``tickets.transitions`` (state machine, SLA clock, audit row, event) in one
 transaction; the SLA clock's own steps are ``sla.handlers``.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlmodel import Session
@@ -18,6 +19,7 @@ from sqlmodel import Session
 from gridgov_common.auth import CITY_WIDE
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.errors import Conflict, ErrorDetail, Forbidden, NotFound, ValidationFailed
+from gridgov_common.events.alarms import AlarmGroupEvent
 from gridgov_common.events.media import DeviceFix
 from gridgov_common.events.reports import Location, ReportLocated, ReportReceived
 from gridgov_common.logs import correlation
@@ -26,7 +28,7 @@ from gridgov_dispatch.departments import service as departments
 from gridgov_dispatch.rules import engine as rules
 from gridgov_dispatch.rules import service as rule_sets
 from gridgov_dispatch.tickets import evidence, lifecycle, merge, service, transitions
-from gridgov_dispatch.tickets.access import SYSTEM, Actor, TicketFacts, authorize_view
+from gridgov_dispatch.tickets.access import SYSTEM, Actor, SystemActor, TicketFacts, authorize_view
 from gridgov_dispatch.tickets.lifecycle import Action
 from gridgov_dispatch.tickets.merge import MergeDecision, MergePolicy
 from gridgov_dispatch.tickets.models import MergedReport, Ticket
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 
 SPLITTERS = ("dept_dispatcher", "command_centre")
 TRACE_MAX = 8000
+SENSING = SystemActor(sub="system:sensing")  # a sensing device's evidence and its "resolved" as verification
+CHINA_TIME = timezone(timedelta(hours=8), "CST")  # China keeps no daylight saving time
 
 
 def merge_policy(ctx: DispatchContext) -> MergePolicy:
@@ -338,3 +342,65 @@ def _dispatch_if_routed(ctx: DispatchContext, session: Session, ticket: Ticket, 
     transitions.transition(ctx, session, ticket, Action.DISPATCH, SYSTEM,
                            causation_id=str(cause.id) if cause else None, note=routed.reason,
                            changes={"department": routed.department, "first_department": routed.department})
+
+
+def record_sensor_repeat(ctx: DispatchContext, session: Session, envelope: Envelope) -> None:
+    """Record a repeat of a case's alarm group (``alarm_group.repeated``) on its ticket as evidence (感知告警)."""
+    _record_sensor_event(ctx, session, envelope, resolved=False)
+
+
+def record_sensor_resolved(ctx: DispatchContext, session: Session, envelope: Envelope) -> None:
+    """Record a device's "resolved" (``alarm_group.resolved``) on its ticket; where the alarm type lets it verify
+    and the ticket awaits verification, it passes verification (核查通过, AI 复核) as the system ``system:sensing``."""
+    _record_sensor_event(ctx, session, envelope, resolved=True)
+
+
+def _record_sensor_event(ctx: DispatchContext, session: Session, envelope: Envelope, *, resolved: bool) -> None:
+    """The evidence, and the verification ``lifecycle.sensor_actions`` allows, in the consumer's transaction.
+
+    The ticket is the one made from the group's report, or the one that report was merged into (并案; evidence
+    only). A report with no ticket here (never located, or not yet registered) is ignored with a log line, never
+    dead-lettered; a closed ticket takes nothing. The consumer's handled-message record makes a redelivery a no-op.
+    """
+    event = AlarmGroupEvent.model_validate(envelope.payload)
+    ticket = service.get_by_report(session, event.report_id)
+    own = ticket is not None
+    if ticket is None:
+        merged = session.get(MergedReport, event.report_id)
+        ticket = service.get(session, merged.ticket_id) if merged is not None and merged.split_at is None else None
+    if ticket is None:
+        log.info("alarm group %s: report %s has no ticket here; %s ignored", event.group_id, event.report_id,
+                 envelope.type)
+        return
+    actions = lifecycle.sensor_actions(ticket.state, resolved=resolved, resolved_verifies=event.resolved_verifies,
+                                       own_report=own)
+    if not actions:
+        log.info("alarm group %s: ticket %s is %s; %s not recorded", event.group_id, ticket.id, ticket.state,
+                 envelope.type)
+        return
+    for action in actions:
+        note = sensor_note(event, resolved) if action is Action.SENSOR_EVIDENCE else _SENSOR_VERIFIED
+        act_in(ctx, session, ticket, action, SENSING, note, causation_id=str(envelope.id))
+    with correlation(ticket.report_id):
+        log.info("ticket %s: %s from alarm group %s (count %d)%s", ticket.id, envelope.type, event.group_id,
+                 event.count, "; verified by the device's resolved" if Action.VERIFY in actions else "")
+
+
+_SENSOR_VERIFIED = "设备复核已恢复，该告警类型允许以设备恢复作为核查：核查通过（system:sensing）"
+
+
+def sensor_note(event: AlarmGroupEvent, resolved: bool) -> str:
+    """The audit note of a sensing device's evidence: what, which device, how many times, when, and what it saw."""
+    head = "设备报告已恢复" if resolved else "感知告警重复"
+    parts = [f"{head}：告警类型 {event.alarm_type}（事项 {event.catalog_code}），设备 {event.device_id}",
+             f"累计 {event.count} 次，首次 {_china(event.first_seen)}，最近 {_china(event.last_seen)}"]
+    evidence = event.evidence
+    if evidence is not None and evidence.reading is not None:
+        parts.append(f"读数 {evidence.reading:g}{f' {evidence.unit}' if evidence.unit else ''}")
+    if evidence is not None and evidence.snapshot_url:
+        parts.append(f"快照 {evidence.snapshot_url}")
+    return "；".join(parts)
+
+
+def _china(moment: datetime) -> str:
+    return moment.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S")

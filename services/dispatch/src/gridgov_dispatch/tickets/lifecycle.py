@@ -59,6 +59,7 @@ class Action(StrEnum):
     REOPEN = "reopen"  # 重新打开: the reporter found it unsolved (回访不满意), back to the department
     WARN = "warn"  # SLA 预警 (yellow), by the clock
     ESCALATE = "escalate"  # SLA 超期升级 (red; village → town → city), by the clock
+    SENSOR_EVIDENCE = "sensor_evidence"  # a device's repeat or "resolved" on the case's alarm group (issue #16)
 
 
 NEW = "new"  # how a ticket that does not exist yet is named in errors
@@ -104,7 +105,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     # Suspension applies to work under way (claimed); resuming returns to it with the time that was left.
     Transition(State.CLAIMED, Action.SUSPEND, State.SUSPENDED, _CC),
     Transition(State.SUSPENDED, Action.RESUME, State.CLAIMED, _CC),
-    Transition(State.HANDLED, Action.VERIFY, State.VERIFIED, _who(grid_worker=Scope.OWN_GRID)),
+    # The system verifies only for a device whose "resolved" the catalog lets count as verification (AI 复核,
+    # issue #16: ``sensor_actions``); everyone else's verification is the grid worker's, on site.
+    Transition(State.HANDLED, Action.VERIFY, State.VERIFIED, _who(grid_worker=Scope.OWN_GRID, system=Scope.ANY)),
     Transition(State.HANDLED, Action.REWORK, State.CLAIMED, _who(grid_worker=Scope.OWN_GRID)),
     Transition(State.VERIFIED, Action.CLOSE, State.CLOSED,
                _who(command_centre=Scope.ANY, grid_worker=Scope.OWN_GRID)),
@@ -116,6 +119,8 @@ TRANSITIONS: tuple[Transition, ...] = (
                 State.SUSPENDED)),
     *(Transition(s, Action.WARN, s, _who(system=Scope.ANY)) for s in _CLOCKED),
     *(Transition(s, Action.ESCALATE, s, _who(system=Scope.ANY)) for s in _CLOCKED),
+    # A sensing device's evidence (repeats, "resolved") is recorded on an open case; the state and clock stay.
+    *(Transition(s, Action.SENSOR_EVIDENCE, s, _who(system=Scope.ANY)) for s in State if s is not State.CLOSED),
 )
 
 STATES: tuple[State, ...] = tuple(State)
@@ -191,6 +196,20 @@ def available_actions(state: State | str | None, actor: Actor, facts: TicketFact
             continue
         out.append(row.action.value)
     return out
+
+
+def sensor_actions(state: State | str, *, resolved: bool, resolved_verifies: bool,
+                   own_report: bool) -> tuple[Action, ...]:
+    """What a sensing device's alarm-group event does to a ticket: nothing on a closed one; else the evidence,
+    and verification (核查通过) too when the device reports the condition resolved, its alarm type lets that
+    verify, the ticket awaits verification and was made from that device's report (a merged one only adds
+    evidence: the case's own reporter's verification is not a merged device's to give)."""
+    current = State(state)
+    if current is State.CLOSED:
+        return ()
+    if resolved and resolved_verifies and own_report and current is State.HANDLED:
+        return (Action.SENSOR_EVIDENCE, Action.VERIFY)
+    return (Action.SENSOR_EVIDENCE,)
 
 
 # --- events: every row taken is published as ``ticket.<past tense>`` ---------------------------------------------

@@ -80,7 +80,7 @@ def announce(ctx: DispatchContext, session: Session, ticket: Ticket, action: str
 def _clock_after(ctx: DispatchContext, ticket: Ticket, action: Action, target: State,
                  now: datetime) -> clocks.Clock | None:
     """The clock after a transition (None: unchanged): a new stage starts, pauses, resumes or stops."""
-    if action in (Action.SUPERVISE, Action.WARN, Action.ESCALATE):
+    if action in (Action.SUPERVISE, Action.WARN, Action.ESCALATE, Action.SENSOR_EVIDENCE):
         return None
     cal, share = ctx.calendar(), ctx.warning_share
     current = clock_of(ticket)

@@ -37,8 +37,9 @@ router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 Reader = Annotated[Principal, Depends(require(*READERS))]
 Claimer = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.CLAIM)))]
 Handler = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.HANDLE)))]
-Verifier = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.VERIFY),
-                                                *lifecycle.roles_for(Action.REWORK)))]
+# The system's own verification (a sensing device's "resolved", issue #16) is no caller's role.
+Verifier = Annotated[Principal, Depends(require(*[r for r in (*lifecycle.roles_for(Action.VERIFY),
+                                                              *lifecycle.roles_for(Action.REWORK)) if r != "system"]))]
 Splitter = Annotated[Principal, Depends(require(*handlers.SPLITTERS))]
 Closer = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.CLOSE)))]
 Returner = Annotated[Principal, Depends(require(*lifecycle.roles_for(Action.RETURN)))]
