@@ -277,7 +277,8 @@ def _wait(session: Session, now: datetime, window: timedelta, limit: int, *where
 
 
 # The command centre's own steps (SLA warnings, escalations, 督办) are not news to the reporter: the state stays.
-INTERNAL_ACTIONS = frozenset({"warn", "escalate", "supervise"})
+# Nor is a sensing device's evidence on the ticket (issue #16: its repeats, its "resolved").
+INTERNAL_ACTIONS = frozenset({"warn", "escalate", "supervise", "sensor_evidence"})
 
 
 def follow_ticket(settings: IntakeSettings, session: Session, envelope: Envelope) -> None:
