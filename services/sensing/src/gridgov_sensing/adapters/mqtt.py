@@ -64,7 +64,7 @@ class PayloadError(ValueError):
         self.reason = reason
 
 
-def _loc(loc: Sequence[Any]) -> str:
+def field_path(loc: Sequence[Any]) -> str:
     """A pydantic error location as a field path: ``alarms[2].occurred_at``."""
     out = ""
     for part in loc:
@@ -88,7 +88,7 @@ def parse_payload(raw: bytes) -> list[AlarmIn]:
         return [AlarmIn.model_validate(data)]
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise PayloadError(_loc(first["loc"]), first["msg"]) from None
+        raise PayloadError(field_path(first["loc"]), first["msg"]) from None
 
 
 def describe_refusal(exc: BaseException) -> str:

@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlmodel import Session
+
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.topics import ALARMS_RECEIVED
 from gridgov_common.db import Database
@@ -54,34 +56,45 @@ def accept_alarms(db: Database, alarms: list[AlarmIn], source: str, now: datetim
         raise ValueError(f"unknown source {source!r}")
     if not alarms:
         return AcceptResult(0)
-    directory = directory_of(db)
     with db.session() as session:
-        directory.refresh(session)
-        types = directory.types()
-        devices = directory.devices(session, (a.device_id for a in alarms))
-        problems: list[ErrorDetail] = []
-        staged: list[Envelope] = []
-        for i, alarm in enumerate(alarms):
-            bad = _problems(i, alarm, devices.get(alarm.device_id), types.get(alarm.alarm_type), now)
-            if bad:
-                problems.extend(bad)
-                continue
-            if problems:
-                continue  # the batch is refused anyway: only look for more problems
-            device, kind = devices[alarm.device_id], types[alarm.alarm_type]
-            try:
-                print_ = alarm_fingerprint(alarm, device, kind)
-            except MissingFingerprintField as exc:
-                problems.append(ErrorDetail(f"alarms[{i}].{exc.api_field}", exc.details[0].reason))
-                continue
-            staged.append(_envelope(alarm, print_, source, device))
-        if problems:
-            session.rollback()
-            raise ValidationFailed(f"{len(problems)} problem(s) in the batch; nothing was accepted",
-                                   problems[:DETAILS_MAX])
-        for envelope in staged:
-            db.add_outbox(session, ALARMS_RECEIVED, envelope)
+        result = stage_alarms(db, session, alarms, source, now)
         session.commit()
+    return result
+
+
+def stage_alarms(db: Database, session: Session, alarms: list[AlarmIn], source: str, now: datetime) -> AcceptResult:
+    """``accept_alarms`` inside the caller's transaction, which commits (a consumer's batch: the raw topic's
+    alarms are staged with the handled-message record); refused, nothing is staged and ``ValidationFailed`` names
+    each bad item."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    if not alarms:
+        return AcceptResult(0)
+    directory = directory_of(db)
+    directory.refresh(session)
+    types = directory.types()
+    devices = directory.devices(session, (a.device_id for a in alarms))
+    problems: list[ErrorDetail] = []
+    staged: list[Envelope] = []
+    for i, alarm in enumerate(alarms):
+        bad = _problems(i, alarm, devices.get(alarm.device_id), types.get(alarm.alarm_type), now)
+        if bad:
+            problems.extend(bad)
+            continue
+        if problems:
+            continue  # the batch is refused anyway: only look for more problems
+        device, kind = devices[alarm.device_id], types[alarm.alarm_type]
+        try:
+            print_ = alarm_fingerprint(alarm, device, kind)
+        except MissingFingerprintField as exc:
+            problems.append(ErrorDetail(f"alarms[{i}].{exc.api_field}", exc.details[0].reason))
+            continue
+        staged.append(_envelope(alarm, print_, source, device))
+    if problems:
+        raise ValidationFailed(f"{len(problems)} problem(s) in the batch; nothing was accepted",
+                               problems[:DETAILS_MAX])
+    for envelope in staged:
+        db.add_outbox(session, ALARMS_RECEIVED, envelope)
     return AcceptResult(len(staged))
 
 
