@@ -1,8 +1,10 @@
 """Bearer tokens (JWT, HS256) carrying a role and the department or grid the caller acts for.
 
 Roles: ``grid_worker`` (网格员, acts for a grid), ``dept_dispatcher`` (department dispatcher, acts for a
-department), ``command_centre`` (指挥中心), ``admin``, ``citizen``. Every endpoint declares its roles with
-``gridgov_common.deps`` (a named role group, or ``require(...)``): no or bad token → 401, wrong role → 403.
+department), ``command_centre`` (指挥中心), ``admin``, ``citizen``, and one machine role, ``device_gateway`` (a
+city's video platform or IoT gateway reporting alarms and heartbeats for its devices, and nothing else). Every
+endpoint declares its roles with ``gridgov_common.deps`` (a named role group, or ``require(...)``): no or bad
+token → 401, wrong role → 403.
 
 Besides the HS256 tokens minted here (``iss == "gridgov"``), a city may plug in its OpenID Connect provider
 (``GRIDGOV_OIDC_ISSUER``): its RS256/ES256 tokens are verified against its JWKS and their claims mapped to a
@@ -36,8 +38,8 @@ from gridgov_common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
-Role = Literal["grid_worker", "dept_dispatcher", "command_centre", "admin", "citizen"]
-ROLES: tuple[str, ...] = ("grid_worker", "dept_dispatcher", "command_centre", "admin", "citizen")
+Role = Literal["grid_worker", "dept_dispatcher", "command_centre", "admin", "citizen", "device_gateway"]
+ROLES: tuple[str, ...] = get_args(Role)
 
 # Role groups: each set of roles that endpoints and access rules admit, defined once and named by who it is
 # (``gridgov_common.deps`` turns each into a typed dependency).
@@ -47,6 +49,11 @@ OFFICE_STAFF: tuple[str, ...] = ("dept_dispatcher", "command_centre", "admin")  
 CITY_WIDE: tuple[str, ...] = ("command_centre", "admin")  # those whose view is the whole city
 REPORTERS: tuple[str, ...] = ("grid_worker", "citizen")  # those who file reports and their photos
 ADMINS: tuple[str, ...] = ("admin",)
+# Machines, not people: they may report alarms and heartbeats (DEVICE_GATEWAYS) and are admitted nowhere else, not
+# even where any signed-in person is (PEOPLE).
+MACHINES: tuple[str, ...] = ("device_gateway",)
+PEOPLE: tuple[str, ...] = tuple(role for role in ROLES if role not in MACHINES)
+DEVICE_GATEWAYS: tuple[str, ...] = ("device_gateway", "admin")  # who reports for devices (admin stands in for one)
 ALGORITHM = "HS256"
 ISSUER = "gridgov"
 

@@ -9,16 +9,17 @@ whose runtime carries more than the shared one (dispatch's context, grid-registr
 Role groups are the sets of roles endpoints admit, each defined once (in ``gridgov_common.auth``, beside the
 roles, so that pure access rules can use them too), named by who they are, and declared here as a dependency:
 
-================  ===============  ===================================================  ============================
-group             dependency       roles                                                who
-================  ===============  ===================================================  ============================
-``STAFF``         ``Staff``        grid_worker, dept_dispatcher, command_centre, admin  the city's own people
-``OFFICE_STAFF``  ``OfficeStaff``  dept_dispatcher, command_centre, admin               staff at a desk, not a grid
-``CITY_WIDE``     ``CityWide``     command_centre, admin                                who sees the whole city
-``REPORTERS``     ``Reporter``     grid_worker, citizen                                 who files reports and photos
-``ADMINS``        ``Admin``        admin
-``ROLES``         ``AnyRole``      every role                                           anyone signed in
-================  ===============  ===================================================  ============================
+===================  =================  ===================================================  ==========================
+group                dependency         roles                                                who
+===================  =================  ===================================================  ==========================
+``STAFF``            ``Staff``          grid_worker, dept_dispatcher, command_centre, admin  the city's own people
+``OFFICE_STAFF``     ``OfficeStaff``    dept_dispatcher, command_centre, admin               staff at a desk, not a grid
+``CITY_WIDE``        ``CityWide``       command_centre, admin                                who sees the whole city
+``REPORTERS``        ``Reporter``       grid_worker, citizen                                 who files reports, photos
+``ADMINS``           ``Admin``          admin
+``DEVICE_GATEWAYS``  ``DeviceGateway``  device_gateway, admin                                for devices
+``PEOPLE``           ``AnyRole``        every role but the machines' (device_gateway)        any person signed in
+===================  =================  ===================================================  ==========================
 """
 
 from __future__ import annotations
@@ -32,7 +33,17 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import Response
 
-from gridgov_common.auth import ADMINS, CITY_WIDE, OFFICE_STAFF, REPORTERS, ROLES, STAFF, Authenticator, Principal
+from gridgov_common.auth import (
+    ADMINS,
+    CITY_WIDE,
+    DEVICE_GATEWAYS,
+    OFFICE_STAFF,
+    PEOPLE,
+    REPORTERS,
+    STAFF,
+    Authenticator,
+    Principal,
+)
 from gridgov_common.errors import Forbidden, Unauthenticated
 from gridgov_common.runtime import ServiceRuntime
 from gridgov_common.settings import CommonSettings
@@ -150,7 +161,8 @@ OfficeStaff = Annotated[Principal, Depends(require(*OFFICE_STAFF))]
 CityWide = Annotated[Principal, Depends(require(*CITY_WIDE))]
 Reporter = Annotated[Principal, Depends(require(*REPORTERS))]
 Admin = Annotated[Principal, Depends(require(*ADMINS))]
-AnyRole = Annotated[Principal, Depends(require(*ROLES))]
+AnyRole = Annotated[Principal, Depends(require(*PEOPLE))]
+DeviceGateway = Annotated[Principal, Depends(require(*DEVICE_GATEWAYS))]
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 

@@ -5,8 +5,27 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from conftest import TEST_SECRET
-from gridgov_common.auth import ADMINS, CITY_WIDE, OFFICE_STAFF, REPORTERS, ROLES, STAFF, mint_token
-from gridgov_common.deps import CityWide, IfNoneMatch, OfficeStaff, Staff, etag_matches, not_modified
+from gridgov_common.auth import (
+    ADMINS,
+    CITY_WIDE,
+    DEVICE_GATEWAYS,
+    OFFICE_STAFF,
+    PEOPLE,
+    REPORTERS,
+    ROLES,
+    STAFF,
+    mint_token,
+)
+from gridgov_common.deps import (
+    AnyRole,
+    CityWide,
+    DeviceGateway,
+    IfNoneMatch,
+    OfficeStaff,
+    Staff,
+    etag_matches,
+    not_modified,
+)
 from gridgov_common.web import install_error_handlers
 
 ETAG = '"5d41402abc4b2a76"'
@@ -60,7 +79,9 @@ def test_answer_not_modified_with_validator_headers_only_on_match():
 
 
 def test_define_role_groups_as_named():
-    assert set(STAFF) == set(ROLES) - {"citizen"}
+    assert set(PEOPLE) == set(ROLES) - {"device_gateway"}  # the one machine role is no person
+    assert set(STAFF) == set(PEOPLE) - {"citizen"}
+    assert set(DEVICE_GATEWAYS) == {"device_gateway", "admin"}
     assert set(OFFICE_STAFF) == set(STAFF) - {"grid_worker"}
     assert set(CITY_WIDE) == {"command_centre", "admin"}
     assert set(REPORTERS) == {"grid_worker", "citizen"}
@@ -88,8 +109,17 @@ def test_admit_exactly_each_role_group_through_its_dependency():
     async def city(principal: CityWide, if_none_match: IfNoneMatch = None) -> str:
         return principal.role
 
+    @app.get("/any")
+    async def anyone(principal: AnyRole) -> str:
+        return principal.role
+
+    @app.get("/gateway")
+    async def gateway(principal: DeviceGateway) -> str:
+        return principal.role
+
     client = TestClient(app)
-    for path, group in (("/staff", STAFF), ("/office", OFFICE_STAFF), ("/city", CITY_WIDE)):
+    for path, group in (("/staff", STAFF), ("/office", OFFICE_STAFF), ("/city", CITY_WIDE), ("/any", PEOPLE),
+                        ("/gateway", DEVICE_GATEWAYS)):
         assert client.get(path).status_code == 401
         for role in ROLES:
             resp = client.get(path, headers=_token(role))

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from gridgov_common import geo
-from gridgov_common.auth import ROLES
+from gridgov_common.auth import PEOPLE
 from gridgov_grid_registry.grids.demo import DEMO_GRID_CODE, DEMO_POINT, DEMO_VERSION, OUTSIDE_POINT
 from gridgov_grid_registry.settings import RegistrySettings
 
@@ -32,7 +32,7 @@ def client(tmp_path_factory):
         yield c
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", PEOPLE)
 def test_locate_demo_point_returns_demo_grid_for_any_role(client, token, role):
     resp = client.get("/v1/locate", params={"lon": LON, "lat": LAT}, headers=token(role))
     assert resp.status_code == 200, resp.text

@@ -4,10 +4,13 @@ through the loop (a report on ``gridgov.reports.received`` of channel ``video_ai
 from fastapi import FastAPI
 
 from gridgov_common.db import Database
+from gridgov_common.limits import RouteLimit
 from gridgov_common.web import create_service_app
 from gridgov_sensing.consumers import consumer_specs
 from gridgov_sensing.devices import models as _device_models  # noqa: F401 - registers the tables
 from gridgov_sensing.devices.registry import RegistryClient
+from gridgov_sensing.devices.views import MAX_IMPORT_BYTES
+from gridgov_sensing.devices.views import router as devices_router
 from gridgov_sensing.runtime import SensingRuntime
 from gridgov_sensing.settings import SensingSettings
 from gridgov_sensing.tables import metadata
@@ -31,5 +34,6 @@ def create_app(settings: SensingSettings | None = None, registry: RegistryClient
                     "notifications, MQTT, a Kafka topic), their deduplication into alarm groups, suppression rules, "
                     "核实 tasks for verify-first types, and the reports they open (channels video_ai and iot).",
         runtime_factory=lambda: build_runtime(settings, registry),
-        routers=[types_router],
+        routers=[devices_router, types_router],
+        route_limits=(RouteLimit("POST", "/v1/devices/import$", MAX_IMPORT_BYTES, roles=("admin",)),),
     )

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends
 
-from gridgov_common.deps import require, service_runtime
+from gridgov_common.deps import DeviceGateway, service_runtime
 
 if TYPE_CHECKING:  # the runtime module imports the consumers, which import the domain folders' handlers
     from gridgov_sensing.runtime import SensingRuntime
 
 Runtime = Annotated["SensingRuntime", Depends(service_runtime)]
-# Machines that report for devices (a video platform, an IoT gateway) and the administrator standing in for one.
-DeviceGateway = Depends(require("admin", "device_gateway"))
+
+__all__ = ["DeviceGateway", "Runtime"]  # DeviceGateway: a video platform or IoT gateway, or admin standing in

@@ -65,7 +65,10 @@ def list_alarm_types(db: Database) -> list[AlarmTypeRead]:
 def update_alarm_type(db: Database, code: str, change: AlarmTypeUpdate) -> AlarmTypeRead:
     """Change an alarm type; the catalog code must be one the city's catalog knows."""
     if change.catalog_code not in catalog_codes():
-        raise ValidationFailed("unknown catalog code", [ErrorDetail("catalog_code", "not a code of the catalog")])
+        error = ValidationFailed("unknown catalog code", [ErrorDetail("catalog_code", "not a code of the catalog",
+                                                                      "不是事项目录中的编码")])
+        error.message_zh = "事项编码不存在"
+        raise error
     with db.session() as session:
         row = service.get_or_raise(session, code)
         for name, value in change.model_dump(exclude={"dedupe_window", "flap_window"}).items():
