@@ -12,7 +12,8 @@ ticket.dispatched   no department (a bug)   role:command_centre      someone mus
 ticket.handled      grid known              grid:<grid_code>         待核查: a grid worker verifies
 ticket.handled      no grid (unlocated)     role:command_centre      nobody else can verify it
 ticket.closed       always                  user:<reporter_id>       已办结: every reporter is told
-                                            (and each merged reporter)
+                                            (and each merged reporter;
+                                            not a device: video_ai, iot)
 ticket.returned     always                  role:command_centre      退单: the command centre rules on it
 ticket.return_ruled department set          department:<dept>        re-dispatched: claim it
 ticket.extension_   always                  role:command_centre      延期申请: the command centre decides
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from gridgov_common.categories import CategoryBook, seed_book
+from gridgov_common.events.reports import SENSING_CHANNELS
 from gridgov_common.events.tickets import TicketEvent
 
 # China Standard Time has no daylight saving: a fixed offset needs no tz database.
@@ -177,14 +179,16 @@ def _handled(event: TicketEvent) -> list[Notice]:
 
 
 def _closed(event: TicketEvent) -> list[Notice]:
-    # Every reporter hears the outcome: the one the ticket was made from and those merged into it (并案).
+    # Every reporter hears the outcome: the one the ticket was made from and those merged into it (并案). A ticket
+    # a device raised (issue #16) has no inbox of its own to tell; people merged into it are still told.
+    own = () if event.channel in SENSING_CHANNELS else (event.reporter_id,)
     return [Notice(
         user_address(reporter),
         "您反映的问题已办结",
         _lines(f"您反映的“{category_label(event.category_code)}”问题（工单 {event.ticket_id}）已办结，"
                "感谢您对城市治理的支持。",
                _note(event)),
-    ) for reporter in (event.reporter_id, *event.merged_reporter_ids)]
+    ) for reporter in dict.fromkeys((*own, *event.merged_reporter_ids))]
 
 
 def _ticket_lines(event: TicketEvent, first: str) -> str:

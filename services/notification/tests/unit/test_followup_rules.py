@@ -85,3 +85,11 @@ def test_check_answerable_answered_conflicts_before_expired_gone():
     with pytest.raises(Gone):
         rules.check_answerable(None, NOW + timedelta(days=7), later)
     rules.check_answerable(None, NOW + timedelta(days=7), NOW)  # open and unanswered: fine
+
+
+@pytest.mark.parametrize("channel", ["video_ai", "iot"])
+def test_draft_followups_of_a_device_ticket_ask_only_people_merged_into_it(channel):
+    # Issue #16: a camera or sensor raised the ticket; nobody of its own is asked, a merged citizen still is.
+    assert rules.drafts_for(closed(reporter_id="44190000001320000001", channel=channel), NOW, 7) == []
+    event = closed(reporter_id="44190000001320000001", channel=channel, merged=[("R-2", "wx-9")])
+    assert [(d.reporter_id, d.report_id) for d in rules.drafts_for(event, NOW, 7)] == [("wx-9", "R-2")]

@@ -142,3 +142,12 @@ def test_notices_for_name_category_from_learned_book_and_from_seed_outside_it():
     assert learned.title == "新工单待签收：共享单车乱停放（30001）"
     [after] = notices_for("ticket.dispatched", event)
     assert after.title == "新工单待签收：30001"  # the book applies only inside its block
+
+
+@pytest.mark.parametrize("channel", ["video_ai", "iot"])
+def test_notices_for_closed_device_ticket_tell_only_merged_reporters(channel):
+    # Issue #16: a device has no inbox; a citizen merged into its ticket hears the outcome.
+    event = ticket_event(action="close", to_state="closed", reporter_id="IOT-gas-3", channel=channel)
+    assert notices_for("ticket.closed", event) == []
+    merged = event.model_copy(update={"merged_report_ids": ["R-2"], "merged_reporter_ids": ["wx-9"]})
+    assert [n.recipient for n in notices_for("ticket.closed", merged)] == ["user:wx-9"]

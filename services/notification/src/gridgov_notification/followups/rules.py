@@ -3,7 +3,9 @@
 Every reporter of a closed ticket (the one it was made from and each merged into it) gets one follow-up. A
 citizen, grid worker or Open311 reporter is asked in their own inbox (``user:<reporter id>``) and through their
 contact points; a 12345 hotline caller (``hotline:<order no>``) has no inbox, so the follow-up goes to the
-command centre as a call-back to do (回访待办), and an operator records the caller's answer.
+command centre as a call-back to do (回访待办), and an operator records the caller's answer. A ticket a device raised
+(channels ``video_ai`` and ``iot``, issue #16) has nobody of its own to ask: only the people whose reports were merged
+into it are followed up.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import datetime, timedelta
 
 from gridgov_common.errors import Conflict, ErrorDetail, Forbidden, Gone, Unauthenticated
 from gridgov_common.events.feedback import REPORTER, operator
+from gridgov_common.events.reports import SENSING_CHANNELS
 from gridgov_common.events.tickets import TicketEvent
 from gridgov_notification.subscriptions import (
     COMMAND_CENTRE,
@@ -66,10 +69,12 @@ def is_expired(expires_at: datetime, now: datetime) -> bool:
 
 
 def reporters(event: TicketEvent) -> list[tuple[str, str]]:
-    """(reporter id, their report id) of every reporter of the ticket, the ticket's own first, each once."""
+    """(reporter id, their report id) of every person who reported the ticket, the ticket's own first, each once;
+    a device's own report (a sensing channel) is nobody's to rate."""
     merged = list(zip(event.merged_reporter_ids, event.merged_report_ids, strict=False))
+    own = [] if event.channel in SENSING_CHANNELS else [(event.reporter_id, event.report_id)]
     out: dict[str, str] = {}
-    for reporter_id, report_id in [(event.reporter_id, event.report_id), *merged]:
+    for reporter_id, report_id in [*own, *merged]:
         out.setdefault(reporter_id, report_id)
     return list(out.items())
 
