@@ -231,7 +231,7 @@ class FlapDetector:
     def record(changes: Sequence[datetime], at: datetime, window: timedelta,
                limit: int = MAX_CHANGES) -> tuple[datetime, ...]:
         """The change times with ``at`` added in order, dropping those older than ``window`` before the latest."""
-        out = list(changes)
+        out = sorted(changes)  # a stored list may come back unsorted; cheap at this size
         bisect.insort(out, at)
         horizon = out[-1] - window
         out = [t for t in out if t > horizon]
