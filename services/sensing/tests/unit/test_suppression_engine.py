@@ -280,3 +280,7 @@ def test_flapping_equals_brute_force_count(minutes, now, threshold, window):
     changes = sorted(at(m) for m in minutes)
     expected = len([m for m in minutes if now - window < m <= now]) >= threshold
     assert FlapDetector.is_flapping(changes, at(now), threshold, timedelta(minutes=window)) is expected
+
+
+def test_flap_record_sorts_stored_times():
+    assert FlapDetector.record((at(50), at(0)), at(30), timedelta(hours=1)) == (at(0), at(30), at(50))
