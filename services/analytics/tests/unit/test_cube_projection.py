@@ -2,6 +2,8 @@
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from gridgov_analytics.cube.projection import FactState, Increment, local_day, project
 from gridgov_common.events.feedback import FEEDBACK_RECEIVED_TYPE, FeedbackReceived
 from gridgov_common.events.tickets import TICKET_EVENT_NAMES, TicketEvent
@@ -122,3 +124,17 @@ def test_rating_before_the_ticket_waits_for_its_codes():
 def test_unlocated_ticket_counts_on_empty_codes():
     _, out = run(event("register", T0, grid_code=None, village_code=None, town_code=TOWN, channel=None))
     assert out[0][1:6] == ("", "", TOWN, "04002", "")
+
+
+@pytest.mark.parametrize("channel", ["video_ai", "iot"])
+def test_device_ticket_counts_on_its_channel_and_its_evidence_counts_nothing(channel):
+    # Issue #16: a camera's or sensor's ticket is counted like any other, on its own channel; the device's
+    # evidence (repeats, "resolved") and its verification move the state only.
+    at = [T0 + timedelta(hours=h) for h in range(5)]
+    fact, out = run(event("register", at[0], channel=channel),
+                    event("sensor_evidence", at[1], to_state="handled", channel=channel),
+                    event("sensor_evidence", at[2], to_state="handled", channel=channel),
+                    event("verify", at[3], actor_id="system:sensing", channel=channel),
+                    event("close", at[4], channel=channel))
+    assert measures(out) == ["registered", "closed"]
+    assert {i.channel for i in out} == {channel} and fact.channel == channel

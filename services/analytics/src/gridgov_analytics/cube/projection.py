@@ -41,7 +41,7 @@ from gridgov_common.events.tickets import TicketEvent
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")  # China keeps no daylight saving time
 MEASURES = ("registered", "closed", "closed_late", "returned", "reworked", "reopened", "escalated", "merged",
             "rated", "dissatisfied")
-CHANNELS = ("patrol", "hotline", "citizen", "open311")
+CHANNELS = ("patrol", "hotline", "citizen", "open311", "video_ai", "iot")  # video_ai, iot: sensing (issue #16)
 TICKET_PREFIX = "ticket."
 # Transitions counted on every occurrence, with the fact's counter they raise.
 _COUNTED = {"return": ("returned_n", "returned"), "rework": ("reworked_n", "reworked"),

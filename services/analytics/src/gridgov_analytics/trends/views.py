@@ -35,7 +35,8 @@ Category = Annotated[str | None, Query(max_length=850, pattern=filters.CODE_LIST
                                        description="catalog codes or code prefixes (a class and all under it), "
                                                    "comma-separated")]
 Channel = Annotated[str | None, Query(max_length=200, pattern=filters.WORD_LIST_PATTERN,
-                                      description="patrol | hotline | citizen | open311, comma-separated")]
+                                      description="patrol | hotline | citizen | open311 | video_ai | iot, "
+                                                  "comma-separated")]
 Measure = Annotated[str | None, Query(max_length=400, pattern=filters.WORD_LIST_PATTERN,
                                       description="comma-separated: " + ", ".join(filters.MEASURES))]
 
