@@ -1,3 +1,5 @@
+import pytest
+
 from gridgov_common.events.reports import REPORT_LOCATED, ReportLocated
 from gridgov_grid_registry.grids.demo import DEMO_GRID_CODE, DEMO_POINT, DEMO_VERSION, OUTSIDE_POINT
 
@@ -52,3 +54,16 @@ def test_consume_report_names_department_areas_covering_point(feed):
 def test_consume_report_outside_every_department_area_names_none(feed):
     feed.publish(feed.received(150.0, -30.0))
     assert ReportLocated.model_validate(feed.located()[-1].payload).location.department_areas == []
+
+
+@pytest.mark.parametrize(("channel", "device"), [("video_ai", "44190000001320000001"), ("iot", "IOT-water-7")])
+def test_consume_device_report_is_located_and_passed_through_whole(feed, channel, device):
+    # Issue #16: a report a camera or sensor raised (through sensing) is located like any other, its channel and
+    # device reporter carried through unchanged.
+    incoming = feed.received(*DEMO_POINT)
+    report = {**incoming.payload, "channel": channel, "reporter_id": device, "reporter_role": "device"}
+    feed.publish(incoming.model_copy(update={"payload": report}))
+    located = ReportLocated.model_validate(feed.located()[-1].payload)
+    assert located.report.channel == channel and located.report.reporter_role == "device"
+    assert located.report.reporter_id == device
+    assert located.location.status == "located" and located.location.grid_code == DEMO_GRID_CODE
