@@ -224,3 +224,14 @@ def test_bad_alarm_group_event_is_dead_lettered_and_the_stream_goes_on(stack):
     publish(stack, bad, group_event(ticket["report_id"], count=7, device=SENSOR))
     assert "累计 7 次" in wait_evidence(stack, ticket["id"], 1)["transitions"][-1]["note"]
     assert dead_letters(stack) == dead + 1
+
+
+def test_evidence_and_verification_by_the_device_on_postgresql(pg_stack):
+    # The same rows on PostgreSQL (column widths: the action, the actor, a note with a 500-character snapshot URL).
+    ticket = handled(pg_stack, "video_ai")
+    url = "https://vms.example.cn/snap/" + "a" * 466 + ".jpg"
+    publish(pg_stack, group_event(ticket["report_id"], count=12, evidence=Evidence(snapshot_url=url)),
+            group_event(ticket["report_id"], resolved=True, count=13, verifies=True))
+    after = wait_evidence(pg_stack, ticket["id"], 2)
+    assert after["state"] == "verified" and after["transitions"][-1]["actor_id"] == "system:sensing"
+    assert url in after["transitions"][-3]["note"]
