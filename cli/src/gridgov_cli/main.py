@@ -1,4 +1,4 @@
-"""The ``gridgov`` command: up, serve, token, demo, apikey, analytics, history."""
+"""The ``gridgov`` command: up, serve, token, demo, apikey, analytics, history, grids, sensing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from gridgov_cli import grids as grids_cli
+from gridgov_cli import sensing as sensing_cli
 from gridgov_cli.stack import SERVICES, run_up
 from gridgov_common.auth import ROLES, load_secret, mint_token
 from gridgov_common.settings import CommonSettings
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.set_defaults(func=cmd_history_generate)
 
     grids_cli.add_parser(sub)
+    sensing_cli.add_parser(sub)
     return parser
 
 

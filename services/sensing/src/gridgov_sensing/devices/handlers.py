@@ -7,7 +7,7 @@ ingest's caches reload.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -61,9 +61,10 @@ def _check_algorithms(session: Session, rows: Sequence[tuple[str, DeviceUpdate]]
             for prefix, row in rows for j, code in enumerate(row.algorithms) if code not in known][:MAX_DETAILS]
 
 
-def _places(registry: RegistryClient, rows: Sequence[tuple[str, DeviceUpdate]]) -> list[GridPlace]:
+def _places(registry: RegistryClient, rows: Sequence[tuple[str, DeviceUpdate]],
+            progress: Callable[[int], None] | None = None) -> list[GridPlace]:
     """The grid of each row's position; ValidationFailed naming ``lon`` of every row outside all grids."""
-    places = registry.locate([(row.lon, row.lat) for _, row in rows])
+    places = registry.locate([(row.lon, row.lat) for _, row in rows], progress)
     outside = [ErrorDetail(f"{prefix}lon", "the position is in no grid of the grid set in effect",
                            "该位置不在现行网格划分的任何网格内")
                for (prefix, _), place in zip(rows, places, strict=True) if place.grid_code is None]
@@ -162,31 +163,35 @@ def heartbeat(db: Database, device_id: str, now: datetime, window_s: int) -> Hea
 
 
 def import_devices(db: Database, registry: RegistryClient, rows: Sequence[tuple[str, DeviceCreate]],
-                   now: datetime) -> ImportResult:
+                   now: datetime, progress: Callable[[str, int], None] | None = None) -> ImportResult:
     """Register or replace many devices (each placed in its grid): all of them, or none when one is refused.
-    ``rows`` pairs each device with the prefix its fields are named by in an error (``rows[3].``)."""
+    ``rows`` pairs each device with the prefix its fields are named by in an error (``rows[3].``); ``progress``
+    hears ``(stage, count)`` as points are located and devices written."""
     with db.session() as session:
         details = _check_algorithms(session, rows)
     if details:
         raise _refused("devices refused: nothing was imported", "设备导入被拒绝，未导入任何设备", details)
-    places = _places(registry, rows)
+    places = _places(registry, rows, progress and (lambda n: progress("locate", n)))
     records = [{**row.model_dump(), "grid_code": p.grid_code, "village_code": p.village_code,
                 "town_code": p.town_code} for (_, row), p in zip(rows, places, strict=True)]
-    return store_devices(db, records, now)
+    return store_devices(db, records, now, progress and (lambda n: progress("store", n)))
 
 
-def store_devices(db: Database, records: Sequence[dict[str, Any]], now: datetime) -> ImportResult:
+def store_devices(db: Database, records: Sequence[dict[str, Any]], now: datetime,
+                  progress: Callable[[int], None] | None = None) -> ImportResult:
     """Insert new devices and replace known ones (heartbeat and creation time kept), in one transaction; the
-    records already carry their grid (an import looked it up; the generator placed them in it)."""
+    records already carry their grid (an import looked it up; the generator placed them in it). ``progress``
+    hears how many devices each written chunk held."""
     with db.session() as session:
         known = service.existing_ids(session, [r["device_id"] for r in records])
         new = [{**r, "created_at": now, "updated_at": now, "heartbeat_at": None}
                for r in records if r["device_id"] not in known]
         old = [{**r, "updated_at": now} for r in records if r["device_id"] in known]
-        for start in range(0, len(new), WRITE_CHUNK):
-            session.execute(sa.insert(Device), new[start:start + WRITE_CHUNK])
-        for start in range(0, len(old), WRITE_CHUNK):
-            session.execute(sa.update(Device), old[start:start + WRITE_CHUNK])  # by primary key
+        for rows, statement in ((new, sa.insert(Device)), (old, sa.update(Device))):  # update: by primary key
+            for start in range(0, len(rows), WRITE_CHUNK):
+                session.execute(statement, rows[start:start + WRITE_CHUNK])
+                if progress is not None:
+                    progress(len(rows[start:start + WRITE_CHUNK]))
         service.bump_version(session, "devices")
         session.commit()
     return ImportResult(imported=len(new), updated=len(old))

@@ -71,9 +71,9 @@ def _checked(items: Iterable[tuple[str, dict[str, Any]]]) -> list[DeviceCreate]:
     return rows
 
 
-def _too_many(field: str, count: int) -> ValidationFailed:
-    return _refused("too many devices", "设备过多", field, f"{count} devices; at most {MAX_ROWS} a call",
-                    f"一次最多导入 {MAX_ROWS} 个设备")
+def _too_many(field: str, count: int, max_rows: int) -> ValidationFailed:
+    return _refused("too many devices", "设备过多", field, f"{count} devices; at most {max_rows} a call",
+                    f"一次最多导入 {max_rows} 个设备")
 
 
 def _number(text: str) -> Any:
@@ -84,8 +84,8 @@ def _number(text: str) -> Any:
         return text
 
 
-def read_csv(body: bytes) -> list[DeviceCreate]:
-    """The devices of a CSV file (see the module's docstring)."""
+def read_csv(body: bytes, max_rows: int = MAX_ROWS) -> list[DeviceCreate]:
+    """The devices of a CSV file (see the module's docstring); at most ``max_rows`` (the API's limit by default)."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -103,8 +103,8 @@ def read_csv(body: bytes) -> list[DeviceCreate]:
     reader.fieldnames = header
     records = []
     for i, record in enumerate(reader):
-        if i >= MAX_ROWS:
-            raise _too_many("rows", i + 1)
+        if i >= max_rows:
+            raise _too_many("rows", i + 1, max_rows)
         if None in record:  # more cells than the header names
             raise _refused("bad CSV row", "CSV 行不正确", f"rows[{i}]", "more cells than the header", "列数多于表头")
         raw: dict[str, Any] = {k: (v.strip() if isinstance(v, str) else v) for k, v in record.items()}
@@ -118,8 +118,8 @@ def read_csv(body: bytes) -> list[DeviceCreate]:
     return _checked(records)
 
 
-def read_geojson(body: bytes) -> list[DeviceCreate]:
-    """The devices of a GeoJSON FeatureCollection of points (see the module's docstring)."""
+def read_geojson(body: bytes, max_rows: int = MAX_ROWS) -> list[DeviceCreate]:
+    """The devices of a GeoJSON FeatureCollection of points (see the module's docstring); at most ``max_rows``."""
     try:
         doc = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -131,8 +131,8 @@ def read_geojson(body: bytes) -> list[DeviceCreate]:
     features = doc["features"]
     if not features:
         raise _refused("no devices", "文件中没有设备", "features", "the collection has no feature", "集合中没有要素")
-    if len(features) > MAX_ROWS:
-        raise _too_many("features", len(features))
+    if len(features) > max_rows:
+        raise _too_many("features", len(features), max_rows)
     records = []
     for i, feature in enumerate(features):
         prefix = f"features[{i}]"

@@ -31,14 +31,16 @@ class RegistryClient:
         self._token = token
         self._client = httpx.Client(timeout=timeout_s, transport=transport)
 
-    def locate(self, points: Sequence[tuple[float, float]]) -> list[GridPlace]:
-        """The grid of each WGS84 point, in order; raises ``Unavailable`` when grid-registry does not answer."""
+    def locate(self, points: Sequence[tuple[float, float]],
+               progress: Callable[[int], None] | None = None) -> list[GridPlace]:
+        """The grid of each WGS84 point, in order; raises ``Unavailable`` when grid-registry does not answer.
+        ``progress`` hears how many points each answered batch held."""
         places: list[GridPlace] = []
         for start in range(0, len(points), BATCH):
             chunk = [[lon, lat] for lon, lat in points[start:start + BATCH]]
             try:
                 resp = self._client.post(f"{self.base_url}/v1/locate/batch", json={"points": chunk},
-                                         headers={"Authorization": f"Bearer {self._token()}"})
+                                         headers={"Authorization": f"Bearer {self.token()}"})
             except httpx.HTTPError as exc:
                 raise Unavailable(f"grid-registry did not answer: {type(exc).__name__}") from exc
             if resp.status_code != 200:
@@ -48,7 +50,13 @@ class RegistryClient:
                 places.append(GridPlace(result.get("grid_code") if located else None,
                                         result.get("village_code") if located else None,
                                         result.get("town_code") if located else None))
+            if progress is not None:
+                progress(len(chunk))
         return places
+
+    def token(self) -> str:
+        """The bearer token this client shows grid-registry now (other calls to its API use it too)."""
+        return self._token()
 
     def close(self) -> None:
         """Release the connection pool."""
