@@ -3,6 +3,7 @@ flaps, suppression verdicts, dedupe windows, and tickets closing groups."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -13,8 +14,9 @@ from gridgov_common.bus.topics import ALARMS_EVENTS, ALARMS_RECEIVED, REPORTS_RE
 from gridgov_common.errors import ValidationFailed
 from gridgov_common.events.alarms import ALARM_GROUP_REPEATED, ALARM_GROUP_RESOLVED
 from gridgov_common.events.tickets import TicketEvent, ticket_event_type
+from gridgov_sensing.alarms.handlers import close_quiet_groups
 from gridgov_sensing.alarms.models import Alarm
-from gridgov_sensing.alarms.service import accept_alarms
+from gridgov_sensing.alarms.service import accept_alarms, reject_raw
 from gridgov_sensing.devices.service import bump_version
 from gridgov_sensing.suppression import service as rules_service
 from gridgov_sensing.suppression.engine import TYPE_CONFIDENCE
@@ -54,6 +56,12 @@ def ingest(db, *alarms, at=NOW, source="http"):
 def alarms_logged(db):
     with db.session() as session:
         return list(session.execute(select(Alarm).order_by(Alarm.occurred_at)).scalars())
+
+
+def take_raw(db, topic):
+    outbox = db.tables.outbox
+    with db.engine.begin() as conn:
+        return [json.loads(v) for (v,) in conn.execute(select(outbox.c.value).where(outbox.c.topic == topic))]
 
 
 def add_rule(db, **fields):
@@ -274,3 +282,17 @@ def test_a_merged_reports_group_closes_with_the_ticket_it_was_merged_into(db):
     [report] = take_outbox(db, REPORTS_RECEIVED)
     deliver_tickets(db, [ticket_event("close", "closed", "other-report", merged=[report.payload["report_id"]])])
     assert groups(db)[0].is_open is False
+
+
+def test_refused_raw_input_goes_to_the_raw_dlq_with_its_reason(db):
+    reject_raw(db, b'{"device_id": 7}', "payload.device_id: not a string")
+    [row] = take_raw(db, "gridgov.alarms.raw.dlq")
+    assert row["error"] == "payload.device_id: not a string" and row["value"] == '{"device_id": 7}'
+
+
+def test_the_sweeper_closes_quiet_groups_without_a_case(db):
+    ingest(db, alarm("crowd_gathering", confidence=0.9), alarm(confidence=0.9))
+    assert close_quiet_groups(db, NOW + minutes(59)) == 0
+    assert close_quiet_groups(db, NOW + minutes(61)) == 1  # record_only, 1h; the case stays
+    assert sorted((g.alarm_type, g.is_open) for g in groups(db)) == [("crowd_gathering", False),
+                                                                     ("exposed_garbage", True)]

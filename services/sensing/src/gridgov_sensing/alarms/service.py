@@ -8,14 +8,16 @@ order. Nothing is half-stored: the grouping consumer (``alarms/handlers.py``) do
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from gridgov_common.bus.envelope import Envelope
-from gridgov_common.bus.topics import ALARMS_RECEIVED
+from gridgov_common.bus.topics import ALARMS_RAW, ALARMS_RECEIVED, dlq
 from gridgov_common.db import Database
 from gridgov_common.errors import ErrorDetail, ValidationFailed
 from gridgov_common.events.alarms import ALARM_RECEIVED, AlarmIn, AlarmReceived
@@ -125,3 +127,16 @@ def _envelope(alarm: AlarmIn, print_: str, source: str, device: DeviceFacts) -> 
     return Envelope(id=message_id, type=ALARM_RECEIVED, producer=SERVICE, key=print_,
                     correlation_id=str(message_id), occurred_at=datetime.now(UTC),
                     payload=payload.model_dump(mode="json"))
+
+
+def reject_raw(db: Database, raw: bytes, reason: str, source: str = "mqtt", key: str = "") -> None:
+    """Record input that cannot become an alarm (an MQTT payload ingest refused) on ``gridgov.alarms.raw.dlq``,
+    through the outbox, in the shape of the consumer loop's dead letters: the original bytes and the reason."""
+    body = {"error": reason, "consumer": f"sensing.{source}", "topic": ALARMS_RAW, "partition": None, "offset": None,
+            "key": key, "value": raw.decode("utf-8", errors="replace"), "failed_at": datetime.now(UTC).isoformat()}
+    with db.session() as session:
+        session.execute(insert(db.tables.outbox).values(
+            topic=dlq(ALARMS_RAW), key=key, message_id=str(uuid.uuid4()),
+            value=json.dumps(body, ensure_ascii=False).encode(), created_at=datetime.now(UTC)))
+        session.commit()
+    db.outbox_written.set()
