@@ -3,17 +3,26 @@ devices, and the MQTT subscriber when ``mqtt_url`` is set."""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
 
 from gridgov_common.auth import load_secret, mint_token
+from gridgov_common.bus.interface import OutgoingMessage
+from gridgov_common.bus.topics import ALARMS_RAW, dlq
+from gridgov_common.events.alarms import AlarmIn
 from gridgov_common.runtime import ServiceRuntime
+from gridgov_sensing.adapters.mqtt import SOURCE as MQTT_SOURCE
+from gridgov_sensing.adapters.mqtt import MqttAdapter
+from gridgov_sensing.alarms.service import accept_alarms
 from gridgov_sensing.devices.registry import RegistryClient
 from gridgov_sensing.settings import SensingSettings
 from gridgov_sensing.types.handlers import seed_alarm_types
 
 log = logging.getLogger(__name__)
+MQTT_CONSUMER = "sensing.mqtt"  # the DLQ record's consumer for a refused MQTT message
+DLQ_VALUE_MAX = 64 * 1024  # characters of a refused payload kept in its DLQ record
 
 
 def registry_client(settings: SensingSettings) -> RegistryClient:
@@ -32,7 +41,7 @@ class SensingRuntime(ServiceRuntime):
     """Seeds the alarm types, holds grid-registry's client, and runs the MQTT subscriber where configured."""
 
     registry: RegistryClient | None = None
-    mqtt: Any = None
+    mqtt: MqttAdapter | None = None
 
     @property
     def sensing(self) -> SensingSettings:
@@ -46,6 +55,36 @@ class SensingRuntime(ServiceRuntime):
         if self.registry is None:
             self.registry = registry_client(self.sensing)
 
+    def start(self, ensure_topics_timeout: float = 120.0) -> None:
+        """Start the shared runtime, then, where a broker is configured and this process runs consumers, the MQTT
+        subscriber (one process per client id: the broker keeps one session per id)."""
+        super().start(ensure_topics_timeout)
+        if self.runs_mqtt:
+            settings = self.sensing
+            assert settings.mqtt_url is not None
+            self.mqtt = MqttAdapter(settings.mqtt_url, settings.mqtt_topic, settings.mqtt_client_id,
+                                    self.accept_mqtt, self.reject_mqtt)
+            self.mqtt.start()
+
+    @property
+    def runs_mqtt(self) -> bool:
+        """Whether this process subscribes to the MQTT broker."""
+        return bool(self.sensing.mqtt_url and self.settings.run_consumers)
+
+    def accept_mqtt(self, alarms: list[AlarmIn], source: str = MQTT_SOURCE) -> None:
+        """Ingest an MQTT batch (all or nothing; raises what ingest refuses)."""
+        accept_alarms(self.db, alarms, source, datetime.now(UTC))
+
+    def reject_mqtt(self, raw: bytes, reason: str) -> None:
+        """Record a refused MQTT message on ``gridgov.alarms.raw.dlq`` with the reason, in the shape of the bus
+        consumers' dead letters (the original payload as text, cut at 64 K characters)."""
+        body = {"error": reason, "consumer": MQTT_CONSUMER, "topic": f"mqtt:{self.sensing.mqtt_topic}",
+                "partition": None, "offset": None, "key": None,
+                "value": raw.decode("utf-8", errors="replace")[:DLQ_VALUE_MAX],
+                "failed_at": datetime.now(UTC).isoformat()}
+        self.open_bus().publish([OutgoingMessage(dlq(ALARMS_RAW), MQTT_CONSUMER,
+                                                 json.dumps(body, ensure_ascii=False).encode())])
+
     def stop(self) -> None:
         """Stop the MQTT subscriber, then the shared runtime."""
         if self.mqtt is not None:
@@ -57,6 +96,6 @@ class SensingRuntime(ServiceRuntime):
     def ready(self) -> dict[str, bool]:
         """The shared checks, and the MQTT subscriber's connection where one is configured."""
         checks = super().ready()
-        if self.sensing.mqtt_url:
-            checks["mqtt"] = bool(self.mqtt is not None and getattr(self.mqtt, "connected", False))
+        if self.runs_mqtt:
+            checks["mqtt"] = self.mqtt is not None and self.mqtt.connected
         return checks
