@@ -267,3 +267,15 @@ def test_adapter_connects_when_broker_comes_and_reconnects_after_it_restarts(bro
         if broker is not None:
             broker.terminate()
             broker.wait(TIMEOUT)
+
+
+def test_adapter_without_broker_starts_not_ready_and_stops_promptly():
+    ingest = Ingest()
+    a = MqttAdapter(f"mqtt://127.0.0.1:{_free_port()}", "gridgov-test/alarms/#", "gridgov-sensing-nobroker",
+                    ingest.accept, ingest.reject)
+    a.start()
+    time.sleep(0.5)
+    assert not a.connected
+    started = time.monotonic()
+    a.stop()
+    assert time.monotonic() - started < 5
