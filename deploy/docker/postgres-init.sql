@@ -6,6 +6,7 @@ CREATE DATABASE gridgov_registry;
 CREATE DATABASE gridgov_dispatch;
 CREATE DATABASE gridgov_notification;
 CREATE DATABASE gridgov_analytics;
+CREATE DATABASE gridgov_sensing;
 
 \connect gridgov_intake
 CREATE EXTENSION IF NOT EXISTS postgis;
@@ -20,4 +21,7 @@ CREATE EXTENSION IF NOT EXISTS postgis;
 CREATE EXTENSION IF NOT EXISTS postgis;
 
 \connect gridgov_analytics
+CREATE EXTENSION IF NOT EXISTS postgis;
+
+\connect gridgov_sensing
 CREATE EXTENSION IF NOT EXISTS postgis;

@@ -7,7 +7,7 @@ set -euo pipefail
 
 KAFKA_PORT=${KAFKA_PORT:-19092}
 PG_PORT=${PG_PORT:-15432}
-read -r -a dbs <<<"${GRIDGOV_LOCAL_DBS:-gridgov_intake gridgov_registry gridgov_dispatch gridgov_notification gridgov_analytics}"
+read -r -a dbs <<<"${GRIDGOV_LOCAL_DBS:-gridgov_intake gridgov_registry gridgov_dispatch gridgov_notification gridgov_analytics gridgov_sensing}"
 (($# == 0)) || dbs=("$@")
 
 echo "export GRIDGOV_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT"

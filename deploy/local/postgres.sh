@@ -12,7 +12,7 @@
 #   reset     stop and delete the cluster's data dir
 #   createdb [NAME...]  idempotently create databases owned by gridgov, with PostGIS;
 #                       default: gridgov_intake gridgov_registry gridgov_dispatch gridgov_notification
-#                                gridgov_analytics
+#                                gridgov_analytics gridgov_sensing
 #   psql [ARGS...]      psql as superuser postgres on the local cluster
 #
 # Env: GRIDGOV_INFRA_DIR (default ~/.cache/gridgov-infra), PG_PORT (15432),
@@ -35,7 +35,7 @@ PG_READY_TIMEOUT=${PG_READY_TIMEOUT:-60}
 PG_SUPERUSER=postgres
 APP_ROLE=gridgov
 APP_PASSWORD=gridgov # dev-only credential, see header
-DEFAULT_DBS=(gridgov_intake gridgov_registry gridgov_dispatch gridgov_notification gridgov_analytics)
+DEFAULT_DBS=(gridgov_intake gridgov_registry gridgov_dispatch gridgov_notification gridgov_analytics gridgov_sensing)
 # Fallback data dir when running as root and the postgres OS user cannot reach
 # GRIDGOV_INFRA_DIR (typical: /root is mode 0700).
 ROOT_FALLBACK_DIR=/var/lib/gridgov-infra/pg-data

@@ -12,9 +12,9 @@ from tests.deploy.test_manifests import _container, _entrypoint, _env, _of_kind,
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_PORTS = {"event-intake": 8001, "grid-registry": 8002, "dispatch": 8003, "notification": 8004,
-                 "analytics": 8006}
+                 "sensing": 8005, "analytics": 8006}
 URL_SETTINGS = {"INTAKE": "event-intake", "REGISTRY": "grid-registry", "DISPATCH": "dispatch",
-                "NOTIFICATION": "notification", "ANALYTICS": "analytics"}
+                "NOTIFICATION": "notification", "ANALYTICS": "analytics", "SENSING": "sensing"}
 
 
 def _console_deployment() -> dict:

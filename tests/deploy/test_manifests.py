@@ -51,7 +51,13 @@ SERVICES = [
     ("dispatch", "gridgov_dispatch", "GRIDGOV_DISPATCH_", 8003, "gridgov_dispatch"),
     ("notification", "gridgov_notification", "GRIDGOV_NOTIFICATION_", 8004, "gridgov_notification"),
     ("analytics", "gridgov_analytics", "GRIDGOV_ANALYTICS_", 8006, "gridgov_analytics"),
+    ("sensing", "gridgov_sensing", "GRIDGOV_SENSING_", 8005, "gridgov_sensing"),
 ]
+# Settings of a service's own besides the five every one has: in compose on the service, in the cluster in the
+# shared ConfigMap (or, for the MQTT broker, the city's own: see configmap.yaml). And what else compose waits for.
+COMPOSE_EXTRA_SETTINGS = {"sensing": {"REGISTRY_URL", "MQTT_URL"}}
+CONFIGMAP_EXTRA_SETTINGS = {"sensing": {"REGISTRY_URL"}}
+COMPOSE_EXTRA_DEPENDENCIES = {"sensing": {"mosquitto"}}
 SERVICE_NAMES = [s[0] for s in SERVICES]
 # Every image the one Dockerfile builds: the five services and the console.
 IMAGES = [*SERVICE_NAMES, "console"]
@@ -524,7 +530,7 @@ def test_compose_every_service_has_a_healthcheck(compose):
 def test_compose_depends_on_healthy(compose):
     for name in SERVICE_NAMES:
         deps = compose["services"][name]["depends_on"]
-        assert set(deps) == {"kafka", "postgis"}
+        assert set(deps) == {"kafka", "postgis", *COMPOSE_EXTRA_DEPENDENCIES.get(name, ())}
     for name, svc in compose["services"].items():
         for dep, cond in (svc.get("depends_on") or {}).items():
             assert cond["condition"] == "service_healthy", f"{name} -> {dep}"
@@ -568,8 +574,11 @@ def test_compose_and_k8s_agree(compose, svc):
         assert [p["containerPort"] for p in c["ports"]] == [int(p.rsplit(":", 1)[1]) for p in s["ports"]]
         k8s_env = {k for k in _env(c) if k.startswith(prefix)}
         compose_env = {k for k in s["environment"] if k.startswith(prefix)}
-        assert k8s_env == compose_env == {f"{prefix}{k}" for k in
-                                          ("DATABASE_URL", "HOST", "PORT", "RUN_CONSUMERS", "RUN_RELAY")}
+        every = {f"{prefix}{k}" for k in ("DATABASE_URL", "HOST", "PORT", "RUN_CONSUMERS", "RUN_RELAY")}
+        assert k8s_env == every
+        assert compose_env == every | {f"{prefix}{k}" for k in COMPOSE_EXTRA_SETTINGS.get(name, ())}
+        (config,) = [m for m in _of_kind("ConfigMap") if m["metadata"]["name"] == "gridgov-config"]
+        assert {f"{prefix}{k}" for k in CONFIGMAP_EXTRA_SETTINGS.get(name, ())} <= set(config["data"])
         assert str(s["environment"][f"{prefix}PORT"]) == _env(c)[f"{prefix}PORT"]["value"]
 
 

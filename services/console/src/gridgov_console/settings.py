@@ -31,6 +31,7 @@ class ConsoleSettings(ServiceSettings):
     dispatch_url: str = Field(default_factory=_local("GRIDGOV_DISPATCH_PORT", 8003))
     notification_url: str = Field(default_factory=_local("GRIDGOV_NOTIFICATION_PORT", 8004))
     analytics_url: str = Field(default_factory=_local("GRIDGOV_ANALYTICS_PORT", 8006))
+    sensing_url: str = Field(default_factory=_local("GRIDGOV_SENSING_PORT", 8005))
     proxy_timeout_s: float = Field(default=15.0, gt=0)
     proxy_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest request body passed on")
     # Photo uploads (intake's POST /v1/media) are larger than any JSON body; intake refuses over its own 10 MB.
@@ -78,4 +79,4 @@ class ConsoleSettings(ServiceSettings):
     def service_urls(self) -> dict[str, str]:
         """Base URL of each service the proxy reaches, by the name used in ``/api/<service>/``."""
         return {"intake": self.intake_url, "registry": self.registry_url, "dispatch": self.dispatch_url,
-                "notification": self.notification_url, "analytics": self.analytics_url}
+                "notification": self.notification_url, "analytics": self.analytics_url, "sensing": self.sensing_url}

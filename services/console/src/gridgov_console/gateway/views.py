@@ -10,8 +10,9 @@ router = APIRouter(prefix="/api", tags=["proxy"])
 
 @router.api_route("/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 async def proxy(service: str, path: str, request: Request, settings: Settings, client: Upstream) -> Response:
-    """Pass the request to intake, registry, dispatch, notification or analytics with its Authorization header,
-    and the answer back as it came (so the page shows the service's own error messages). Who: the service decides."""
+    """Pass the request to intake, registry, dispatch, notification, analytics or sensing with its Authorization
+    header, and the answer back as it came (so the page shows the service's own error messages). Who: the service
+    decides."""
     url = target_url(settings.service_urls(), service, path)
     limit = body_limit(service, path, settings.proxy_max_body_bytes, settings.proxy_max_upload_bytes)
     body = await read_bounded(request.stream(), request.headers.get("content-length"), limit)
