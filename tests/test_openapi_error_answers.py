@@ -13,6 +13,7 @@ APPS = {
     "dispatch": "gridgov_dispatch.app",
     "notification": "gridgov_notification.app",
     "analytics": "gridgov_analytics.app",
+    "sensing": "gridgov_sensing.app",
     "console": "gridgov_console.app",
 }
 ERROR_REF = "#/components/schemas/ErrorBody"

@@ -1,4 +1,4 @@
-"""The five HTTP services as the security tests build them, on SQLite or on fresh PostgreSQL databases, and the
+"""The six HTTP services as the security tests build them, on SQLite or on fresh PostgreSQL databases, and the
 console (no database: the services behind it are faked by an httpx mock transport, as its own API tests do).
 
 Shared by the authorization matrix (tests/security/) and the OpenAPI fuzzing (tests/test_fuzz_openapi.py):
@@ -29,6 +29,7 @@ SERVICES = {
     "dispatch": ("gridgov_dispatch.app", "gridgov_dispatch.settings", "DispatchSettings"),
     "notification": ("gridgov_notification.app", "gridgov_notification.settings", "NotificationSettings"),
     "analytics": ("gridgov_analytics.app", "gridgov_analytics.settings", "AnalyticsSettings"),
+    "sensing": ("gridgov_sensing.app", "gridgov_sensing.settings", "SensingSettings"),
 }
 STACKS = ("sqlite", "postgresql")
 # The console: no database and no stack variants, so it is not in SERVICES (the fuzzing runs those on both stacks).
@@ -40,7 +41,26 @@ def create_service_app(service: str, common: CommonSettings, database_url: str |
     app_module, settings_module, settings_class = SERVICES[service]
     settings_type = getattr(importlib.import_module(settings_module), settings_class)
     kwargs = {"database_url": database_url} if database_url else {}
-    return importlib.import_module(app_module).create_app(settings_type(common=common, **kwargs))
+    settings = settings_type(common=common, **kwargs)
+    if service == "sensing":  # sensing asks grid-registry where a device stands: a stand-in answers
+        return importlib.import_module(app_module).create_app(settings, registry=registry_stand_in())
+    return importlib.import_module(app_module).create_app(settings)
+
+
+def registry_stand_in():
+    """grid-registry's batch lookup for sensing, faked: every point is in the world's grid G1."""
+    from gridgov_sensing.devices.registry import RegistryClient
+    from tests.security.world import GRID, TOWN, VILLAGE
+
+    def locate(request: httpx.Request) -> httpx.Response:
+        import json
+
+        points = json.loads(request.content)["points"]
+        located = {"status": "located", "grid_code": GRID, "village_code": VILLAGE, "town_code": TOWN}
+        return httpx.Response(200, json={"grid_set_version": "1", "crs": "wgs84", "count": len(points),
+                                         "results": [located] * len(points)})
+
+    return RegistryClient("http://grid-registry.test", lambda: "stand-in", transport=httpx.MockTransport(locate))
 
 
 @contextmanager

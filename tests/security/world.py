@@ -212,6 +212,28 @@ def seed_analytics(client: TestClient) -> World:
     return World(client, values={})
 
 
+CAMERA = "44190004081320000001"  # a camera of the world's town, in grid G1
+
+
+def seed_sensing(client: TestClient) -> World:
+    """A camera in grid G1 (owner water), an alarm of a verify-first type that opened a group and a 核实 task for
+    G1, and a snooze rule."""
+    world = World(client)
+    world.ok("POST", "/v1/devices", json={"device_id": CAMERA, "kind": "camera", "name": "洲源路口", "lon": 113.75,
+                                          "lat": 23.02, "owner_department": DEPARTMENT,
+                                          "algorithms": ["piled_materials"]})
+    world.ok("POST", "/v1/alarms", json={"alarms": [{"alarm_id": "matrix-1", "device_id": CAMERA,
+                                                      "alarm_type": "piled_materials", "confidence": 0.95,
+                                                      "occurred_at": datetime.now(UTC).isoformat()}]})
+    tasks = wait_until("the 核实 task of the camera's alarm", lambda: world.ok(
+        "GET", "/v1/verifications", "grid-worker", params={"state": "pending"})["items"])
+    rule = world.ok("POST", "/v1/suppression-rules", "command-centre", json={
+        "name": "matrix snooze", "kind": "snooze", "for": "2h", "device_ids": [CAMERA]})
+    world.values.update(device_id=CAMERA, code="piled_materials", group_id=tasks[0]["group_id"],
+                        task_id=tasks[0]["id"], rule_id=rule["id"])
+    return world
+
+
 def seed_console(client: TestClient) -> World:
     """The proxy's path parameters: dispatch's ticket list (the upstream echoes, so any service would do)."""
     return World(client, values={"service": "dispatch", "path": "v1/tickets"})
@@ -223,5 +245,6 @@ SEEDS: dict[str, Callable[[TestClient], World]] = {
     "dispatch": seed_dispatch,
     "notification": seed_notification,
     "analytics": seed_analytics,
+    "sensing": seed_sensing,
     "console": seed_console,
 }
