@@ -54,6 +54,7 @@ PRINCIPALS: dict[str, dict[str, str] | None] = {
     "other-dispatcher": {"sub": "dispatcher-urban", "role": "dept_dispatcher", "department": OTHER_DEPARTMENT},
     "command-centre": {"sub": "centre-1", "role": "command_centre"},
     "admin": {"sub": "admin-1", "role": "admin"},
+    "device-gateway": {"sub": "gateway-1", "role": "device_gateway"},  # a machine: alarms and heartbeats only
 }
 
 
