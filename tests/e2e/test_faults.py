@@ -12,8 +12,9 @@ from tests.support.stack import Stack
 # The console has no database, bus or consumer of its own: the checks of those leave it out.
 BUS_SERVICES = [name for name in SERVICES if name != "console"]
 # The services a report passes through on its way to a ticket and a notice (what the fault tests check); analytics
-# only reads the ticket events (its read model on both stacks: tests/analytics/test_read_model_stacks.py).
-LOOP_SERVICES = [name for name in SERVICES if name != "analytics"]
+# only reads the ticket events (its read model on both stacks: tests/analytics/test_read_model_stacks.py), and
+# sensing only adds reports of its own (its alarms on both stacks: tests/e2e/test_sensing.py).
+LOOP_SERVICES = [name for name in SERVICES if name not in ("analytics", "sensing")]
 
 
 def test_sigkill_whole_stack_mid_stream_loses_and_doubles_nothing(stack):
