@@ -12,7 +12,6 @@ export const GROUP_STATES = [
   ['pending_verification', '待核实', '#f08c00'],
   ['open', '告警中', '#c2255c'],
   ['recorded', '仅记录', '#5c7cfa'],
-  ['suppressed', '已抑制', '#868e96'],
   ['resolved', '已恢复', '#2b8a3e'],
   ['false_positive', '误报', '#adb5bd'],
   ['closed', '已关闭', '#495057'],
@@ -21,7 +20,7 @@ export const GROUP_STATE_NAMES = Object.fromEntries(GROUP_STATES.map(([code, nam
 export const GROUP_STATE_COLOURS = Object.fromEntries(GROUP_STATES.map(([code, , colour]) => [code, colour]));
 /** Element Plus tag type per state. */
 export const GROUP_STATE_TAGS = { case: 'danger', pending_verification: 'warning', open: 'danger', resolved: 'success',
-  recorded: 'info', suppressed: 'info', false_positive: 'info', closed: 'info' };
+  recorded: 'info', false_positive: 'info', closed: 'info' };
 export const KIND_NAMES = { video_ai: '视频AI', iot: '物联感知', camera: '摄像机', sensor: '传感器' };
 export const ALARM_STATE_NAMES = { firing: '告警', resolved: '恢复' };
 

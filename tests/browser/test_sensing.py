@@ -1,0 +1,207 @@
+"""感知告警 (issue #16) in headless Chromium: cameras and sensors registered in sensing around the demo point, their
+alarms posted through ``POST /v1/alarms``; the command centre's /sensing page shows the devices and the open alarm
+groups on the map, lists the groups with their tickets and the false-positive rates; a group's ticket shows its
+感知告警 panel; the grid worker confirms or rejects a verify-first alarm (核实任务) on the phone. At the wall
+(1920×1080), on a laptop (1366×768) and on a phone (390×844); screenshots go to var/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from gridgov_cli.demo import DEMO_POINT
+from tests.browser.conftest import wait_until
+from tests.browser.pages import DESK, PHONE, WALL, ConsolePage
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+CAMERA = "44190000001320000101"  # GB/T 28181: 4419 东莞, type 132 (IPC)
+CAMERA_NOISY = "44190000001320000102"
+SENSOR = "IOT-manhole-101"
+WORKER = "wang.wu"
+SNAPSHOT = "https://video.example.gov.cn/snapshots/ai-0001.jpg"
+
+
+class Sensing:
+    """Direct calls to the sensing service, for what the tests set up."""
+
+    def __init__(self, api):
+        self.client = api.client
+        self.stack = api.stack
+        self.url = api.stack.url("sensing")
+        self.admin = api.stack.auth(sub="api-admin", role="admin")
+
+    def post(self, path: str, body: object, headers: dict | None = None, status: int = 201) -> dict:
+        """POST and check the status."""
+        resp = self.client.post(f"{self.url}{path}", json=body, headers=headers or self.admin)
+        assert resp.status_code == status, f"{path}: {resp.status_code} {resp.text}"
+        return resp.json()
+
+    def get(self, path: str, headers: dict | None = None, **params) -> dict:
+        """GET, checked for 200."""
+        resp = self.client.get(f"{self.url}{path}", params=params, headers=headers or self.admin)
+        assert resp.status_code == 200, f"{path}: {resp.status_code} {resp.text}"
+        return resp.json()
+
+    def alarms(self, alarms: list[dict]) -> None:
+        """Post a batch of alarms (202: accepted, grouped by sensing's consumer)."""
+        self.post("/v1/alarms", {"alarms": alarms}, status=202)
+
+    def groups(self, **params) -> list[dict]:
+        """The alarm groups matching ``params``."""
+        return self.get("/v1/alarm-groups", limit=1000, **params)["items"]
+
+
+def _ring(n: int, radius: float) -> list[tuple[float, float]]:
+    """``n`` points on a circle around the demo point (degrees)."""
+    lon0, lat0 = DEMO_POINT
+    angles = [2 * math.pi * i / n for i in range(n)]
+    return [(round(lon0 + radius * math.cos(a), 6), round(lat0 + radius * math.sin(a), 6)) for a in angles]
+
+
+def _alarm(device: str, alarm_type: str, minutes_ago: float, n: int, **extra) -> dict:
+    at = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
+    return {"alarm_id": f"t16-{device}-{alarm_type}-{n}", "device_id": device, "alarm_type": alarm_type,
+            "occurred_at": at, **extra}
+
+
+@pytest.fixture(scope="module")
+def city(api) -> dict:
+    """Devices around the demo point (half of them online), a camera's repeated exposed-garbage alarm and a
+    sensor's displaced manhole cover (both auto: a ticket each), and verify-first alarms (乱堆物料): one left for
+    the worker, the noisy camera's decided through the API (one confirmed, one rejected)."""
+    s = Sensing(api)
+    lon, lat = DEMO_POINT
+    s.post("/v1/devices", {"device_id": CAMERA, "kind": "camera", "name": "东城大道与莞温路口枪机", "lon": lon,
+                           "lat": lat, "algorithms": ["exposed_garbage", "piled_materials"]})
+    s.post("/v1/devices", {"device_id": CAMERA_NOISY, "kind": "camera", "name": "东城市场北门球机",
+                           "lon": lon + 0.0015, "lat": lat + 0.001, "algorithms": ["piled_materials"]})
+    s.post("/v1/devices", {"device_id": SENSOR, "kind": "sensor", "name": "东城大道井盖 101", "lon": lon - 0.0015,
+                           "lat": lat - 0.001, "algorithms": ["manhole_displaced"]})
+    # dots for the map: 60 more devices on two rings around the point
+    ring = [*_ring(30, 0.01), *_ring(30, 0.02)]
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
+                 "properties": {"device_id": f"IOT-smoke-{900 + i}", "kind": "sensor", "name": f"烟感 {900 + i}",
+                                "algorithms": ["smoke_detector"]}} for i, (x, y) in enumerate(ring)]
+    resp = api.client.post(f"{s.url}/v1/devices/import",
+                           content=json.dumps({"type": "FeatureCollection", "features": features}),
+                           headers={**s.admin, "Content-Type": "application/geo+json"})
+    assert resp.status_code == 200, resp.text
+    for device in [CAMERA, SENSOR, *(f["properties"]["device_id"] for f in features[::2])]:
+        s.post(f"/v1/devices/{device}/heartbeat", {}, status=200)
+
+    s.alarms([
+        *(_alarm(CAMERA, "exposed_garbage", 50 - 10 * i, i, confidence=0.93,
+                 evidence={"snapshot_url": SNAPSHOT}) for i in range(5)),
+        *(_alarm(SENSOR, "manhole_displaced", 20 - 5 * i, i, evidence={"reading": 0.12 + i / 100, "unit": "m"})
+          for i in range(2)),
+        _alarm(CAMERA, "piled_materials", 5, 0, confidence=0.88, evidence={"snapshot_url": SNAPSHOT}),
+        _alarm(CAMERA_NOISY, "piled_materials", 30, 0, confidence=0.71),
+    ])
+    garbage = wait_until("the exposed-garbage group with 5 alarms and its report", lambda: next(
+        (g for g in s.groups(alarm_type="exposed_garbage") if g["count"] == 5 and g["report_id"]), None), 40)
+    ticket = api.ticket_of(garbage["report_id"])
+    worker_grid = garbage["grid_code"]
+
+    # the noisy camera's task: rejected by its grid's worker (the false-positive tables have a row)
+    noisy = wait_until("the noisy camera's verification task", lambda: next(
+        (g for g in s.groups(alarm_type="piled_materials") if g["device_id"] == CAMERA_NOISY), None), 30)
+    tasks = s.get("/v1/verifications", state="pending")["items"]
+    task = next(t for t in tasks if t["group_id"] == noisy["id"])
+    s.post(f"/v1/verifications/{task['id']}/decision", {"outcome": "rejected", "note": "树影误识别"},
+           headers=api.stack.auth(sub="api-worker", role="grid_worker", grid=noisy["grid_code"]), status=200)
+    return {"sensing": s, "garbage": garbage, "ticket": ticket, "grid": worker_grid}
+
+
+@pytest.fixture
+def console(driver, stack) -> ConsolePage:
+    return ConsolePage(driver, stack.url("console"))
+
+
+def _group_rows(page: ConsolePage) -> dict[str, dict]:
+    return page.driver.execute_script("""
+      const out = {};
+      for (const li of document.querySelectorAll('.sensing-group-row')) {
+        out[li.dataset.id] = {state: li.dataset.state, count: Number(li.dataset.count), text: li.innerText,
+          ticket: li.querySelector('[data-test=group-ticket]')?.getAttribute('href') || ''};
+      }
+      return out;""")
+
+
+def test_command_centre_sees_devices_groups_and_false_positives(console, city, shot):
+    garbage, ticket = city["garbage"], city["ticket"]
+    console.sign_in("command_centre", "cc-sensing", size=WALL)
+    assert console.css('a.nav-link[href="/sensing"]'), "感知告警 is in the command centre's navigation"
+    console.open("/sensing", "sensing")
+
+    rows = wait_until("the exposed-garbage group listed with its ticket", lambda: (
+        r := _group_rows(console)) and r.get(garbage["id"], {}).get("ticket") and r, 30)
+    row = rows[garbage["id"]]
+    assert row["count"] == 5 and row["state"] == "case"
+    assert "暴露垃圾" in row["text"] and "视频AI" in row["text"] and "×5" in row["text"]
+    assert row["ticket"] == f"/tickets/{ticket['id']}"
+    assert any("井盖位移" in r["text"] for r in rows.values())
+
+    # the map: the groups as circles (state and count on them), the devices as dots
+    map_box = console.test_id("sensing-map")
+    wait_until("devices drawn", lambda: int(map_box.get_attribute("data-devices") or 0) >= 63, 20)
+    online = int(map_box.get_attribute("data-devices-online"))
+    assert 0 < online < int(map_box.get_attribute("data-devices"))
+    circles = console.css(f'path.sensing-group[data-id="{garbage["id"]}"]')
+    assert circles and circles[0].get_attribute("data-count") == "5"
+    assert "在线" in console.test_id("device-note").text
+
+    # the false-positive tables: the noisy camera's rejection counts against 乱堆物料 and that camera
+    by_type = wait_until("the by-type table's 乱堆物料 row", lambda: next(
+        (r for r in console.css('[data-test="fp-alarm_type"] .el-table__row') if "乱堆物料" in r.text), None), 20)
+    assert "100%" in by_type.text
+    wait_until("the noisy camera's row", lambda: any(
+        CAMERA_NOISY in r.text for r in console.css('[data-test="fp-device"] .el-table__row')), 20)
+    shot("sensing-1920x1080")
+    console.size(*DESK)
+    wait_until("the map at the laptop's size", lambda: console.test_id("sensing-map").size["width"] < 1000, 10)
+    shot("sensing-1366x768")
+
+    # a group's ticket: its 感知告警 panel and the channel's name
+    console.one(f'.sensing-group-row[data-id="{garbage["id"]}"] [data-test="group-ticket"]').click()
+    console.wait_view("ticket")
+    panel = console.one('[data-test="alarm-panel"][data-loaded="true"]')
+    assert panel.find_element(By.CSS_SELECTOR, '[data-test="alarm-count"]').text == "5"
+    assert len(panel.find_elements(By.CSS_SELECTOR, '[data-test="alarm-evidence"]')) == 5
+    assert panel.find_elements(By.CSS_SELECTOR, '[data-test="snapshot-link"]')
+    assert "视频AI" in console.one(".facts").text
+    console.driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", panel)
+    shot("sensing-ticket-1366x768")
+
+
+def test_login_does_not_offer_the_device_gateway(console):
+    console.size(*DESK)
+    console.driver.get(f"{console.url}/login")
+    console.one('[data-role="command_centre"]')
+    assert not console.css('[data-role="device_gateway"]')
+
+
+def test_grid_worker_rejects_a_verify_first_alarm_on_the_phone(console, city, shot):
+    s = city["sensing"]
+    console.sign_in("grid_worker", WORKER, grid=city["grid"], size=PHONE, expect_view="field")
+    console.open("/field?tab=tasks", "field")
+    task = console.one('[data-test="alarm-task"]', 30)
+    assert "乱堆物料" in task.text and CAMERA in task.text
+    assert task.find_elements(By.CSS_SELECTOR, '[data-test="alarm-snapshot-link"]')
+    shot("sensing-field-390x844")
+    task_id = task.get_attribute("data-id")
+    note = task.find_element(By.CSS_SELECTOR, 'input[data-test="alarm-note"]')
+    note.send_keys("现场无堆物，系阴影")
+    task.find_element(By.CSS_SELECTOR, '[data-test="alarm-reject"]').click()
+    assert "误报" in console.accept_confirmation()
+    console.one(f'[data-test="alarm-decided"][data-id="{task_id}"][data-outcome="rejected"]')
+    console.gone(f'[data-test="alarm-task"][data-id="{task_id}"]')
+    shot("sensing-field-decided-390x844")
+    # sensing recorded it: the camera's false-positive row counts the worker's rejection
+    rows = s.get("/v1/stats/false-positives", by="device")["rows"]
+    assert next(r for r in rows if r["key"] == CAMERA)["rejected"] == 1
