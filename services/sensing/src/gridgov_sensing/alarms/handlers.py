@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, event, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -122,7 +122,33 @@ def group_alarm(ctx: GroupingContext, session: Session, envelope: Envelope) -> N
     else:
         group_id = _resolve(session, ctx, received, kind, occurred)
         row.update(verdict="grouped" if group_id else "unmatched", group_id=group_id)
-    session.execute(insert(A).values(**row))
+    _log(session, row)
+
+
+_ALARM_ROWS = "sensing_alarm_rows"
+
+
+def _log(session: Session, row: dict[str, Any]) -> None:
+    """Stage an alarm's log row; the batch's rows are written in one multi-row INSERT just before it commits."""
+    rows = session.info.get(_ALARM_ROWS)
+    if rows is None:
+        rows = session.info[_ALARM_ROWS] = []
+        event.listen(session, "before_commit", _write_alarm_rows)
+        event.listen(session, "after_rollback", _forget_alarm_rows)
+    rows.append(row)
+
+
+def _write_alarm_rows(session: Session) -> None:
+    rows = session.info.get(_ALARM_ROWS)
+    if rows:
+        session.connection().execute(insert(A), rows)
+        rows.clear()
+
+
+def _forget_alarm_rows(session: Session) -> None:
+    rows = session.info.get(_ALARM_ROWS)
+    if rows:
+        rows.clear()
 
 
 def _sources(session: Session, ctx: GroupingContext, c: Candidate) -> list[Candidate]:
@@ -143,36 +169,29 @@ def _sources(session: Session, ctx: GroupingContext, c: Candidate) -> list[Candi
                       utc(r.last_seen), dict(r.labels or {})) for r in rows]
 
 
-def _upsert(session: Session):  # noqa: ANN202 - the dialect's insert construct
-    """The dialect's INSERT with ON CONFLICT (SQLite and PostgreSQL both have it)."""
-    return pg_insert(G) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(G)
+# The hot path's statements are built once per dialect with bound parameters: building SQLAlchemy constructs per
+# alarm cost more than executing them.
+_INSERT_COLUMNS = ("id", "fingerprint", "alarm_type", "catalog_code", "kind", "device_id", "device_kind",
+                   "owner_department", "grid_code", "village_code", "town_code", "lon", "lat", "state", "is_open",
+                   "count", "first_seen", "last_seen", "flaps", "flapping", "refired", "state_changes", "report_id",
+                   "monitored_by", "last_evidence", "labels", "last_event_at", "created_at")
+_upserts: dict[str, Any] = {}
 
 
-def _fire(session: Session, ctx: GroupingContext, received: AlarmReceived, kind: TypeFacts, row: dict[str, Any],
-          verdict: Verdict) -> str:
-    """Open the fingerprint's group or count into it; a new group follows the case policy. Returns the group id."""
-    occurred: datetime = row["occurred_at"]
-    now = ctx.now()
-    # A group without a case that heard nothing within the dedupe window is over: this alarm starts a new one.
-    session.execute(update(G).where(
-        G.c.fingerprint == received.fingerprint, G.c.is_open, G.c.report_id.is_(None),
-        G.c.state.in_(QUIET_CLOSABLE), G.c.last_seen < occurred - timedelta(seconds=kind.dedupe_window_s),
-    ).values(is_open=False, state="closed", closed_at=now))
-    new_id = str(uuid.uuid4())
-    state = INITIAL_STATE.get(kind.case_policy, "recorded")
-    report_id = cases.report_id_of(new_id) if state == "case" else None
-    stmt = _upsert(session).values(
-        id=new_id, fingerprint=received.fingerprint, alarm_type=kind.code, catalog_code=kind.catalog_code,
-        kind=kind.kind, device_id=row["device_id"], device_kind=received.device_kind,
-        owner_department=received.owner_department, grid_code=received.grid_code,
-        village_code=received.village_code, town_code=received.town_code, lon=received.lon, lat=received.lat,
-        state=state, is_open=True, count=1, first_seen=occurred, last_seen=occurred, flaps=0, flapping=False,
-        refired=False, state_changes=[], report_id=report_id, monitored_by=list(verdict.monitored_by),
-        last_evidence=row["evidence"], labels=row["labels"], last_event_at=now if report_id else None,
-        created_at=now)
+def _upsert_statement(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (fingerprint) WHERE is_open DO UPDATE … WHERE <not quiet> RETURNING …``.
+
+    The DO UPDATE's own WHERE leaves a quiet group without a case alone (nothing returned): the caller then closes
+    it and inserts again — so the common case, a repeat, is one statement.
+    """
+    found = _upserts.get(dialect)
+    if found is not None:
+        return found
+    insert_of = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert_of(G).values({c: bindparam(c, type_=G.c[c].type) for c in _INSERT_COLUMNS})
     ex = stmt.excluded
     later = ex.last_seen >= G.c.last_seen
-    stmt = stmt.on_conflict_do_update(
+    found = _upserts[dialect] = stmt.on_conflict_do_update(
         index_elements=[G.c.fingerprint], index_where=G.c.is_open,
         set_={
             "count": G.c.count + 1,
@@ -186,15 +205,56 @@ def _fire(session: Session, ctx: GroupingContext, received: AlarmReceived, kind:
             "refired": G.c.resolved_at.is_not(None),
             "resolved_at": None,
         },
+        # Plain comparisons, not NOT IN: an expanding IN is re-rendered at every execution.
+        where=or_(G.c.report_id.is_not(None), and_(*(G.c.state != s for s in QUIET_CLOSABLE)),
+                  G.c.last_seen >= bindparam("quiet_before", type_=G.c.last_seen.type)),
     ).returning(G.c.id, G.c.count, G.c.state, G.c.report_id, G.c.refired, G.c.state_changes, G.c.first_seen,
-                G.c.last_seen, G.c.last_evidence, G.c.device_id)
-    group = session.execute(stmt).one()
+                G.c.last_seen, G.c.last_evidence, G.c.device_id, G.c.last_event_at)
+    return found
+
+
+_CLOSE_QUIET = update(G).where(
+    G.c.fingerprint == bindparam("b_fingerprint"), G.c.is_open, G.c.report_id.is_(None),
+    or_(*(G.c.state == s for s in QUIET_CLOSABLE)),
+    G.c.last_seen < bindparam("quiet_before", type_=G.c.last_seen.type),
+).values(is_open=False, state="closed", closed_at=bindparam("b_now", type_=G.c.closed_at.type))
+
+
+def _fire(session: Session, ctx: GroupingContext, received: AlarmReceived, kind: TypeFacts, row: dict[str, Any],
+          verdict: Verdict) -> str:
+    """Open the fingerprint's group or count into it; a new group follows the case policy. Returns the group id."""
+    occurred: datetime = row["occurred_at"]
+    now = ctx.now()
+    conn = session.connection()
+    new_id = str(uuid.uuid4())
+    state = INITIAL_STATE.get(kind.case_policy, "recorded")
+    report_id = cases.report_id_of(new_id) if state == "case" else None
+    quiet_before = occurred - timedelta(seconds=kind.dedupe_window_s)
+    params = {
+        "id": new_id, "fingerprint": received.fingerprint, "alarm_type": kind.code, "catalog_code": kind.catalog_code,
+        "kind": kind.kind, "device_id": row["device_id"], "device_kind": received.device_kind,
+        "owner_department": received.owner_department, "grid_code": received.grid_code,
+        "village_code": received.village_code, "town_code": received.town_code, "lon": received.lon,
+        "lat": received.lat, "state": state, "is_open": True, "count": 1, "first_seen": occurred,
+        "last_seen": occurred, "flaps": 0, "flapping": False, "refired": False, "state_changes": [],
+        "report_id": report_id, "monitored_by": list(verdict.monitored_by), "last_evidence": row["evidence"],
+        "labels": row["labels"], "last_event_at": now if report_id else None, "created_at": now,
+        "quiet_before": quiet_before,
+    }
+    upsert = _upsert_statement(conn.dialect.name)
+    group = conn.execute(upsert, params).first()
+    if group is None:
+        # The open group is quiet and has no case: it is over, and this alarm starts a new one.
+        conn.execute(_CLOSE_QUIET, {"b_fingerprint": received.fingerprint, "quiet_before": quiet_before,
+                                   "b_now": now})
+        group = conn.execute(upsert, params).one()
     if group.id == new_id:
         _open_case(session, ctx, received, kind, row, group.id, state, report_id, now)
         return group.id
     if group.refired:
         _record_change(session, group.id, group.state_changes, occurred, kind)
-    if group.report_id is not None and group.state == "case":
+    if group.report_id is not None and group.state == "case" and (
+            group.last_event_at is None or utc(group.last_event_at) <= now - ctx.repeat_interval):
         _tell_repeat(session, ctx, kind, group, now)
     return group.id
 
