@@ -54,12 +54,14 @@ def stack(request, tmp_path_factory):
         extra |= {"GRIDGOV_SENSING_MQTT_URL": mqtt_url, "GRIDGOV_SENSING_MQTT_TOPIC": f"gridgov-e2e/{tag}/alarms/#",
                  "GRIDGOV_SENSING_MQTT_CLIENT_ID": f"gridgov-sensing-e2e-{tag}"}
     s = Stack(kind, tmp_path_factory.mktemp(f"sensing-{kind}"), extra_env=extra)
-    s.start()
     s.mqtt_topic = f"gridgov-e2e/{tag}/alarms"
-    yield s
-    s.close()
-    if mqtt_url:
-        _forget_session(mqtt_url, extra["GRIDGOV_SENSING_MQTT_CLIENT_ID"])
+    try:
+        s.start()
+        yield s
+    finally:  # also after a failed start: its databases, topics and broker session go
+        s.close()
+        if mqtt_url:
+            _forget_session(mqtt_url, extra["GRIDGOV_SENSING_MQTT_CLIENT_ID"])
 
 
 def _forget_session(url: str, client_id: str) -> None:
