@@ -40,6 +40,7 @@ PRINCIPALS = [
     {"sub": "fuzz-centre", "role": "command_centre"},
     {"sub": "fuzz-admin", "role": "admin"},
     {"sub": "fuzz-citizen", "role": "citizen"},
+    {"sub": "fuzz-gateway", "role": "device_gateway"},  # a machine (#16): alarms and heartbeats only
     None,  # no token at all
 ]
 # The characters the text policy must refuse (or, for newline and tab in free text, keep) — never a 5xx.

@@ -35,6 +35,7 @@ def fake_stack(monkeypatch):
     monkeypatch.setattr(stack, "Supervisor", _FakeSupervisor)
     monkeypatch.setattr(stack, "wait_ready", lambda urls, timeout: None)
     monkeypatch.delenv("GRIDGOV_HISTORY", raising=False)
+    monkeypatch.setenv("GRIDGOV_DEMO_DEVICES", "0")  # no grid-registry behind the fake tree to place devices in
     return _FakeSupervisor.instances
 
 
@@ -61,6 +62,24 @@ def test_ctrl_c_during_the_history_stops_the_stack(tmp_path, monkeypatch, fake_s
     monkeypatch.setattr(history_run, "ensure", interrupted)
     assert stack.run_up(tmp_path) == 130
     assert fake_stack[0].calls == ["start_all", "stop_all"]
+
+
+def test_failed_demo_devices_keep_the_stack_and_the_history_follows(tmp_path, monkeypatch, capsys, fake_stack):
+    from gridgov_cli import sensing
+
+    monkeypatch.setenv("GRIDGOV_DEMO_DEVICES", "100")
+    asked: list[tuple] = []
+
+    def unreachable(data_dir, registry_url, count, seed=16):
+        asked.append((data_dir, registry_url, count))
+        raise ConnectionError("grid-registry refused")
+
+    monkeypatch.setattr(sensing, "ensure_demo_devices", unreachable)
+    monkeypatch.setattr(history_run, "ensure", lambda data_dir, **_kw: None)
+    assert stack.run_up(tmp_path) == 0
+    assert asked == [(tmp_path, "http://127.0.0.1:8002", 100)]
+    assert fake_stack[0].calls == ["start_all", "watch"]
+    assert "grid-registry refused" in capsys.readouterr().err
 
 
 def test_history_off_skips_it(tmp_path, monkeypatch, fake_stack):

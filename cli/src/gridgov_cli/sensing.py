@@ -73,45 +73,75 @@ def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
-    """Place ``--count`` devices along the grids in effect (deterministic for a seed) and store them."""
+def generate(db, registry_url: str, token: str, count: int, seed: int, cameras_share: float = 0.8,
+             progress: Bars | None = None) -> dict[str, Any]:
+    """Place ``count`` devices along the grids in effect (the same for the same seed and grid set) and store them;
+    what was done. ``httpx.HTTPError`` when grid-registry does not answer, ValueError when it has no grid."""
     from gridgov_sensing.devices.handlers import store_devices
     from gridgov_sensing.devices.placement import place_devices
+
+    t0 = time.perf_counter()
+    grids = fetch_grids(registry_url, token)
+    if not grids:
+        raise ValueError("grid-registry has no grid set in effect")
+    fetched = time.perf_counter() - t0
+    imported = updated = done = 0
+    now = datetime.now(UTC)
+    for chunk in _chunks(place_devices(grids, count, seed, cameras_share=cameras_share), GENERATE_CHUNK):
+        result = store_devices(db, [{"device_id": r.device_id, "kind": r.kind, "name": r.name, "lon": r.lon,
+                                     "lat": r.lat, "grid_code": r.grid_code, "village_code": r.village_code,
+                                     "town_code": r.town_code, "owner_department": r.owner_department,
+                                     "algorithms": list(r.algorithms)} for r in chunk], now)
+        imported, updated, done = imported + result.imported, updated + result.updated, done + len(chunk)
+        if progress is not None:
+            progress("devices", done, count)
+    return {"devices": done, "grids": len(grids), "new": imported, "replaced": updated,
+            "fetch_s": round(fetched, 1), "total_s": round(time.perf_counter() - t0, 1)}
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Place ``--count`` devices along the grids in effect (deterministic for a seed) and store them."""
     from gridgov_sensing.runtime import registry_client
 
     settings, db = _database(args)
     registry_url = args.registry_url or settings.registry_url
-    t0 = time.perf_counter()
+    progress = Bars(enabled=not args.quiet)
     try:
         client = registry_client(settings)
-        grids = fetch_grids(registry_url, client.token())
+        done = generate(db, registry_url, client.token(), args.count, args.seed, args.cameras_share, progress)
         client.close()
-    except httpx.HTTPError as exc:
-        print(f"generate FAILED: grid-registry at {registry_url} did not answer ({type(exc).__name__}: {exc}); "
-              "is `gridgov up` running?", file=sys.stderr)
+    except (httpx.HTTPError, ValueError) as exc:
+        print(f"generate FAILED: grid-registry at {registry_url}: {type(exc).__name__}: {exc} "
+              "(is `gridgov up` running?)", file=sys.stderr)
         return 1
-    if not grids:
-        print("generate FAILED: grid-registry has no grid set in effect", file=sys.stderr)
-        return 1
-    fetched = time.perf_counter() - t0
-    progress = Bars(enabled=not args.quiet)
-    imported = updated = done = 0
-    now = datetime.now(UTC)
-    try:
-        rows = place_devices(grids, args.count, args.seed, cameras_share=args.cameras_share)
-        for chunk in _chunks(rows, GENERATE_CHUNK):
-            result = store_devices(db, [{"device_id": r.device_id, "kind": r.kind, "name": r.name, "lon": r.lon,
-                                         "lat": r.lat, "grid_code": r.grid_code, "village_code": r.village_code,
-                                         "town_code": r.town_code, "owner_department": r.owner_department,
-                                         "algorithms": list(r.algorithms)} for r in chunk], now)
-            imported, updated, done = imported + result.imported, updated + result.updated, done + len(chunk)
-            progress("devices", done, args.count)
     finally:
         progress.close()
         db.engine.dispose()
-    print(f"devices: {done} placed in {len(grids)} grids (seed {args.seed}): {imported} new, {updated} replaced; "
-          f"grids fetched in {fetched:.1f} s, {time.perf_counter() - t0:.1f} s in all")
+    print(f"devices: {done['devices']} placed in {done['grids']} grids (seed {args.seed}): {done['new']} new, "
+          f"{done['replaced']} replaced; grids fetched in {done['fetch_s']} s, {done['total_s']} s in all")
     return 0
+
+
+def ensure_demo_devices(data_dir: Path, registry_url: str, count: int, seed: int = 16) -> dict[str, Any] | None:
+    """``gridgov up``'s demo devices: ``count`` of them placed once, when sensing (in ``data_dir``) has none; None
+    when it has some."""
+    from sqlmodel import func, select
+
+    from gridgov_sensing.devices.models import Device
+    from gridgov_sensing.runtime import registry_client
+
+    settings, db = _database(argparse.Namespace(data_dir=str(data_dir)))
+    try:
+        with db.session() as session:
+            if session.exec(select(func.count()).select_from(Device)).one():
+                return None
+        client = registry_client(settings)
+        try:
+            return generate(db, registry_url, client.token(), count, seed, progress=Bars())
+        finally:
+            client.close()
+    finally:
+        db.engine.dispose()
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -142,6 +142,25 @@ def _history(data_dir: Path) -> bool:
     return True
 
 
+def _devices(data_dir: Path, registry_url: str) -> None:
+    """The demo city's cameras and sensors, placed once along its grids (``GRIDGOV_DEMO_DEVICES``, 20,000 by
+    default; 0 skips; ``gridgov sensing devices generate --count 450000`` for Dongguan's scale)."""
+    count = int(os.environ.get("GRIDGOV_DEMO_DEVICES", "20000"))
+    if count <= 0:
+        return
+    try:
+        from gridgov_cli.sensing import ensure_demo_devices
+
+        result = ensure_demo_devices(data_dir, registry_url, count)
+    except Exception as exc:  # noqa: BLE001 - told; the services stay up without demo devices
+        print(f"sensing: placing the demo devices failed ({type(exc).__name__}: {exc}); "
+              "`gridgov sensing devices generate` places them", file=sys.stderr, flush=True)
+        return
+    if result is not None:
+        print(f"sensing: {result['devices']} demo devices placed in {result['grids']} grids in "
+              f"{result['total_s']} s", flush=True)
+
+
 def run_up(data_dir: Path, ready_timeout: float = 90.0) -> int:
     """``gridgov up``: start the embedded stack with demo data and print where everything is.
 
@@ -165,6 +184,7 @@ def run_up(data_dir: Path, ready_timeout: float = 90.0) -> int:
     print("Stop with Ctrl-C.", flush=True)
     if os.environ.get("GRIDGOV_HISTORY", "1") != "0":
         try:
+            _devices(data_dir, urls["grid-registry"])
             _history(data_dir)
         except KeyboardInterrupt:
             print("gridgov up stopped while generating the history; the next `gridgov up` completes it",
