@@ -3,7 +3,8 @@ become tickets in dispatch — once per fingerprint, whatever the repeats, races
 
 - a camera's GB/T 28181 alarm Notify and a sensor's MQTT alarm (a real Mosquitto) each become exactly one ticket,
   of channel ``video_ai`` and ``iot``; repeats count on the one alarm group and reach the ticket as evidence;
-- a sensor's "resolved" reaches the ticket;
+- a sensor's "resolved" reaches the ticket; an MQTT message that is not an alarm is dead-lettered with the reason
+  (``gridgov.alarms.raw.dlq``) and the next one is taken;
 - an alarm a snooze rule covers is stored and opens nothing (no group, no report);
 - a ``verify_first`` alarm waits for the grid worker's 核实 and becomes a ticket once confirmed;
 - 8 producer threads posting the same fingerprints to 2 sensing instances (both consuming) at the same moment:
@@ -29,6 +30,8 @@ from paho.mqtt.properties import Properties
 
 from conftest import require_infra
 from gridgov_cli.demo import DEMO_POINT
+from gridgov_common.bus.interface import open_bus
+from gridgov_common.bus.topics import ALARMS_RAW, dlq
 from tests.e2e.conftest import stack_params
 from tests.support.stack import Stack
 
@@ -125,8 +128,8 @@ def sensor_alarm(device_id: str, alarm_type: str, state: str = "firing", reading
             "occurred_at": datetime.now(UTC).isoformat(), "evidence": {"reading": reading, "unit": "mm"}, **more}
 
 
-def mqtt_publish(stack, payload: dict) -> None:
-    """Publish one alarm to the broker at QoS 1, as a sensor gateway does."""
+def mqtt_publish(stack, payload: dict | bytes) -> None:
+    """Publish one message to the broker at QoS 1, as a sensor gateway does."""
     import json
 
     url = require_infra("GRIDGOV_TEST_MQTT_URL", "Mosquitto (MQTT broker)")
@@ -135,10 +138,32 @@ def mqtt_publish(stack, payload: dict) -> None:
     client.connect(host, int(port))
     client.loop_start()
     try:
-        client.publish(f"{stack.mqtt_topic}/gw-e2e", json.dumps(payload), qos=1).wait_for_publish(10)
+        body = payload if isinstance(payload, bytes) else json.dumps(payload)
+        client.publish(f"{stack.mqtt_topic}/gw-e2e", body, qos=1).wait_for_publish(10)
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def dead_letter(stack, topic: str, marker: bytes) -> dict:
+    """The DLQ record of ``topic`` whose original value holds ``marker``."""
+    import json
+
+    if stack.kind == "distributed":
+        bus = open_bus(f"kafka://{stack.env['GRIDGOV_KAFKA_BOOTSTRAP_SERVERS']}",
+                       namespace=stack.env["GRIDGOV_TOPIC_NAMESPACE"])
+    else:
+        bus = open_bus(f"sqlite:///{stack.data_dir / 'bus.db'}")
+    consumer = bus.consumer(f"e2e-dlq-{uuid.uuid4().hex[:8]}", [dlq(topic)])
+    try:
+        def find():
+            records = [json.loads(r.value) for r in consumer.poll(timeout=1.0)]
+            return next((r for r in records if marker.decode() in r["value"]), None)
+
+        return stack.wait_for(f"the DLQ record on {dlq(topic)}", find)
+    finally:
+        consumer.close()
+        bus.close()
 
 
 def groups(stack, device: dict, alarm_type: str | None = None) -> list[dict]:
@@ -202,9 +227,13 @@ def test_camera_alarm_via_gb28181_becomes_one_ticket_and_repeats_attach(stack):
 def test_iot_alarm_via_mqtt_becomes_one_ticket_and_its_resolved_reaches_it(stack):
     require_infra("GRIDGOV_TEST_MQTT_URL", "Mosquitto (MQTT broker)")
     sensor = register(stack, "sensor", ["manhole_displaced"])
+    garbage = f"manhole gateway garbage {uuid.uuid4().hex}".encode()
+    mqtt_publish(stack, garbage)  # not an alarm: dead-lettered with the reason, and the stream goes on
     mqtt_publish(stack, sensor_alarm(sensor["device_id"], "manhole_displaced", reading=35.0))
     group, ticket = case_of(stack, sensor, "manhole_displaced")
     assert ticket["channel"] == "iot" and ticket["reporter_id"] == sensor["device_id"]
+    dead = dead_letter(stack, ALARMS_RAW, garbage)
+    assert dead["consumer"] == "sensing.mqtt" and dead["error"].startswith("payload: not JSON")
 
     mqtt_publish(stack, sensor_alarm(sensor["device_id"], "manhole_displaced", state="resolved", reading=0.0))
     resolved = stack.wait_for("the group resolved",
