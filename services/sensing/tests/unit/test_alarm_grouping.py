@@ -296,3 +296,13 @@ def test_the_sweeper_closes_quiet_groups_without_a_case(db):
     assert close_quiet_groups(db, NOW + minutes(61)) == 1  # record_only, 1h; the case stays
     assert sorted((g.alarm_type, g.is_open) for g in groups(db)) == [("crowd_gathering", False),
                                                                      ("exposed_garbage", True)]
+
+
+def test_one_batch_keeps_the_order_of_firing_resolved_firing(db):
+    ingest(db, alarm(confidence=0.9), alarm(at=NOW + minutes(1), confidence=0.9),
+           alarm(state="resolved", at=NOW + minutes(2)), alarm(at=NOW + minutes(3), confidence=0.9))
+    [group] = groups(db)
+    assert (group.count, group.flaps, group.resolved_at, group.state) == (3, 1, None, "case")
+    assert [e.type for e in take_outbox(db, ALARMS_EVENTS)] == [ALARM_GROUP_RESOLVED]
+    assert len(take_outbox(db, REPORTS_RECEIVED)) == 1
+    assert [a.group_id for a in alarms_logged(db)] == [group.id] * 4

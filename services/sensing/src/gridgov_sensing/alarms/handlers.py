@@ -118,37 +118,110 @@ def group_alarm(ctx: GroupingContext, session: Session, envelope: Envelope) -> N
         if verdict.suppressed:
             row.update(verdict="suppressed", suppressed_by=verdict.suppressed_by, group_id=None)
         else:
-            row.update(verdict="grouped", group_id=_fire(session, ctx, received, kind, row, verdict))
+            row["verdict"] = "grouped"
+            _stage_fire(session, ctx, received, kind, row, verdict)
     else:
+        _flush_fires(session, received.fingerprint)  # the firing alarms before it, first
         group_id = _resolve(session, ctx, received, kind, occurred)
         row.update(verdict="grouped" if group_id else "unmatched", group_id=group_id)
-    _log(session, row)
+    _batch(session).rows.append(row)
 
 
-_ALARM_ROWS = "sensing_alarm_rows"
+# --- the batch: firing runs folded, log rows written at once ------------------------------------------------------
+#
+# A batch's consecutive firing alarms of one fingerprint (one partition keeps them together) are one upsert with
+# their count, and every alarm's log row is written in one multi-row INSERT, both just before the batch's
+# transaction commits (the session's before_commit): what one statement per alarm cost was SQLAlchemy's, not the
+# database's. A resolved alarm first flushes its fingerprint's pending run, so the order of events holds; where
+# inhibit rules exist, runs are flushed at once (a source opened earlier in the batch must be visible).
+
+_BATCH = "sensing_grouping_batch"
 
 
-def _log(session: Session, row: dict[str, Any]) -> None:
-    """Stage an alarm's log row; the batch's rows are written in one multi-row INSERT just before it commits."""
-    rows = session.info.get(_ALARM_ROWS)
-    if rows is None:
-        rows = session.info[_ALARM_ROWS] = []
-        event.listen(session, "before_commit", _write_alarm_rows)
-        event.listen(session, "after_rollback", _forget_alarm_rows)
-    rows.append(row)
+@dataclass
+class _Run:
+    """Consecutive firing alarms of one fingerprint, not yet applied to the group."""
+
+    ctx: GroupingContext
+    received: AlarmReceived  # the first alarm's (a new group's case is described by it)
+    kind: TypeFacts
+    row: dict[str, Any]
+    verdict: Verdict
+    rows: list[dict[str, Any]]
+    first_seen: datetime
+    last_seen: datetime
+    evidence: dict[str, Any] | None
+    labels: dict[str, str]
 
 
-def _write_alarm_rows(session: Session) -> None:
-    rows = session.info.get(_ALARM_ROWS)
-    if rows:
-        session.connection().execute(insert(A), rows)
-        rows.clear()
+@dataclass
+class _Batch:
+    runs: dict[str, _Run]
+    rows: list[dict[str, Any]]
 
 
-def _forget_alarm_rows(session: Session) -> None:
-    rows = session.info.get(_ALARM_ROWS)
-    if rows:
-        rows.clear()
+def _batch(session: Session) -> _Batch:
+    found = session.info.get(_BATCH)
+    if found is None:
+        found = session.info[_BATCH] = _Batch({}, [])
+        event.listen(session, "before_commit", _before_commit)
+        event.listen(session, "after_rollback", _forget)
+    return found
+
+
+def _stage_fire(session: Session, ctx: GroupingContext, received: AlarmReceived, kind: TypeFacts,
+                row: dict[str, Any], verdict: Verdict) -> None:
+    """Fold a firing alarm into its fingerprint's pending run (applied at the latest before commit)."""
+    runs = _batch(session).runs
+    occurred: datetime = row["occurred_at"]
+    run = runs.get(received.fingerprint)
+    if run is None:
+        runs[received.fingerprint] = _Run(ctx, received, kind, row, verdict, [row], occurred, occurred,
+                                          row["evidence"], row["labels"])
+    else:
+        run.rows.append(row)
+        run.first_seen = min(run.first_seen, occurred)
+        if occurred >= run.last_seen:
+            run.last_seen, run.labels = occurred, row["labels"]
+            if row["evidence"] is not None:
+                run.evidence = row["evidence"]
+    if ctx.sources:
+        _flush_fires(session, received.fingerprint)
+
+
+def _flush_fires(session: Session, fingerprint: str | None = None) -> None:
+    """Apply the pending runs (of one fingerprint, or all) to their groups."""
+    runs = _batch(session).runs
+    for key in [fingerprint] if fingerprint is not None else list(runs):
+        run = runs.pop(key, None)
+        if run is None:
+            continue
+        group_id = _fire(session, run)
+        for row in run.rows:
+            row["group_id"] = group_id
+
+
+def _before_commit(session: Session) -> None:
+    batch = session.info.get(_BATCH)
+    if batch is None:
+        return
+    _flush_fires(session)
+    if batch.rows:
+        session.connection().execute(insert(A), batch.rows)
+        batch.rows.clear()
+    # OutboxSession.commit wrote the outbox rows staged before this hook ran; write the ones the runs just staged
+    # (cases, repeats) the same way, in staging order.
+    late = session.info.pop("outbox_rows", None)
+    if late:
+        session.connection().execute(insert(session.info["outbox_table"]), late)
+        session.info["outbox_dirty"] = True
+
+
+def _forget(session: Session) -> None:
+    batch = session.info.get(_BATCH)
+    if batch is not None:
+        batch.runs.clear()
+        batch.rows.clear()
 
 
 def _sources(session: Session, ctx: GroupingContext, c: Candidate) -> list[Candidate]:
@@ -194,7 +267,7 @@ def _upsert_statement(dialect: str) -> Any:
     found = _upserts[dialect] = stmt.on_conflict_do_update(
         index_elements=[G.c.fingerprint], index_where=G.c.is_open,
         set_={
-            "count": G.c.count + 1,
+            "count": G.c.count + ex.count,
             "last_seen": case((later, ex.last_seen), else_=G.c.last_seen),
             "first_seen": case((ex.first_seen < G.c.first_seen, ex.first_seen), else_=G.c.first_seen),
             "last_evidence": case((and_(later, ex.last_evidence.is_not(None)), ex.last_evidence),
@@ -220,39 +293,39 @@ _CLOSE_QUIET = update(G).where(
 ).values(is_open=False, state="closed", closed_at=bindparam("b_now", type_=G.c.closed_at.type))
 
 
-def _fire(session: Session, ctx: GroupingContext, received: AlarmReceived, kind: TypeFacts, row: dict[str, Any],
-          verdict: Verdict) -> str:
-    """Open the fingerprint's group or count into it; a new group follows the case policy. Returns the group id."""
-    occurred: datetime = row["occurred_at"]
+def _fire(session: Session, run: _Run) -> str:
+    """Open the fingerprint's group with a run of firing alarms, or count them into it; a new group follows the
+    case policy. Returns the group id."""
+    ctx, received, kind, row = run.ctx, run.received, run.kind, run.row
     now = ctx.now()
     conn = session.connection()
     new_id = str(uuid.uuid4())
     state = INITIAL_STATE.get(kind.case_policy, "recorded")
     report_id = cases.report_id_of(new_id) if state == "case" else None
-    quiet_before = occurred - timedelta(seconds=kind.dedupe_window_s)
+    quiet_before = run.first_seen - timedelta(seconds=kind.dedupe_window_s)
     params = {
         "id": new_id, "fingerprint": received.fingerprint, "alarm_type": kind.code, "catalog_code": kind.catalog_code,
         "kind": kind.kind, "device_id": row["device_id"], "device_kind": received.device_kind,
         "owner_department": received.owner_department, "grid_code": received.grid_code,
         "village_code": received.village_code, "town_code": received.town_code, "lon": received.lon,
-        "lat": received.lat, "state": state, "is_open": True, "count": 1, "first_seen": occurred,
-        "last_seen": occurred, "flaps": 0, "flapping": False, "refired": False, "state_changes": [],
-        "report_id": report_id, "monitored_by": list(verdict.monitored_by), "last_evidence": row["evidence"],
-        "labels": row["labels"], "last_event_at": now if report_id else None, "created_at": now,
+        "lat": received.lat, "state": state, "is_open": True, "count": len(run.rows), "first_seen": run.first_seen,
+        "last_seen": run.last_seen, "flaps": 0, "flapping": False, "refired": False, "state_changes": [],
+        "report_id": report_id, "monitored_by": list(run.verdict.monitored_by), "last_evidence": run.evidence,
+        "labels": run.labels, "last_event_at": now if report_id else None, "created_at": now,
         "quiet_before": quiet_before,
     }
     upsert = _upsert_statement(conn.dialect.name)
     group = conn.execute(upsert, params).first()
     if group is None:
-        # The open group is quiet and has no case: it is over, and this alarm starts a new one.
+        # The open group is quiet and has no case: it is over, and this run starts a new one.
         conn.execute(_CLOSE_QUIET, {"b_fingerprint": received.fingerprint, "quiet_before": quiet_before,
-                                   "b_now": now})
+                                    "b_now": now})
         group = conn.execute(upsert, params).one()
     if group.id == new_id:
         _open_case(session, ctx, received, kind, row, group.id, state, report_id, now)
         return group.id
     if group.refired:
-        _record_change(session, group.id, group.state_changes, occurred, kind)
+        _record_change(session, group.id, group.state_changes, run.first_seen, kind)
     if group.report_id is not None and group.state == "case" and (
             group.last_event_at is None or utc(group.last_event_at) <= now - ctx.repeat_interval):
         _tell_repeat(session, ctx, kind, group, now)
