@@ -130,10 +130,12 @@ class Stack:
             self.kill(names)
             raise TimeoutError(f"{exc}\n{tail}") from exc
 
-    def start_extra(self, service: str) -> str:
-        """Start a second instance of a service (same database and consumer groups); returns its URL."""
+    def start_extra(self, service: str, env: dict[str, str] | None = None) -> str:
+        """Start a second instance of a service (same database and consumer groups); returns its URL. ``env``
+        overrides settings of this instance only (sensing's: another MQTT client id, as a broker keeps one session
+        per id)."""
         port = free_port()
-        env = dict(self.env)
+        env = {**self.env, **(env or {})}
         env[f"{SERVICES[service].env_prefix}PORT"] = str(port)
         self.extra = spawn(SERVICES[service], env, self.data_dir / "logs-extra")
         url = f"http://127.0.0.1:{port}"
