@@ -299,6 +299,8 @@ def test_rules_are_written_monitored_replayed_and_enforced(client):
     ({"name": "x", "kind": "snooze", "for": "1h", "mode": "loud"}, "mode"),
     ({"name": "x", "kind": "snooze", "starts_at": "2026-12-02T10:00:00+08:00",
       "ends_at": "2026-12-02T09:00:00+08:00"}, "ends_at"),
+    ({"name": "x", "kind": "snooze", "starts_at": "9999-12-31T23:00:00+00:00", "for": "30d"}, "starts_at"),
+    ({"name": "x", "kind": "snooze", "starts_at": "0001-01-01T00:00:00+14:00", "for": "1h"}, "starts_at"),
 ])
 def test_a_rule_the_engine_cannot_use_is_refused_naming_the_field(client, body, field):
     answer = client.post("/v1/suppression-rules", headers=CC, json=body)
@@ -314,3 +316,8 @@ def test_rules_are_the_command_centres(client):
         "name": "x", "kind": "snooze", "for": "1h"}).status_code == 404
     assert client.post("/v1/suppression-rules/00000000-0000-0000-0000-000000000000/replay",
                        headers=CC).status_code == 404
+    answer = client.post("/v1/suppression-rules/00000000-0000-0000-0000-000000000000/replay", headers=CC,
+                         params={"until": "0001-01-01T00:00:00+00:00"})
+    assert answer.status_code == 422 and fields(answer) == ["until"]
+    answer = client.get("/v1/stats/false-positives", headers=CC, params={"since": "0001-01-01T00:00:00+14:00"})
+    assert answer.status_code == 422 and fields(answer) == ["since"]

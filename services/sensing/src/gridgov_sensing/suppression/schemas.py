@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from gridgov_common.events.reports import Code
 from gridgov_common.schemas import Number, SafeText
@@ -13,6 +13,18 @@ from gridgov_common.schemas import Number, SafeText
 LIST_MAX = 1000  # devices or areas of one rule
 TYPES_MAX = 100
 EQUAL_MAX = 10
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def in_era(value: datetime) -> datetime:
+    """Refuse a time no rule or replay can mean (and whose arithmetic would overflow: year 1 or 9999)."""
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("must be between 2000 and 2100")
+    return value
+
+
+RuleTime = Annotated[AwareDatetime, AfterValidator(in_era)]
 
 
 class RuleWrite(BaseModel):
@@ -21,8 +33,8 @@ class RuleWrite(BaseModel):
     name: Annotated[SafeText, Field(min_length=1, max_length=200)]
     kind: Literal["snooze", "maintenance", "inhibit", "confidence"]
     mode: Literal["enforce", "monitor"] = "enforce"
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: RuleTime | None = None
+    ends_at: RuleTime | None = None
     for_: Annotated[str | None, Field(alias="for", max_length=16)] = None
     device_ids: list[Code] = Field(default=[], max_length=LIST_MAX)
     area_codes: list[Code] = Field(default=[], max_length=LIST_MAX)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime
 
 from gridgov_common.deps import CityWide
 from gridgov_sensing.deps import Runtime
 from gridgov_sensing.suppression import handlers
-from gridgov_sensing.suppression.schemas import ReplayResult, RulePage, RuleRead, RuleWrite
+from gridgov_sensing.suppression.schemas import ReplayResult, RulePage, RuleRead, RuleTime, RuleWrite
 
 router = APIRouter(prefix="/v1/suppression-rules", tags=["suppression"])
 RuleId = Annotated[str, Path(max_length=36, pattern=r"^[0-9a-f-]{36}$")]
@@ -39,8 +38,8 @@ def update_rule(runtime: Runtime, _principal: CityWide, rule_id: RuleId, body: R
 
 @router.post("/{rule_id}/replay", response_model=ReplayResult)
 def replay_rule(runtime: Runtime, _principal: CityWide, rule_id: RuleId,
-                since: Annotated[AwareDatetime | None, Query()] = None,
-                until: Annotated[AwareDatetime | None, Query()] = None) -> ReplayResult:
+                since: Annotated[RuleTime | None, Query()] = None,
+                until: Annotated[RuleTime | None, Query()] = None) -> ReplayResult:
     """What the rule would have suppressed among the stored alarms of a period (default the last 7 days). Who:
     command_centre, admin."""
     return handlers.replay_rule(runtime.db, rule_id, since, until, handlers.utcnow())

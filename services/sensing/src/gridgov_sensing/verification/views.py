@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AwareDatetime
 
 from gridgov_common.auth import Principal
 from gridgov_common.deps import CityWide, require
 from gridgov_sensing.deps import Runtime
+from gridgov_sensing.suppression.schemas import RuleTime
 from gridgov_sensing.verification import handlers
 from gridgov_sensing.verification.schemas import Decision, FalsePositiveStats, TaskPage, TaskRead
 
@@ -43,7 +43,7 @@ def decide_verification(runtime: Runtime, principal: GridWorker, task_id: TaskId
 def false_positive_stats(
     runtime: Runtime, _principal: CityWide,
     by: Annotated[str, Query(pattern="^(alarm_type|device)$")] = "alarm_type",
-    since: Annotated[AwareDatetime | None, Query()] = None,
+    since: Annotated[RuleTime | None, Query()] = None,
 ) -> FalsePositiveStats:
     """The false-positive rate per algorithm (alarm type) or per camera, from the 核实 outcomes. Who: command_centre,
     admin."""
