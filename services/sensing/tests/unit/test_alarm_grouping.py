@@ -306,3 +306,16 @@ def test_one_batch_keeps_the_order_of_firing_resolved_firing(db):
     assert [e.type for e in take_outbox(db, ALARMS_EVENTS)] == [ALARM_GROUP_RESOLVED]
     assert len(take_outbox(db, REPORTS_RECEIVED)) == 1
     assert [a.group_id for a in alarms_logged(db)] == [group.id] * 4
+
+
+def test_a_persons_ticket_is_not_looked_up(db):
+    ingest(db, alarm(confidence=0.9))
+    [report] = take_outbox(db, REPORTS_RECEIVED)
+    person = ticket_event("close", "closed", report.payload["report_id"])
+    person.payload["channel"] = "hotline"  # cannot be one of ours: skipped without a query
+    deliver_tickets(db, [person])
+    assert groups(db)[0].is_open is True
+    ours = ticket_event("close", "closed", report.payload["report_id"])
+    ours.payload["channel"] = "video_ai"
+    deliver_tickets(db, [ours])
+    assert groups(db)[0].is_open is False

@@ -54,6 +54,7 @@ SOURCES_MAX = 200  # open superior groups looked at for one alarm's inhibition
 # States of an open group that has no case yet and may close when quiet (pending_verification waits for the
 # worker instead: the task is theirs to decide).
 QUIET_CLOSABLE = ("open", "recorded")
+CASE_CHANNELS = frozenset({"video_ai", "iot"})  # the channels of the reports sensing files
 INITIAL_STATE = {"auto": "case", "verify_first": "pending_verification", "record_only": "recorded"}
 
 G = AlarmGroup.__table__
@@ -419,6 +420,8 @@ def _resolve(session: Session, ctx: GroupingContext, received: AlarmReceived, ki
 def follow_ticket(_deps: object, session: Session, envelope: Envelope) -> None:
     """Record a case's ticket state on its group(s); a closed ticket closes them."""
     event = TicketEvent.model_validate(envelope.payload)
+    if event.channel is not None and event.channel not in CASE_CHANNELS and not event.merged_report_ids:
+        return  # a person's report, with no device's merged into it: nothing of ours (no query per ticket event)
     report_ids = [event.report_id, *event.merged_report_ids]
     closing = event.action == "close" or event.to_state == "closed"
     values: dict[str, Any] = {"ticket_id": event.ticket_id, "ticket_state": event.to_state}
