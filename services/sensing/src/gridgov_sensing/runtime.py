@@ -12,9 +12,11 @@ from gridgov_common.auth import load_secret, mint_token
 from gridgov_common.bus.interface import OutgoingMessage
 from gridgov_common.bus.topics import ALARMS_RAW, dlq
 from gridgov_common.events.alarms import AlarmIn
+from gridgov_common.periodic import Periodic
 from gridgov_common.runtime import ServiceRuntime
 from gridgov_sensing.adapters.mqtt import SOURCE as MQTT_SOURCE
 from gridgov_sensing.adapters.mqtt import MqttAdapter
+from gridgov_sensing.alarms.handlers import close_quiet_groups
 from gridgov_sensing.alarms.service import accept_alarms
 from gridgov_sensing.devices.registry import RegistryClient
 from gridgov_sensing.settings import SensingSettings
@@ -42,6 +44,7 @@ class SensingRuntime(ServiceRuntime):
 
     registry: RegistryClient | None = None
     mqtt: MqttAdapter | None = None
+    sweeper: Periodic | None = None
 
     @property
     def sensing(self) -> SensingSettings:
@@ -59,6 +62,11 @@ class SensingRuntime(ServiceRuntime):
         """Start the shared runtime, then, where a broker is configured and this process runs consumers, the MQTT
         subscriber (one process per client id: the broker keeps one session per id)."""
         super().start(ensure_topics_timeout)
+        if self.settings.run_consumers and self.sensing.sweep_interval_s > 0:
+            db = self.db
+            self.sweeper = Periodic("alarm-group-sweeper", lambda: close_quiet_groups(db, datetime.now(UTC)),
+                                    self.sensing.sweep_interval_s)
+            self.sweeper.start()
         if self.runs_mqtt:
             settings = self.sensing
             assert settings.mqtt_url is not None
@@ -86,7 +94,9 @@ class SensingRuntime(ServiceRuntime):
                                                  json.dumps(body, ensure_ascii=False).encode())])
 
     def stop(self) -> None:
-        """Stop the MQTT subscriber, then the shared runtime."""
+        """Stop the sweeper and the MQTT subscriber, then the shared runtime."""
+        if self.sweeper is not None:
+            self.sweeper.stop()
         if self.mqtt is not None:
             self.mqtt.stop()
         if self.registry is not None:

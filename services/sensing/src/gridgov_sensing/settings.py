@@ -35,6 +35,9 @@ class SensingSettings(ServiceSettings):
     online_window_s: int = Field(default=300, ge=10, le=86400)
     # An open alarm group tells dispatch about repeats (alarm_group.repeated) at most this often.
     repeat_event_interval_s: int = Field(default=600, ge=0, le=86400)
+    # How often the groups without a case that heard nothing within their dedupe window are closed (the grouping
+    # consumer closes one lazily when its fingerprint fires again; the sweep keeps the lists and the map honest).
+    sweep_interval_s: float = Field(default=60.0, ge=0, le=3600)  # 0: no sweep
 
     # MQTT (sensor alarms): off while unset, e.g. mqtt://127.0.0.1:11883.
     mqtt_url: str | None = None
