@@ -20,7 +20,15 @@ from gridgov_common import i18n
 from gridgov_common.apidocs import document_error_answers, install_api_docs
 from gridgov_common.auth import load_secret
 from gridgov_common.deps import Runtime, error_renderers_of, started_runtime
-from gridgov_common.errors import DomainError, Forbidden, Unauthenticated, Unavailable, status_for
+from gridgov_common.errors import (
+    DomainError,
+    ErrorDetail,
+    Forbidden,
+    Unauthenticated,
+    Unavailable,
+    ValidationFailed,
+    status_for,
+)
 from gridgov_common.limits import (
     ErrorRenderer,
     RequestGuard,
@@ -231,3 +239,23 @@ def create_service_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+class GeoJSONResponse(JSONResponse):
+    """JSON with the GeoJSON media type (RFC 7946)."""
+
+    media_type = "application/geo+json"
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """A ``bbox`` query parameter, ``west,south,east,north`` in degrees, or None; 422 naming ``bbox`` otherwise."""
+    if text is None:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ValidationFailed("bad bbox", [ErrorDetail("bbox", "west,south,east,north in degrees")]) from None
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise ValidationFailed("bad bbox", [ErrorDetail("bbox", "needs west < east within ±180 and south < north "
+                                                                "within ±90")])
+    return west, south, east, north

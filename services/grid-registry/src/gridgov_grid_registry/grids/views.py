@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from fastapi.responses import JSONResponse
 
 from gridgov_common.deps import Admin, AnyRole, IfNoneMatch, not_modified
 from gridgov_common.errors import ErrorDetail, NotFound, ValidationFailed
 from gridgov_common.geo import Crs
+from gridgov_common.web import GeoJSONResponse, parse_bbox
 from gridgov_grid_registry.deps import Runtime
 from gridgov_grid_registry.grids import announce, handlers, service
 from gridgov_grid_registry.grids.areas import CODE_PATTERN, Level
@@ -35,12 +35,6 @@ Code = Annotated[str, Path(pattern=CODE_PATTERN, description="9-digit town, 12-d
 Version = Annotated[str | None, Query(max_length=40, description="a grid set version; default: the one in effect")]
 
 
-class GeoJSONResponse(JSONResponse):
-    """JSON with the GeoJSON media type (RFC 7946)."""
-
-    media_type = "application/geo+json"
-
-
 @router.get("/locate", response_model=LocateResult)
 def get_locate(runtime: Runtime, lon: Lon, lat: Lat, _principal: AnyRole, crs: CrsQuery = "wgs84") -> LocateResult:
     """The grid, village and town of a point (located, town_only or unlocated), and the department areas it
@@ -62,19 +56,6 @@ def post_locate_batch(runtime: Runtime, batch: LocateBatch, _principal: AnyRole)
     return Response(head + locator.answers.json_of(answers) + b"}", media_type="application/json")
 
 
-def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    try:
-        west, south, east, north = (float(v) for v in text.split(","))
-    except ValueError:
-        raise ValidationFailed("bad bbox", [ErrorDetail("bbox", "west,south,east,north in degrees")]) from None
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise ValidationFailed("bad bbox", [ErrorDetail("bbox", "needs west < east within ±180 and south < north "
-                                                                "within ±90")])
-    return west, south, east, north
-
-
 @router.get("/grids", response_model=FeatureCollection, response_class=GeoJSONResponse)
 def list_grids(
     runtime: Runtime,
@@ -94,7 +75,7 @@ def list_grids(
         with runtime.db.session() as session:
             if service.get_grid_set(session, version) is None:
                 raise NotFound("grid set", version)
-    key = (resolved, level, parent, zoom, _bbox(bbox))
+    key = (resolved, level, parent, zoom, parse_bbox(bbox))
     etag = runtime.maps.etag(key)
     # A named version never changes; "the set in effect" may switch, so it is cached briefly.
     headers = {"ETag": etag, "Cache-Control": "public, max-age=31536000, immutable" if version

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 
 from gridgov_common.auth import Principal
 from gridgov_common.deps import Staff, require
-from gridgov_common.errors import ErrorDetail, ValidationFailed
 from gridgov_common.limits import RouteLimit
+from gridgov_common.web import parse_bbox
 from gridgov_sensing.alarms import queries
 from gridgov_sensing.alarms.schemas import AcceptResult, AlarmBatch, AlarmGroupDetail, AlarmGroupPage
 from gridgov_sensing.alarms.service import accept_alarms
@@ -29,20 +29,6 @@ AlarmPoster = Annotated[Principal, Depends(require(*ALARM_POSTERS))]
 GroupId = Annotated[str, Path(max_length=36, pattern=r"^[0-9a-f-]{36}$")]
 CodeQuery = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 GROUP_STATES = "^(open|pending_verification|case|recorded|false_positive|resolved|closed)$"
-
-
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """``west,south,east,north`` in degrees, or None; 422 naming ``bbox`` otherwise."""
-    if text is None:
-        return None
-    try:
-        west, south, east, north = (float(v) for v in text.split(","))
-    except ValueError:
-        raise ValidationFailed("bad bbox", [ErrorDetail("bbox", "west,south,east,north in degrees")]) from None
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise ValidationFailed("bad bbox", [ErrorDetail("bbox", "needs west < east within ±180 and south < north "
-                                                                "within ±90")])
-    return west, south, east, north
 
 
 @router.post("/alarms", status_code=202, response_model=AcceptResult)

@@ -3,12 +3,12 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from gridgov_common.deps import Admin, Staff
-from gridgov_common.errors import ErrorDetail, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from gridgov_common.errors import PayloadTooLarge, UnsupportedMediaType
 from gridgov_common.schemas import INT32_MAX
+from gridgov_common.web import GeoJSONResponse, parse_bbox
 from gridgov_sensing.deps import DeviceGateway, Runtime
 from gridgov_sensing.devices import handlers, importer
 from gridgov_sensing.devices.schemas import (
@@ -30,25 +30,6 @@ DeviceId = Annotated[str, Path(pattern=SENSOR_ID_PATTERN, description="a camera'
 IMPORT_BODY = {"requestBody": {"required": True, "content": {
     "text/csv": {"schema": {"type": "string"}},
     "application/geo+json": {"schema": {"type": "object"}}}}}
-
-
-class GeoJSONResponse(JSONResponse):
-    """JSON with the GeoJSON media type (RFC 7946)."""
-
-    media_type = "application/geo+json"
-
-
-def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    try:
-        west, south, east, north = (float(v) for v in text.split(","))
-    except ValueError:
-        raise ValidationFailed("bad bbox", [ErrorDetail("bbox", "west,south,east,north in degrees")]) from None
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise ValidationFailed("bad bbox", [ErrorDetail("bbox", "needs west < east within ±180 and south < north "
-                                                                "within ±90")])
-    return west, south, east, north
 
 
 @router.post("/devices", response_model=DeviceRead, status_code=201)
@@ -85,7 +66,7 @@ def list_devices(
 ) -> GeoJSONResponse:
     """Devices as a GeoJSON FeatureCollection of points (by id), with ``total`` matching and ``truncated`` when
     this page does not hold them all; for the map. Who: staff."""
-    page = handlers.list_devices(runtime.db, bbox=_bbox(bbox), kind=kind, online=online, grid=grid, limit=limit,
+    page = handlers.list_devices(runtime.db, bbox=parse_bbox(bbox), kind=kind, online=online, grid=grid, limit=limit,
                                  offset=offset, now=handlers.utcnow(), window_s=runtime.sensing.online_window_s)
     return GeoJSONResponse(page.model_dump(mode="json"))
 
