@@ -91,6 +91,12 @@ class EmbeddedBus:
         self.path = str(Path(path).resolve())
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # Every thread's connection, so that close() releases them all: a thread-local connection of a pooled
+        # thread (the web server's) outlives the bus otherwise, and a process that opens and closes buses (a test
+        # run, the analytics generation switch) runs out of file descriptors below 1024 (select()'s limit).
+        self._opened: list[sqlite3.Connection] = []
+        self._opened_lock = threading.Lock()
+        self._generation = 0
         self._partitions: dict[str, int] = {}
         self._notifier = _notifier(self.path)
         conn = self._conn()
@@ -98,9 +104,11 @@ class EmbeddedBus:
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or getattr(self._local, "generation", None) != self._generation:
             conn = _connect(self.path)
-            self._local.conn = conn
+            with self._opened_lock:
+                self._opened.append(conn)
+                self._local.conn, self._local.generation = conn, self._generation
         return conn
 
     def ensure_topics(self, topics: list[str], partitions: int, compacted: Collection[str] = ()) -> None:
@@ -183,11 +191,13 @@ class EmbeddedBus:
         return dict(rows.fetchall())
 
     def close(self) -> None:
-        """Close this thread's connection."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close every thread's connection (a thread that uses the bus afterwards opens a new one)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+            self._generation += 1
+        for conn in opened:
             conn.close()
-            self._local.conn = None
+        self._local.conn = None
 
 
 class EmbeddedConsumer:
