@@ -1,0 +1,125 @@
+"""Use cases of the seat assistant: learn a labelled text from a correction (consumer), train a version and
+activate it only when it evaluates no worse than the one in use, evaluate the one in use."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from gridgov_common.bus.envelope import Envelope
+from gridgov_common.db import Database
+from gridgov_common.events.tickets import TicketEvent
+from gridgov_event_intake.assist import evaluate, service
+from gridgov_event_intake.assist.model import Classifier
+from gridgov_event_intake.assist.models import AssistModel
+from gridgov_event_intake.reports.models import Report
+from gridgov_event_intake.settings import IntakeSettings
+
+log = logging.getLogger(__name__)
+RETURN_RULED = "rule_return"  # 退单裁定: the command centre re-dispatched a returned ticket
+EVAL_FALLBACK_SHARE = 0.1  # without the hand-written set: this share of the training texts, held out
+
+
+def learn_correction(_settings: IntakeSettings, session: Session, envelope: Envelope) -> None:
+    """A ticket's final category after a return ruling (退单裁定), or any event whose category differs from its
+    report's, becomes a labelled text: the report's own description and that category (one per report)."""
+    event = TicketEvent.model_validate(envelope.payload)
+    report = session.get(Report, event.report_id)
+    if report is None or not report.description.strip():
+        return
+    if event.action != RETURN_RULED and event.category_code == report.category_code:
+        return
+    if service.record_example(session, report.id, report.description, event.category_code, event.occurred_at):
+        log.info("assist: report %s labelled %s from ticket event %s", report.id, event.category_code,
+                 event.action)
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """What ``train`` did: the new version, whether it is now in use, and both evaluations."""
+
+    version: str
+    activated: bool
+    candidate: dict
+    active_version: str | None
+    active: dict | None
+    training: dict
+    eval_source: str
+
+
+def evaluation_set(examples: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]], str]:
+    """(training texts, evaluation texts, where the evaluation texts came from): the hand-written set when it is
+    there (any of its texts dropped from training), else a held-out share of the training texts."""
+    from gridgov_event_intake.assist import training  # scikit-learn and scipy: only where a model is trained
+
+    hand = evaluate.eval_examples()
+    if hand:
+        held = {t for t, _ in hand}
+        return [ex for ex in examples if ex[0] not in held], hand, "eval_texts.tsv"
+    kept, held_out = training.split(examples, EVAL_FALLBACK_SHARE, seed=1017)
+    return kept, held_out, "held-out training texts"
+
+
+def train(db: Database, *, force: bool = False, per_code: int | None = None, seed: int = 17,
+          max_features: int | None = None) -> TrainOutcome:
+    """Train a new version on the generated texts and the corrections; store it; activate it when its
+    evaluation is no worse than the active one's on top-3 and department accuracy (or ``force``)."""
+    from gridgov_event_intake.assist import training
+
+    started = time.perf_counter()
+    base = training.training_set(per_code)
+    with db.session() as session:
+        corrections = service.correction_examples(session)
+        active_row = service.get_active(session)
+        active_bytes, active_name = (active_row.artefact, active_row.version) if active_row else (None, None)
+    texts, eval_texts, eval_source = evaluation_set(base.examples + corrections)
+    now = service.now_utc()
+    with db.session() as session:
+        version = service.next_version(session, now)
+    artefact, facts = training.fit(texts, base.user_words, version, seed=seed,
+                                   max_features=max_features or training.MAX_FEATURES)
+    candidate = Classifier(artefact)
+    cand_eval = evaluate.evaluate(candidate, eval_texts)
+    active_eval = evaluate.evaluate(Classifier.from_bytes(active_bytes), eval_texts) if active_bytes else None
+    activate = force or evaluate.not_worse(cand_eval, active_eval)
+    facts = {**facts, "source": base.source, "total_seconds": round(time.perf_counter() - started, 2)}
+    data = artefact.to_bytes()
+    facts["artefact_bytes"] = len(data)
+    row = AssistModel(version=version, created_at=now, artefact=data,
+                      metrics={"training": facts, "eval": cand_eval, "eval_source": eval_source},
+                      generated_examples=len(base.examples), correction_examples=len(corrections))
+    with db.session() as session:
+        service.add_model(session, row, activate)
+        session.commit()
+    if activate:
+        service.forget(db)
+    return TrainOutcome(version, activate, cand_eval, active_name, active_eval, facts, eval_source)
+
+
+def evaluate_active(db: Database) -> tuple[str | None, dict | None, str]:
+    """The active version and its evaluation on the evaluation set now, and where that set came from."""
+    with db.session() as session:
+        row = service.get_active(session)
+        data, version = (row.artefact, row.version) if row else (None, None)
+    if data is None:
+        return None, None, ""
+    hand = evaluate.eval_examples()
+    if hand:
+        return version, evaluate.evaluate(Classifier.from_bytes(data), hand), "eval_texts.tsv"
+    from gridgov_event_intake.assist import training
+
+    base = training.training_set()
+    _, held, source = evaluation_set(base.examples)
+    return version, evaluate.evaluate(Classifier.from_bytes(data), held), source
+
+
+def ensure_model(db: Database) -> TrainOutcome | None:
+    """Train and activate the first model when none is active (the first ``gridgov up``); None if one is."""
+    with db.session() as session:
+        if service.active_version(session) is not None:
+            return None
+    return train(db, force=True)

@@ -1,0 +1,134 @@
+"""Queries of the seat assistant (classifier versions, correction examples) and the classifier in use, cached.
+
+``current_classifier`` keeps one classifier per database in this process and checks the active version at most
+every ``REFRESH_SECONDS`` (one indexed query): a model activated by ``gridgov assist train`` in another process
+takes effect here within that time. ``suggest`` is what the hotline channel calls at submission.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, update
+from sqlmodel import Session, select
+
+from gridgov_common.db import Database
+from gridgov_event_intake.assist.model import ArtefactInvalid, Classification, Classifier
+from gridgov_event_intake.assist.models import AssistExample, AssistModel
+
+log = logging.getLogger(__name__)
+REFRESH_SECONDS = 5.0
+
+
+def active_version(session: Session) -> str | None:
+    """The version in use, or None before any model is activated."""
+    return session.exec(select(AssistModel.version).where(AssistModel.active)).first()
+
+
+def get_active(session: Session) -> AssistModel | None:
+    """The model in use, with its artefact, or None."""
+    return session.exec(select(AssistModel).where(AssistModel.active)).first()
+
+
+def get(session: Session, version: str) -> AssistModel | None:
+    """One stored version."""
+    return session.get(AssistModel, version)
+
+
+def next_version(session: Session, now: datetime) -> str:
+    """A new version name: ``v<n>-<UTC time>``, n counting the stored versions."""
+    count = session.exec(select(func.count()).select_from(AssistModel)).one()
+    return f"v{count + 1}-{now.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def add_model(session: Session, model: AssistModel, activate: bool) -> None:
+    """Store a trained version; when activated, the one in use before is not any more. The caller commits."""
+    if activate:
+        session.exec(update(AssistModel).where(AssistModel.active).values(active=False))  # type: ignore[call-overload]
+        model.active = True
+        model.activated_at = model.created_at
+    session.add(model)
+
+
+def correction_examples(session: Session) -> list[tuple[str, str]]:
+    """The texts the city's corrections labelled, as (text, middle code), oldest first."""
+    rows = session.exec(select(AssistExample.text, AssistExample.code).order_by(AssistExample.id)).all()
+    return [(t, c) for t, c in rows]
+
+
+def record_example(session: Session, report_id: str, text: str, code: str, now: datetime,
+                   source: str = "correction") -> bool:
+    """One labelled text per report: added, or its code moved to the latest final category. True if changed."""
+    found = session.exec(select(AssistExample).where(AssistExample.report_id == report_id)).first()
+    if found is None:
+        session.add(AssistExample(report_id=report_id, text=text, code=code, source=source, created_at=now,
+                                  updated_at=now))
+        session.flush()  # a second event of the same report in the batch must see this row
+        return True
+    if found.code == code:
+        return False
+    found.code, found.updated_at = code, now
+    session.add(found)
+    return True
+
+
+@dataclass
+class _Cached:
+    version: str | None
+    classifier: Classifier
+    checked_at: float
+
+
+_cache: weakref.WeakKeyDictionary[Database, _Cached] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def current_classifier(db: Database) -> Classifier:
+    """The classifier of the active version (one that answers "no_model" before any), cached in this process
+    and reloaded when the active version changes."""
+    cached = _cache.get(db)
+    now = time.monotonic()
+    if cached is not None and now - cached.checked_at < REFRESH_SECONDS:
+        return cached.classifier
+    with _lock:
+        cached = _cache.get(db)
+        if cached is not None and now - cached.checked_at < REFRESH_SECONDS:
+            return cached.classifier
+        with db.session() as session:
+            version = active_version(session)
+            if cached is not None and cached.version == version:
+                cached.checked_at = now
+                return cached.classifier
+            row = get(session, version) if version else None
+            data = row.artefact if row else None
+        classifier = Classifier(None)
+        if data is not None:
+            try:
+                classifier = Classifier.from_bytes(data)
+                classifier.warm()
+            except ArtefactInvalid:
+                log.exception("assist model %s: unreadable artefact; answering no_model", version)
+                classifier = Classifier(None)
+        _cache[db] = _Cached(version, classifier, time.monotonic())
+        return classifier
+
+
+def forget(db: Database) -> None:
+    """Drop this process's classifier of ``db`` (after activating a version here: the next call reloads)."""
+    with _lock:
+        _cache.pop(db, None)
+
+
+def suggest(db: Database, text: str) -> Classification:
+    """The classifier's suggestion for a text (the hotline channel records it beside the operator's choice)."""
+    return current_classifier(db).classify(text)
+
+
+def now_utc() -> datetime:
+    """The current UTC time (one place to read the clock)."""
+    return datetime.now(UTC)
