@@ -236,6 +236,22 @@ def test_get_grid_returns_one_feature(client, token, code, level):
     assert (body["type"], body["id"], body["properties"]["level"]) == ("Feature", code, level)
 
 
+@pytest.mark.parametrize(("code", "parents"), [(DEMO_GRID_CODE, ["441900004003", "441900004"]),
+                                               ("441900004003", ["441900004"]), ("441900004", [])])
+def test_get_grid_names_the_areas_above_it(client, token, code, parents):
+    # a grid worker's phone names its village and town from this answer (issue #14), for every role
+    for role in ("grid_worker", "citizen", "admin"):
+        body = client.get(f"/v1/grids/{code}", headers=token(role)).json()
+        above = body["properties"]["parents"]
+        assert [p["code"] for p in above] == parents
+        assert [p["level"] for p in above] == ["village", "town"][2 - len(parents):]
+        assert all(p["name"] for p in above)
+
+
+def test_get_grid_without_token_is_401(client):
+    assert client.get(f"/v1/grids/{DEMO_GRID_CODE}").status_code == 401
+
+
 def test_get_grid_unknown_code_is_404(client, token):
     resp = client.get("/v1/grids/441900004002999", headers=token("admin"))
     assert resp.status_code == 404

@@ -114,6 +114,14 @@ class ImportResultRead(BaseModel):
     warnings: list[IssueRead]
 
 
+class AreaRef(BaseModel):
+    """An area by its code, name and level (the areas above another one)."""
+
+    code: str
+    name: str
+    level: Level
+
+
 class AreaProperties(BaseModel):
     """What a feature says about its area."""
 
@@ -121,6 +129,10 @@ class AreaProperties(BaseModel):
     name: str
     level: Level
     parent: str | None
+    # Only in GET /v1/grids/{code}: a grid worker's phone names its village and town from its grid's answer
+    # instead of reading every town's and village's name at start (issue #14).
+    parents: list[AreaRef] | None = Field(default=None, description="the village and town above this area, "
+                                                                    "nearest first (one area's answer only)")
 
 
 class Feature(BaseModel):
@@ -132,11 +144,13 @@ class Feature(BaseModel):
     properties: AreaProperties
 
     @classmethod
-    def of(cls, area: AreaLike) -> Feature:
-        """The feature of an area."""
+    def of(cls, area: AreaLike, parents: list[AreaLike] | None = None) -> Feature:
+        """The feature of an area (with the areas above it when given)."""
+        above = None if parents is None else [AreaRef(code=p.code, name=p.name, level=p.level)  # type: ignore[arg-type]
+                                              for p in parents]
         return cls(id=area.code, geometry=mapping(area.geometry),
                    properties=AreaProperties(code=area.code, name=area.name, level=area.level,  # type: ignore[arg-type]
-                                             parent=area.parent_code))
+                                             parent=area.parent_code, parents=above))
 
 
 class FeatureCollection(BaseModel):

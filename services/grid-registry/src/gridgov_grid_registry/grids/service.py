@@ -97,3 +97,17 @@ def get_or_raise(session: Session, grid_set: str | None, code: str) -> Area:
     if area is None:
         raise NotFound("grid", code)
     return area
+
+
+def parents_of(session: Session, area: Area) -> list[AreaRow]:
+    """The village and town above an area, nearest first (their names only: no geometry is read)."""
+    parents: list[AreaRow] = []
+    code = area.parent_code
+    while code is not None and len(parents) < 2:  # a grid has a village and a town above it, no more
+        row = session.exec(select(Area.name, Area.level, Area.parent_code)
+                           .where(Area.grid_set == area.grid_set, Area.code == code)).first()
+        if row is None:
+            break
+        parents.append(AreaRow(code, row[0], row[1], row[2], None))
+        code = row[2]
+    return parents

@@ -86,10 +86,11 @@ def list_grids(
 
 @router.get("/grids/{code}", response_model=Feature, response_class=GeoJSONResponse)
 def get_grid(runtime: Runtime, code: Code, _principal: AnyRole, version: Version = None) -> Feature:
-    """One town, village or grid of a grid set (default: in effect) as a GeoJSON Feature. Who: any role."""
+    """One town, village or grid of a grid set (default: in effect) as a GeoJSON Feature, with the names of the
+    village and town above it (``properties.parents``). Who: any role."""
     with runtime.db.session() as session:
         area = service.get_or_raise(session, version or runtime.locator.version, code)
-    return Feature.of(area)
+        return Feature.of(area, service.parents_of(session, area))
 
 
 def _grid_set_read(session, grid_set, in_effect: str | None) -> GridSetRead:
