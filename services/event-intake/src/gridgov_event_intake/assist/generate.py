@@ -25,9 +25,10 @@ from importlib.resources import files
 from gridgov_common.categories import seed_book, seed_csv
 
 _PACKAGE = "gridgov_event_intake.assist"
-_SLOT_RE = re.compile(r"\{([a-z_]+)\}")
+_SLOT_RE = re.compile(r"\{([a-z_0-9]+)\}")
 _CODE_SLOTS = {"object", "name"}  # filled from the code's own lists; the rest from phrasings_common.json
 MAX_TEXT = 2000  # the classify endpoint's limit
+_HOUSE_NUMBERS = (3, 8, 12, 15, 23, 36, 57, 88, 102, 168)
 
 
 @dataclass(frozen=True)
@@ -151,11 +152,17 @@ def _place(rng: random.Random) -> str:
     if rng.random() < 0.2:
         return rng.choice(c.vague_places)
     p = places()
-    town = rng.choice(p["town"])
-    values = {"town": town if rng.random() < 0.6 else _town_short(town), "village": rng.choice(p["village"]),
-              "road": rng.choice(p["road"]), "road2": rng.choice(p["road"]), "landmark": rng.choice(p["landmark"]),
-              "num": str(rng.choice((3, 8, 12, 15, 23, 36, 57, 88, 102, 168)))}
-    return _SLOT_RE.sub(lambda m: values[m.group(1)], rng.choice(c.place_patterns))
+
+    def value(m: re.Match[str]) -> str:
+        kind = m.group(1)
+        if kind == "town":
+            town = rng.choice(p["town"])
+            return town if rng.random() < 0.6 else _town_short(town)
+        if kind == "num":
+            return str(rng.choice(_HOUSE_NUMBERS))
+        return rng.choice(p[kind.rstrip("2")])
+
+    return _SLOT_RE.sub(value, rng.choice(c.place_patterns))
 
 
 def _fill(template: str, w: CodeWording, rng: random.Random) -> str:
