@@ -22,6 +22,9 @@ from gridgov_grid_registry.grids.index import Locator
 from gridgov_grid_registry.grids.locator import ActiveLocator
 from gridgov_grid_registry.grids.map_cache import MapCache
 from gridgov_grid_registry.grids.views import router as grids_router
+from gridgov_grid_registry.places import handlers as places
+from gridgov_grid_registry.places import models as _place_models  # noqa: F401 - registers the table
+from gridgov_grid_registry.places.views import router as places_router
 from gridgov_grid_registry.roster import handlers as roster
 from gridgov_grid_registry.roster import models as _roster_models  # noqa: F401 - registers the table
 from gridgov_grid_registry.roster.views import nearby_router
@@ -55,6 +58,7 @@ class RegistryRuntime(ServiceRuntime):
     active: ActiveLocator | None = None
     departments: DepartmentLayer = field(default_factory=lambda: DepartmentLayer([]))
     maps: MapCache | None = None
+    gazetteers: places.GazetteerCache | None = None
 
     @property
     def locator(self) -> Locator:
@@ -76,6 +80,9 @@ class RegistryRuntime(ServiceRuntime):
                                     extra=[self.refresh_departments, *announcing])
         self.departments = departments.load_layer(self.db)
         self.maps = MapCache(self.db)
+        if settings.seed_demo:  # the demo city's roads and landmarks, placed in the grid set just loaded
+            places.seed_demo(self.db, self.locator)
+        self.gazetteers = places.GazetteerCache(self.db, settings.refresh_seconds)
         release_free_memory()  # generating the city and loading rows leave ~15 MB of freed heap behind
         self.active.start()
         log.info("locating with %s on grid set %s", type(self.locator).__name__, self.locator.version)
@@ -122,7 +129,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         title="gridgov grid-registry",
         description="Grid sets (city → town → village → grid), point lookup, department areas, grid-worker roster.",
         runtime_factory=lambda: build_runtime(settings),
-        routers=[grids_router, nearby_router, roster_router, departments_router],
+        routers=[grids_router, nearby_router, roster_router, departments_router, places_router],
         # A city's grid set is a GeoJSON of thousands of polygons; department areas a few hundred.
         route_limits=(RouteLimit("POST", "/v1/grid-sets$", GRID_SET_MAX_BYTES, roles=("admin",)),
                       RouteLimit("PUT", "/v1/department-areas", DEPARTMENT_AREAS_MAX_BYTES, roles=("admin",))),

@@ -22,8 +22,11 @@ if TYPE_CHECKING:
 
 
 def locate_report(runtime: RegistryRuntime, session: Session, envelope: Envelope) -> None:
-    """Locate a received report in the grid set in effect and stage ``report.located`` (or unlocated)."""
-    handlers.locate_report(runtime.db, runtime.locator, session, envelope, runtime.departments)
+    """Locate a received report in the grid set in effect (by its address when it has no coordinates) and stage
+    ``report.located`` (or unlocated)."""
+    locator = runtime.locator
+    gazetteer = runtime.gazetteers.get(locator, session) if runtime.gazetteers is not None else None
+    handlers.locate_report(runtime.db, locator, session, envelope, runtime.departments, gazetteer)
 
 
 # The registry locates every received report and publishes it as located (or unlocated).

@@ -34,7 +34,8 @@ Subject = Annotated[SafeText, Field(max_length=SUBJECT_MAX)]
 Code = Annotated[SafeText, Field(max_length=CODE_MAX)]
 Name = Annotated[SafeText, Field(max_length=NAME_MAX)]
 Text = Annotated[SafeText, Field(max_length=TEXT_MAX)]
-LocationStatus = Literal["located", "town_only", "unlocated"]
+# village_only (issue #17): placed from an address naming a village or community (村/社区), no grid.
+LocationStatus = Literal["located", "village_only", "town_only", "unlocated"]
 
 
 class ReportReceived(BaseModel):
@@ -62,6 +63,15 @@ class ReportReceived(BaseModel):
     device_fix: DeviceFix | None = None
 
 
+class PlaceMatch(BaseModel):
+    """How a report without coordinates was placed from its address (issue #17): the text that matched, the
+    finest level it named (grid, village, town, road, landmark) and the gazetteer's confidence (0..1)."""
+
+    matched_text: Annotated[SafeText, Field(max_length=ADDRESS_MAX)]
+    level: Code
+    confidence: float = Field(ge=0, le=1, allow_inf_nan=False)
+
+
 class Location(BaseModel):
     """Where a point fell in the grid hierarchy (市 → 镇街 → 村/社区 → 网格)."""
 
@@ -76,6 +86,8 @@ class Location(BaseModel):
     # Additive (issue #6): the department responsibility areas containing the point, for routing rules;
     # None where they were not looked up (batch lookups answer grids only).
     department_areas: list[Name] | None = Field(default=None, max_length=LIST_MAX)
+    # Additive (issue #17): set when the place came from the report's address (no coordinates), else None.
+    place_match: PlaceMatch | None = None
 
 
 class ReportLocated(BaseModel):

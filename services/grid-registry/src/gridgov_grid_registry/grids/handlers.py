@@ -23,6 +23,7 @@ from gridgov_common.errors import Conflict, ErrorDetail, ValidationFailed
 from gridgov_common.events.reports import (
     REPORT_LOCATED,
     Location,
+    PlaceMatch,
     ReportLocated,
     ReportReceived,
 )
@@ -32,7 +33,7 @@ from gridgov_grid_registry.grids.demo import DEMO_VERSION
 from gridgov_grid_registry.grids.generator import generate
 from gridgov_grid_registry.grids.geojson import DEFAULT_MAPPING, read_features
 from gridgov_grid_registry.grids.geometry import AreaGeometry
-from gridgov_grid_registry.grids.index import Locator
+from gridgov_grid_registry.grids.index import Locator, usable
 from gridgov_grid_registry.grids.models import Area, GridSet
 from gridgov_grid_registry.grids.validation import ValidationOptions, ValidationReport, validate
 
@@ -218,15 +219,48 @@ class AreaCover(Protocol):
         ...
 
 
+class AddressResolver(Protocol):
+    """The gazetteer as locating reads it (``places.gazetteer.Gazetteer``): an address to a place."""
+
+    def resolve(self, address: str | None) -> Any:
+        """The place an address names (a ``places.gazetteer.Resolution``)."""
+        ...
+
+
+ADDRESS_MIN_CONFIDENCE = 0.6  # below it the place stays a hint for triage (place_match), the report unlocated
+
+
+def locate_by_address(locator: Locator, gazetteer: AddressResolver, address: str) -> Location:
+    """A report's place from its address (issue #17): the finest level named, with how it matched; unlocated
+    (with the hint) when the gazetteer is not sure enough."""
+    found = gazetteer.resolve(address)
+    if found.status == "unlocated":
+        return locator.answers.location(0)
+    match = PlaceMatch(matched_text=found.matched_text or "", level=found.level or "town",
+                       confidence=found.confidence)
+    if found.confidence < ADDRESS_MIN_CONFIDENCE:
+        return Location(status="unlocated", grid_set_version=locator.version, place_match=match)
+    return Location(status=found.status, grid_code=found.grid_code, grid_name=found.grid_name,
+                    village_code=found.village_code, village_name=found.village_name, town_code=found.town_code,
+                    town_name=found.town_name, grid_set_version=locator.version, place_match=match)
+
+
 def locate_report(db: Database, locator: Locator, session: Session, envelope: Envelope,
-                  department_areas: AreaCover | None = None) -> None:
+                  department_areas: AreaCover | None = None, gazetteer: AddressResolver | None = None) -> None:
     """Locate a received report and stage ``report.located`` in the consumer's transaction.
 
-    The location also names the department responsibility areas covering the point, for dispatch's rules.
+    The location also names the department responsibility areas covering the point, for dispatch's rules. A
+    report without usable coordinates but with an address is placed by the gazetteer; coordinates always win.
     """
     report = ReportReceived.model_validate(envelope.payload)
     location = locator.locate(report.lon, report.lat)
-    if department_areas is not None:  # the locator's Location is shared between lookups: copy, never modify it
+    if location.status == "unlocated" and not usable(report.lon, report.lat) and report.address \
+            and gazetteer is not None:
+        location = locate_by_address(locator, gazetteer, report.address)
+        if location.place_match is not None:
+            log.info("report %s placed from its address: %s (%s, %.2f)", report.report_id, location.status,
+                     location.place_match.level, location.place_match.confidence)
+    elif department_areas is not None:  # the locator's Location is shared between lookups: copy, never modify it
         codes = [a.code for a in department_areas.covering(report.lon, report.lat)]
         location = location.model_copy(update={"department_areas": codes})
     located = new_envelope(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from importlib import resources
 
 from sqlalchemy import delete, insert
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from gridgov_common.db import Database
 from gridgov_common.errors import ErrorDetail, ValidationFailed
@@ -89,7 +89,7 @@ def parse_csv(text: str, locator: Locator) -> list[LandmarkRow]:
         raise ValidationFailed("the CSV has unknown columns", [
             _problem(1, c[:40] or "(empty)", "unknown column", "未知的列") for c in unknown[:20]])
     at = {c: header.index(c) for c in header}
-    towns = {town.name: town for town in _towns(locator)}
+    towns = _towns(locator)
     rows: list[LandmarkRow] = []
     seen: dict[str, int] = {}
     try:
@@ -120,9 +120,12 @@ def parse_csv(text: str, locator: Locator) -> list[LandmarkRow]:
     return rows
 
 
-def _towns(locator: Locator) -> list:
+def _towns(locator: Locator) -> dict[str, str]:
+    """Town name → code, and code → code, of the grid set in effect (a ``town`` cell may give either)."""
     answers = locator.answers
-    return [answers.location(answers.answer_of_code[c]) for c in answers.town_codes]
+    names = {loc.town_name: loc.town_code for loc in (answers.location(answers.answer_of_code[c])
+                                                      for c in answers.town_codes)}
+    return {**names, **{c: c for c in answers.town_codes}}  # type: ignore[dict-item]
 
 
 def _number(value: str) -> float | None:
@@ -133,7 +136,7 @@ def _number(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _row(line: int, cells: dict[str, str], towns: dict, locator: Locator, seen: dict[str, int],
+def _row(line: int, cells: dict[str, str], towns: dict[str, str], locator: Locator, seen: dict[str, int],
          problems: list[ErrorDetail]) -> LandmarkRow | None:
     """One line checked; its problems appended (every column, not only the first)."""
     before = len(problems)
@@ -163,8 +166,8 @@ def _row(line: int, cells: dict[str, str], towns: dict, locator: Locator, seen: 
         if where.town_code is None:
             problems.append(_problem(line, "lon", "the point is outside every town of the grid set in effect",
                                      "该点不在当前网格方案的任何镇街内"))
-        elif town is not None and town not in (where.town_name, where.town_code):
-            known = town in towns or any(t.town_code == town for t in towns.values())
+        elif town is not None and towns.get(town) != where.town_code:
+            known = town in towns
             problems.append(_problem(line, "town", f"the point lies in {where.town_name}, not in {town[:40]}"
                                      if known else "unknown town", f"该点位于{where.town_name}，不在{town[:40]}"
                                      if known else "未知的镇街"))
@@ -212,12 +215,11 @@ def seed_demo(db: Database, locator: Locator) -> bool:
     return True
 
 
-def build_gazetteer(db: Database, locator: Locator) -> Gazetteer:
+def build_gazetteer(session: Session, locator: Locator) -> Gazetteer:
     """The gazetteer of the grid set the locator answers from, with every landmark located once in it."""
     version = locator.version
-    with db.session() as session:
-        areas = service.place_areas(session, version) if version else []
-        landmarks = service.list_landmarks(session)
+    areas = service.place_areas(session, version) if version else []
+    landmarks = service.list_landmarks(session)
     points = []
     for lm in landmarks:
         where = locator.locate(lm.lon, lm.lat)
@@ -247,17 +249,26 @@ class GazetteerCache:
         """Rebuild at the next use."""
         self._gazetteer = None
 
-    def get(self, locator: Locator) -> Gazetteer:
-        """The gazetteer for the locator's grid set (built on first use, ~0.1 s for the demo city)."""
+    def get(self, locator: Locator, session: Session | None = None) -> Gazetteer:
+        """The gazetteer for the locator's grid set (built on first use, ~0.1 s for the demo city).
+
+        A consumer passes its own session: the embedded stack's SQLite pool has one connection, and a second
+        session opened inside the consumer's transaction would wait for it forever.
+        """
         current = self._gazetteer
         now = time.monotonic()
         if current is not None and current.version == locator.version and now - self._checked < self.interval:
             return current
         with self._lock:
-            with self.db.session() as session:
-                sig = service.signature(session)
-            self._checked = now
-            if self._gazetteer is None or self._gazetteer.version != locator.version or sig != self._signature:
-                self._gazetteer = build_gazetteer(self.db, locator)
-                self._signature = sig
-            return self._gazetteer
+            if session is None:
+                with self.db.session() as own:
+                    return self._refresh(locator, own, now)
+            return self._refresh(locator, session, now)
+
+    def _refresh(self, locator: Locator, session: Session, now: float) -> Gazetteer:
+        sig = service.signature(session)
+        self._checked = now
+        if self._gazetteer is None or self._gazetteer.version != locator.version or sig != self._signature:
+            self._gazetteer = build_gazetteer(session, locator)
+            self._signature = sig
+        return self._gazetteer
