@@ -25,6 +25,8 @@ export const routes = [
   { path: '/tickets/:id', component: desk(() => import('./views/TicketDetailView.vue')), meta: { title: '工单详情', roles: STAFF } },
   { path: '/queue', component: desk(() => import('./views/QueueView.vue')), meta: { title: '部门工作台', roles: DESK } },
   { path: '/board', component: desk(() => import('./views/BoardView.vue')), meta: { title: '指挥中心', roles: CENTRE } },
+  // 12345 工单录入: hotline operators sign in as the command centre.
+  { path: '/hotline', component: desk(() => import('./views/HotlineView.vue')), meta: { title: '12345 工单录入', roles: CENTRE } },
   // The command centre's queues and lists (指挥中心工作台).
   { path: '/tickets', component: desk(() => import('./views/TicketListView.vue')), meta: { title: '工单列表', roles: CENTRE } },
   { path: '/triage', component: desk(() => import('./views/TriageView.vue')), meta: { title: '人工分拨', roles: CENTRE } },
