@@ -24,7 +24,7 @@ export const CHANNEL_NAMES = {
   patrol: '网格巡查', hotline: '12345热线', citizen: '市民随手拍', open311: 'Open311', video_ai: '视频AI', iot: '物联感知',
 };
 export const PRIORITY_NAMES = { normal: '一般', urgent: '紧急' };
-export const LOCATION_NAMES = { located: '已定位', town_only: '仅定位到镇街', unlocated: '未定位' };
+export const LOCATION_NAMES = { located: '已定位', village_only: '定位到村', town_only: '仅定位到镇街', unlocated: '未定位' };
 
 /** Reference data by code: catalog items, departments and areas (towns, villages), with loading flags. */
 export const ref = reactive({ categories: {}, departments: {}, areas: {}, loaded: false, loading: null });
