@@ -11,6 +11,10 @@ from gridgov_common.web import create_service_app
 from gridgov_event_intake.catalog import models as _catalog_models  # noqa: F401 - registers the tables
 from gridgov_event_intake.consumers import consumer_specs
 from gridgov_event_intake.groupcommit import GroupCommitter
+from gridgov_event_intake.knowledge import models as _knowledge_models  # noqa: F401 - registers the tables
+from gridgov_event_intake.knowledge import service as knowledge
+from gridgov_event_intake.knowledge.views import indicator_router as knowledge_indicator_router
+from gridgov_event_intake.knowledge.views import router as knowledge_router
 from gridgov_event_intake.media import models as _media_models  # noqa: F401 - registers the tables
 from gridgov_event_intake.media.views import router as media_router
 from gridgov_event_intake.open311 import models as _open311_models  # noqa: F401 - registers the tables
@@ -32,7 +36,8 @@ class IntakeRuntime(ServiceRuntime):
     committer: GroupCommitter | None = None
 
     def prepare(self) -> None:
-        """Start the group committer once the schema exists."""
+        """Seed an empty knowledge base, then start the group committer once the schema exists."""
+        knowledge.seed(self.db)
         self.committer = GroupCommitter(self.db)
         self.committer.start()
 
@@ -62,7 +67,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="gridgov event-intake",
         description="Reports from patrols, the 12345 hotline, citizens and Open311 clients.",
         runtime_factory=lambda: build_runtime(settings),
-        routers=[reports_router, media_router, rewards_router, open311_router],
+        routers=[reports_router, media_router, rewards_router, open311_router, knowledge_router,
+                 knowledge_indicator_router],
         # A photo may be as large as the media limit (plus a form's wrapping); everything else gets the default.
         route_limits=(RouteLimit("POST", "/v1/media$",
                                  (settings or IntakeSettings()).media_max_bytes + MULTIPART_ALLOWANCE),),
