@@ -160,8 +160,12 @@ def _place(rng: random.Random) -> str:
             return town if rng.random() < 0.6 else _town_short(town)
         if kind == "num":
             return str(rng.choice(_HOUSE_NUMBERS))
-        return rng.choice(p[kind.rstrip("2")])
+        if kind == "road2":  # the second road of a junction
+            return rng.choice([r for r in p["road"] if r not in chosen])
+        chosen.append(rng.choice(p[kind]))
+        return chosen[-1]
 
+    chosen: list[str] = []
     return _SLOT_RE.sub(value, rng.choice(c.place_patterns))
 
 
@@ -223,8 +227,8 @@ def _one(w: CodeWording, rng: random.Random) -> str:
     if rng.random() < 0.35:
         parts.append(rng.choice(c.suffixes))
     if rng.random() < 0.08:  # a long rambling call: the point is buried in small talk
-        for _ in range(rng.randint(2, 5)):
-            parts.insert(rng.randint(0, len(parts)), rng.choice(c.fillers))
+        for filler in rng.sample(c.fillers, rng.randint(2, 5)):
+            parts.insert(rng.randint(0, len(parts)), filler)
         if rng.random() < 0.5:
             parts.append(_fill(rng.choice(w.phrasings or w.hard), w, rng))
     text = "，".join(p.strip("，。 ") for p in parts if p) + ("。" if rng.random() < 0.5 else "")
