@@ -8,6 +8,7 @@ import runpy
 import sys
 from pathlib import Path
 
+from gridgov_cli import assist as assist_cli
 from gridgov_cli import grids as grids_cli
 from gridgov_cli import sensing as sensing_cli
 from gridgov_cli.stack import SERVICES, run_up
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--jobs", type=int, default=0, help="worker processes (default: up to 4, by CPUs)")
     generate.set_defaults(func=cmd_history_generate)
 
+    assist_cli.add_parser(sub)
     grids_cli.add_parser(sub)
     sensing_cli.add_parser(sub)
     return parser

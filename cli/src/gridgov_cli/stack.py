@@ -161,6 +161,24 @@ def _devices(data_dir: Path, registry_url: str) -> None:
               f"{result['total_s']} s", flush=True)
 
 
+def _assist(data_dir: Path) -> None:
+    """The seat assistant's first classifier, trained once when intake has none active (GRIDGOV_ASSIST_TRAIN=0
+    skips it; ``gridgov assist train`` trains one)."""
+    if os.environ.get("GRIDGOV_ASSIST_TRAIN", "1") == "0":
+        return
+    try:
+        from gridgov_cli.assist import ensure_demo_model
+
+        result = ensure_demo_model(data_dir)
+    except Exception as exc:  # noqa: BLE001 - told; the services stay up, answering "no_model"
+        print(f"assist: training the first classifier failed ({type(exc).__name__}: {exc}); "
+              "`gridgov assist train` trains one", file=sys.stderr, flush=True)
+        return
+    if result is not None:
+        print(f"assist: classifier {result['version']} trained in {result['seconds']} s (top-3 "
+              f"{result['top3']}, department {result['department_top1']} on {result['eval_source']})", flush=True)
+
+
 def run_up(data_dir: Path, ready_timeout: float = 90.0) -> int:
     """``gridgov up``: start the embedded stack with demo data and print where everything is.
 
@@ -182,6 +200,11 @@ def run_up(data_dir: Path, ready_timeout: float = 90.0) -> int:
     print("Try:  gridgov demo        (drives one report round the loop)")
     print("      gridgov token command_centre   (a bearer token for curl)")
     print("Stop with Ctrl-C.", flush=True)
+    try:
+        _assist(data_dir)
+    except KeyboardInterrupt:
+        sup.stop_all()
+        return 130
     if os.environ.get("GRIDGOV_HISTORY", "1") != "0":
         try:
             _devices(data_dir, urls["grid-registry"])

@@ -9,6 +9,7 @@ from gridgov_common.db import Database
 from gridgov_common.events.catalog import CATALOG_PUBLISHED_TYPE
 from gridgov_common.events.tickets import TICKET_EVENT_NAMES, ticket_event_type
 from gridgov_common.runtime import ConsumerSpec
+from gridgov_event_intake.assist.handlers import learn_correction
 from gridgov_event_intake.catalog.handlers import forget_cached, learn_catalog
 from gridgov_event_intake.reports.handlers import INTERNAL_ACTIONS, follow_ticket
 from gridgov_event_intake.settings import IntakeSettings
@@ -24,8 +25,15 @@ CATALOG = MessageTable[IntakeSettings]("event-intake.catalog", (CATALOG_PUBLISHE
     CATALOG_PUBLISHED_TYPE: (learn_catalog,),
 })
 
+# The seat assistant learns from the city's corrections: a return ruling (退单裁定) or a changed category makes the
+# report's text a labelled example of its final category (issue #17). Every ticket event may carry a new category.
+ASSIST_CORRECTIONS = MessageTable[IntakeSettings]("event-intake.assist-corrections", (TICKETS_EVENTS,), {
+    ticket_event_type(action): (learn_correction,) for action in TICKET_EVENT_NAMES
+})
+
 
 def consumer_specs(db: Database, settings: IntakeSettings) -> list[ConsumerSpec]:
     """intake's consumer groups; a learned catalog version takes effect in this process once it is committed."""
     return [consumer_spec(db, TICKET_STATUS, lambda: settings),
-            consumer_spec(db, CATALOG, lambda: settings, after_batch=forget_cached(db))]
+            consumer_spec(db, CATALOG, lambda: settings, after_batch=forget_cached(db)),
+            consumer_spec(db, ASSIST_CORRECTIONS, lambda: settings)]

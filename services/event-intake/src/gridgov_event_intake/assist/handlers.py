@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
@@ -18,6 +19,9 @@ from gridgov_event_intake.assist.model import Classifier
 from gridgov_event_intake.assist.models import AssistModel
 from gridgov_event_intake.reports.models import Report
 from gridgov_event_intake.settings import IntakeSettings
+
+if TYPE_CHECKING:
+    from gridgov_event_intake.assist.training import TrainingSet
 
 log = logging.getLogger(__name__)
 RETURN_RULED = "rule_return"  # 退单裁定: the command centre re-dispatched a returned ticket
@@ -65,13 +69,14 @@ def evaluation_set(examples: Sequence[tuple[str, str]]) -> tuple[list[tuple[str,
 
 
 def train(db: Database, *, force: bool = False, per_code: int | None = None, seed: int = 17,
-          max_features: int | None = None) -> TrainOutcome:
+          max_features: int | None = None, base: TrainingSet | None = None) -> TrainOutcome:
     """Train a new version on the generated texts and the corrections; store it; activate it when its
-    evaluation is no worse than the active one's on top-3 and department accuracy (or ``force``)."""
+    evaluation is no worse than the active one's on top-3 and department accuracy (or ``force``); ``base``
+    replaces the generated texts (tests)."""
     from gridgov_event_intake.assist import training
 
     started = time.perf_counter()
-    base = training.training_set(per_code)
+    base = base or training.training_set(per_code)
     with db.session() as session:
         corrections = service.correction_examples(session)
         active_row = service.get_active(session)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
@@ -84,11 +85,14 @@ class Artefact:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
                 header = json.loads(npz["header"].tobytes().decode())
                 idf, coef, intercept = npz["idf"], npz["coef"], npz["intercept"]
-        except (OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise ArtefactInvalid(f"not a classifier artefact: {exc}") from exc
-        if header.get("format") != FORMAT:
-            raise ArtefactInvalid(f"unknown artefact format {header.get('format')!r}")
-        n_feat, n_cls = len(header["features"]), len(header["classes"])
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ArtefactInvalid("unknown artefact format")
+        try:
+            n_feat, n_cls = len(header["features"]), len(header["classes"])
+        except (KeyError, TypeError) as exc:
+            raise ArtefactInvalid(f"incomplete artefact header: {exc}") from exc
         if idf.shape != (n_feat,) or coef.shape != (n_feat, n_cls) or intercept.shape != (n_cls,):
             raise ArtefactInvalid("array shapes do not match the header")
         return cls(version=header["version"], features=header["features"], idf=idf, coef=coef,

@@ -110,6 +110,7 @@ def current_classifier(db: Database) -> Classifier:
         if data is not None:
             try:
                 classifier = Classifier.from_bytes(data)
+                classifier.version = version  # the stored row names the version (its artefact names the same)
                 classifier.warm()
             except ArtefactInvalid:
                 log.exception("assist model %s: unreadable artefact; answering no_model", version)

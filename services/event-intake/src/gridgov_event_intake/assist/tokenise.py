@@ -36,6 +36,21 @@ def has_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 
 
+_base: tuple[dict[str, int], int] | None = None
+_base_lock = threading.Lock()
+
+
+def _base_dictionary() -> tuple[dict[str, int], int]:
+    """jieba's main dictionary (word → frequency, total), loaded once per process (about a second)."""
+    global _base
+    with _base_lock:
+        if _base is None:
+            tok = jieba.Tokenizer()
+            tok.initialize()
+            _base = (tok.FREQ, tok.total)
+        return _base
+
+
 class Tokeniser:
     """jieba with its own dictionary (the process-wide one is left alone) plus the user words, and n-grams."""
 
@@ -50,7 +65,10 @@ class Tokeniser:
         with self._lock:
             if self._ready:
                 return
-            self._jieba.initialize()
+            freq, total = _base_dictionary()
+            # A copy of the main dictionary loaded once per process: each model adds its own words to its copy.
+            self._jieba.FREQ, self._jieba.total = dict(freq), total
+            self._jieba.initialized = True
             for word in self.user_words:
                 # A high fixed frequency keeps a catalog or place name whole against the general dictionary.
                 self._jieba.add_word(normalise(word), freq=2000)
