@@ -1,7 +1,7 @@
 """API shapes of rule sets, their validation and replay."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -18,6 +18,41 @@ class RuleSetBody(BaseModel):
 
     rules: list[dict[str, Any]] = Field(max_length=MAX_RULES, description="the rules, as in GET /v1/rules")
     note: str | None = Field(default=None, max_length=500, description="why this version (published with it)")
+
+
+PREVIEW_CATEGORIES_MAX = 5
+Channel = Literal["patrol", "hotline", "citizen", "open311", "video_ai", "iot"]
+
+
+class PreviewBody(BaseModel):
+    """Categories to route as if a report came in now on ``channel`` at the place given (the finest code wins; no
+    place: unlocated, i.e. triage)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category_codes: list[Annotated[str, Field(pattern=r"^[0-9]{2,12}$")]] = Field(
+        min_length=1, max_length=PREVIEW_CATEGORIES_MAX)
+    channel: Channel = "hotline"
+    town_code: str | None = Field(default=None, pattern=r"^[0-9]{9}$")
+    village_code: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
+    grid_code: str | None = Field(default=None, pattern=r"^[0-9]{15}$")
+
+
+class PreviewDecisionRead(BaseModel):
+    """Where the current rules send one category: department (None = triage), its name, the rule and why."""
+
+    category_code: str
+    department: str | None
+    department_name: str | None
+    rule_id: str | None
+    reason: str
+
+
+class PreviewRead(BaseModel):
+    """The decisions of the current rule set version for each category asked about."""
+
+    rule_set_version: int | None
+    decisions: list[PreviewDecisionRead]
 
 
 class RuleSetRead(BaseModel):

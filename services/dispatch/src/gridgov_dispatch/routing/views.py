@@ -1,16 +1,20 @@
 """HTTP routes of the dispatch rules (thin: parse, authorise, call a handler, shape)."""
 
 import json
+from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
-from gridgov_common.deps import Admin, CityWide, Staff
+from gridgov_common.deps import Admin, CityWide, OfficeStaff, Staff
 from gridgov_dispatch.deps import Runtime
 from gridgov_dispatch.routing import handlers
 from gridgov_dispatch.routing.schemas import (
     ChangedCaseRead,
     DecisionRead,
     DepartmentShiftRead,
+    PreviewBody,
+    PreviewDecisionRead,
+    PreviewRead,
     ReplayBody,
     ReplayReportRead,
     RuleSetBody,
@@ -56,6 +60,15 @@ def publish_rules(body: RuleSetBody, runtime: Runtime, principal: Admin) -> Rule
     Who: admin."""
     row = handlers.publish(runtime.db, {"rules": body.rules}, principal.sub, body.note)
     return _read(row)
+
+
+@router.post("/preview", response_model=PreviewRead)
+def preview_rules(body: PreviewBody, runtime: Runtime, _principal: OfficeStaff) -> PreviewRead:
+    """Where the current rules would send each category (≤ 5) at a place on a channel: department, name, rule and
+    why (the hotline seat shows it beside each suggestion). Who: command_centre, admin, dept_dispatcher."""
+    version, decisions = handlers.preview(runtime.db, body.category_codes, body.channel, body.town_code,
+                                          body.village_code, body.grid_code, datetime.now(UTC))
+    return PreviewRead(rule_set_version=version, decisions=[PreviewDecisionRead(**d) for d in decisions])
 
 
 @router.post("/replay", response_model=ReplayReportRead)

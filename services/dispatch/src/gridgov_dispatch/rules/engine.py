@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 
 CHANNELS = frozenset({"patrol", "hotline", "citizen", "open311", "video_ai", "iot"})  # video_ai, iot: sensing
 PRIORITIES = frozenset({"normal", "urgent"})
-ROUTABLE_LOCATION_STATUSES = frozenset({"located", "town_only"})
+# village_only (issue #17): placed from an address naming a village; village and town rules apply, and a department
+# type resolves to the town's branch exactly as for town_only.
+ROUTABLE_LOCATION_STATUSES = frozenset({"located", "village_only", "town_only"})
 CITY_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 # Location levels of a rule's finest location condition: a grid beats a village beats a town beats an area.

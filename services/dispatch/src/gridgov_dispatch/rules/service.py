@@ -115,6 +115,11 @@ def department_infos(session: Session) -> list[DepartmentInfo]:
             for d in rows]
 
 
+def department_names(session: Session) -> dict[str, str]:
+    """Each department's Chinese name by code."""
+    return {d.code: d.name_zh for d in session.exec(select(Department)).all()}
+
+
 def routing_context(session: Session) -> RoutingContext:
     """The departments rules resolve to, in the city's time zone."""
     return RoutingContext.of(department_infos(session))

@@ -81,7 +81,7 @@ def register_located_report(ctx: DispatchContext, session: Session, envelope: En
 def act(ctx: DispatchContext, ticket_id: str, action: Action, actor: Actor, note: str | None = None, *,
         photos: list[str] | None = None, department: str | None = None,
         extension: tuple[float, str] | None = None, location: PlacedLocation | None = None,
-        fix: DeviceFix | None = None, geofenced: bool = False) -> Ticket:
+        fix: DeviceFix | None = None, geofenced: bool = False, category_code: str | None = None) -> Ticket:
     """Take ``action`` on a ticket for ``actor`` and return it (签收, 处置反馈, 核查, 退单, 延期, 挂起, 督办 …).
 
     403 when the actor may not see the ticket, 409 when its state does not allow the action or a concurrent
@@ -103,6 +103,8 @@ def act(ctx: DispatchContext, ticket_id: str, action: Action, actor: Actor, note
         ticket = service.get_or_raise(session, ticket_id)
         authorize_view(actor, service.facts(ticket))
         changes = _action_changes(ctx, session, ticket, action, actor, note, department, extension)
+        if category_code is not None:
+            changes.update(_recategorise(ctx, ticket, action, category_code))
         if location is not None:
             changes.update(_placement(ticket, action, actor, location))
             note = _placed_note(actor, location, note)
@@ -168,6 +170,23 @@ def _action_changes(ctx: DispatchContext, session: Session, ticket: Ticket, acti
     if action is Action.SUPERVISE:
         return {"supervised": True}
     return {}
+
+
+def _recategorise(ctx: DispatchContext, ticket: Ticket, action: Action, category_code: str) -> dict[str, Any]:
+    """The category columns of a ruling that re-categorises the ticket (issue #17), after checking the code is a
+    middle-or-deeper item of the current catalog."""
+    if action is not Action.RULE_RETURN:
+        raise ValidationFailed("only a ruling on a return re-categorises a ticket",
+                               [ErrorDetail("category_code", f"not accepted with {action.value}")])
+    catalog = ctx.catalog()
+    try:
+        known = category_code in catalog and catalog.resolved(category_code) is not None
+    except NotFound:
+        known = False
+    if not known:
+        raise ValidationFailed("unknown category", [ErrorDetail(
+            "category_code", f"{category_code} is not a middle or detail item of the current catalog")])
+    return {"category_code": category_code}
 
 
 def _placement(ticket: Ticket, action: Action, actor: Actor, location: PlacedLocation) -> dict[str, Any]:

@@ -195,6 +195,14 @@ class DispatchBody(BaseModel):
     note: str | None = Field(default=None, max_length=NOTE_MAX)
 
 
+class RulingBody(DispatchBody):
+    """The ruling on a return (退单裁定): the department as for a dispatch, and optionally the right category
+    (``category_code``, re-categorising the ticket: its events carry it and the new stage clock follows its limits).
+    """
+
+    category_code: str | None = Field(default=None, min_length=1, max_length=20, pattern=r"^[0-9]{2,12}$")
+
+
 class PlacedLocation(BaseModel):
     """Where the command centre placed an unlocated report by hand (人工定位), as the grid registry located it.
 

@@ -41,7 +41,8 @@ def transition(ctx: DispatchContext, session: Session, ticket: Ticket, action: A
     values: dict[str, Any] = {"state": target.value, "updated_at": now, **(changes or {})}
     if target is State.CLOSED:
         values["closed_at"] = now
-    after = clock or _clock_after(ctx, ticket, action, target, now)
+    # A ruling may re-categorise the ticket (issue #17): the new stage runs on the new category's limits.
+    after = clock or _clock_after(ctx, ticket, action, target, now, values.get("category_code"))
     if after is not None:
         values.update(clock_values(after))
     service.update_versioned(session, ticket, values)
@@ -78,7 +79,7 @@ def announce(ctx: DispatchContext, session: Session, ticket: Ticket, action: str
 
 
 def _clock_after(ctx: DispatchContext, ticket: Ticket, action: Action, target: State,
-                 now: datetime) -> clocks.Clock | None:
+                 now: datetime, category_code: str | None = None) -> clocks.Clock | None:
     """The clock after a transition (None: unchanged): a new stage starts, pauses, resumes or stops."""
     if action in (Action.SUPERVISE, Action.WARN, Action.ESCALATE, Action.SENSOR_EVIDENCE):
         return None
@@ -93,7 +94,7 @@ def _clock_after(ctx: DispatchContext, ticket: Ticket, action: Action, target: S
     stage = STAGE_OF.get(target.value)
     if stage is None:
         return clocks.STOPPED
-    amount, unit = _stage_limit(ctx, ticket.category_code, stage)
+    amount, unit = _stage_limit(ctx, category_code or ticket.category_code, stage)
     return clocks.start(cal, stage, amount, unit, now, share)
 
 

@@ -15,13 +15,13 @@ from gridgov_dispatch.tickets.lifecycle import Action, State
 from gridgov_dispatch.tickets.models import Ticket
 from gridgov_dispatch.tickets.schemas import (
     CloseBody,
-    DispatchBody,
     ExtensionBody,
     HandleBody,
     ManualDispatchBody,
     MergedReportRead,
     NoteBody,
     ReasonBody,
+    RulingBody,
     SplitBody,
     TicketDetail,
     TicketPage,
@@ -160,11 +160,12 @@ def return_ticket(ticket_id: str, body: ReasonBody, ctx: Context, principal: Ret
 
 
 @router.post("/{ticket_id}/rule_return", response_model=TicketRead)
-def rule_on_return(ticket_id: str, body: DispatchBody, ctx: Context, principal: Centre) -> TicketRead:
+def rule_on_return(ticket_id: str, body: RulingBody, ctx: Context, principal: Centre) -> TicketRead:
     """Rule on a returned ticket (退单裁定): re-dispatch it to ``department``, or, without one, back to the
-    department that returned it. A new claim clock starts. Who: command_centre."""
+    department that returned it; with ``category_code`` the ticket is re-categorised (a catalog item) and the new
+    claim clock follows that category's limits. A new claim clock starts. Who: command_centre."""
     return _read(handlers.act(ctx, ticket_id, Action.RULE_RETURN, principal, body.note,
-                              department=body.department))
+                              department=body.department, category_code=body.category_code))
 
 
 @router.post("/{ticket_id}/dispatch", response_model=TicketRead)
