@@ -2,8 +2,8 @@
 
 Every middle code of the catalog has, in ``assist/data/phrasings*.json``, the names people give the thing
 (synonyms, colloquial names), objects, caller phrasings with slots (``{place}``, ``{time}``, ``{object}``,
-``{name}``, ``{company}``, ``{shop}``, ``{person}``) and "hard" phrasings that use a neighbouring code's words
-but belong here. ``phrasings_common.json`` holds what all codes share: slot values, openings and closings of a
+``{name}``, ``{company}``, ``{shop}``, ``{person}``), "hard" phrasings that use a neighbouring code's words but
+belong here, and the neighbouring codes themselves (an operator's note ruling one out is added at a small rate). ``phrasings_common.json`` holds what all codes share: slot values, openings and closings of a
 call, code-neutral rambling, colloquial/Cantonese rewrites and a typo/homophone table. Place names come from
 ``places.txt`` (the demo city's towns and villages, dumped once from grid-registry's generator, plus road and
 landmark words). ``handwritten_train.tsv`` adds examples written one by one.
@@ -212,12 +212,23 @@ def _tidy(text: str) -> str:
     return text.strip("， ,")[:MAX_TEXT]
 
 
+_CONTRASTS = ("不是{other}的问题", "跟{other}无关", "不属于{other}", "不是{other}")
+
+
+def _contrast(w: CodeWording, rng: random.Random) -> str:
+    """An operator's note that rules out a neighbouring code ("不是雨水井盖"): a hard example against it."""
+    other = wordings().get(rng.choice(w.neighbours))
+    if other is None or not other.names:
+        return ""
+    return rng.choice(_CONTRASTS).format(other=rng.choice(other.names))
+
+
 def _one(w: CodeWording, rng: random.Random) -> str:
     c = common()
     roll = rng.random()
     if roll < 0.08 and w.names:
         core = _fill(rng.choice(c.short), w, rng)
-    elif roll < 0.25 and w.hard:
+    elif roll < 0.20 and w.hard:
         core = _fill(rng.choice(w.hard), w, rng)
     else:
         core = _fill(rng.choice(w.phrasings or w.hard), w, rng)
@@ -231,6 +242,8 @@ def _one(w: CodeWording, rng: random.Random) -> str:
             parts.insert(rng.randint(0, len(parts)), filler)
         if rng.random() < 0.5:
             parts.append(_fill(rng.choice(w.phrasings or w.hard), w, rng))
+    if w.neighbours and rng.random() < 0.03:
+        parts.append(_contrast(w, rng))
     text = "，".join(p.strip("，。 ") for p in parts if p) + ("。" if rng.random() < 0.5 else "")
     if rng.random() < 0.3:
         text = _rewrite(text, rng)
