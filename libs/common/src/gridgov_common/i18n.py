@@ -177,6 +177,7 @@ THINGS_ZH: dict[str, str] = {
     "category": "事项类别",
     "town": "镇街",
     "village": "村（社区）",
+    "article": "知识条目",
 }
 
 

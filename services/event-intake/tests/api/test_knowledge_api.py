@@ -102,6 +102,10 @@ def test_replace_based_on_an_old_version_conflicts_and_changes_nothing(client, t
     stale_delete = client.delete(url, headers={**centre, "If-Match": '"1"'})
     assert stale_delete.status_code == 409
     assert client.put("/v1/knowledge/articles/nope", json={**ARTICLE, "version": 1}, headers=centre).status_code == 404
+    bad_tag = client.put(url, json=ARTICLE, headers={**centre, "If-Match": "abc"})
+    assert bad_tag.status_code == 422 and bad_tag.json()["error"]["details"][0]["field"] == "If-Match"
+    unknown = client.get("/v1/knowledge/articles/nope", headers={**centre, **ZH})
+    assert unknown.status_code == 404 and "知识条目" in unknown.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(("change", "field"), [
