@@ -3,8 +3,9 @@
 Every middle code of the catalog has, in ``assist/data/phrasings*.json``, the names people give the thing
 (synonyms, colloquial names), objects, caller phrasings with slots (``{place}``, ``{time}``, ``{object}``,
 ``{name}``, ``{company}``, ``{shop}``, ``{person}``), "hard" phrasings that use a neighbouring code's words but
-belong here, and the neighbouring codes themselves (an operator's note ruling one out is added at a small rate). ``phrasings_common.json`` holds what all codes share: slot values, openings and closings of a
-call, code-neutral rambling, colloquial/Cantonese rewrites and a typo/homophone table. Place names come from
+belong here, and the neighbouring codes themselves (an operator's note ruling one out is added at a small
+rate). ``phrasings_common.json`` holds what all codes share: slot values, openings and closings of a call,
+code-neutral rambling, colloquial/Cantonese rewrites and a typo/homophone table. Place names come from
 ``places.txt`` (the demo city's towns and villages, dumped once from grid-registry's generator, plus road and
 landmark words). ``handwritten_train.tsv`` adds examples written one by one.
 
@@ -169,8 +170,13 @@ def _place(rng: random.Random) -> str:
     return _SLOT_RE.sub(value, rng.choice(c.place_patterns))
 
 
+_PLACE_AFTER = ("，地点：{place}", "，位置在{place}", "，在{place}那边", "，地址是{place}", "（{place}）")
+
+
 def _fill(template: str, w: CodeWording, rng: random.Random) -> str:
     c = common()
+    if template.startswith("{place}") and rng.random() < 0.15:  # callers often name the place last
+        template = template[len("{place}"):] + rng.choice(_PLACE_AFTER)
 
     def value(m: re.Match[str]) -> str:
         slot = m.group(1)
