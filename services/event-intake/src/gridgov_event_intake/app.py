@@ -9,6 +9,7 @@ from gridgov_common.limits import MULTIPART_ALLOWANCE, RouteLimit
 from gridgov_common.runtime import ServiceRuntime
 from gridgov_common.web import create_service_app
 from gridgov_event_intake.assist import models as _assist_models  # noqa: F401 - registers the tables
+from gridgov_event_intake.assist.repeat_views import router as repeat_router
 from gridgov_event_intake.assist.views import router as assist_router
 from gridgov_event_intake.catalog import models as _catalog_models  # noqa: F401 - registers the tables
 from gridgov_event_intake.consumers import consumer_specs
@@ -70,7 +71,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         description="Reports from patrols, the 12345 hotline, citizens and Open311 clients.",
         runtime_factory=lambda: build_runtime(settings),
         routers=[reports_router, media_router, rewards_router, open311_router, knowledge_router, assist_router,
-                 knowledge_indicator_router],
+                 knowledge_indicator_router, repeat_router],
         # A photo may be as large as the media limit (plus a form's wrapping); everything else gets the default.
         route_limits=(RouteLimit("POST", "/v1/media$",
                                  (settings or IntakeSettings()).media_max_bytes + MULTIPART_ALLOWANCE),),

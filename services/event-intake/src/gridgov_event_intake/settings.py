@@ -3,7 +3,7 @@
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from gridgov_common.settings import ServiceSettings
@@ -60,6 +60,10 @@ class IntakeSettings(ServiceSettings):
     # "dongguan", gridgov_grid_registry.grids.generator), widened by about 0.02° (2 km) on every side so that a
     # point on the city's edge with a phone's GPS error is still taken. A city sets its own.
     city_extent: tuple[float, float, float, float] = (113.50, 22.65, 114.28, 23.18)
+    # Repeat callers (重复来电): a caller's open reports of the last this many days are offered to attach a new
+    # call to when their text is at least this alike (MinHash similarity, 0..1; see assist.repeat).
+    repeat_window_days: int = Field(default=30, ge=1, le=3650)
+    repeat_min_similarity: float = Field(default=0.12, ge=0.0, le=1.0)
 
     @field_validator("timezone")
     @classmethod

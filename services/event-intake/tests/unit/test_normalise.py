@@ -18,7 +18,7 @@ def patrol_body(**change):
 def hotline_body(**change):
     base = dict(order_no="GD20261125-0001", caller_name="张三", caller_phone="13812341234", address="东城街道",
                 lon=None, lat=None, crs="wgs84", category_code="04002", description="水管爆裂",
-                urgency="urgent", feedback_tier=None, answer=None)
+                urgency="urgent", feedback_tier=None, answer=None, repeat_of=None, knowledge_article_id=None)
     return SimpleNamespace(**{**base, **change})
 
 
@@ -147,3 +147,37 @@ def test_patrol_draft_carries_the_device_fix():
     fix = DeviceFix(lat=23.02, lon=113.75, accuracy_m=8.0, fixed_at=datetime.now(UTC), mocked=False)
     draft = normalise.patrol_draft("gw-1", "grid_worker", patrol_body(fix=fix))
     assert draft.device_fix is fix
+
+
+def test_hotline_draft_repeat_call_is_not_published():
+    draft = normalise.hotline_draft("command_centre", hotline_body(repeat_of="r-1"))
+    assert draft.status == "repeat" and not draft.published and not draft.closed_at_intake
+
+
+def test_hotline_draft_links_refused_name_their_field():
+    cases = [(dict(repeat_of="r-1", caller_phone=None), ["caller_phone"]),
+             (dict(repeat_of="r-1", answer="已答复"), ["repeat_of"]),
+             (dict(knowledge_article_id="a-1"), ["knowledge_article_id"])]
+    for change, fields in cases:
+        with pytest.raises(ValidationFailed) as caught:
+            normalise.hotline_draft("command_centre", hotline_body(**change))
+        assert [d.field for d in caught.value.details] == fields
+        assert all(d.reason_zh for d in caught.value.details)
+
+
+def test_recorded_suggestion_agrees_when_operator_chose_top_1():
+    classification = SimpleNamespace(model_version="v1", abstained=False, reason="ok", suggestions=[
+        SimpleNamespace(code="04002", confidence=0.81234567), SimpleNamespace(code="04001", confidence=0.1)])
+    agreed = normalise.recorded_suggestion(classification, "04002")
+    assert agreed.agreed is True and agreed.codes == (("04002", 0.8123), ("04001", 0.1))
+    assert normalise.recorded_suggestion(classification, "04001").agreed is False
+    columns = agreed.columns()
+    assert columns["suggested"][0] == {"code": "04002", "confidence": 0.8123}
+    assert columns["suggestion_model_version"] == "v1" and columns["suggestion_reason"] == "ok"
+
+
+def test_recorded_suggestion_without_suggestions_agrees_with_nothing():
+    nothing = SimpleNamespace(model_version=None, abstained=True, reason="no_model", suggestions=[])
+    recorded = normalise.recorded_suggestion(nothing, "04002")
+    assert recorded.abstained and recorded.agreed is None and recorded.codes == ()
+    assert normalise.no_suggestion("error").columns()["suggestion_reason"] == "error"

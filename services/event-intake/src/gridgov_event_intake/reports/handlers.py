@@ -21,12 +21,23 @@ from gridgov_common.errors import ErrorDetail, RateLimited, ValidationFailed
 from gridgov_common.events.reports import REPORT_RECEIVED, ReportReceived
 from gridgov_common.events.tickets import TicketEvent
 from gridgov_common.logs import correlation
+from gridgov_event_intake.assist import repeat
+from gridgov_event_intake.assist import service as assist
 from gridgov_event_intake.catalog import handlers as catalogs
 from gridgov_event_intake.groupcommit import GroupCommitter
+from gridgov_event_intake.knowledge import service as knowledge
 from gridgov_event_intake.media.models import Media
 from gridgov_event_intake.reports import ratelimit, service
 from gridgov_event_intake.reports.models import Report, ReportUpdate
-from gridgov_event_intake.reports.normalise import Draft
+from gridgov_event_intake.reports.normalise import (
+    NOT_OPEN,
+    REPEAT_STATUS,
+    REPEATABLE_CHANNELS,
+    Draft,
+    RecordedSuggestion,
+    no_suggestion,
+    recorded_suggestion,
+)
 from gridgov_event_intake.rewards.models import RewardEntry
 from gridgov_event_intake.settings import IntakeSettings
 
@@ -142,9 +153,60 @@ def _accept_in(db: Database, draft: Draft, key: str | None, rate: RateLimit | No
         write_staged(session)  # the lookups below must see the reports staged earlier in this transaction
     if key is not None and (original := service.get_by_idempotency_key(session, key)) is not None:
         return Accepted.original(original)
+    _check_links(session, draft)
     if rate is not None:
         _check_rate(session, draft, rate)
     return _persist(db, session, draft, key)
+
+
+def _check_links(session: Session, draft: Draft) -> None:
+    """422 naming the field when ``repeat_of`` is not an open hotline or citizen report of the same caller
+    phone, or ``knowledge_article_id`` not an article in force today. Checked in the write's transaction, after
+    the idempotency lookup: a resent order returns its original even if the case has closed since."""
+    if draft.repeat_of is not None:
+        reason = _not_repeatable(session.get(Report, draft.repeat_of), draft)
+        if reason is not None:
+            error = ValidationFailed("repeat_of is not an open case of this caller",
+                                     [ErrorDetail("repeat_of", reason[0], reason[1])])
+            error.message_zh = "关联的原工单无效"
+            raise error
+    if draft.knowledge_article_id is not None and knowledge.get_valid(session, draft.knowledge_article_id) is None:
+        error = ValidationFailed("knowledge_article_id is not an article in force", [ErrorDetail(
+            "knowledge_article_id", f"no knowledge-base article {draft.knowledge_article_id} in force today",
+            f"知识库中没有今日有效的条目 {draft.knowledge_article_id}")])
+        error.message_zh = "知识库条目无效"
+        raise error
+
+
+def _not_repeatable(target: Report | None, draft: Draft) -> tuple[str, str] | None:
+    """Why the call cannot be recorded on ``target`` (English, Chinese), or None when it can."""
+    wanted = draft.repeat_of
+    if target is None:
+        return f"no report {wanted}", f"原工单 {wanted} 不存在"
+    if target.channel not in REPEATABLE_CHANNELS:
+        return (f"report {wanted} is a {target.channel} report; repeat calls go on hotline and citizen reports",
+                f"原工单 {wanted} 不是热线或市民上报的工单")
+    if target.status == REPEAT_STATUS:
+        return (f"report {wanted} is itself a repeat call of {target.repeat_of}; name that one",
+                f"{wanted} 本身是重复来电，请关联原工单 {target.repeat_of}")
+    if target.status in NOT_OPEN:
+        return f"report {wanted} is {target.status}, no longer open", f"原工单 {wanted} 已办结"
+    if draft.reporter_phone is None or target.reporter_phone not in repeat.phone_variants(draft.reporter_phone):
+        return f"report {wanted} is not from caller_phone", f"原工单 {wanted} 不是该来电号码反映的"
+    return None
+
+
+def suggestion_for(db: Database, text: str, chosen_code: str) -> RecordedSuggestion:
+    """The classifier's suggestion for a hotline order's text, to record beside the operator's choice.
+
+    Never fails the order: without a model it records abstained/no_model (the classifier's own answer); if the
+    classifier raises, abstained/error, logged.
+    """
+    try:
+        return recorded_suggestion(assist.suggest(db, text), chosen_code)
+    except Exception:  # noqa: BLE001 - a suggestion is advice; the order must be taken whatever happens to it
+        log.exception("classifier failed on a hotline order; recording no suggestion")
+        return no_suggestion("error")
 
 
 def _log_accepted(accepted: Accepted, draft: Draft) -> None:
@@ -194,6 +256,11 @@ class ReportSession(OutboxSession):
         super().rollback()
 
 
+# The suggestion columns of a report never shown to the classifier (every channel but the hotline).
+NOT_SUGGESTED = dict.fromkeys(("suggested", "suggestion_model_version", "suggestion_abstained", "suggestion_reason",
+                               "suggestion_agreed"))
+
+
 def _persist(db: Database, session: Session, draft: Draft, key: str | None) -> Accepted:
     now = datetime.now(UTC)
     report_id = str(uuid.uuid4())
@@ -206,9 +273,11 @@ def _persist(db: Database, session: Session, draft: Draft, key: str | None) -> A
         "urgency": draft.urgency, "feedback_tier": draft.feedback_tier, "handled_on_spot": draft.handled_on_spot,
         "handled_note": draft.handled_note, "answer": draft.answer, "status": draft.status,
         "source_address": draft.source_address, "submitted_at": now, "updated_at": now,
+        "repeat_of": draft.repeat_of, "knowledge_article_id": draft.knowledge_article_id,
+        **(draft.suggestion.columns() if draft.suggestion is not None else NOT_SUGGESTED),
     })
     _attach_media(session, report_id, draft)
-    if not draft.closed_at_intake:
+    if draft.published:
         payload = ReportReceived(
             report_id=report_id, channel=draft.channel, category_code=draft.category_code,  # type: ignore[arg-type]
             description=draft.description, lon=draft.lon, lat=draft.lat, source_crs=draft.source_crs,
@@ -325,3 +394,20 @@ def _reward(session: Session, report: Report, points: int, at: datetime) -> None
         session.add(RewardEntry(citizen_id=report.reporter_id, report_id=report.id, points=points,
                                 reason=REWARD_REASON, at=at))
         session.flush()  # a second verify event in the same batch must see this row
+
+
+@dataclass(frozen=True)
+class RepeatCandidate:
+    """An open report of the caller alike to what they say now, and how alike (0..1)."""
+
+    report: Report
+    similarity: float
+
+
+def find_repeats(session: Session, phone: str, text: str, window: timedelta, threshold: float,
+                 limit: int = 5) -> list[RepeatCandidate]:
+    """The caller's open hotline and citizen reports of the window whose description is at least ``threshold``
+    alike to ``text``, most alike first (newest first among equals): the cases to offer for a repeat call."""
+    reports = service.open_reports_of_caller(session, repeat.phone_variants(phone), datetime.now(UTC) - window)
+    ranked = repeat.rank(text, [(r, r.description) for r in reports], threshold)
+    return [RepeatCandidate(r, s) for r, s in ranked[:limit]]

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint, false
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, false
 from sqlmodel import Field
 
 from gridgov_event_intake.tables import IntakeTable
@@ -48,6 +48,18 @@ class Report(IntakeTable, table=True):
     deadline: datetime | None = None
     submitted_at: datetime = Field(index=True)
     updated_at: datetime
+    # A repeat call (重复来电, status "repeat"): the open report it was recorded on; never a case of its own.
+    repeat_of: str | None = Field(default=None, max_length=36, index=True)
+    # 直接答复 from the knowledge base: the article the answer came from.
+    knowledge_article_id: str | None = Field(default=None, max_length=36)
+    # The classifier's suggestion at submission (hotline), beside the operator's choice ``category_code``:
+    # [{"code", "confidence"}] best first, the model version, whether it abstained and why, and whether the
+    # operator chose its top-1 (None: it suggested nothing). How often operators agree is the model's field test.
+    suggested: list[dict] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
+    suggestion_model_version: str | None = Field(default=None, max_length=40)
+    suggestion_abstained: bool | None = None
+    suggestion_reason: str | None = Field(default=None, max_length=20)
+    suggestion_agreed: bool | None = None
 
 
 class ReportUpdate(IntakeTable, table=True):

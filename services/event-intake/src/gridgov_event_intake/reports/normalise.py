@@ -43,11 +43,20 @@ class Draft:
     media_ids: tuple[str, ...] = field(default_factory=tuple)
     source_address: str | None = None  # the caller's address, for the per-address limit
     device_fix: DeviceFix | None = None  # patrol: the phone's own fix, carried to dispatch (never stored here)
+    repeat_of: str | None = None  # hotline: the caller's open report this call repeats (重复来电)
+    knowledge_article_id: str | None = None  # hotline: the knowledge-base article the answer came from
+    suggestion: RecordedSuggestion | None = None  # hotline: the classifier's suggestion at submission
 
     @property
     def closed_at_intake(self) -> bool:
         """A hotline consultation answered directly (直接答复) is closed at intake and never dispatched."""
         return self.answer is not None
+
+    @property
+    def published(self) -> bool:
+        """Whether the report becomes a case (``report.received``): not when answered directly, nor when it is
+        a repeat call recorded on a case already open."""
+        return not self.closed_at_intake and self.repeat_of is None
 
     @property
     def uploader(self) -> str:
@@ -57,7 +66,48 @@ class Draft:
     @property
     def status(self) -> str:
         """The report's first status."""
+        if self.repeat_of is not None:
+            return REPEAT_STATUS
         return "closed" if self.closed_at_intake else "received"
+
+
+# A repeat call's status: recorded on the open report it repeats, never a case of its own (no ticket follows).
+REPEAT_STATUS = "repeat"
+# Statuses after which a report is no longer open: closed (办结, or answered directly), or a repeat call.
+NOT_OPEN = frozenset({"closed", REPEAT_STATUS})
+# Channels whose reports have a caller's phone to recognise a repeat call by.
+REPEATABLE_CHANNELS = ("hotline", "citizen")
+
+
+@dataclass(frozen=True)
+class RecordedSuggestion:
+    """The classifier's suggestion recorded beside the operator's choice: codes with confidences (best first),
+    the model version, whether it abstained and why, and whether the operator chose its top-1."""
+
+    codes: tuple[tuple[str, float], ...]
+    model_version: str | None
+    abstained: bool
+    reason: str
+    agreed: bool | None  # None: nothing was suggested
+
+    def columns(self) -> dict:
+        """The report columns that keep it."""
+        return {"suggested": [{"code": c, "confidence": p} for c, p in self.codes],
+                "suggestion_model_version": self.model_version, "suggestion_abstained": self.abstained,
+                "suggestion_reason": self.reason, "suggestion_agreed": self.agreed}
+
+
+def recorded_suggestion(classification, chosen_code: str) -> RecordedSuggestion:  # noqa: ANN001 - Classification
+    """The classifier's answer (``assist.model.Classification``) as recorded beside the operator's choice."""
+    codes = tuple((s.code, round(float(s.confidence), 4)) for s in classification.suggestions)
+    return RecordedSuggestion(codes=codes, model_version=classification.model_version,
+                              abstained=bool(classification.abstained), reason=str(classification.reason),
+                              agreed=codes[0][0] == chosen_code if codes else None)
+
+
+def no_suggestion(reason: str) -> RecordedSuggestion:
+    """What is recorded when the classifier could not answer (e.g. "error"): abstained, nothing suggested."""
+    return RecordedSuggestion(codes=(), model_version=None, abstained=True, reason=reason, agreed=None)
 
 
 def wgs84(lon: float | None, lat: float | None, crs: str) -> tuple[float | None, float | None]:
@@ -145,12 +195,34 @@ def hotline_draft(role: str, body) -> Draft:  # noqa: ANN001 - HotlineReportCrea
         missing = "lat" if body.lat is None else "lon"
         raise ValidationFailed("give both coordinates or neither",
                                [ErrorDetail(missing, "required when the other coordinate is given")])
+    _check_hotline_links(body)
     lon, lat = wgs84(body.lon, body.lat, body.crs)
     return Draft(channel="hotline", category_code=body.category_code, description=body.description,
                  lon=lon, lat=lat, source_crs=body.crs, reporter_id=f"hotline:{body.order_no}",
                  reporter_role=role, reporter_name=body.caller_name, reporter_phone=body.caller_phone,
                  address=body.address, external_id=body.order_no, urgency=body.urgency,
-                 feedback_tier=body.feedback_tier, answer=body.answer)
+                 feedback_tier=body.feedback_tier, answer=body.answer, repeat_of=body.repeat_of,
+                 knowledge_article_id=body.knowledge_article_id)
+
+
+def _check_hotline_links(body) -> None:  # noqa: ANN001 - HotlineReportCreate
+    """What ``repeat_of`` and ``knowledge_article_id`` need besides the database: a repeat call is known by the
+    caller's phone and is not a consultation answered anew; an article is where an answer came from."""
+    problems = []
+    if body.repeat_of is not None and body.caller_phone is None:
+        problems.append(ErrorDetail("caller_phone", "required with repeat_of: a repeat call is the same caller's",
+                                    "关联重复来电时必须填写来电号码"))
+    if body.repeat_of is not None and body.answer is not None:
+        problems.append(ErrorDetail("repeat_of", "a repeat call is recorded on the open case; it cannot also be "
+                                                 "answered directly (omit answer or repeat_of)",
+                                    "重复来电记录在原工单上，不能同时直接答复"))
+    if body.knowledge_article_id is not None and body.answer is None:
+        problems.append(ErrorDetail("knowledge_article_id", "only with answer: the article an answer came from",
+                                    "仅在直接答复（answer）时填写知识库条目"))
+    if problems:
+        error = ValidationFailed("the hotline order's links are inconsistent", problems)
+        error.message_zh = "工单关联信息有误"
+        raise error
 
 
 def citizen_draft(sub: str, role: str, body) -> Draft:  # noqa: ANN001 - CitizenReportCreate

@@ -51,6 +51,11 @@ class HotlineReportCreate(_Categorised):
         default=None, description="enterprise requests: feedback immediately, within 2 or 5 days")
     answer: str | None = Field(default=None, min_length=1, max_length=DESCRIPTION_MAX,
                                description="直接答复: a consultation answered on the call; closed, never dispatched")
+    repeat_of: str | None = Field(default=None, min_length=1, max_length=36, description=(
+        "重复来电: the id of an open hotline or citizen report of the same caller phone (see POST "
+        "/v1/assist/repeats); the call is recorded on it (status repeat), no new case; needs caller_phone"))
+    knowledge_article_id: str | None = Field(default=None, min_length=1, max_length=36, description=(
+        "only with answer: the knowledge-base article the answer came from; it must be in force today"))
 
 
 class CitizenReportCreate(_Categorised):
@@ -71,6 +76,23 @@ class ReportAccepted(BaseModel):
 
     report_id: str
     status: str
+
+
+class SuggestedCode(BaseModel):
+    """One code the classifier suggested, with its confidence (0..1)."""
+
+    code: str
+    confidence: float
+
+
+class SuggestionRead(BaseModel):
+    """The classifier's suggestion recorded at submission, beside the operator's choice (command centre, admin)."""
+
+    suggestions: list[SuggestedCode] = Field(description="best first; empty when it abstained without any")
+    model_version: str | None
+    abstained: bool
+    reason: str = Field(description="ok, low_confidence, no_model, no_signal, empty, or error")
+    agreed: bool | None = Field(description="the operator chose its top-1; null: nothing was suggested")
 
 
 class ReportRead(BaseModel):
@@ -100,3 +122,8 @@ class ReportRead(BaseModel):
     deadline: datetime | None
     submitted_at: datetime
     updated_at: datetime
+    repeat_of: str | None = Field(default=None, description="a repeat call (status repeat): the report it repeats")
+    repeat_calls: int = Field(default=0, description="repeat calls (重复来电) recorded on this report")
+    knowledge_article_id: str | None = None
+    suggestion: SuggestionRead | None = Field(
+        default=None, description="hotline: the classifier's suggestion at submission; command_centre and admin only")

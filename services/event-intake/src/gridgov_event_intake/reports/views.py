@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from gridgov_common.auth import CITY_WIDE, Principal
 from gridgov_common.deps import AnyRole, Reporter, require
@@ -19,6 +20,7 @@ from gridgov_event_intake.reports.schemas import (
     PatrolReportCreate,
     ReportAccepted,
     ReportRead,
+    SuggestionRead,
 )
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -57,8 +59,13 @@ async def post_patrol_report(body: PatrolReportCreate, runtime: Runtime, respons
 async def post_hotline_report(body: HotlineReportCreate, runtime: Runtime, response: Response, principal: Hotline,
                               idempotency_key: IdempotencyKey = None) -> ReportAccepted:
     """A 12345 hotline work order; its order number makes a resend return the original; a consultation
-    answered directly (直接答复) is closed at once. Who: command_centre, admin."""
+    answered directly (直接答复) is closed at once, maybe from a knowledge-base article; a repeat call (重复来电)
+    is recorded on the caller's open report (``repeat_of``), no new case. The classifier's suggestion is recorded
+    beside the operator's category. Who: command_centre, admin."""
     draft = normalise.require_in_city(normalise.hotline_draft(principal.role, body), runtime.settings.city_extent)
+    # In a worker thread: the classifier is CPU work and may read the active model version from the database.
+    suggestion = await run_in_threadpool(handlers.suggestion_for, runtime.db, body.description, body.category_code)
+    draft = replace(draft, suggestion=suggestion)
     key = normalise.idempotency_key("hotline", principal.sub, header=idempotency_key, order_no=body.order_no)
     return _answer(await handlers.accept_async(runtime.committer, runtime.db, draft, key), response)
 
@@ -81,10 +88,16 @@ async def post_citizen_report(body: CitizenReportCreate, request: Request, runti
     return _answer(accepted, response)
 
 
-def _read(report: Report, media_ids: list[str], principal: Principal) -> ReportRead:
+def _read(report: Report, media_ids: list[str], principal: Principal, repeat_calls: int = 0) -> ReportRead:
     """The report as this caller may see it: the reporter's name and phone in full only for the handling
-    department and the command centre, masked for everyone else."""
-    read = ReportRead.model_validate({**report.model_dump(), "media_ids": media_ids})
+    department and the command centre, masked for everyone else; the classifier's recorded suggestion only for
+    the command centre and admins (it is about the desk's work, not the case)."""
+    read = ReportRead.model_validate({**report.model_dump(), "media_ids": media_ids, "repeat_calls": repeat_calls})
+    if principal.role in CITY_WIDE and report.suggestion_abstained is not None:
+        read.suggestion = SuggestionRead(
+            suggestions=report.suggested or [], model_version=report.suggestion_model_version,
+            abstained=report.suggestion_abstained, reason=report.suggestion_reason or "",
+            agreed=report.suggestion_agreed)
     if not access.sees_contact(principal, service.facts(report)):
         read.reporter_phone = normalise.mask_phone(read.reporter_phone)
         read.reporter_name = access.mask_name(read.reporter_name)
@@ -116,4 +129,5 @@ def get_report(report_id: str, runtime: Runtime, principal: AnyRole) -> ReportRe
         if not access.may_read(principal, service.facts(report)):
             raise NotFound("report", report_id)  # do not reveal that the report exists
         media_ids = service.media_ids(session, report_id)
-    return _read(report, media_ids, principal)
+        repeat_calls = service.repeat_calls(session, report_id)
+    return _read(report, media_ids, principal, repeat_calls)
