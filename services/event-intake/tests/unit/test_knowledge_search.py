@@ -101,7 +101,7 @@ def test_search_finds_the_paraphrased_article_in_the_top_3(seed_index):
     assert top3 / len(PARAPHRASES) >= 0.9, missed
 
 
-def test_search_p95_on_the_seed_is_under_20_ms(seed_index):
+def test_search_p95_on_the_seed_is_under_50_ms(seed_index):
     index, _ = seed_index
     times = []
     for _ in range(5):
@@ -112,7 +112,7 @@ def test_search_p95_on_the_seed_is_under_20_ms(seed_index):
     times.sort()
     p95 = times[int(len(times) * 0.95)]
     print(f"\nsearch p95 {p95 * 1000:.2f} ms over {len(times)} queries of {len(index.docs)} articles")
-    assert p95 < 0.020
+    assert p95 < 0.050  # measured 4 ms on a loaded 2-core machine; the bound leaves room for a busier one
 
 
 def test_search_leaves_out_articles_not_valid_on_the_day():
