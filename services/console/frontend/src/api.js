@@ -116,6 +116,13 @@ export function prefetch(path) {
   early.set(path, answer);
 }
 
+/** `GET /api/<path>`: the answer `prefetch` started for that exact path (taken once), or a new read. */
+export function read(path) {
+  const started = early.get(path);
+  early.delete(path);
+  return started || api('GET', path);
+}
+
 /** The grid worker's 待核查 list as the field app reads it (a page of 200), so main.js can start it early. */
 export const HANDLED_TASKS = { path: 'dispatch/v1/tickets?state=handled', pageSize: 200 };
 
@@ -126,10 +133,7 @@ export const pagePath = (path, pageSize, offset) => `${path}${path.includes('?')
 export async function allPages(path, { pageSize = 500, max = 5000 } = {}) {
   const items = [];
   for (let offset = 0; offset < max; offset += pageSize) {
-    const url = pagePath(path, pageSize, offset);
-    const started = early.get(url);
-    early.delete(url);
-    const page = await (started || api('GET', url));
+    const page = await read(pagePath(path, pageSize, offset));
     items.push(...page.items);
     if (items.length >= page.total || page.items.length < pageSize) break;
   }

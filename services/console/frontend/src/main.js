@@ -8,6 +8,7 @@ import './elements/base.css.js';
 import './app.css';
 import App from './App.vue';
 import { HANDLED_TASKS, pagePath, prefetch, session } from './api.js';
+import { PENDING_CHECKS } from './components/sensing/alarms.js';
 import { useApp } from './elements/index.js';
 import { loadGrid, loadReference } from './names.js';
 import { router } from './router.js';
@@ -29,9 +30,11 @@ app.use(router);
 if (session.user) {
   loadReference();
   if (session.user.grid) loadGrid(session.user.grid).catch(() => {});
-  // the field app's first screen waits for its 待核查 list too (components/field/TaskList.vue takes this answer)
+  // the field app's first screen waits for its 待核查 list and its 核实任务 too (components/field/TaskList.vue and
+  // AlarmChecks.vue take these answers)
   if (session.user.role === 'grid_worker' && window.location.pathname === '/field') {
     prefetch(pagePath(HANDLED_TASKS.path, HANDLED_TASKS.pageSize, 0));
+    prefetch(PENDING_CHECKS);
   }
 }
 elements.then(({ install }) => {

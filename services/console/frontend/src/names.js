@@ -1,7 +1,7 @@
 // Chinese names for the codes the services answer with, and the city's reference data (catalog items,
 // departments, towns and villages) by code, read once per session and shared by every page.
 import { reactive } from 'vue';
-import { api } from './api.js';
+import { api, session } from './api.js';
 
 export const STATE_NAMES = {
   registered: '已立案', dispatched: '已派遣', claimed: '已签收', handled: '已处置', verified: '已核查',
@@ -35,21 +35,20 @@ export function loadReference() {
   if (ref.loading) return ref.loading;
   ref.loading = (async () => {
     // Each list is optional: a service that is down leaves its codes shown as codes, not a broken page.
-    const [catalog, departments, towns, villages] = await Promise.allSettled([
+    // A grid worker's phone names its own village and town from its grid's answer (loadGrid), not every town and
+    // village of the city (issue #14: 24 KB and two requests on the first screen); another area asked for by name
+    // reads them all then (areaName).
+    const grid = session.user?.role === 'grid_worker' ? session.user.grid : null;
+    const [catalog, departments] = await Promise.allSettled([
       api('GET', 'dispatch/v1/catalog'),
       api('GET', 'dispatch/v1/departments'),
-      api('GET', 'registry/v1/grids?level=town&zoom=8'),
-      api('GET', 'registry/v1/grids?level=village&zoom=8'),
+      grid ? loadGrid(grid) : loadAreas(),
     ]);
     if (catalog.status === 'fulfilled') {
       for (const item of catalog.value.items) ref.categories[item.code] = item;
     }
     if (departments.status === 'fulfilled') {
       for (const d of departments.value) ref.departments[d.code] = d;
-    }
-    for (const layer of [towns, villages]) {
-      if (layer.status !== 'fulfilled') continue;
-      for (const f of layer.value.features) ref.areas[f.properties.code] = f.properties;
     }
     ref.loaded = true;
     ref.loading = null;
@@ -58,13 +57,38 @@ export function loadReference() {
   return ref.loading;
 }
 
+let areas = null;
+
+/** Reads every town's and village's name once (each layer optional: a failed one leaves codes shown as codes). */
+export function loadAreas() {
+  if (!areas) {
+    areas = Promise.allSettled([
+      api('GET', 'registry/v1/grids?level=town&zoom=8'),
+      api('GET', 'registry/v1/grids?level=village&zoom=8'),
+    ]).then((layers) => {
+      for (const layer of layers) {
+        if (layer.status !== 'fulfilled') continue;
+        for (const f of layer.value.features) ref.areas[f.properties.code] = f.properties;
+      }
+    });
+  }
+  return areas;
+}
+
 // The signed-in grid worker's grid, read once: the frame names it and the field page draws it.
 const grids = new Map();
 
-/** The grid's feature from grid-registry, one request per code per session (a failed one is asked again). */
+/** The grid's feature from grid-registry, one request per code per session (a failed one is asked again); the
+ * village and town above it (`properties.parents`, nearest first) are named from it. */
 export function loadGrid(code) {
   if (!grids.has(code)) {
-    grids.set(code, api('GET', `registry/v1/grids/${encodeURIComponent(code)}`).catch((exc) => {
+    grids.set(code, api('GET', `registry/v1/grids/${encodeURIComponent(code)}`).then((feature) => {
+      const above = feature.properties?.parents || [];
+      above.forEach((p, i) => {
+        ref.areas[p.code] ??= { code: p.code, name: p.name, level: p.level, parent: above[i + 1]?.code ?? null };
+      });
+      return feature;
+    }, (exc) => {
       grids.delete(code);
       throw exc;
     }));
@@ -76,14 +100,21 @@ export function loadGrid(code) {
 export function resetReference() {
   Object.assign(ref, { categories: {}, departments: {}, areas: {}, loaded: false, loading: null });
   grids.clear();
+  areas = null;
 }
 
 /** The category's Chinese name (with its code when unknown). */
 export const categoryName = (code) => (code ? ref.categories[code]?.name_zh || code : '—');
 /** The department's Chinese name (with its code when unknown). */
 export const departmentName = (code) => (code ? ref.departments[code]?.name_zh || code : '未派遣');
-/** A town's or village's name (with its code when unknown). */
-export const areaName = (code) => (code ? ref.areas[code]?.name || code : '—');
+/** A town's or village's name (with its code when unknown; a town or village not read yet starts the reading of
+ * all of them once the session's reference data is in, and is named when they arrive). */
+export function areaName(code) {
+  if (!code) return '—';
+  const known = ref.areas[code];
+  if (!known && ref.loaded && !areas && /^\d{9}(\d{3})?$/.test(code)) loadAreas();
+  return known?.name || code;
+}
 /** A state's Chinese name. */
 export const stateName = (s) => STATE_NAMES[s] || s;
 /** An action's Chinese name. */

@@ -44,6 +44,19 @@ PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"
                 "X-Frame-Options": "DENY"}
 
 
+# The grid worker's app on a phone's slow network (issue #14): its page's own chunk is named in the answer's Link
+# header, so the browser fetches it with the entry's files instead of a round trip later, when the entry has run.
+# (Only for that page: every other page would download a chunk it never runs.) The build names files without a hash.
+PAGE_CHUNKS = {"field": (("chunks/field.js", "modulepreload"), ("assets/field.css", "preload; as=style"))}
+
+
+def page_links(page: str) -> dict[str, str]:
+    """The Link header naming a page's own built chunks (none when the build has no such files)."""
+    links = [f"</static/app/{name}>; rel={rel}; crossorigin" for name, rel in PAGE_CHUNKS.get(page, ())
+             if (STATIC / "app" / name).is_file()]
+    return {"Link": ", ".join(links)} if links else {}
+
+
 def page_headers(settings: ConsoleSettings) -> dict[str, str]:
     """The page's headers, its Content-Security-Policy allowing images from the tile URL's origin when one is set."""
     images = (tile_origin(settings.tile_url),) if settings.tile_url else ()
@@ -131,6 +144,6 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         Paths of the API and the files are answered above, so an unknown one stays a 404 there."""
         if path.split("/", 1)[0] in RESERVED_PREFIXES:
             raise NotFound("page", path)
-        return FileResponse(PAGE, headers=headers)
+        return FileResponse(PAGE, headers={**headers, **page_links(path)})
 
     return app

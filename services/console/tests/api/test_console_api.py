@@ -282,6 +282,17 @@ def test_allow_own_service_worker_and_manifest_only_in_page_policy(client):
     assert policy["manifest-src"] == ["'self'"]
 
 
+def test_name_the_field_pages_own_chunk_in_its_link_header_only(client):
+    # a phone on a slow network fetches the grid worker's page chunk with the entry's files (issue #14)
+    link = client.get("/field").headers["link"]
+    assert "</static/app/chunks/field.js>; rel=modulepreload" in link
+    assert "</static/app/assets/field.css>; rel=preload; as=style" in link
+    for name in ("chunks/field.js", "assets/field.css"):
+        assert client.get(f"/static/app/{name}").status_code == 200  # the build has the files it names
+    for page in ("/", "/queue", "/citizen", "/tickets/abc"):
+        assert "link" not in client.get(page).headers  # other pages never download the field app
+
+
 def test_serve_service_worker_at_root_uncached_with_build_precache(client):
     resp = client.get("/sw.js")
     assert resp.status_code == 200

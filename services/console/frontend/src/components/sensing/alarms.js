@@ -6,6 +6,10 @@ import { api } from '../../api.js';
 /** GET sensing/<path>, parsed. */
 export const sensing = (path, options) => api('GET', `sensing/${path}`, undefined, options);
 
+/** The grid worker's pending 核实 tasks' path (sensing answers a grid worker only their grid's): the field app's
+ * 核实任务 card reads it, and main.js starts that read on a grid worker's first visit (issue #14). */
+export const PENDING_CHECKS = 'sensing/v1/verifications?state=pending&limit=200';
+
 /** An alarm group's state: [Chinese name, colour on the map and in tags], in the order the legend reads. */
 export const GROUP_STATES = [
   ['case', '已立案', '#d93025'],
