@@ -1,0 +1,84 @@
+"""The seat assistant's category classifier (issue #17): train it as ``gridgov assist train`` does (the generated
+texts, the hand-written evaluation set left out), evaluate it on the hand-written set (top-1, top-3, department
+at top-1, macro-F1, abstain rate, per major class, confusion by department) and time it per text, one thread.
+
+    uv run --frozen python bench/assist_classify.py [--repeat 5]
+
+Results: bench/results/assist_classify.json. Goals (issue #17): department right at top-1 ≥ 90 %, middle code in
+the top 3 ≥ 85 %, abstain ≤ 15 %, p95 ≤ 10 ms per text on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from gridgov_event_intake.assist import evaluate, training
+from gridgov_event_intake.assist.handlers import evaluation_set
+from gridgov_event_intake.assist.model import Classifier
+
+RESULTS = Path(__file__).parent / "results" / "assist_classify.json"
+GOALS = {"department_top1": 0.90, "top3": 0.85, "abstain_rate_max": 0.15, "p95_ms_max": 10.0}
+
+
+def main() -> None:
+    """Train, evaluate, time; write the results file."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5, help="passes over the evaluation texts for the timing")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    base = training.training_set()
+    texts, eval_texts, eval_source = evaluation_set(base.examples)
+    artefact, facts = training.fit(texts, base.user_words, "bench")
+    data = artefact.to_bytes()
+    train_s = time.perf_counter() - started
+
+    load_started = time.perf_counter()
+    classifier = Classifier.from_bytes(data)
+    classifier.warm()
+    load_s = time.perf_counter() - load_started
+    figures = evaluate.evaluate(classifier, eval_texts)
+
+    times = []
+    for _ in range(args.repeat):
+        for text, _code in eval_texts:
+            t0 = time.perf_counter()
+            classifier.classify(text)
+            times.append((time.perf_counter() - t0) * 1000)
+    latency = {"texts_timed": len(times), "p50_ms": round(float(np.percentile(times, 50)), 3),
+               "p95_ms": round(float(np.percentile(times, 95)), 3), "p99_ms": round(float(np.percentile(times, 99)), 3),
+               "max_ms": round(max(times), 3)}
+    met = {"department_top1": (figures["department_top1"] or 0) >= GOALS["department_top1"],
+           "top3": (figures["top3"] or 0) >= GOALS["top3"],
+           "abstain_rate": (figures["abstain_rate"] or 0) <= GOALS["abstain_rate_max"],
+           "p95_ms": latency["p95_ms"] <= GOALS["p95_ms_max"]}
+    result = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+                    "load_average_1min": round(os.getloadavg()[0], 2)},
+        "training": {**facts, "source": base.source, "seconds_with_loading": round(train_s, 1),
+                     "artefact_bytes": len(data)},
+        "model_load_seconds": round(load_s, 2),
+        "eval_source": eval_source,
+        "eval": {k: v for k, v in figures.items() if k != "latency_ms"},
+        "latency_one_thread": latency,
+        "goals": GOALS,
+        "met": met,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"trained on {facts['examples']} texts in {train_s:.1f} s ({len(data) / 1e6:.1f} MB); "
+          f"{figures['texts']} eval texts ({eval_source}): top-1 {figures['top1']}, top-3 {figures['top3']}, "
+          f"department {figures['department_top1']}, macro-F1 {figures['macro_f1']}, abstain "
+          f"{figures['abstain_rate']}; p50 {latency['p50_ms']} ms, p95 {latency['p95_ms']} ms; met {met}")
+
+
+if __name__ == "__main__":
+    main()
