@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import TypeVar
 
 from datasketch import MinHash
@@ -25,6 +26,10 @@ SEED = 17
 THRESHOLD = 0.12
 
 T = TypeVar("T")
+# Drawn once: a MinHash draws its permutations from the seed each time it is made, most of its cost for a short
+# text; signatures made with the same ones are the same as with fresh ones.
+_FIRST = MinHash(num_perm=NUM_PERM, seed=SEED)
+_PERMUTATIONS, _SCHEME = _FIRST.permutations, _FIRST.scheme
 
 
 def normalise(text: str) -> str:
@@ -40,12 +45,16 @@ def shingles(text: str, sizes: tuple[int, ...] = SHINGLES) -> set[str]:
     return {norm[i:i + k] for k in sizes for i in range(len(norm) - k + 1)}
 
 
+@lru_cache(maxsize=4096)
 def signature(text: str) -> MinHash | None:
-    """The text's MinHash signature, or None when it has nothing to compare (no letter or digit)."""
+    """The text's MinHash signature, or None when it has nothing to compare (no letter or digit).
+
+    Cached (never update the answer): the desk asks again as the operator types, about the same open cases.
+    """
     grams = shingles(text)
     if not grams:
         return None
-    sig = MinHash(num_perm=NUM_PERM, seed=SEED)
+    sig = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme=_SCHEME)
     sig.update_batch([g.encode("utf-8") for g in sorted(grams)])
     return sig
 
