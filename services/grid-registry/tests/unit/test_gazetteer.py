@@ -137,3 +137,23 @@ def test_ambiguous_stem_inside_one_town_has_no_stem_alias():
     g = Gazetteer(areas)
     assert g.resolve("甲镇新安").status == "town_only"  # two villages share the stem: the town only
     assert g.resolve("甲镇新安村").village_code == "441900001001"
+
+
+def test_resolve_village_with_one_sound_alike_slip_inside_named_town_is_unsure(demo):
+    r = demo.resolve("南城洲园社区3号")  # 洲源社区 written with 园 for 源
+    assert (r.status, r.village_code) == ("village_only", "441900004003")
+    assert r.confidence <= 0.6
+    assert demo.resolve("洲园社区").status == "unlocated"  # no town named: no guessing
+
+
+def test_resolve_address_in_another_city_is_unlocated(demo):
+    for text in ("深圳市龙岗区布吉街道", "广东省广州市天河区体育西路"):
+        assert demo.resolve(text).status == "unlocated", text
+    assert demo.resolve("广东省东莞市南城区宏伟路").town_name == "南城街道"
+    assert demo.resolve("寮步香市公园").town_name == "寮步镇"
+
+
+def test_resolve_stem_of_another_towns_village_inside_a_name_does_not_clash(demo, city):
+    # A village of the named town found: a stem of another town's village elsewhere in the text is no clash.
+    r = demo.resolve("南城街道洲源社区旁边的莲湖公园")
+    assert r.village_code == "441900004003" and r.confidence >= 0.9

@@ -25,7 +25,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Status = Literal["located", "village_only", "town_only", "unlocated"]
@@ -36,6 +36,18 @@ VILLAGE_SUFFIXES = ("社区居委会", "村委会", "居委会", "社区", "村"
 MIN_STEM = 2  # a one-character stem (东, 南) would match almost any address
 
 _GRID_AFTER = re.compile(r"\s*第?\s*([0-9]{1,3}|[一二三四五六七八九十百]{1,4})\s*(?:号)?\s*网格")
+_SUFFIXED = re.compile(r"([\u4e00-\u9fff]{2})(?:社区|村)")
+# An address that opens with a city (after an optional province): 深圳市龙岗区… names another city than this one.
+_CITY_AT_START = re.compile(r"^(?:[\u4e00-\u9fff]{2,3}省)?([\u4e00-\u9fff]{2,3}?)市(?=[\u4e00-\u9fff]{1,3}[区县])")
+# Place-name characters callers and operators write for one another (same or near sound, or look): a typo of one
+# of these in a village name is the likeliest reading when several villages differ from it by one character.
+_SOUND_ALIKE = frozenset(frozenset(pair) for pair in (
+    "湖胡", "坑吭", "岭领", "洲州", "岗冈", "平坪", "埔浦", "涌冲", "滘窖", "沙砂", "围韦", "塘唐", "源园", "桥乔",
+    "凤风", "龙隆", "莲连", "榕容", "荔丽", "竹祝", "梅眉", "茶查", "田填", "基机", "庄装", "坊方", "溪西", "岸安",
+    "头投", "尾委", "角脚", "边编", "美每", "联连", "兴星", "和河", "安岸", "江将", "石时", "金今", "黄王", "白百",
+    "新心", "大达", "小晓", "中钟", "上尚", "下夏", "东冬", "南男", "北备", "水税", "山珊", "松宋", "桂贵", "河合"))
+CITY_NAMES = ("东莞",)  # the demo city; a city's own gazetteer names its own
+FUZZY_CONFIDENCE = 0.6
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
@@ -149,8 +161,10 @@ def _cn_number(text: str) -> int | None:
 class Gazetteer:
     """The names of one grid set and a city's roads and landmarks; ``resolve`` an address to a place."""
 
-    def __init__(self, areas: Iterable[PlaceArea], points: Iterable[PlacePoint] = (), version: str | None = None):
+    def __init__(self, areas: Iterable[PlaceArea], points: Iterable[PlacePoint] = (), version: str | None = None,
+                 city_names: Iterable[str] = CITY_NAMES):
         self.version = version
+        self.city_names = frozenset(city_names)
         self.areas = {a.code: a for a in areas}
         self.points = list(points)
         self._names: dict[str, list[_Entry]] = defaultdict(list)
@@ -184,6 +198,11 @@ class Gazetteer:
                 if len(name) >= MIN_STEM:
                     self._add(name, _Entry("point", str(i), True))
         self._lengths = sorted({len(n) for n in self._names}, reverse=True)
+        self._stems_of_town: dict[str | None, dict[str, str]] = defaultdict(dict)
+        for village in villages:
+            stem = stem_of[village.code]
+            if stem and stems[(village.parent_code, stem)] == 1:
+                self._stems_of_town[village.parent_code][stem] = village.code
         self._grid_of = {(a.parent_code, a.name): a for a in self.areas.values() if a.level == "grid"}
 
     def _add(self, name: str, entry: _Entry) -> None:
@@ -233,6 +252,8 @@ class Gazetteer:
         if not address:
             return UNLOCATED
         text = normalise(address)
+        if self._foreign(text):
+            return Resolution("unlocated", confidence=0.1)
         hits = self._scan(text)
         if not hits:
             return UNLOCATED
@@ -277,11 +298,19 @@ class Gazetteer:
         village_exact = False
         village_hit: _Hit | None = None
         candidates: list[tuple[_Hit, _Entry]] = []
+        foreign_exact = foreign_stem = False
         for hit, entries in village_options:
             fits = [e for e in entries if town is None or self.areas[e.code].parent_code == town]
-            if not fits and town is not None:
-                conflict = True  # a village of another town under this town's name
+            if not fits and town is not None:  # a village of another town under this town's name
+                if any(e.exact for e in entries):
+                    foreign_exact = True
+                else:
+                    foreign_stem = True
             candidates += [(hit, e) for e in fits]
+        # A village of the named town found too: the other is a fragment of some other name (莲湖公园), not a clash.
+        if not candidates:
+            conflict = conflict or foreign_exact
+        soft_conflict = not candidates and foreign_stem and not foreign_exact
         distinct = list(dict.fromkeys(e.code for _, e in candidates))
         if len(distinct) > 1:
             point_villages = {p.village_code for _, ps in point_options for p in ps}
@@ -297,6 +326,13 @@ class Gazetteer:
             use(hit, "village", village.code, village.name)
             if town is None:
                 town = village.parent_code
+        fuzzy = False
+        if village is None and town is not None and not ambiguous:
+            found = self._near_village(text, town, {h.start for h, _ in used})
+            if found is not None:
+                village_hit, village = found
+                fuzzy, soft_conflict = True, False
+                use(village_hit, "village", village.code, village.name)
 
         # A road or landmark: it must agree with the town and village named.
         point: PlacePoint | None = None
@@ -335,8 +371,33 @@ class Gazetteer:
                                                 for a in names[:10]),
                                   confidence=0.2)
             return UNLOCATED
-        return self._answer(text, used, town, village, grid, point, conflict=conflict,
-                            ambiguous=ambiguous or split, town_exact=town_exact, village_exact=village_exact)
+        answer = self._answer(text, used, town, village, grid, point, conflict=conflict,
+                              ambiguous=ambiguous or split, town_exact=town_exact, village_exact=village_exact)
+        if fuzzy or soft_conflict:  # a one-character slip, or a stem of another town's village: not sure
+            answer = replace(answer, confidence=min(answer.confidence, FUZZY_CONFIDENCE))
+        return answer
+
+    def _near_village(self, text: str, town: str, taken: set[int]) -> tuple[_Hit, PlaceArea] | None:
+        """A village of the named town written with one character wrong (中胡社区 for 中湖社区, 沙州村 for 沙洲村):
+        a two-character stem before 村/社区 that differs from exactly one village stem of the town in one place."""
+        stems = self._stems_of_town.get(town, {})
+        for m in _SUFFIXED.finditer(text):
+            if m.start() in taken:
+                continue
+            word = m.group(1)
+            near = [(stem, code) for stem, code in stems.items() if len(stem) == len(word)
+                    and sum(a != b for a, b in zip(stem, word, strict=True)) == 1]
+            if len(near) > 1:  # several one-character neighbours: the one a slip of the ear or pen explains
+                near = [(stem, code) for stem, code in near
+                        if any(frozenset((a, b)) in _SOUND_ALIKE for a, b in zip(stem, word, strict=True) if a != b)]
+            if len(near) == 1:
+                return _Hit(m.start(), m.end()), self.areas[near[0][1]]
+        return None
+
+    def _foreign(self, text: str) -> bool:
+        """Whether the address starts with (or after its province names) another city than this gazetteer's."""
+        m = _CITY_AT_START.match(text)
+        return bool(m) and m.group(1) not in self.city_names
 
     def _answer(self, text: str, used: list[tuple[_Hit, Matched]], town: str, village: PlaceArea | None,
                 grid: PlaceArea | None, point: PlacePoint | None, *, conflict: bool, ambiguous: bool,
