@@ -13,6 +13,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -263,3 +264,63 @@ def test_department_dispatcher_cannot_open_the_hotline_form(page):
     page.driver.get(f"{page.url}/hotline")
     page.wait_view("queue", timeout=60)
     assert not page.css('[data-view="hotline"]')
+
+
+def test_repeat_caller_is_offered_the_open_case_and_the_call_is_attached_to_it(page, api, shot):
+    phone = "13600136017"
+    resp = api.client.post(f"{api.stack.url('event-intake')}/v1/reports/hotline", headers=api.centre, json={
+        "order_no": "RX-REPEAT-FIRST", "caller_phone": phone, "address": ADDRESS, "category_code": "24003",
+        "description": "楼下KTV每天晚上唱到凌晨两三点，噪音太大吵得睡不着"})
+    assert resp.status_code == 202, resp.text
+    first = resp.json()["report_id"]
+    open_hotline(page)
+    page.type_into("hotline-caller-phone", phone)
+    page.type_into("hotline-address", ADDRESS)
+    page.type_into("hotline-description", "又打来了，楼下那个KTV晚上唱到凌晨，噪音吵得睡不着，上次反映了还没处理")
+    offer = page.one(f'[data-test="hotline-repeat"][data-id="{first}"]', timeout=60)
+    assert "噪声污染" in offer.text and "相似度" in offer.text, offer.text
+    offer.find_element(By.CSS_SELECTOR, '[data-test="hotline-repeat-attach"]').click()
+    assert first[:8] in page.test_id("hotline-repeat-of").text
+    assert page.test_id("hotline-submit").text == "记为重复来电"
+    wait_until("the case's category taken", lambda: picked_category(page) == "噪声污染")
+    shot("hotline-repeat-1366x768")
+    page.test_id("hotline-submit").click()
+    result = page.test_id("hotline-result")
+    assert "重复来电" in result.text and first in result.text
+    assert read_report(api, result.get_attribute("data-report-id"))["repeat_of"] == first
+
+
+def test_abstained_suggestion_leaves_the_operators_category_untouched(page, api, model):
+    open_hotline(page)
+    page.type_into("hotline-address", ADDRESS)
+    pick_by_search(page, "井盖", "污水井盖")
+    page.type_into("hotline-description", "hello, is anybody there?")
+    box = page.test_id("hotline-suggestions")
+    wait_until("the model to abstain", lambda: box.get_attribute("data-state") == "abstained")
+    assert "不确定，请人工选择" in box.text
+    assert not page.css('[data-test="hotline-suggestion"]')
+    assert picked_category(page) == "污水井盖"
+    page.test_id("hotline-submit").click()
+    report = read_report(api, page.test_id("hotline-result").get_attribute("data-report-id"))
+    assert report["category_code"] == "11002"
+
+
+def test_a_slow_answer_to_an_older_text_never_replaces_the_newer_one(page, model):
+    open_hotline(page)
+    # every request takes 1.5 s: the answer to the first text is still on its way when the second is typed
+    page.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 1500, "downloadThroughput": -1, "uploadThroughput": -1})
+    try:
+        classify_requests(page)
+        page.type_into("hotline-description", "路口的红绿灯坏了一直不亮")
+        wait_until("the first text's request", lambda: classify_requests(page))
+        page.type_into("hotline-description", CALL)
+        box = page.test_id("hotline-suggestions")
+        wait_until("the suggestions", lambda: box.get_attribute("data-state") == "ok", 30)
+        assert box.get_attribute("data-text") == CALL
+        time.sleep(2.5)  # longer than the latency: a late answer to the first text would have landed by now
+        assert box.get_attribute("data-text") == CALL
+        assert "积存垃圾" in box.text or "暴露垃圾" in box.text, box.text
+    finally:
+        page.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
