@@ -81,9 +81,10 @@ def test_slots_in_phrasings_are_known():
 
 def test_generation_is_fast():
     generate.training_examples(seed=99, per_code=10)  # data files read and cached
-    started = time.perf_counter()
+    # CPU time, not wall time: the goal is the generator's own cost, not how busy the machine is.
+    started = time.process_time()
     generate.training_examples(seed=23)
-    assert time.perf_counter() - started < 3.0
+    assert time.process_time() - started < 3.0
 
 
 def test_user_dictionary_holds_catalog_colloquial_and_place_words():

@@ -244,7 +244,7 @@ def _one(w: CodeWording, rng: random.Random) -> str:
     if rng.random() < 0.35:
         parts.append(rng.choice(c.suffixes))
     if rng.random() < 0.08:  # a long rambling call: the point is buried in small talk
-        for filler in rng.sample(c.fillers, rng.randint(2, 5)):
+        for filler in rng.sample(c.fillers, rng.randint(2, 8)):
             parts.insert(rng.randint(0, len(parts)), filler)
         if rng.random() < 0.5:
             parts.append(_fill(rng.choice(w.phrasings or w.hard), w, rng))
