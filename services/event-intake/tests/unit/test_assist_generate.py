@@ -92,3 +92,10 @@ def test_user_dictionary_holds_catalog_colloquial_and_place_words():
     assert {"私搭乱建", "施工扰民", "瞓唔着", "寮步镇", "寮步"} <= words
     assert all(len(w) >= 2 and " " not in w for w in words)
     assert generate.user_dictionary() == sorted(words)
+
+
+def test_places_hold_the_demo_city_towns_and_villages():
+    places = generate.places()
+    assert len(places["town"]) == 33 and "南城街道" in places["town"]
+    assert len(places["village"]) >= 500
+    assert places["road"] and places["landmark"]
