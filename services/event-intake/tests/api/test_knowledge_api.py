@@ -219,18 +219,25 @@ def test_only_the_command_centre_and_admins_use_the_knowledge_base(client, token
 def test_direct_answer_rate_counts_hotline_orders_answered_on_the_call(client, token):
     centre = token("command_centre")
     order = {"category_code": "01002", "description": "咨询犬只登记", "address": "南城街道"}
-    for n, answer in enumerate(["到犬只登记点办理", "请到出入境窗口办理", None, None]):
-        body = {**order, "order_no": f"KB-{n}", **({"answer": answer} if answer else {})}
-        assert client.post("/v1/reports/hotline", json=body, headers=centre).status_code == 202
+    answers = [{"answer": "到犬只登记点办理", "knowledge_article_id": "kb-seed-001"},
+               {"answer": "请到出入境窗口办理"}, {"caller_phone": "13800138000"}, {}]
+    ids = []
+    for n, extra in enumerate(answers):
+        resp = client.post("/v1/reports/hotline", json={**order, "order_no": f"KB-{n}", **extra}, headers=centre)
+        assert resp.status_code == 202, resp.text
+        ids.append(resp.json()["report_id"])
     assert client.post("/v1/reports/hotline", json={**order, "order_no": "KB-0", "answer": "x"},
                        headers=centre).status_code == 200  # a resent order is the same order
+    repeat = {**order, "order_no": "KB-9", "caller_phone": "13800138000", "repeat_of": ids[2]}
+    assert client.post("/v1/reports/hotline", json=repeat, headers=centre).status_code == 202  # 重复来电
     worker = token("grid_worker")
     client.post("/v1/reports/patrol", json={**order, "lon": 113.75, "lat": 23.02}, headers=worker)  # not hotline
     period = service.today(CHINA_TIME).isoformat()
     resp = client.get("/v1/indicators/direct-answer", params={"period": period}, headers=centre)
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert (body["hotline_orders"], body["answered_directly"]) == (4, 2)
+    assert (body["hotline_orders"], body["answered_directly"], body["answered_from_knowledge_base"],
+            body["repeat_calls"]) == (4, 2, 1, 1)
     assert body["direct_answer_rate"] == {"value": 0.5, "numerator": 2, "denominator": 4}
     empty = client.get("/v1/indicators/direct-answer", params={"period": "2020-01"}, headers=centre).json()
     assert empty["direct_answer_rate"] == {"value": None, "numerator": 0, "denominator": 0}

@@ -130,10 +130,14 @@ def search(db: Database, text: str, day: date, limit: int) -> list[tuple[Knowled
     return [(rows[h.id], h) for h in hits if h.id in rows and service.holds_on(rows[h.id], day)]
 
 
-def direct_answer_counts(db: Database, period: indicator.Period) -> tuple[int, int]:
-    """(hotline orders, answered directly) submitted in the period."""
+def direct_answer_counts(db: Database, period: indicator.Period) -> indicator.DirectAnswerCounts:
+    """The 12345 calls submitted in the period: orders (repeat calls apart), answered directly, from the KB."""
     in_period = [Report.channel == "hotline", Report.submitted_at >= period.start, Report.submitted_at < period.end]
     with db.session() as session:
-        orders, answered = session.execute(select(
-            func.count(Report.id), func.count(Report.answer)).where(*in_period)).one()
-    return int(orders), int(answered)
+        # A repeat call (重复来电) is recorded on an open case: a call, not an order of its own.
+        orders, answered, from_kb = session.execute(select(
+            func.count(Report.id), func.count(Report.answer), func.count(Report.knowledge_article_id))
+            .where(*in_period, Report.repeat_of.is_(None))).one()
+        repeats = session.execute(select(func.count(Report.id))
+                                  .where(*in_period, Report.repeat_of.is_not(None))).scalar_one()
+    return indicator.DirectAnswerCounts(int(orders), int(answered), int(from_kb), int(repeats))

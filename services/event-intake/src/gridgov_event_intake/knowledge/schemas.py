@@ -103,4 +103,6 @@ class DirectAnswerRead(BaseModel):
     generated_at: datetime
     hotline_orders: int = Field(description="12345 work orders taken in the period")
     answered_directly: int = Field(description="of them, answered on the call and closed at intake (直接答复)")
+    answered_from_knowledge_base: int = Field(description="of those, answered with a knowledge-base article")
+    repeat_calls: int = Field(description="重复来电 recorded on an open case: calls, not orders (not counted above)")
     direct_answer_rate: RateRead = Field(description="直接答复率 = answered directly ÷ hotline orders")

@@ -118,9 +118,10 @@ def get_direct_answer_rate(runtime: Runtime, _principal: CityWide,
                            ) -> DirectAnswerRead:
     """直接答复率 of a period: 12345 orders answered on the call ÷ 12345 orders. Who: command_centre, admin."""
     parsed = indicator.parse_period(period)
-    orders, answered = handlers.direct_answer_counts(runtime.db, parsed)
-    rate = indicator.direct_answer_rate(orders, answered)
+    counts = handlers.direct_answer_counts(runtime.db, parsed)
+    rate = counts.rate
     return DirectAnswerRead(period=parsed.label, start=parsed.start, end=parsed.end, generated_at=datetime.now(UTC),
-                            hotline_orders=orders, answered_directly=answered,
+                            hotline_orders=counts.hotline_orders, answered_directly=counts.answered_directly,
+                            answered_from_knowledge_base=counts.from_knowledge_base, repeat_calls=counts.repeat_calls,
                             direct_answer_rate=RateRead(value=rate.value, numerator=rate.numerator,
                                                         denominator=rate.denominator))
