@@ -1,7 +1,7 @@
 """The training set of the 12345 category classifier (训练集): generated from the project's own wording, never scraped.
 
 Every middle code of the catalog has, in ``assist/data/phrasings*.json``, the names people give the thing
-(synonyms, colloquial names), objects, caller phrasings with slots (``{place}``, ``{time}``, ``{object}``,
+(synonyms, colloquial names), objects, caller phrasings with slots (``{place}``, ``{time}``, ``{dur}``, ``{object}``,
 ``{name}``, ``{company}``, ``{shop}``, ``{person}``), "hard" phrasings that use a neighbouring code's words but
 belong here, and the neighbouring codes themselves (an operator's note ruling one out is added at a small
 rate). ``phrasings_common.json`` holds what all codes share: slot values, openings and closings of a call,
