@@ -234,7 +234,7 @@ def _one(w: CodeWording, rng: random.Random) -> str:
     roll = rng.random()
     if roll < 0.08 and w.names:
         core = _fill(rng.choice(c.short), w, rng)
-    elif roll < 0.20 and w.hard:
+    elif roll < 0.08 + 0.04 * min(len(w.hard), 3):  # hard phrasings weigh by how many a code has
         core = _fill(rng.choice(w.hard), w, rng)
     else:
         core = _fill(rng.choice(w.phrasings or w.hard), w, rng)
