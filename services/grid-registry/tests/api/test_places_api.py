@@ -93,6 +93,9 @@ def test_import_bad_csv_is_422_naming_line_and_column_and_stores_nothing(client,
                        headers={**token("admin"), "Content-Type": "text/csv", "Accept-Language": "zh"})
     assert resp.status_code == 422, resp.text
     assert field in [d["field"] for d in resp.json()["error"]["details"]]
+    cjk = resp.json()["error"]["message"] + next(d["reason"] for d in resp.json()["error"]["details"]
+                                                 if d["field"] == field)
+    assert sum("\u4e00" <= ch <= "\u9fff" for ch in cjk) >= 4  # asked in Chinese, answered in Chinese
     assert resolve(client, token, "好地方").json()["status"] == "unlocated"
 
 

@@ -48,6 +48,13 @@ class LandmarkRow:
     town: str | None
 
 
+def _invalid(message: str, message_zh: str, details: list[ErrorDetail]) -> ValidationFailed:
+    """A ValidationFailed with its Chinese message (Accept-Language: zh)."""
+    error = ValidationFailed(message, details)
+    error.message_zh = message_zh
+    return error
+
+
 def _problem(line: int, column: str, reason: str, reason_zh: str) -> ErrorDetail:
     return ErrorDetail(f"line {line}: {column}", reason, reason_zh)
 
@@ -57,8 +64,8 @@ def decode_csv(body: bytes) -> str:
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValidationFailed("the landmarks must be UTF-8 CSV",
-                               [ErrorDetail("body", f"not UTF-8 at byte {exc.start}",
+        raise _invalid("the landmarks must be UTF-8 CSV", "地标文件须为 UTF-8 编码的 CSV",
+                       [ErrorDetail("body", f"not UTF-8 at byte {exc.start}",
                                             f"第 {exc.start} 字节处不是 UTF-8 编码")]) from None
 
 
@@ -72,21 +79,21 @@ def parse_csv(text: str, locator: Locator) -> list[LandmarkRow]:
     try:
         check_text(text)
     except ValueError as exc:
-        raise ValidationFailed("the CSV holds characters that are not allowed",
-                               [ErrorDetail("body", str(exc), "含有不允许的控制字符")]) from None
+        raise _invalid("the CSV holds characters that are not allowed", "CSV 含有不允许的字符",
+                       [ErrorDetail("body", str(exc), "含有不允许的控制字符")]) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip().lower() for h in next(reader, [])]
     except csv.Error as exc:
-        raise ValidationFailed("unreadable CSV", [_problem(1, "header", str(exc), "CSV 格式错误")]) from None
+        raise _invalid("unreadable CSV", "CSV 无法读取", [_problem(1, "header", str(exc), "CSV 格式错误")]) from None
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise ValidationFailed("the CSV lacks columns", [
+        raise _invalid("the CSV lacks columns", "CSV 缺少列", [
             _problem(1, c, f"column {c} is missing; the header is {','.join(COLUMNS)}",
                      f"缺少列 {c}；表头应为 {','.join(COLUMNS)}") for c in missing])
     unknown = [c for c in header if c not in COLUMNS + OPTIONAL_COLUMNS]
     if unknown:
-        raise ValidationFailed("the CSV has unknown columns", [
+        raise _invalid("the CSV has unknown columns", "CSV 有未知的列", [
             _problem(1, c[:40] or "(empty)", "unknown column", "未知的列") for c in unknown[:20]])
     at = {c: header.index(c) for c in header}
     towns = _towns(locator)
@@ -112,11 +119,10 @@ def parse_csv(text: str, locator: Locator) -> list[LandmarkRow]:
         problems.append(_problem(reader.line_num, "row", f"unreadable CSV: {exc}", "CSV 格式错误"))
     if problems:
         shown = problems[:200]
-        error = ValidationFailed(f"{len(problems)} problems in the CSV; nothing was imported", shown)
-        error.message_zh = f"CSV 中有 {len(problems)} 处问题，未导入任何数据"
-        raise error
+        raise _invalid(f"{len(problems)} problems in the CSV; nothing was imported",
+                       f"CSV 中有 {len(problems)} 处问题，未导入任何数据", shown)
     if not rows:
-        raise ValidationFailed("the CSV has no rows", [_problem(2, "name", "no landmark rows", "没有数据行")])
+        raise _invalid("the CSV has no rows", "CSV 没有数据行", [_problem(2, "name", "no landmark rows", "没有数据行")])
     return rows
 
 
