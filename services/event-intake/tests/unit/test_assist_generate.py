@@ -89,7 +89,7 @@ def test_generation_is_fast():
 
 def test_user_dictionary_holds_catalog_colloquial_and_place_words():
     words = set(generate.user_dictionary())
-    assert {"私搭乱建", "施工扰民", "瞓唔着", "寮步镇", "寮步"} <= words
+    assert {"私搭乱建", "施工扰民", "瞓唔着", "嗌交", "寮步镇", "寮步"} <= words
     assert all(len(w) >= 2 and " " not in w for w in words)
     assert generate.user_dictionary() == sorted(words)
 

@@ -57,6 +57,7 @@ class Common:
     fillers: tuple[str, ...]
     colloquial: tuple[tuple[str, tuple[str, ...]], ...]
     typos: tuple[tuple[str, tuple[str, ...]], ...]
+    dictionary_words: tuple[str, ...]
 
 
 def _read(name: str) -> str:
@@ -98,6 +99,7 @@ def common() -> Common:
         fillers=tuple(raw["fillers"]),
         colloquial=_pairs(raw["colloquial"]),
         typos=_pairs(raw["typos"]),
+        dictionary_words=tuple(raw.get("dictionary_words", ())),
     )
 
 
@@ -290,6 +292,7 @@ def user_dictionary() -> list[str]:
         words.update(w.names)
         words.update(w.objects)
     c = common()
+    words.update(c.dictionary_words)
     for _src, dsts in c.colloquial:
         words.update(dsts)
     for kind, names in places().items():
