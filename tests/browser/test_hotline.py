@@ -75,8 +75,12 @@ def page(driver, stack) -> ConsolePage:
 
 
 def open_hotline(page: ConsolePage, size: tuple[int, int] = DESK) -> None:
-    """Sign in as a hotline operator (command centre) and open 12345 工单录入 from the navigation."""
+    """Sign in as a hotline operator (command centre) on a screen of ``size`` (the page full-screen) and open
+    12345 工单录入 from the navigation."""
     page.sign_in("command_centre", "hotline-1", size=size)
+    dw, dh = page.driver.execute_script(
+        "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]")
+    page.size(size[0] + dw, size[1] + dh)
     page.one(".topbar a.nav-link[href='/hotline']").click()
     page.wait_view("hotline")
 
@@ -132,6 +136,7 @@ def pick_by_search(page: ConsolePage, typed: str, name: str) -> None:
          and o.text.startswith(name)), None))
     option.click()
     wait_until(f"{name} picked", lambda: picked_category(page) == name)
+    wait_until("the list closed", lambda: not any(o.is_displayed() for o in page.css(".hl-category-popper")))
 
 
 def test_operator_files_order_with_place_suggestions_and_route_then_form_clears(page, api, model, shot):
@@ -174,6 +179,19 @@ def test_operator_files_order_with_place_suggestions_and_route_then_form_clears(
     route = page.test_id("hotline-route")
     wait_until("the route of the chosen category", lambda: "派往" in route.text or "人工分拨" in route.text)
 
+    # Tab from the order number walks the form in the order of a call, the suggestions before the category.
+    page.test_id("hotline-order-no").click()
+    walked = []
+    for _ in range(8 + len(chips)):
+        page.driver.switch_to.active_element.send_keys(Keys.TAB)
+        walked.append(page.driver.execute_script(
+            "const e = document.activeElement; return e.closest('[data-test]')?.dataset.test || e.tagName"))
+    assert walked == ["hotline-caller-name", "hotline-caller-phone", "hotline-address", "hotline-description",
+                      *["hotline-suggestion"] * len(chips), "hotline-category", "hotline-urgency", "hotline-submit",
+                      "hotline-answer-toggle"], walked
+    # At a 1366×768 desk the whole form, its submit button included, is on screen without scrolling.
+    assert page.driver.execute_script("return arguments[0].getBoundingClientRect().bottom <= window.innerHeight",
+                                      page.test_id("hotline-submit"))
     # Enter in a field does not file the order; the submit button does.
     page.test_id("hotline-caller-name").send_keys(Keys.ENTER)
     assert not page.css('[data-test="hotline-result"]')
@@ -221,6 +239,12 @@ def test_bad_phone_is_refused_in_chinese_beside_the_field_and_nothing_is_stored(
     page.type_into("hotline-address", ADDRESS)
     page.type_into("hotline-description", "楼下烧烤店每晚在路边烤到凌晨两点")
     pick_by_search(page, "烧烤", "露天烧烤")
+    # a refresh in the middle of the call keeps what was typed
+    page.driver.refresh()
+    page.wait_view("hotline")
+    assert page.test_id("hotline-description").get_attribute("value") == "楼下烧烤店每晚在路边烤到凌晨两点"
+    assert page.test_id("hotline-order-no").get_attribute("value") == order_no
+    wait_until("the category kept", lambda: picked_category(page) == "露天烧烤")
     page.test_id("hotline-submit").click()
     reason = error_beside(page, "hotline-caller-phone")
     assert CJK.search(reason), reason
@@ -290,8 +314,8 @@ def test_repeat_caller_is_offered_the_open_case_and_the_call_is_attached_to_it(p
     assert read_report(api, result.get_attribute("data-report-id"))["repeat_of"] == first
 
 
-def test_abstained_suggestion_leaves_the_operators_category_untouched(page, api, model):
-    open_hotline(page)
+def test_abstained_suggestion_leaves_the_operators_category_untouched(page, api, model, shot):
+    open_hotline(page, WALL)
     page.type_into("hotline-address", ADDRESS)
     pick_by_search(page, "井盖", "污水井盖")
     page.type_into("hotline-description", "hello, is anybody there?")
@@ -300,6 +324,7 @@ def test_abstained_suggestion_leaves_the_operators_category_untouched(page, api,
     assert "不确定，请人工选择" in box.text
     assert not page.css('[data-test="hotline-suggestion"]')
     assert picked_category(page) == "污水井盖"
+    shot("hotline-abstain-1920x1080")
     page.test_id("hotline-submit").click()
     report = read_report(api, page.test_id("hotline-result").get_attribute("data-report-id"))
     assert report["category_code"] == "11002"
