@@ -1,9 +1,9 @@
 """Training the category classifier (训练), pure apart from scikit-learn: labelled texts in, an ``Artefact`` out.
 
 TF-IDF is computed here (the same arithmetic ``model`` applies at inference), the linear model is scikit-learn's
-multinomial logistic regression. A stratified share of the training texts is held out: the softmax temperature
-(calibration) and the abstention threshold are chosen on it — never on the evaluation set — and the model is
-then refitted on every text.
+SGDClassifier (modified Huber loss, one code against the rest). A stratified share of the training texts is held
+out: the softmax temperature (calibration) and the abstention threshold are chosen on it — never on the evaluation
+set — and the model is then refitted on every text.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ HOLDOUT = 0.15  # share of each code's texts held out to calibrate and choose th
 # held-out share of the training set, so the evaluation set abstains more than this.
 HELDOUT_ABSTAIN = 0.03
 THRESHOLD_CAP = 0.5  # never demand more than an even chance
-C = 20.0  # inverse regularisation of the logistic regression
+ALPHA = 2e-4  # L2 regularisation: strong, as the generated texts repeat their templates
+EPOCHS = 15
 TEMPERATURES = np.exp(np.linspace(math.log(0.2), math.log(5.0), 49))
 
 Example = tuple[str, str]  # (text, middle code)
@@ -140,9 +141,13 @@ class Vectoriser:
 
 
 def _fit_linear(x: sparse.csr_matrix, y: np.ndarray, seed: int):
-    from sklearn.linear_model import LogisticRegression  # training only: inference never imports scikit-learn
+    from sklearn.linear_model import SGDClassifier  # training only: inference never imports scikit-learn
 
-    model = LogisticRegression(C=C, max_iter=300, tol=1e-3, random_state=seed)
+    # One linear model per code against the rest, by stochastic gradient descent on the modified Huber loss: on
+    # 14,000 texts and 112 codes it trains in a few seconds where a multinomial logistic regression took a
+    # minute, and it did better on the hand-written texts (top-3 88.8 % against 88.1 %; see the note). The
+    # softmax over its scores is calibrated by the temperature chosen on the held-out share.
+    model = SGDClassifier(loss="modified_huber", alpha=ALPHA, max_iter=EPOCHS, tol=None, random_state=seed)
     model.fit(x, y)
     return model
 
