@@ -169,6 +169,7 @@ def test_operator_files_order_with_place_suggestions_and_route_then_form_clears(
     wait_until("the departments of the suggestions", lambda: all(
         "→" in c.find_element(By.CSS_SELECTOR, '[data-test="hotline-suggestion-department"]').text
         for c in page.css('[data-test="hotline-suggestion"]')))
+    wait_until("the knowledge base's answers", lambda: page.test_id("hotline-kb").get_attribute("data-state") == "ok")
     shot("hotline-suggestions-1366x768")
 
     # The operator clicks the first suggestion: the category is set, the route for it shown.
