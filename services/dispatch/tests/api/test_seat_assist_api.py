@@ -114,3 +114,24 @@ def test_ruling_with_unknown_category_is_422_and_changes_nothing(stack, code):
     assert resp.status_code == 422 and resp.json()["error"]["details"][0]["field"] == "category_code"
     ticket = stack.client.get(f"/v1/tickets/{tid}", headers=centre(stack.token)).json()
     assert (ticket["state"], ticket["category_code"]) == ("returned", "04002")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_stack(request):
+    """The dispatch app on SQLite, then on PostgreSQL (skipped loudly without it)."""
+    return request.getfixturevalue("stack" if request.param == "sqlite" else "pg_stack")
+
+
+def test_village_only_preview_and_recategorising_ruling_on_both_databases(any_stack):
+    stack = any_stack
+    envelope = village_only_envelope()
+    stack.publish(envelope)
+    assert stack.wait_ticket(envelope.key)["location_status"] == "village_only"
+    decisions = preview(stack, {"category_codes": ["04002"], "village_code": VILLAGE}).json()["decisions"]
+    assert decisions[0]["department"] == "water"
+    tid = stack.ticket_for(category="04002")["id"]
+    stack.client.post(f"/v1/tickets/{tid}/return", json={"note": "不属于我局"}, headers=water(stack.token))
+    ruled = stack.client.post(f"/v1/tickets/{tid}/rule_return",
+                              json={"department": "urban-management", "category_code": "01002"},
+                              headers=centre(stack.token))
+    assert ruled.status_code == 200 and ruled.json()["category_code"] == "01002"
