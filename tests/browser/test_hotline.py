@@ -67,11 +67,13 @@ def article(api) -> dict:
 
 
 @pytest.fixture
-def page(driver, stack) -> ConsolePage:
-    """The console in the browser, no blocked requests left from an earlier test."""
+def page(driver, stack):
+    """The console in the browser; requests a test blocked are let through again after it (the browser is shared
+    with the other browser tests)."""
     driver.execute_cdp_cmd("Network.enable", {})
     driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
-    return ConsolePage(driver, stack.url("console"))
+    yield ConsolePage(driver, stack.url("console"))
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
 
 
 def open_hotline(page: ConsolePage, size: tuple[int, int] = DESK) -> None:
