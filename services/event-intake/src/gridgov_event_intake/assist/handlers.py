@@ -87,9 +87,8 @@ def train(db: Database, *, force: bool = False, per_code: int | None = None, see
         version = service.next_version(session, now)
     artefact, facts = training.fit(texts, base.user_words, version, seed=seed,
                                    max_features=max_features or training.MAX_FEATURES)
-    candidate = Classifier(artefact)
-    cand_eval = evaluate.evaluate(candidate, eval_texts)
-    active_eval = evaluate.evaluate(Classifier.from_bytes(active_bytes), eval_texts) if active_bytes else None
+    cand_eval = evaluate.evaluate(_warm(Classifier(artefact)), eval_texts)
+    active_eval = evaluate.evaluate(_warm(Classifier.from_bytes(active_bytes)), eval_texts) if active_bytes else None
     activate = force or evaluate.not_worse(cand_eval, active_eval)
     facts = {**facts, "source": base.source, "total_seconds": round(time.perf_counter() - started, 2)}
     data = artefact.to_bytes()
@@ -114,12 +113,18 @@ def evaluate_active(db: Database) -> tuple[str | None, dict | None, str]:
         return None, None, ""
     hand = evaluate.eval_examples()
     if hand:
-        return version, evaluate.evaluate(Classifier.from_bytes(data), hand), "eval_texts.tsv"
+        return version, evaluate.evaluate(_warm(Classifier.from_bytes(data)), hand), "eval_texts.tsv"
     from gridgov_event_intake.assist import training
 
     base = training.training_set()
     _, held, source = evaluation_set(base.examples)
-    return version, evaluate.evaluate(Classifier.from_bytes(data), held), source
+    return version, evaluate.evaluate(_warm(Classifier.from_bytes(data)), held), source
+
+
+def _warm(classifier: Classifier) -> Classifier:
+    """The classifier with its dictionary loaded, so the first text's latency is not the loading's."""
+    classifier.warm()
+    return classifier
 
 
 def ensure_model(db: Database) -> TrainOutcome | None:
