@@ -41,84 +41,14 @@ city total counts every ticket once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime
 
-from gridgov_common.errors import ErrorDetail, ValidationFailed
+from gridgov_common.periods import CHINA_TIME, MAX_PERIOD_DAYS, Period, parse_period  # noqa: F401 - re-exported
 
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
 SATISFIED_MIN = 4  # 满意: 4 or 5 on the 1–5 scale  # periods are China calendar days (no daylight saving)
 NO_GROUP = "none"
-MAX_PERIOD_DAYS = 3_660
-MIN_YEAR, MAX_YEAR = 1970, 2999  # beyond these a period is a typo, and far years overflow datetime arithmetic
-
-
-@dataclass(frozen=True)
-class Period:
-    """A half-open interval [start, end) of aware datetimes, with the text it was parsed from."""
-
-    label: str
-    start: datetime
-    end: datetime
-
-    def __contains__(self, at: datetime | None) -> bool:
-        return at is not None and self.start <= at < self.end
-
-
-def _bad_period(reason: str) -> ValidationFailed:
-    return ValidationFailed("invalid period", [ErrorDetail("period", reason)])
-
-
-def _day(text: str) -> date:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise _bad_period(f"{text!r} is not a date YYYY-MM-DD")
-    try:
-        day = date.fromisoformat(text)
-    except ValueError as exc:
-        raise _bad_period(f"{text!r} is not a date YYYY-MM-DD") from exc
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise _bad_period(f"years {MIN_YEAR}–{MAX_YEAR} only")
-    return day
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), CHINA_TIME)
-
-
-def parse_period(text: str) -> Period:
-    """Parse ``YYYY-MM``, ``YYYY-Www``, ``YYYY-MM-DD`` or ``YYYY-MM-DD..YYYY-MM-DD`` (China time) into a Period.
-
-    Raises ValidationFailed naming ``period`` for anything else, and for years outside 1970–2999.
-    """
-    text = text.strip()
-    if ".." in text:
-        first, _, last = text.partition("..")
-        start, stop = _day(first), _day(last)
-        if stop < start:
-            raise _bad_period("the end day is before the start day")
-        if (stop - start).days >= MAX_PERIOD_DAYS:
-            raise _bad_period(f"longer than {MAX_PERIOD_DAYS} days")
-        return Period(text, _midnight(start), _midnight(stop + timedelta(days=1)))
-    if m := re.fullmatch(r"(\d{4})-W(\d{2})", text):
-        if not MIN_YEAR <= int(m[1]) <= MAX_YEAR:
-            raise _bad_period(f"years {MIN_YEAR}–{MAX_YEAR} only")
-        try:
-            monday = date.fromisocalendar(int(m[1]), int(m[2]), 1)
-        except ValueError as exc:
-            raise _bad_period(f"{text!r}: no such ISO week") from exc
-        return Period(text, _midnight(monday), _midnight(monday + timedelta(days=7)))
-    if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
-        year, month = int(m[1]), int(m[2])
-        if not 1 <= month <= 12 or not MIN_YEAR <= year <= MAX_YEAR:
-            raise _bad_period(f"{text!r}: no such month, or a year outside {MIN_YEAR}–{MAX_YEAR}")
-        following = date(year + month // 12, month % 12 + 1, 1)
-        return Period(text, _midnight(date(year, month, 1)), _midnight(following))
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        day = _day(text)
-        return Period(text, _midnight(day), _midnight(day + timedelta(days=1)))
-    raise _bad_period("expected YYYY-MM, YYYY-Www, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD")
 
 
 @dataclass(frozen=True)
