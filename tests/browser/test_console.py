@@ -242,19 +242,24 @@ def test_show_hostile_grid_name_as_text_on_map(driver, sso_console, stack, shot)
     _signed_in_by_sso(driver, sso_console, stack)
     console.open("/map", "map")
 
-    def label_of(code: str):
+    def shown_tips() -> list[dict]:
+        """Text and image count of the visible tooltips, read in one script: the map re-renders its tooltips as
+        it settles, so element handles found first and read later can go stale between the two steps."""
+        return driver.execute_script(
+            "return [...document.querySelectorAll('.leaflet-tooltip')]"
+            ".filter(t => t.offsetParent !== null && getComputedStyle(t).visibility !== 'hidden')"
+            ".map(t => ({text: t.textContent, imgs: t.querySelectorAll('img').length}))")
+
+    def label_of(code: str) -> list[dict]:
         """The label (or, below the label zoom, the hover tooltip) naming area ``code``."""
         area = console.one(f"path.area-{code}")
-        shown = [t for t in console.css(".leaflet-tooltip") if t.is_displayed()]
-        if not shown:
+        if not shown_tips():
             ActionChains(driver).move_to_element(area).perform()
-            shown = wait_until("the area's tooltip",
-                               lambda: [t for t in console.css(".leaflet-tooltip") if t.is_displayed()])
-        return shown
+        return wait_until("the area's tooltip", shown_tips)
 
     tips = label_of(HOSTILE_TOWN)
-    assert any(HOSTILE_NAME in t.text for t in tips)  # shown as the text it is
-    assert all(t.find_elements(By.TAG_NAME, "img") == [] for t in tips)
+    assert any(HOSTILE_NAME in t["text"] for t in tips)  # shown as the text it is
+    assert all(t["imgs"] == 0 for t in tips)
     assert console.one(f"[data-test=area-list] li[data-code='{HOSTILE_TOWN}']").text.startswith(HOSTILE_NAME)
     assert driver.execute_script("return typeof window.__xss") == "undefined"
     shot("hostile-town-label")
@@ -263,8 +268,8 @@ def test_show_hostile_grid_name_as_text_on_map(driver, sso_console, stack, shot)
     crumbs = console.test_id("map-crumbs")
     assert HOSTILE_NAME in crumbs.text and crumbs.find_elements(By.TAG_NAME, "img") == []
     tips = label_of(f"{HOSTILE_TOWN}001001")
-    assert any(f"第1网格{HOSTILE_NAME}" in t.text for t in tips)
-    assert all(t.find_elements(By.TAG_NAME, "img") == [] for t in tips)
+    assert any(f"第1网格{HOSTILE_NAME}" in t["text"] for t in tips)
+    assert all(t["imgs"] == 0 for t in tips)
     assert driver.execute_script("return typeof window.__xss") == "undefined"
     shot("hostile-grid-label")
     assert console.csp_violations() == []
