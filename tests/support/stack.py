@@ -188,12 +188,21 @@ class Stack:
         return {"Authorization": f"Bearer {self.mint(**claims)}"}
 
     def log_tail(self, lines: int = 30) -> str:
-        """The last lines of every service log (for failure messages)."""
+        """The last lines of every service log and its warnings and errors (for failure messages).
+
+        Migration chatter is left out: CI shows only part of a long failure message, and alembic's lines pushed
+        the services' own out of it.
+        """
         out = []
         for name in SERVICES:
             path = self.data_dir / "logs" / f"{name}.log"
-            if path.exists():
-                out.append(f"--- {name} ---\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
+            if not path.exists():
+                continue
+            kept = [line for line in path.read_text(errors="replace").splitlines()
+                    if '"logger": "alembic' not in line]
+            tail = kept[-lines:]
+            earlier = [line for line in kept[:-lines] if '"level": "WARNING"' in line or '"level": "ERROR"' in line]
+            out.append(f"--- {name} ---\n" + "\n".join(earlier[-10:] + tail))
         return "\n".join(out)
 
     def wait_for(self, what: str, probe, timeout: float = 60.0):

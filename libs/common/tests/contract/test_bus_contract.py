@@ -107,3 +107,21 @@ def test_group_members_share_partitions_and_take_over_when_one_leaves(bus, topic
     rest = drain(b, 30, timeout=60)
     b.close()
     assert sorted(int(r.value) for r in rest) == list(range(60, 90))
+
+
+def test_behind_counts_records_after_the_fetch_position_not_the_commit(bus, topic):
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    bus.publish([OutgoingMessage(topic, f"k{i}", str(i).encode()) for i in range(6)])
+    consumer = bus.consumer(group, [topic])
+    try:
+        got = drain(consumer, 6)
+        assert len(got) == 6
+        # Fetched but not committed: the group still lags, this member has nothing left to fetch.
+        assert consumer.lag() == 6 and consumer.behind() == 0
+        bus.publish([OutgoingMessage(topic, "k-late", b"late")])
+        deadline = time.monotonic() + 10
+        while consumer.behind() != 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert consumer.behind() == 1 and consumer.lag() == 7
+    finally:
+        consumer.close()

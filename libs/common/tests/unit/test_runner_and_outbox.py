@@ -134,3 +134,86 @@ def test_first_time_records_a_message_once(tmp_path):
     with db.session() as s:
         assert db.first_time(s, "c", "m1") is False
         assert db.first_time(s, "other-consumer", "m1") is True
+
+
+class _StallingBus:
+    """An embedded bus whose first consumer polls nothing although its partitions hold records (the client
+    stall seen with kafka-python 3.x); consumers after it work."""
+
+    def __init__(self, inner: EmbeddedBus):
+        self.inner = inner
+        self.joined = 0
+
+    def consumer(self, group, topics):  # noqa: ANN001, ANN201
+        self.joined += 1
+        member = self.inner.consumer(group, topics)
+        if self.joined == 1:
+            real_poll = member.poll
+
+            def stalled_poll(timeout=1.0, max_records=100):  # noqa: ANN001, ANN202
+                real_poll(timeout, max_records)  # joins and heartbeats as a member does, then drops what came
+                member._positions = {(t, p): self.inner.committed(group, t).get(p, 0) for t, p in member._positions}
+                return []
+
+            member.poll = stalled_poll
+        return member
+
+    def publish(self, messages):  # noqa: ANN001, ANN201
+        return self.inner.publish(messages)
+
+
+def test_runner_rejoins_when_its_polls_return_nothing_while_records_wait(tmp_path):
+    bus = make_bus(tmp_path)
+    bus.publish([OutgoingMessage(TOPIC, "a", envelope("a", n).to_bytes()) for n in range(3)])
+    stalling = _StallingBus(bus)
+    handled = []
+    runner = ConsumerRunner(stalling, "g", [TOPIC], lambda envs: handled.extend(e.payload["n"] for e in envs))
+    runner.stall_s = 1.0
+    run_until(runner, lambda: len(handled) == 3)
+    assert sorted(handled) == [0, 1, 2]
+    assert runner.stalls == 1 and stalling.joined == 2
+    assert sum(bus.committed("g", TOPIC).values()) == 3
+
+
+class _GapConsumer:
+    """A member whose group has uncommitted lag but nothing left to fetch (a compacted topic's gap)."""
+
+    def __init__(self):
+        self.polls = 0
+
+    def poll(self, timeout=1.0, max_records=100):  # noqa: ANN001, ANN201
+        self.polls += 1
+        time.sleep(0.05)
+        return []
+
+    def assignment(self):  # noqa: ANN201
+        return [(TOPIC, 0)]
+
+    def lag(self) -> int:
+        return 2
+
+    def behind(self) -> int:
+        return 0
+
+    def commit(self, records):  # noqa: ANN001, ANN201
+        raise AssertionError("nothing was handled")
+
+    def close(self) -> None:
+        pass
+
+
+class _GapBus:
+    def __init__(self):
+        self.joined = 0
+
+    def consumer(self, group, topics):  # noqa: ANN001, ANN201
+        self.joined += 1
+        return _GapConsumer()
+
+
+def test_runner_does_not_rejoin_over_lag_with_nothing_to_fetch():
+    bus = _GapBus()
+    runner = ConsumerRunner(bus, "g", [TOPIC], lambda envs: None)
+    runner.stall_s = 0.3
+    run_until(runner, lambda: False, timeout=2.0)
+    assert bus.joined == 1 and runner.stalls == 0

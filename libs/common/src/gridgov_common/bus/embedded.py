@@ -325,6 +325,15 @@ class EmbeddedConsumer:
             total += row[0] if row else 0
         return total
 
+    def behind(self) -> int:
+        """Messages in the owned partitions after this member's fetch position (what a poll should return)."""
+        total = 0
+        for (topic, partition), position in self._positions.items():
+            row = self._conn.execute("SELECT next_offset FROM heads WHERE topic=? AND partition=?",
+                                     (topic, partition)).fetchone()
+            total += max(0, row[0] - position) if row else 0
+        return total
+
     def commit(self, records: list[Record]) -> None:
         """Commit the offsets after these records, for partitions this member still owns."""
         if not records:

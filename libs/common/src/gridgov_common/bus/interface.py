@@ -53,6 +53,10 @@ class BusConsumer(Protocol):
         """Messages in the owned partitions not yet committed by the group."""
         ...
 
+    def behind(self) -> int:
+        """Messages in the owned partitions after this member's fetch position (a poll should return them)."""
+        ...
+
     def close(self) -> None:
         """Leave the group; its partitions go to the other members."""
         ...
@@ -137,6 +141,9 @@ class _NamespacedConsumer:
 
     def lag(self) -> int:
         return self.inner.lag()
+
+    def behind(self) -> int:
+        return self.inner.behind()
 
     def close(self) -> None:
         self.inner.close()

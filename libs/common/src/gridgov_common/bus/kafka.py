@@ -178,6 +178,23 @@ class KafkaBusConsumer:
             total += max(0, ends.get(tp, 0) - committed)
         return total
 
+    def behind(self) -> int:
+        """Messages in the assigned partitions after this member's fetch position (what a poll should return).
+
+        ``position()`` also finishes any pending offset reset or leader-epoch validation, which a plain poll only
+        schedules (kafka-python 3.x).
+        """
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return 0
+        ends = self._consumer.end_offsets(assigned)
+        total = 0
+        for tp in assigned:
+            position = self._consumer.position(tp, timeout_ms=5000)
+            if position is not None:
+                total += max(0, ends.get(tp, 0) - position)
+        return total
+
     def close(self) -> None:
         """Leave the group (triggers a rebalance for the others)."""
         self._consumer.close(autocommit=False)
