@@ -19,6 +19,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 
@@ -85,7 +87,9 @@ def _redact_value(value: Any) -> Any:
 # Attributes every LogRecord has: anything else on a record came from ``extra=`` (uvicorn's color_message only
 # repeats the message with terminal colours).
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "color_message"}
+    "message", "asctime", "color_message", "_gridgov_redacted"}
+# orjson writes dataclasses and times itself; passing them to ``default`` keeps them redacted text, as before.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -104,6 +108,7 @@ class PhoneMaskingFilter(logging.Filter):
         masked = redact(message)
         if masked != message:
             record.msg, record.args = masked, None
+        record._gridgov_redacted = True  # the JSON formatter need not redact the message a second time
         if record.exc_info and not record.exc_text:
             # Formatters reuse exc_text when it is set, so the traceback is rendered once, here, redacted.
             record.exc_text = self._formatter.formatException(record.exc_info)
@@ -146,7 +151,7 @@ class JsonFormatter(RedactingFormatter):
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
-            "msg": redact(record.getMessage()),
+            "msg": record.getMessage() if getattr(record, "_gridgov_redacted", False) else redact(record.getMessage()),
         }
         cid = _correlation_id.get()
         if cid:
@@ -160,7 +165,15 @@ class JsonFormatter(RedactingFormatter):
         extra = extra_fields(record)
         if extra:
             entry["extra"] = _redact_value(extra)
-        return json.dumps(entry, ensure_ascii=False, default=lambda v: redact(str(v)))
+        try:
+            return orjson.dumps(entry, default=_redacted_text, option=_ORJSON_OPTIONS).decode()
+        except (TypeError, orjson.JSONEncodeError):  # an integer beyond 64 bits, say: the standard library
+            return json.dumps(entry, ensure_ascii=False, default=_redacted_text)
+
+
+def _redacted_text(value: Any) -> str:
+    """A value JSON has no type for, as redacted text."""
+    return redact(str(value))
 
 
 def configure_logging(service: str, level: str = "INFO", json_lines: bool = True) -> None:

@@ -1,3 +1,4 @@
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -29,7 +30,38 @@ def test_envelope_round_trips_with_tz_aware_time():
     assert ReportReceived.model_validate(back.payload) == payload
 
 
-@pytest.mark.parametrize("raw", [b"not json", b"{}", b'{"type": "x"}', "中文".encode()])
+def test_envelope_encoded_the_old_way_still_decodes():
+    # Before #18 envelopes were written by pydantic's model_dump_json (time with "Z"); the bus keeps them.
+    payload = ReportReceived(report_id="r2", channel="patrol", category_code="01002", description="路边垃圾",
+                             lon=113.7, lat=23.0, reporter_id="u", reporter_role="grid_worker",
+                             submitted_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
+    env = new_envelope(type="report.received", producer="event-intake", key="r2", payload=payload,
+                       correlation_id="r2", causation_id="c1")
+    old = env.model_dump_json().encode()
+    assert b'Z"' in old
+    back = Envelope.from_bytes(old)
+    assert back == env and back.occurred_at == env.occurred_at
+    assert ReportReceived.model_validate(back.payload) == payload
+
+
+def test_envelope_wire_format_keeps_the_fields_and_values_of_the_old_encoding():
+    env = Envelope(type="t", producer="p", key="k", correlation_id="c", causation_id=None,
+                   payload={"n": 1, "x": 1.5, "s": "中文", "l": [None, True], "d": {"a": "b"}})
+    new, old = json.loads(env.to_bytes()), json.loads(env.model_dump_json())
+    assert list(new) == list(old)  # same fields, same order
+    assert datetime.fromisoformat(new.pop("occurred_at")) == datetime.fromisoformat(old.pop("occurred_at"))
+    assert new == old
+    assert "中文".encode() in env.to_bytes()  # UTF-8, not \u escapes, like before
+
+
+def test_envelope_payload_values_orjson_cannot_write_go_through_pydantic():
+    env = Envelope(type="t", producer="p", key="k", correlation_id="c",
+                   payload={"big": 2**70, "when": datetime(2026, 1, 1, tzinfo=UTC), "id": uuid.UUID(int=1)})
+    back = Envelope.from_bytes(env.to_bytes())
+    assert back.payload["big"] == 2**70 and back.payload["id"] == str(uuid.UUID(int=1))
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"{}", b'{"type": "x"}', "中文".encode(), b"[1]", b"\xff\xfe"])
 def test_envelope_from_bytes_rejects_malformed(raw):
     with pytest.raises(MalformedMessage):
         Envelope.from_bytes(raw)

@@ -152,3 +152,32 @@ def test_filter_log_record_masks_extra_fields_and_exception_text_for_any_formatt
     assert "138****5678" in record.exc_text and "13812345678" not in record.exc_text
     # A stock formatter reuses the redacted exc_text the filter left on the record.
     assert "13812345678" not in logging.Formatter().format(record)
+
+
+def test_json_line_keeps_its_fields_and_writes_any_extra_value(captured):
+    # #18 writes the line with orjson: the same fields as before, valid JSON whatever ``extra`` holds.
+    from dataclasses import dataclass
+    from datetime import UTC, datetime
+
+    from gridgov_common.logs import correlation
+
+    @dataclass
+    class Caller:
+        phone: str
+
+    configure, lines = captured
+    configure(True)
+    with correlation("0c4b1a2e-8f1b-4e7c-9d2a-14438127690d"):
+        log.warning("report %s: %d tries, 电话 %s", "r-1", 3, "13812345678",
+                    extra={"when": datetime(2026, 1, 1, tzinfo=UTC), "codes": {1: "a"},
+                           "caller": Caller("13912345678"), "ratio": float("nan")})
+        log.warning("big", extra={"big": 2**70, "caller": Caller("13912345678")})  # beyond orjson: json writes it
+    entry, big = [json.loads(line) for line in lines().splitlines()]
+    assert list(entry) == ["ts", "level", "service", "logger", "msg", "correlation_id", "extra"]
+    assert entry["level"] == "WARNING" and entry["service"] == "test-service" and entry["logger"] == log.name
+    assert entry["msg"] == "report r-1: 3 tries, 电话 138****5678"
+    assert datetime.fromisoformat(entry["ts"]).tzinfo is not None
+    assert entry["extra"]["codes"] == {"1": "a"} and entry["extra"]["ratio"] is None
+    assert big["extra"]["big"] == 2**70 and "139****5678" in big["extra"]["caller"]
+    assert entry["extra"]["when"] == "2026-01-01 00:00:00+00:00"
+    assert "13912345678" not in entry["extra"]["caller"] and "139****5678" in entry["extra"]["caller"]
