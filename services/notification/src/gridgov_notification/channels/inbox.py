@@ -7,7 +7,6 @@ from sqlmodel import Session
 from gridgov_common.db import Database
 from gridgov_notification.channels.base import OutgoingDelivery, register
 from gridgov_notification.inbox import service
-from gridgov_notification.inbox.models import InboxMessage
 from gridgov_notification.settings import NotificationSettings
 
 
@@ -20,18 +19,21 @@ class InboxChannel:
         self.db = db
 
     def send_in(self, session: Session, delivery: OutgoingDelivery) -> None:
-        """Stage the inbox message in the consumer's transaction (once per event and recipient)."""
-        service.add_new(session, InboxMessage(
-            id=delivery.id,
-            recipient=delivery.target,
-            ticket_id=delivery.ticket_id,
-            report_id=delivery.report_id,
-            event_type=delivery.event_type,
-            source_event_id=delivery.event_id,
-            title=delivery.subject,
-            body=delivery.body,
-            created_at=delivery.created_at,
-        ))
+        """Stage the inbox message in the consumer's transaction (once per event and recipient; written at
+        commit with the batch's other messages)."""
+        # A plain row, not an InboxMessage: building ORM objects per message was a seventh of the consumer's CPU.
+        service.add_new_rows(session, [{
+            "id": delivery.id,
+            "recipient": delivery.target,
+            "ticket_id": delivery.ticket_id,
+            "report_id": delivery.report_id,
+            "event_type": delivery.event_type,
+            "source_event_id": delivery.event_id,
+            "title": delivery.subject,
+            "body": delivery.body,
+            "created_at": delivery.created_at,
+            "read_at": None,
+        }])
 
     def send(self, delivery: OutgoingDelivery) -> None:
         """File the message in a transaction of its own (a delivery re-sent outside the consumer)."""

@@ -25,6 +25,7 @@ def add_contact(db: Database, principal: Principal, data: ContactPointCreate) ->
                                secret=data.secret, active=data.active, created_at=datetime.now(UTC),
                                created_by=principal.sub)
         session.add(contact)
+        service.bump_version(session)  # consumers in every process reload contact points at their next batch
         session.commit()
         return contact
 
@@ -39,4 +40,5 @@ def remove_contact(db: Database, contact_id: str) -> None:
     """Remove a contact point; deliveries still waiting for it are dead-lettered by the worker."""
     with db.session() as session:
         session.delete(service.get_or_raise(session, contact_id))
+        service.bump_version(session)  # consumers in every process reload contact points at their next batch
         session.commit()

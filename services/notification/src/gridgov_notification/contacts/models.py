@@ -27,3 +27,16 @@ class ContactPoint(NotificationTable, table=True):
     active: bool = True
     created_at: datetime
     created_by: str = Field(max_length=100)
+
+
+class ReferenceVersion(NotificationTable, table=True):
+    """A counter bumped in the same transaction as every change to a kind of reference data (``contact_point``).
+
+    Consumers keep that data in memory and read this one row once per batch: a changed counter means reload, so
+    a change another process committed is seen by the next batch, with no query per message.
+    """
+
+    __tablename__ = "reference_version"
+
+    name: str = Field(primary_key=True, max_length=50)
+    version: int = 0

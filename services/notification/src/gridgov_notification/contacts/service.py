@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from gridgov_common.errors import NotFound
-from gridgov_notification.contacts.models import ContactPoint
+from gridgov_notification.contacts.models import ContactPoint, ReferenceVersion
 
 
 def list_filtered(session: Session, *, address: str | None, channel: str | None) -> list[ContactPoint]:
@@ -19,8 +21,17 @@ def list_filtered(session: Session, *, address: str | None, channel: str | None)
         col(ContactPoint.address), col(ContactPoint.channel), col(ContactPoint.target))).all())
 
 
+def bump_version(session: Session, name: str = "contact_point") -> None:
+    """Count a change to ``name``'s reference data in the caller's transaction: the consumers' cached copies
+    reload at their next batch (see contacts.cache)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = ReferenceVersion.__table__
+    session.execute(insert(table).values(name=name, version=1)
+                    .on_conflict_do_update(index_elements=["name"], set_={"version": table.c.version + 1}))
+
+
 def active_for(session: Session, addresses: list[str]) -> list[ContactPoint]:
-    """The active contact points of any of ``addresses``."""
+    """The active contact points of any of ``addresses``, read now (the consumers use contacts.cache)."""
     if not addresses:
         return []
     return list(session.exec(select(ContactPoint).where(col(ContactPoint.address).in_(addresses),

@@ -15,7 +15,7 @@ from gridgov_common.db import Database
 from gridgov_common.events.tickets import TicketEvent
 from gridgov_notification import subscriptions
 from gridgov_notification.channels import OutgoingDelivery, TransactionalChannel
-from gridgov_notification.contacts import service as contacts
+from gridgov_notification.contacts.cache import book as contacts
 from gridgov_notification.deliveries import planning, service
 from gridgov_notification.deliveries.policy import QuietHours
 from gridgov_notification.templates import TemplateBook
@@ -54,17 +54,16 @@ class TicketEventNotifier:
         notices = subscriptions.notices_for(envelope.type, event)
         if not notices:
             return 0
-        reachable = contacts.active_for(session, [n.recipient for n in notices])
-        planned = planning.plan(
-            str(envelope.id), envelope.type, event, notices,
-            [planning.Contact(c.id, c.address, c.channel, c.target) for c in reachable],
-            self.templates, self.clock(), self.quiet)
+        reachable = contacts.active_for(session, [n.recipient for n in notices])  # in memory, checked per batch
+        planned = planning.plan(str(envelope.id), envelope.type, event, notices, reachable, self.templates,
+                                self.clock(), self.quiet)
         for delivery in planned:
             if delivery.channel == self.inbox.name:
                 self.inbox.send_in(session, outgoing(delivery))
         service.insert_new(session, planned)
-        log.info("ticket %s %s: %d deliveries for %s", event.ticket_id, envelope.type, len(planned),
-                 ", ".join(n.recipient for n in notices))
+        if log.isEnabledFor(logging.INFO):  # the record and its joined list only when someone reads it
+            log.info("ticket %s %s: %d deliveries for %s", event.ticket_id, envelope.type, len(planned),
+                     ", ".join(n.recipient for n in notices))
         return len(planned)
 
 

@@ -6,27 +6,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from gridgov_notification import staging
 from gridgov_notification.deliveries.models import DUE, Delivery
+from gridgov_notification.deliveries.planning import PlannedDelivery
 
-# Columns a worker never copies from a planned row (the row is new: no lease yet).
-_INSERT_COLUMNS = [c.name for c in Delivery.__table__.columns if c.name not in ("lease_owner", "lease_until")]
+# The unique key that makes planning idempotent: a redelivered event never sends twice.
+_ONCE_PER_EVENT = ("event_id", "address", "channel", "target")
 
 
-def insert_new(session: Session, deliveries: list[Delivery]) -> None:
-    """Insert deliveries, skipping any whose (event, address, channel, target) exists: a redelivered event
-    never sends twice."""
-    if not deliveries:
-        return
-    rows = [{name: getattr(d, name) for name in _INSERT_COLUMNS} for d in deliveries]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Delivery.__table__).on_conflict_do_nothing(
-        index_elements=["event_id", "address", "channel", "target"])
-    session.execute(stmt, rows)
+def insert_new(session: Session, deliveries: list[PlannedDelivery]) -> None:
+    """Stage deliveries to be inserted at commit (one statement for the batch), skipping any whose (event,
+    address, channel, target) exists: a redelivered event never sends twice."""
+    if deliveries:
+        staging.stage(session, Delivery.__table__, _ONCE_PER_EVENT, [d.row() for d in deliveries])
 
 
 def due_candidates(session: Session, now: datetime, limit: int) -> list[tuple[str, str, str]]:

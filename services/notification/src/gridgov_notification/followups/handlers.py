@@ -23,7 +23,7 @@ from gridgov_common.events.tickets import TicketEvent
 from gridgov_notification import subscriptions
 from gridgov_notification.catalog import handlers as catalog
 from gridgov_notification.channels import TransactionalChannel
-from gridgov_notification.contacts import service as contacts
+from gridgov_notification.contacts.cache import book as contacts
 from gridgov_notification.deliveries import planning
 from gridgov_notification.deliveries import service as deliveries
 from gridgov_notification.deliveries.handlers import outgoing
@@ -77,8 +77,7 @@ class FollowupPlanner:
         # A request to rate never wakes anyone at night, whatever the ticket's priority.
         quiet_event = event.model_copy(update={"priority": "normal"})
         notices = [(d, rules.notice_for(d, event, rules.link(self.link_base, d.token))) for d in drafts]
-        reachable = contacts.active_for(session, sorted({n.recipient for _, n in notices}))
-        known = [planning.Contact(c.id, c.address, c.channel, c.target) for c in reachable]
+        known = contacts.active_for(session, sorted({n.recipient for _, n in notices}))  # in memory, checked per batch
         for draft, notice in notices:
             # Each follow-up is its own source event: the closed notice to the same reporter (same event id)
             # and a second hotline call-back to the command centre are separate messages.

@@ -3,12 +3,14 @@
 from dataclasses import dataclass
 
 from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from gridgov_common.errors import NotFound
+from gridgov_notification import staging
 from gridgov_notification.inbox.models import InboxMessage
+
+# The unique key that makes filing idempotent: one message per event and recipient.
+_ONCE_PER_EVENT = ("source_event_id", "recipient")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ def add(session: Session, message: InboxMessage) -> None:
 
 def add_new(session: Session, message: InboxMessage) -> None:
     """Insert a message unless its event already filed one for the recipient (a redelivery files nothing)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(InboxMessage.__table__).values(**message.model_dump())
-                    .on_conflict_do_nothing(index_elements=["source_event_id", "recipient"]))
+    add_new_rows(session, [message.model_dump()])
+
+
+def add_new_rows(session: Session, rows: list[dict]) -> None:
+    """Stage message rows (every column but ``read_at``) to be inserted at commit in one statement, each unless
+    its event already filed one for the recipient (a redelivery files nothing)."""
+    staging.stage(session, InboxMessage.__table__, _ONCE_PER_EVENT, rows)
