@@ -1,6 +1,7 @@
 """event-intake: reports from every channel, persisted and published on ``gridgov.reports.received``."""
 
 from dataclasses import dataclass
+from threading import Thread
 
 from fastapi import FastAPI
 
@@ -9,6 +10,7 @@ from gridgov_common.limits import MULTIPART_ALLOWANCE, RouteLimit
 from gridgov_common.runtime import ServiceRuntime
 from gridgov_common.web import create_service_app
 from gridgov_event_intake.assist import models as _assist_models  # noqa: F401 - registers the tables
+from gridgov_event_intake.assist import service as assist_service
 from gridgov_event_intake.assist.repeat_views import router as repeat_router
 from gridgov_event_intake.assist.views import router as assist_router
 from gridgov_event_intake.catalog import models as _catalog_models  # noqa: F401 - registers the tables
@@ -37,12 +39,15 @@ class IntakeRuntime(ServiceRuntime):
     """The shared runtime plus intake's group committer, through which reports are written."""
 
     committer: GroupCommitter | None = None
+    assist_preload: Thread | None = None
 
     def prepare(self) -> None:
-        """Seed an empty knowledge base, then start the group committer once the schema exists."""
+        """Seed an empty knowledge base, start the group committer once the schema exists, and load the seat
+        assistant's classifier in the background (seconds: startup and /readyz do not wait for it)."""
         knowledge.seed(self.db)
         self.committer = GroupCommitter(self.db)
         self.committer.start()
+        self.assist_preload = assist_service.preload(self.db)
 
     def stop(self) -> None:
         """Commit the reports already handed over, then stop the rest."""

@@ -4,10 +4,14 @@ The classifier learns only what this set shows it: every middle code must be the
 must give the same set (a model version is reproducible), and no text may be one the classify endpoint refuses.
 """
 
+import json
 import re
 import time
 from collections import Counter
 from functools import cache
+from importlib.resources import files
+
+import pytest
 
 from gridgov_common.categories import seed_book
 from gridgov_event_intake.assist import generate
@@ -70,6 +74,32 @@ def test_every_code_has_its_own_phrasings():
         assert w.names, f"{code} has no names"
         assert len(w.phrasings) + len(w.hard) >= MIN_PHRASINGS, f"{code}: {len(w.phrasings) + len(w.hard)}"
         assert set(w.neighbours) <= set(wordings), f"{code}: unknown neighbour {set(w.neighbours) - set(wordings)}"
+
+
+def test_extra_phrasings_add_to_a_codes_own_and_keep_them_first():
+    extra = json.loads(files("gridgov_event_intake.assist").joinpath("data", generate.EXTRA_FILE)
+                       .read_text(encoding="utf-8"))
+    wordings = generate.wordings()
+    assert extra and set(extra) <= set(wordings)
+    for code, entry in extra.items():
+        w = wordings[code]
+        for key in ("phrasings", "hard"):
+            assert set(entry.get(key, ())) <= set(getattr(w, key)), (code, key)
+        assert len(w.phrasings) == len(set(w.phrasings)), f"{code}: a phrasing twice"
+    # the majors whose confusions cost most department errors got more ways of saying them
+    assert {code[:2] for code in extra} >= {"04", "21", "22", "24", "29"}
+
+
+def test_extra_phrasings_of_an_unknown_code_are_refused(monkeypatch):
+    real = generate._read
+    monkeypatch.setattr(generate, "_read",
+                        lambda name: '{"99001": {"phrasings": ["x"]}}' if name == generate.EXTRA_FILE else real(name))
+    generate.wordings.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="99001"):
+            generate.wordings()
+    finally:
+        generate.wordings.cache_clear()
 
 
 def test_slots_in_phrasings_are_known():

@@ -13,7 +13,12 @@ import numpy as np
 import pytest
 
 from gridgov_event_intake.assist import evaluate, training
-from gridgov_event_intake.assist.departments import department_name, department_of, seed_department_types
+from gridgov_event_intake.assist.departments import (
+    department_by_summed_probability,
+    department_name,
+    department_of,
+    seed_department_types,
+)
 from gridgov_event_intake.assist.model import Artefact, ArtefactInvalid, Classifier, tfidf_row
 from gridgov_event_intake.assist.tokenise import Tokeniser, has_cjk, normalise
 
@@ -152,6 +157,16 @@ def test_department_of_inherits_the_major_class_type():
     assert len([c for c in seed_department_types() if len(c) == 5]) == 112
 
 
+def test_department_by_summed_probability_sums_a_bureaus_codes():
+    # 22001 alone is the likeliest code, but 21001 and 21004 together make emergency management likelier.
+    classes = ["22001", "21001", "21004", "01001"]
+    department, total = department_by_summed_probability(classes, [0.4, 0.3, 0.25, 0.05])
+    assert department == "emergency-management" and total == pytest.approx(0.55)
+    assert department_by_summed_probability(classes, [0.7, 0.1, 0.1, 0.1])[0] == "fire-safety"
+    assert department_by_summed_probability(["99001"], [1.0]) == (None, 0.0)  # no known department
+    assert department_by_summed_probability(["22001", "21001"], [0.5, 0.5])[0] == "emergency-management"  # tie
+
+
 def test_evaluate_counts_top1_top3_department_and_abstentions(classifier):
     examples = [("路边有无照经营的游商在卖东西", "05001"), ("hello", "01001"), ("路灯不亮", "11008")]
     figures = evaluate.evaluate(classifier, examples)
@@ -161,6 +176,7 @@ def test_evaluate_counts_top1_top3_department_and_abstentions(classifier):
     assert figures["per_major"]["05"]["texts"] == 1
     assert figures["confusion_by_department"]["urban-management"].get("(none)") == 1  # "hello": no suggestion
     assert figures["latency_ms"]["p95"] > 0
+    assert figures["department_top1_summed"] <= round(2 / 3, 4)  # "hello" has no department
 
 
 def test_not_worse_compares_top3_and_department_accuracy():

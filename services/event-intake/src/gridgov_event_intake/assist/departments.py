@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from functools import cache
 
 from gridgov_common.categories import seed_csv
@@ -53,6 +54,21 @@ def department_of(code: str) -> str | None:
     """The department type of a middle code (its own, else its major class's), or None if unknown."""
     types = seed_department_types()
     return types.get(code) or types.get(code[:MAJOR_LEN])
+
+
+def department_by_summed_probability(classes: Sequence[str], probs: Sequence[float]) -> tuple[str | None, float]:
+    """The department type whose codes together are likeliest (the sum of their probabilities), and that sum;
+    (None, 0.0) without any code of a known department. A text split between two of one bureau's codes may
+    still be that bureau's with more confidence than the single likeliest code of another."""
+    totals: dict[str, float] = {}
+    for code, p in zip(classes, probs, strict=True):
+        department = department_of(code)
+        if department is not None:
+            totals[department] = totals.get(department, 0.0) + float(p)
+    if not totals:
+        return None, 0.0
+    best = max(sorted(totals), key=lambda d: totals[d])  # sorted: a tie goes to the same department every time
+    return best, totals[best]
 
 
 def department_name(department_type: str | None) -> str | None:

@@ -7,7 +7,8 @@ belong here, and the neighbouring codes themselves (an operator's note ruling on
 rate). ``phrasings_common.json`` holds what all codes share: slot values, openings and closings of a call,
 code-neutral rambling, colloquial/Cantonese rewrites and a typo/homophone table. Place names come from
 ``places.txt`` (the demo city's towns and villages, dumped once from grid-registry's generator, plus road and
-landmark words). ``handwritten_train.tsv`` adds examples written one by one.
+landmark words). ``handwritten_train.tsv`` adds examples written one by one; ``extra_phrasings.json`` adds phrasings
+to codes the files above already word.
 
 Pure and deterministic for a seed: the only I/O is reading those packaged files.
 """
@@ -30,6 +31,9 @@ _SLOT_RE = re.compile(r"\{([a-z_0-9]+)\}")
 _CODE_SLOTS = {"object", "name"}  # filled from the code's own lists; the rest from phrasings_common.json
 MAX_TEXT = 2000  # the classify endpoint's limit
 _HOUSE_NUMBERS = (3, 8, 12, 15, 23, 36, 57, 88, 102, 168)
+# Phrasings added to codes the department confusions showed thin (21, 22, 24, 29, 04, 28 and the "other" codes):
+# more ways of saying the same code, and hard ones naming a neighbour's words. Added to, never replacing, a code's own.
+EXTRA_FILE = "extra_phrasings.json"
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,18 @@ def wordings() -> dict[str, CodeWording]:
             out[code] = CodeWording(code, tuple(entry.get("names", ())), tuple(entry.get("objects", ())),
                                     tuple(entry.get("phrasings", ())), tuple(entry.get("hard", ())),
                                     tuple(entry.get("neighbours", ())))
+    for code, entry in json.loads(_read(EXTRA_FILE)).items():
+        base = out.get(code)
+        if base is None:
+            raise ValueError(f"{EXTRA_FILE}: {code} has no wording of its own to add to")
+        out[code] = CodeWording(code, *(_extend(getattr(base, key), entry.get(key, ()))
+                                        for key in ("names", "objects", "phrasings", "hard", "neighbours")))
     return out
+
+
+def _extend(have: tuple[str, ...], more: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """``have`` then the items of ``more`` it lacks, in order."""
+    return have + tuple(m for m in dict.fromkeys(more) if m not in have)
 
 
 @cache

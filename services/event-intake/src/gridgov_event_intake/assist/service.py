@@ -125,6 +125,25 @@ def forget(db: Database) -> None:
         _cache.pop(db, None)
 
 
+def preload(db: Database) -> threading.Thread:
+    """Load the classifier in use in a background thread (artefact, segmenter dictionary: seconds and tens of
+    MB) so that startup, ``/readyz`` and the first report do not wait for it and the first classify finds it
+    loaded; a classify arriving meanwhile waits on the same lock instead of loading it twice."""
+
+    def load() -> None:
+        started = time.perf_counter()
+        try:
+            version = current_classifier(db).version
+        except Exception:  # noqa: BLE001 - a failed preload only means the first classify loads it
+            log.warning("assist: preloading the classifier failed; the first classify will load it", exc_info=True)
+            return
+        log.info("assist: classifier %s preloaded in %.2f s", version, time.perf_counter() - started)
+
+    thread = threading.Thread(target=load, name="assist-preload", daemon=True)
+    thread.start()
+    return thread
+
+
 def suggest(db: Database, text: str) -> Classification:
     """The classifier's suggestion for a text (the hotline channel records it beside the operator's choice)."""
     return current_classifier(db).classify(text)
