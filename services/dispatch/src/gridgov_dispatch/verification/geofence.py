@@ -32,10 +32,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-import numpy as np
-import shapely
-from shapely.geometry import Point, shape
-
 from gridgov_common.phash import hamming
 
 VerdictName = Literal["inside", "boundary", "outside", "unverifiable"]
@@ -140,6 +136,8 @@ class Boundary:
 
 def boundary_from_geojson(grid_code: str, geojson: str | Mapping[str, Any]) -> Boundary:
     """A grid boundary from a GeoJSON Polygon or MultiPolygon (text or mapping)."""
+    from shapely.geometry import shape  # at first use: numpy + shapely cost ~20 MB per process (#18)
+
     data = json.loads(geojson) if isinstance(geojson, str) else geojson
     return Boundary(grid_code, shape(data))
 
@@ -161,6 +159,10 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 def signed_distance_m(boundary: Boundary, lon: float, lat: float) -> float:
     """How far a point is inside the boundary (positive) or outside it (negative), in metres."""
+    import numpy as np
+    import shapely
+    from shapely.geometry import Point
+
     kx, ky = metres_per_degree(lat)
     origin, scale = np.array([lon, lat]), np.array([kx, ky])
     local = shapely.transform(boundary.geometry, lambda xy: (xy - origin) * scale)

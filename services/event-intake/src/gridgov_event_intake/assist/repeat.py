@@ -13,9 +13,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from datasketch import MinHash
+if TYPE_CHECKING:  # imported when first used: datasketch pulls in numpy and scipy (~55 MB per process, #18)
+    from datasketch import MinHash
 
 SHINGLES = (1, 2)  # characters per shingle: single characters and bigrams
 NUM_PERM = 256  # permutations: about ±0.02 standard error on a similarity near 0.12
@@ -26,10 +27,17 @@ SEED = 17
 THRESHOLD = 0.12
 
 T = TypeVar("T")
-# Drawn once: a MinHash draws its permutations from the seed each time it is made, most of its cost for a short
-# text; signatures made with the same ones are the same as with fresh ones.
-_FIRST = MinHash(num_perm=NUM_PERM, seed=SEED)
-_PERMUTATIONS, _SCHEME = _FIRST.permutations, _FIRST.scheme
+
+
+@lru_cache(maxsize=1)
+def _permutations() -> tuple:
+    """The permutations and scheme of every signature, drawn once at first use: a MinHash draws its permutations
+    from the seed each time it is made, most of its cost for a short text; signatures made with the same ones are
+    the same as with fresh ones."""
+    from datasketch import MinHash
+
+    first = MinHash(num_perm=NUM_PERM, seed=SEED)
+    return first.permutations, first.scheme
 
 
 def normalise(text: str) -> str:
@@ -54,7 +62,10 @@ def signature(text: str) -> MinHash | None:
     grams = shingles(text)
     if not grams:
         return None
-    sig = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme=_SCHEME)
+    from datasketch import MinHash
+
+    permutations, scheme = _permutations()
+    sig = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=permutations, scheme=scheme)
     sig.update_batch([g.encode("utf-8") for g in sorted(grams)])
     return sig
 

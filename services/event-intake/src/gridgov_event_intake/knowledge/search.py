@@ -15,10 +15,11 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-import bm25s
-import jieba
-import numpy as np
+if TYPE_CHECKING:  # imported at the first search: bm25s pulls in numpy and scipy (~40 MB per process, #18)
+    import bm25s
+    import jieba
 
 # Field weights (question above keywords above answer); tuned on the paraphrases of tests/unit.
 WEIGHTS = {"question": 1.0, "keywords": 0.7, "answer": 0.3}
@@ -33,8 +34,21 @@ _WORD = re.compile(r"[\w]", re.UNICODE)  # a token with no letter, digit or CJK 
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 logging.getLogger("jieba").setLevel(logging.WARNING)  # its dictionary loading is not news
-_tokenizer = jieba.Tokenizer()  # our own instance: words another module adds to jieba's global one change nothing here
+_tokenizer: jieba.Tokenizer | None = None  # made at the first search (jieba is imported then)
 _tokenizer_lock = threading.Lock()
+
+
+def _jieba() -> jieba.Tokenizer:
+    """Our own initialised jieba instance: words another module adds to jieba's global one change nothing here."""
+    global _tokenizer
+    if _tokenizer is None or not _tokenizer.initialized:
+        with _tokenizer_lock:
+            if _tokenizer is None:
+                import jieba
+
+                _tokenizer = jieba.Tokenizer()
+            _tokenizer.initialize()
+    return _tokenizer
 
 
 def tokenise(text: str) -> list[str]:
@@ -44,10 +58,7 @@ def tokenise(text: str) -> list[str]:
     The bigrams catch what segmentation splits differently in a caller's wording ("停不停水" holds 停水; "狗证"
     is one word to nobody's dictionary but a bigram of 办狗证).
     """
-    if not _tokenizer.initialized:
-        with _tokenizer_lock:
-            _tokenizer.initialize()
-    words = [token for token in (t.strip().lower() for t in _tokenizer.lcut_for_search(text))
+    words = [token for token in (t.strip().lower() for t in _jieba().lcut_for_search(text))
              if token and token not in STOPWORDS and _WORD.search(token)]
     bigrams = [f"#{pair}" for run in _HAN_RUN.findall(text) for i in range(len(run) - 1)
                if (pair := run[i:i + 2]) not in STOPWORDS]
@@ -92,6 +103,8 @@ class KnowledgeIndex:
             tokens = [tokenise(text) for text in column]
             if not any(tokens):
                 continue  # a field no article fills (no keywords anywhere) scores nothing; bm25s cannot index it
+            import bm25s
+
             index = bm25s.BM25()
             index.index(tokens, show_progress=False)
             self._fields[name] = index
@@ -101,6 +114,7 @@ class KnowledgeIndex:
         tokens = tokenise(query)
         if not self.docs or not tokens or limit <= 0:
             return []
+        import numpy as np
         total = np.zeros(len(self.docs), dtype=np.float64)
         for name, index in self._fields.items():
             total += WEIGHTS[name] * np.nan_to_num(index.get_scores(tokens))
