@@ -1,11 +1,16 @@
 """dispatch's bus subscriptions: one ``{message type: handlers}`` table per consumer group.
 
-Every handler is ``handler(ctx, session, envelope)``; ``ctx`` is a snapshot of the dispatch context (calendar,
-catalog, rule set) taken before each batch's transaction (see ``gridgov_common.consumers``).
+Every handler is ``handler(ctx, session, envelope)``; ``ctx`` is a snapshot of the dispatch context taken before
+each batch's transaction (see ``gridgov_common.consumers``): the reference data (departments, calendar, catalog,
+rule set) checked against the database once for the batch, and the report ids of its located reports, so the
+one-ticket-per-report check is one query per batch (issue #18).
 """
 
+from typing import Any
+
+from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.topics import ALARMS_EVENTS, FEEDBACK_RECEIVED, GRIDS_PUBLISHED, MEDIA_STORED, REPORTS_LOCATED
-from gridgov_common.consumers import MessageTable, consumer_spec
+from gridgov_common.consumers import MessageTable, apply
 from gridgov_common.events.alarms import ALARM_GROUP_REPEATED, ALARM_GROUP_RESOLVED
 from gridgov_common.events.feedback import FEEDBACK_RECEIVED_TYPE
 from gridgov_common.events.grids import GRID_PUBLISHED_TYPE
@@ -42,6 +47,26 @@ TABLES = (REGISTER, FEEDBACK, GRIDS, MEDIA, ALARMS)
 
 
 def consumer_specs(ctx: DispatchContext) -> list[ConsumerSpec]:
-    """Dispatch's consumer groups; each batch decides on one snapshot of the calendar, catalog and rule set
-    (a reopen moves the SLA clock on the calendar)."""
-    return [consumer_spec(ctx.db, table, ctx.snapshot) for table in TABLES]
+    """Dispatch's consumer groups; each batch decides on one snapshot of the departments, calendar, catalog and
+    rule set (a reopen moves the SLA clock on the calendar), checked against the database as the batch begins."""
+    return [_spec(ctx, table) for table in TABLES]
+
+
+def _spec(ctx: DispatchContext, table: MessageTable[DispatchContext]) -> ConsumerSpec:
+    """``gridgov_common.consumers.consumer_spec`` with the batch's report ids handed to its snapshot."""
+
+    def handle(envelopes: list[Envelope]) -> None:
+        fixed = ctx.batch_snapshot(report_id for e in envelopes if (report_id := _located_report_id(e)))
+        ctx.db.idempotent_batch(table.group, lambda session, envelope: apply(table, fixed, session, envelope))(
+            envelopes)
+
+    return ConsumerSpec(table.group, list(table.topics), handle)
+
+
+def _located_report_id(envelope: Envelope) -> str | None:
+    """The report id of a report.located message, read without validating it (its handler validates)."""
+    if envelope.type != REPORT_LOCATED or not isinstance(envelope.payload, dict):
+        return None
+    report: Any = envelope.payload.get("report")
+    report_id = report.get("report_id") if isinstance(report, dict) else None
+    return report_id if isinstance(report_id, str) else None

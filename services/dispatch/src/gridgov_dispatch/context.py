@@ -3,14 +3,20 @@ rule set and working calendar (each cached by its own module and refreshed when 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from sqlmodel import Session
+
 from gridgov_common.db import Database
+from gridgov_dispatch import reference
 from gridgov_dispatch.catalog import service as catalogs
 from gridgov_dispatch.catalog.items import Catalog
+from gridgov_dispatch.departments import service as departments
 from gridgov_dispatch.rules import service as rule_sets
-from gridgov_dispatch.rules.engine import RuleSet
+from gridgov_dispatch.rules.engine import RoutingContext, RuleSet
 from gridgov_dispatch.settings import DispatchSettings
+from gridgov_dispatch.tickets.batch import ReportBatch
 from gridgov_dispatch.worktime import calendar_store
 from gridgov_dispatch.worktime.working_calendar import WorkingCalendar
 
@@ -24,6 +30,8 @@ class DispatchContext:
     _calendar: WorkingCalendar | None = None
     _catalog: Catalog | None = None
     _rule_set: RuleSet | None = None
+    _departments: reference.Departments | None = None  # a consumer batch's, checked as the batch began
+    batch: ReportBatch | None = None  # a consumer batch's reports, when the batch read ahead for them
 
     def snapshot(self) -> DispatchContext:
         """This context with the current calendar, catalog and rule set fixed for one use case.
@@ -33,6 +41,24 @@ class DispatchContext:
         of each, even if an admin publishes a new one meanwhile.
         """
         return replace(self, _calendar=self.calendar(), _catalog=self.catalog(), _rule_set=self.rule_set())
+
+    def batch_snapshot(self, report_ids: Iterable[str] = ()) -> DispatchContext:
+        """A snapshot for one consumer batch: the reference data checked against the database first (a change
+        another process committed is seen here), the departments fixed with it, and the batch's report ids."""
+        found = reference.refresh(self.db)
+        return replace(self.snapshot(), _departments=found, batch=ReportBatch(report_ids))
+
+    def routing_context(self, session: Session) -> RoutingContext:
+        """The departments rules resolve to: the batch's, else read in ``session``."""
+        if self._departments is not None:
+            return self._departments.routing
+        return rule_sets.routing_context(session)
+
+    def department_active(self, session: Session, code: str) -> bool:
+        """Whether a department exists and takes new tickets: the batch's answer, else read in ``session``."""
+        if self._departments is not None:
+            return self._departments.is_active(code)
+        return departments.is_active(session, code)
 
     def calendar(self) -> WorkingCalendar:
         """The working calendar (official tables, loaded years, working hours)."""

@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from gridgov_common.auth import CITY_WIDE
@@ -26,12 +27,11 @@ from gridgov_common.logs import correlation
 from gridgov_dispatch.context import DispatchContext
 from gridgov_dispatch.departments import service as departments
 from gridgov_dispatch.rules import engine as rules
-from gridgov_dispatch.rules import service as rule_sets
 from gridgov_dispatch.tickets import evidence, lifecycle, merge, service, transitions
 from gridgov_dispatch.tickets.access import SYSTEM, Actor, SystemActor, TicketFacts, authorize_view
-from gridgov_dispatch.tickets.lifecycle import Action
+from gridgov_dispatch.tickets.lifecycle import Action, State
 from gridgov_dispatch.tickets.merge import MergeDecision, MergePolicy
-from gridgov_dispatch.tickets.models import MergedReport, Ticket
+from gridgov_dispatch.tickets.models import MergedReport, Ticket, TicketTransition
 from gridgov_dispatch.tickets.schemas import NOTE_MAX, PlacedLocation
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,11 @@ def register_located_report(ctx: DispatchContext, session: Session, envelope: En
     """
     located = ReportLocated.model_validate(envelope.payload)
     report_id = located.report.report_id
-    if service.get_by_report(session, report_id) is not None or session.get(MergedReport, report_id) is not None:
+    if _has_ticket(ctx, session, report_id):
         log.info("report %s already has a ticket; message %s changes nothing", report_id, envelope.id)
         return
+    if ctx.batch is not None:
+        ctx.batch.take(report_id)  # a second message of the report later in this batch changes nothing
     policy = merge_policy(ctx)
     if policy.enabled and not located.report.handled_on_spot:
         report = located.report
@@ -68,14 +70,20 @@ def register_located_report(ctx: DispatchContext, session: Session, envelope: En
         if decision is not None:
             _merge(ctx, session, located, decision, envelope)
             return
-    routed = _decide(ctx, session, located) if not located.report.handled_on_spot else None
-    ticket = _register(ctx, session, located, envelope, routed)
     if located.report.handled_on_spot:
+        ticket = _register(ctx, session, located, envelope, None)
         _handled_on_spot(ctx, session, ticket, located, envelope)
     else:
-        _dispatch_if_routed(ctx, session, ticket, routed, envelope)
+        ticket = _register_routed(ctx, session, located, envelope, _decide(ctx, session, located))
     log.info("ticket %s registered for report %s; state %s, department %s", ticket.id, report_id,
              ticket.state, ticket.department)
+
+
+def _has_ticket(ctx: DispatchContext, session: Session, report_id: str) -> bool:
+    """Whether the report already has a ticket or was merged: the batch's read-ahead answer when it has one."""
+    if ctx.batch is not None and ctx.batch.covers(report_id):
+        return ctx.batch.taken(session, report_id)
+    return service.get_by_report(session, report_id) is not None or session.get(MergedReport, report_id) is not None
 
 
 def act(ctx: DispatchContext, ticket_id: str, action: Action, actor: Actor, note: str | None = None, *,
@@ -279,7 +287,7 @@ def _decide(ctx: DispatchContext, session: Session, located: ReportLocated) -> r
         location_status=location.status, town_code=location.town_code, village_code=location.village_code,
         grid_code=location.grid_code, department_areas=frozenset(location.department_areas or ()),
         priority="urgent" if report.urgency == "urgent" else "normal", at=report.submitted_at)
-    return rules.decide(facts, ctx.rule_set(), rule_sets.routing_context(session))
+    return rules.decide(facts, ctx.rule_set(), ctx.routing_context(session))
 
 
 def _trace_json(decision: rules.Decision) -> str:
@@ -295,9 +303,53 @@ def _trace_json(decision: rules.Decision) -> str:
 
 def _register(ctx: DispatchContext, session: Session, located: ReportLocated, cause: Envelope | None,
               routed: rules.Decision | None) -> Ticket:
-    report, location = located.report, located.location
+    report = located.report
     now = datetime.now(UTC)
-    ticket = Ticket(
+    ticket = _new_ticket(ctx, located, routed, now)
+    session.add(ticket)
+    session.flush()  # the UNIQUE report_id speaks here, before anything else is staged
+    # The report's own photos open the audit trail (a later step reusing one is caught); a 自行处置's are the
+    # handling's and go on that row.
+    transitions.record(ctx, session, ticket, Action.REGISTER, None, SYSTEM, note=routed.reason if routed else None,
+                       at=now, causation_id=str(cause.id) if cause else None,
+                       photos=None if report.handled_on_spot else report.media_ids)
+    return ticket
+
+
+def _register_routed(ctx: DispatchContext, session: Session, located: ReportLocated, cause: Envelope,
+                     routed: rules.Decision) -> Ticket:
+    """立案 and, when the rules name an active department, 派遣 — written as one ticket row and its audit rows.
+
+    The same rows and events as ``_register`` then ``_dispatch_if_routed`` (the ticket at version 2 after its
+    dispatch, audit rows 1 and 2, ``ticket.registered`` then ``ticket.dispatched``), but the dispatch is applied
+    to the new ticket before it is written: one Core insert of the ticket and one of its audit rows, instead of an
+    insert, an ORM flush per row and a version-guarded update (issue #18). The ticket is not in the session.
+    """
+    report = located.report
+    now = datetime.now(UTC)
+    ticket = _new_ticket(ctx, located, routed, now)
+    causation_id = str(cause.id)
+    audit = [transitions.audit_row(ctx, session, ticket, Action.REGISTER, None, SYSTEM, note=routed.reason, at=now,
+                                   causation_id=causation_id, photos=report.media_ids)]
+    if _routed_department(ctx, session, ticket, routed) is not None:
+        source, at = State(ticket.state), datetime.now(UTC)
+        values = transitions.changed_values(ctx, ticket, Action.DISPATCH, SYSTEM, {
+            "department": routed.department, "first_department": routed.department}, at)
+        for name, value in {**values, "version": ticket.version + 1}.items():
+            setattr(ticket, name, value)
+        audit.append(transitions.audit_row(ctx, session, ticket, Action.DISPATCH, source, SYSTEM, note=routed.reason,
+                                           at=at, causation_id=causation_id))
+    table = Ticket.__table__
+    # The UNIQUE report_id speaks here: a concurrent registration fails the batch, the one-by-one retry skips it.
+    session.execute(insert(table), [{c.name: getattr(ticket, c.name) for c in table.columns}])
+    session.execute(insert(TicketTransition.__table__), audit)
+    return ticket
+
+
+def _new_ticket(ctx: DispatchContext, located: ReportLocated, routed: rules.Decision | None, now: datetime) -> Ticket:
+    """A registered ticket of a located report (not yet stored), with what routing decided."""
+    report, location = located.report, located.location
+    return Ticket(
         id=str(uuid.uuid4()),
         report_id=report.report_id,
         category_code=report.category_code,
@@ -320,14 +372,6 @@ def _register(ctx: DispatchContext, session: Session, located: ReportLocated, ca
         rule_set_version=ctx.rule_set().version if routed else None,
         catalog_version=ctx.catalog().version,
     )
-    session.add(ticket)
-    session.flush()  # the UNIQUE report_id speaks here, before anything else is staged
-    # The report's own photos open the audit trail (a later step reusing one is caught); a 自行处置's are the
-    # handling's and go on that row.
-    transitions.record(ctx, session, ticket, Action.REGISTER, None, SYSTEM, note=routed.reason if routed else None,
-                       at=now, causation_id=str(cause.id) if cause else None,
-                       photos=None if report.handled_on_spot else report.media_ids)
-    return ticket
 
 
 def _handled_on_spot(ctx: DispatchContext, session: Session, ticket: Ticket, located: ReportLocated,
@@ -350,17 +394,26 @@ def _handled_on_spot(ctx: DispatchContext, session: Session, ticket: Ticket, loc
 def _dispatch_if_routed(ctx: DispatchContext, session: Session, ticket: Ticket, routed: rules.Decision | None,
                         cause: Envelope | None) -> None:
     """Dispatch at once when the rules name an active department; else leave it for triage (人工分拨)."""
+    department = _routed_department(ctx, session, ticket, routed)
+    if department is None:
+        return
+    transitions.transition(ctx, session, ticket, Action.DISPATCH, SYSTEM,
+                           causation_id=str(cause.id) if cause else None, note=routed.reason if routed else None,
+                           changes={"department": department, "first_department": department})
+
+
+def _routed_department(ctx: DispatchContext, session: Session, ticket: Ticket,
+                       routed: rules.Decision | None) -> str | None:
+    """The active department the rules name, or None (logged: the ticket awaits manual triage, 人工分拨)."""
     if routed is None or routed.department is None:
         log.info("ticket %s (%s, %s) awaits manual triage", ticket.id, ticket.category_code,
                  ticket.location_status)
-        return
-    if not departments.is_active(session, routed.department):
+        return None
+    if not ctx.department_active(session, routed.department):
         log.warning("ticket %s routes to unknown or inactive department %s; awaits manual triage",
                     ticket.id, routed.department)
-        return
-    transitions.transition(ctx, session, ticket, Action.DISPATCH, SYSTEM,
-                           causation_id=str(cause.id) if cause else None, note=routed.reason,
-                           changes={"department": routed.department, "first_department": routed.department})
+        return None
+    return routed.department
 
 
 def record_sensor_repeat(ctx: DispatchContext, session: Session, envelope: Envelope) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, union_all, update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gridgov_common.errors import Conflict, ErrorDetail, NotFound
 from gridgov_dispatch.tickets.access import ListScope, TicketFacts
@@ -33,6 +33,16 @@ def get_or_raise(session: Session, ticket_id: str) -> Ticket:
 def get_by_report(session: Session, report_id: str) -> Ticket | None:
     """The ticket made from a report, if there is one."""
     return session.exec(select(Ticket).where(Ticket.report_id == report_id)).first()
+
+
+def reports_with_ticket(session: Session, report_ids: Collection[str]) -> set[str]:
+    """Which of ``report_ids`` already made a ticket or were merged into one: one query for a consumer batch."""
+    if not report_ids:
+        return set()
+    ids = sorted(set(report_ids))
+    query = union_all(select(Ticket.report_id).where(col(Ticket.report_id).in_(ids)),
+                      select(MergedReport.report_id).where(col(MergedReport.report_id).in_(ids)))
+    return set(session.execute(query).scalars())
 
 
 def facts(ticket: Ticket) -> TicketFacts:

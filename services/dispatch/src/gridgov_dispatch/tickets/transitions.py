@@ -36,8 +36,17 @@ def transition(ctx: DispatchContext, session: Session, ticket: Ticket, action: A
     """Apply the state machine, move the SLA clock, write the version-guarded change, its audit row and event
     (with the geofence verdict of the transition's evidence, when it was checked)."""
     source = State(ticket.state)
-    target = lifecycle.apply(source, action, actor, service.facts(ticket))
     now = now or datetime.now(UTC)
+    values = changed_values(ctx, ticket, action, actor, changes, now, clock)
+    service.update_versioned(session, ticket, values)
+    record(ctx, session, ticket, action, source, actor, note=note, photos=photos, at=now, causation_id=causation_id,
+           geofence=geofence)
+
+
+def changed_values(ctx: DispatchContext, ticket: Ticket, action: Action, actor: Actor, changes: dict[str, Any] | None,
+                   now: datetime, clock: clocks.Clock | None = None) -> dict[str, Any]:
+    """The columns a transition changes (state, clock, ``changes``), after the state machine allowed it."""
+    target = lifecycle.apply(State(ticket.state), action, actor, service.facts(ticket))
     values: dict[str, Any] = {"state": target.value, "updated_at": now, **(changes or {})}
     if target is State.CLOSED:
         values["closed_at"] = now
@@ -45,15 +54,22 @@ def transition(ctx: DispatchContext, session: Session, ticket: Ticket, action: A
     after = clock or _clock_after(ctx, ticket, action, target, now, values.get("category_code"))
     if after is not None:
         values.update(clock_values(after))
-    service.update_versioned(session, ticket, values)
-    record(ctx, session, ticket, action, source, actor, note=note, photos=photos, at=now, causation_id=causation_id,
-           geofence=geofence)
+    return values
 
 
 def record(ctx: DispatchContext, session: Session, ticket: Ticket, action: Action, source: State | None,
            actor: Actor, *, note: str | None, at: datetime, causation_id: str | None,
            photos: list[str] | None = None, geofence: dict[str, Any] | None = None) -> None:
     """Stage the audit row and the ``ticket.<past tense>`` envelope of the transition just made."""
+    session.add(TicketTransition(**audit_row(ctx, session, ticket, action, source, actor, note=note, at=at,
+                                             causation_id=causation_id, photos=photos, geofence=geofence)))
+
+
+def audit_row(ctx: DispatchContext, session: Session, ticket: Ticket, action: Action, source: State | None,
+              actor: Actor, *, note: str | None, at: datetime, causation_id: str | None,
+              photos: list[str] | None = None, geofence: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Stage the ``ticket.<past tense>`` envelope of the transition just made and return its audit row's columns
+    (for the caller to insert: as an ORM object, or with its siblings in one Core insert)."""
     # Their reporters follow the ticket too; the system's own steps at registration come before any merge.
     merged = [] if actor is SYSTEM and action in (Action.REGISTER, Action.DISPATCH) else \
         service.merged_reporters(session, ticket.id)
@@ -61,13 +77,11 @@ def record(ctx: DispatchContext, session: Session, ticket: Ticket, action: Actio
     if geofence is not None:
         payload = payload.model_copy(update={"geofence": GeofenceCheck.model_validate(geofence)})
     envelope = lifecycle.event_envelope(payload, causation_id)
-    session.add(TicketTransition(
-        ticket_id=ticket.id, seq=ticket.version, action=action.value,
-        from_state=payload.from_state, to_state=payload.to_state, actor_id=actor.sub, actor_role=actor.role,
-        note=note, photos=json.dumps(photos) if photos else None, event_id=str(envelope.id), at=at,
-        geofence=json.dumps(geofence, ensure_ascii=False) if geofence is not None else None,
-    ))
     ctx.db.add_outbox(session, TICKETS_EVENTS, envelope)
+    return {"ticket_id": ticket.id, "seq": ticket.version, "action": action.value, "from_state": payload.from_state,
+            "to_state": payload.to_state, "actor_id": actor.sub, "actor_role": actor.role, "note": note,
+            "photos": json.dumps(photos) if photos else None, "event_id": str(envelope.id), "at": at,
+            "geofence": json.dumps(geofence, ensure_ascii=False) if geofence is not None else None}
 
 
 def announce(ctx: DispatchContext, session: Session, ticket: Ticket, action: str, report_id: str,
