@@ -247,3 +247,15 @@ def test_rolled_back_transaction_forgets_its_staged_rows(consumers):
         notifier(session, ticket("ticket.dispatched", department="roads"))
         session.commit()
     assert [row[2] for row in consumer.inbox()] == ["department:roads"]
+
+
+def test_redelivery_without_its_handled_record_asks_nobody_twice(consumers):
+    [consumer] = consumers(1)
+    add_contacts(consumer.db)
+    batch = [ticket("ticket.dispatched"), ticket("ticket.closed", merged_reporter_ids=["citizen-7"])]
+    consumer.handle(batch)
+    once = (consumer.inbox(), consumer.deliveries(), consumer.followups())
+    with consumer.db.engine.begin() as conn:  # the records gone (say, purged): only the unique keys guard now
+        conn.exec_driver_sql("DELETE FROM handled_message")
+    consumer.handle(batch)
+    assert (consumer.inbox(), consumer.deliveries(), consumer.followups()) == once

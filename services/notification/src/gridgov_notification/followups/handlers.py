@@ -65,19 +65,20 @@ class FollowupPlanner:
     def _create(self, session: Session, envelope: Envelope) -> int:
         event = TicketEvent.model_validate(envelope.payload)
         event_id, now = str(envelope.id), self.clock()
-        drafts = rules.drafts_for(event, now, self.expiry_days, service.reporters_asked(session, event_id),
-                                  self.token)
+        drafts = rules.drafts_for(event, now, self.expiry_days, (), self.token)
+        closed_note = (event.note or None) and event.note[:rules.NOTE_MAX]
+        inserted = service.insert_new(session, [{
+            "token": d.token, "id": d.id, "event_id": event_id, "ticket_id": event.ticket_id,
+            "report_id": d.report_id, "reporter_id": d.reporter_id, "channel": d.channel,
+            "category_code": event.category_code, "closed_note": closed_note, "closed_at": event.occurred_at,
+            "created_at": now, "expires_at": d.expires_at} for d in drafts])
+        drafts = [d for d in drafts if d.reporter_id in inserted]  # a reporter asked before is not asked again
         if not drafts:
             return 0
-        service.add_all(session, [Followup(
-            token=d.token, id=d.id, event_id=event_id, ticket_id=event.ticket_id, report_id=d.report_id,
-            reporter_id=d.reporter_id, channel=d.channel, category_code=event.category_code,
-            closed_note=(event.note or None) and event.note[:rules.NOTE_MAX], closed_at=event.occurred_at,
-            created_at=now, expires_at=d.expires_at) for d in drafts])
         # A request to rate never wakes anyone at night, whatever the ticket's priority.
         quiet_event = event.model_copy(update={"priority": "normal"})
         notices = [(d, rules.notice_for(d, event, rules.link(self.link_base, d.token))) for d in drafts]
-        known = contacts.active_for(session, sorted({n.recipient for _, n in notices}))  # in memory, checked per batch
+        known = contacts.active_for(session, sorted({n.recipient for _, n in notices}))  # checked once per batch
         for draft, notice in notices:
             # Each follow-up is its own source event: the closed notice to the same reporter (same event id)
             # and a second hotline call-back to the command centre are separate messages.
@@ -87,8 +88,9 @@ class FollowupPlanner:
                 if delivery.channel == self.inbox.name:
                     self.inbox.send_in(session, outgoing(delivery))
             deliveries.insert_new(session, planned)
-        log.info("ticket %s closed: %d follow-up(s) for %s", event.ticket_id, len(drafts),
-                 ", ".join(n.recipient for _, n in notices))
+        if log.isEnabledFor(logging.INFO):  # the record and its joined list only when someone reads it
+            log.info("ticket %s closed: %d follow-up(s) for %s", event.ticket_id, len(drafts),
+                     ", ".join(n.recipient for _, n in notices))
         return len(drafts)
 
 
