@@ -41,13 +41,19 @@ _tokenizer_lock = threading.Lock()
 def _jieba() -> jieba.Tokenizer:
     """Our own initialised jieba instance: words another module adds to jieba's global one change nothing here."""
     global _tokenizer
-    if _tokenizer is None or not _tokenizer.initialized:
+    if _tokenizer is None:
         with _tokenizer_lock:
             if _tokenizer is None:
                 import jieba
 
-                _tokenizer = jieba.Tokenizer()
-            _tokenizer.initialize()
+                from gridgov_event_intake.assist.tokenise import _base_dictionary
+
+                tok = jieba.Tokenizer()
+                # The process's one copy of jieba's main dictionary, which nobody changes (the classifier adds its
+                # words to a copy of it): loading a second one cost ~60 MB per process (#18).
+                tok.FREQ, tok.total = _base_dictionary()
+                tok.initialized = True
+                _tokenizer = tok
     return _tokenizer
 
 
