@@ -27,6 +27,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -254,6 +255,11 @@ class OutboxRelay(threading.Thread):
         self._stopping = threading.Event()
         self.published = 0
         self.lock_id = zlib.crc32(f"gridgov-outbox-{db.service_name}".encode())
+        # Built once: a relay under load runs these every few milliseconds (#18).
+        outbox = db.tables.outbox
+        self._select_batch = select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value).order_by(
+            outbox.c.id).limit(self.BATCH)
+        self._delete_batch = delete(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True)))
 
     def stop(self) -> None:
         """Ask the relay to finish its current batch and stop."""
@@ -278,21 +284,18 @@ class OutboxRelay(threading.Thread):
 
     def relay_once(self) -> int:
         """Publish one batch; returns how many messages it moved."""
-        outbox = self.db.tables.outbox
         with self.db.engine.begin() as conn:
             if not self.db.is_sqlite:
                 got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self.lock_id}).scalar()
                 if not got:
                     return 0
-            rows = conn.execute(
-                select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value).order_by(outbox.c.id)
-                .limit(self.BATCH)
-            ).all()
+            # One SELECT, one publish and one DELETE per batch of up to BATCH rows.
+            rows = conn.execute(self._select_batch).all()
             if not rows:
                 return 0
             self.bus.publish([OutgoingMessage(r.topic, r.key, bytes(r.value)) for r in rows])
             # By id, not by range: on PostgreSQL a lower id can commit after a higher one was read.
-            conn.execute(delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
+            conn.execute(self._delete_batch, {"ids": [r.id for r in rows]})
         self.published += len(rows)
         return len(rows)
 

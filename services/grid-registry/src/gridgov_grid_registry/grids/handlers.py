@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from gridgov_common import geo
-from gridgov_common.bus.envelope import Envelope, new_envelope
+from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.topics import REPORTS_LOCATED
 from gridgov_common.db import Database
 from gridgov_common.errors import Conflict, ErrorDetail, ValidationFailed
@@ -24,7 +24,6 @@ from gridgov_common.events.reports import (
     REPORT_LOCATED,
     Location,
     PlaceMatch,
-    ReportLocated,
     ReportReceived,
 )
 from gridgov_grid_registry.grids import service
@@ -263,13 +262,16 @@ def locate_report(db: Database, locator: Locator, session: Session, envelope: En
     elif department_areas is not None:  # the locator's Location is shared between lookups: copy, never modify it
         codes = [a.code for a in department_areas.covering(report.lon, report.lat)]
         location = location.model_copy(update={"department_areas": codes})
-    located = new_envelope(
+    # The report goes on as it came (already JSON, validated once above) instead of being dumped again from the
+    # model: the same fields ``ReportLocated`` carries; a reader validates the payload into it anyway.
+    located = Envelope(
         type=REPORT_LOCATED, producer=SERVICE, key=report.report_id,
-        payload=ReportLocated(report=report, location=location),
+        payload={"report": envelope.payload, "location": location.model_dump(mode="json")},
         correlation_id=envelope.correlation_id, causation_id=str(envelope.id),
     )
     db.add_outbox(session, REPORTS_LOCATED, located)
-    log.info("report %s %s: grid %s, town %s", report.report_id, location.status, location.grid_code,
-             location.town_code)
+    # DEBUG: one line per report is the consumer's normal work; the report's row and its located message say it.
+    log.debug("report %s %s: grid %s, town %s", report.report_id, location.status, location.grid_code,
+              location.town_code)
 
 
