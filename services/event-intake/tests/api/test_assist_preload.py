@@ -57,9 +57,15 @@ def test_a_failing_preload_leaves_the_service_up(common_settings, monkeypatch, t
         assert client.get("/readyz").status_code == 200
 
 
-def test_startup_preloads_the_active_version_so_the_first_classify_loads_nothing(common_settings, small_model,
-                                                                                 monkeypatch, token):
-    settings = IntakeSettings(common=common_settings)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.distributed)])
+def database_url(request) -> str | None:
+    """SQLite in the data directory, then a fresh PostgreSQL database."""
+    return request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+
+
+def test_startup_preloads_the_active_version_so_the_first_classify_loads_nothing(common_settings, database_url,
+                                                                                 small_model, monkeypatch, token):
+    settings = IntakeSettings(common=common_settings, database_url=database_url)
     with TestClient(create_app(settings)) as client:  # the first start: a version is trained and activated
         db = client.app.state.runtime.db
         client.app.state.runtime.assist_preload.join(LOAD_TIMEOUT_S)
