@@ -5,7 +5,9 @@ bus runner calls (``consumers.consumer_specs``: the idempotent batch, the notifi
 (the runner's poll size), on a fresh SQLite database built by notification's migrations. Two scenarios:
 - inbox: no contact points (one inbox message and one delivery row per event);
 - contacts: ``department:water`` has a webhook and an SMS contact point (one inbox message, three deliveries);
-  a few other addresses have contact points too, so the lookup is not a table of one.
+  a few other addresses have contact points too, so the lookup is not a table of one;
+- closed: the same contact points, N ``ticket.closed`` events instead (the reporter, who has an SMS contact
+  point, is told and asked for a follow-up: two inbox messages, four deliveries, one follow-up per event).
 CPU time is ``time.process_time`` around the handler calls only (setup and envelope building excluded); each
 scenario runs ``--runs`` times on a fresh database and the median is kept. The delivery worker does not run.
 
@@ -53,24 +55,26 @@ BATCH = 200
 OUT = ROOT / "bench" / "results" / "loop_notification.json"
 
 
-def envelopes(n: int) -> list:
-    """N ticket.dispatched envelopes of distinct tickets."""
+def envelopes(n: int, event_type: str = "ticket.dispatched") -> list:
+    """N envelopes of distinct tickets (dispatched, or closed)."""
     now = datetime.now(UTC)
     out = []
     for _ in range(n):
         ticket_id = str(uuid.uuid4())
-        event = TicketEvent(ticket_id=ticket_id, report_id=ticket_id, action="dispatch", from_state="registered",
-                            to_state="dispatched", category_code="04002", department="water",
+        closed = event_type == "ticket.closed"
+        event = TicketEvent(ticket_id=ticket_id, report_id=ticket_id, action="close" if closed else "dispatch",
+                            from_state="verified" if closed else "registered",
+                            to_state="closed" if closed else "dispatched", category_code="04002", department="water",
                             grid_code="441900001001001", village_code="441900001001", town_code="441900001",
                             reporter_id="citizen-1", deadline=now + timedelta(hours=24), actor_id="rules",
                             actor_role="system", occurred_at=now)
-        out.append(new_envelope(type="ticket.dispatched", producer="dispatch", key=ticket_id, payload=event,
+        out.append(new_envelope(type=event_type, producer="dispatch", key=ticket_id, payload=event,
                                 correlation_id=ticket_id))
     return out
 
 
 def add_contacts(db: Database) -> None:
-    """Two contact points of department:water and one each of 20 other departments."""
+    """Two contact points of department:water, one of the reporter and one each of 20 other departments."""
     now = datetime.now(UTC)
     with db.session() as session:
         session.add(ContactPoint(id=str(uuid.uuid4()), address="department:water", channel="webhook",
@@ -78,13 +82,15 @@ def add_contacts(db: Database) -> None:
                                  created_at=now, created_by="bench"))
         session.add(ContactPoint(id=str(uuid.uuid4()), address="department:water", channel="sms",
                                  target="13800138000", created_at=now, created_by="bench"))
+        session.add(ContactPoint(id=str(uuid.uuid4()), address="user:citizen-1", channel="sms",
+                                 target="13700137000", created_at=now, created_by="bench"))
         for i in range(20):
             session.add(ContactPoint(id=str(uuid.uuid4()), address=f"department:d{i}", channel="email",
                                      target=f"d{i}@example.cn", created_at=now, created_by="bench"))
         session.commit()
 
 
-def run(n: int, with_contacts: bool) -> dict:
+def run(n: int, with_contacts: bool, event_type: str = "ticket.dispatched") -> dict:
     """One run on a fresh database: CPU and wall seconds of the handler calls, rows written."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = NotificationSettings(common=CommonSettings(data_dir=Path(tmp)), quiet_hours_enabled=False)
@@ -97,8 +103,8 @@ def run(n: int, with_contacts: bool) -> dict:
         planner = FollowupPlanner(TemplateBook.load(registered()), channels[INBOX], None, expiry_days=7,
                                   wake=notifier.wake)
         handle = consumer_specs(db, notifier, planner)[0].handler
-        handle(envelopes(BATCH))  # warm-up: imports, statement caches, the contact points read once
-        events = envelopes(n)
+        handle(envelopes(BATCH, event_type))  # warm-up: imports, statement caches, the contact points read once
+        events = envelopes(n, event_type)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for i in range(0, n, BATCH):
             handle(events[i:i + BATCH])
@@ -111,8 +117,11 @@ def run(n: int, with_contacts: bool) -> dict:
             if callable(close):
                 close()
         db.engine.dispose()
-        per_event = 2 if with_contacts else 0
-        assert inbox == n + BATCH and deliveries == (n + BATCH) * (1 + per_event), (inbox, deliveries)
+        if event_type == "ticket.closed":  # told and asked: two inbox messages, each also by SMS
+            assert inbox == 2 * (n + BATCH) and deliveries == 4 * (n + BATCH), (inbox, deliveries)
+        else:
+            per_event = 2 if with_contacts else 0
+            assert inbox == n + BATCH and deliveries == (n + BATCH) * (1 + per_event), (inbox, deliveries)
         return {"events": n, "cpu_s": round(cpu, 4), "wall_s": round(wall, 4),
                 "cpu_ms_per_event": round(1000 * cpu / n, 4), "inbox_messages": inbox, "deliveries": deliveries}
 
@@ -128,8 +137,10 @@ def main() -> None:
                             text=True).stdout.strip()
     result: dict = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "git_head": commit,
                     "load_average_at_start": os.getloadavg(), "scenarios": {}}
-    for name, with_contacts in (("inbox", False), ("contacts", True)):
-        runs = [run(args.events, with_contacts) for _ in range(args.runs)]
+    for name, with_contacts, event_type in (("inbox", False, "ticket.dispatched"),
+                                            ("contacts", True, "ticket.dispatched"),
+                                            ("closed", True, "ticket.closed")):
+        runs = [run(args.events, with_contacts, event_type) for _ in range(args.runs)]
         result["scenarios"][name] = {
             "median_cpu_ms_per_event": statistics.median(r["cpu_ms_per_event"] for r in runs), "runs": runs}
         print(name, json.dumps(result["scenarios"][name]), flush=True)

@@ -37,11 +37,18 @@ def insert_new(session: Session, rows: list[dict]) -> set[str]:
     statement instead of a look-up and a flush per closed ticket (#18)."""
     if not rows:
         return set()
+    stmt = _INSERT_NEW[session.get_bind().dialect.name == "postgresql"]
+    return set(session.execute(stmt, rows).scalars())
+
+
+def _insert_new(insert) -> object:  # noqa: ANN001 - a dialect's insert()
     table = Followup.__table__
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (insert(table).values(rows).on_conflict_do_nothing(index_elements=["event_id", "reporter_id"])
+    return (insert(table).on_conflict_do_nothing(index_elements=["event_id", "reporter_id"])
             .returning(table.c.reporter_id))
-    return set(session.execute(stmt).scalars())
+
+
+# Built once (compiled once, then cached): statements built with .values(rows) are compiled on every call.
+_INSERT_NEW = {False: _insert_new(sqlite_insert), True: _insert_new(pg_insert)}
 
 
 def record_answer(session: Session, followup: Followup, values: dict) -> None:
