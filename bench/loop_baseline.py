@@ -286,6 +286,9 @@ class Baseline:
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "MALLOC_ARENA_MAX": "2", "PYTHONUNBUFFERED": "1"}  # as gridgov's service_env
+        # The topics exist before any stage joins its group: on Kafka, four processes creating them at once while
+        # subscribing left a consumer with no partitions and no lag to notice it by (seen once, the run hung).
+        _bus(self.bus_url, self.namespace).close()
         for stage in STAGES:
             cmd = [sys.executable, str(Path(__file__).resolve()), "--stage", stage, "--db", self.db_urls[stage],
                    "--bus", self.bus_url, "--namespace", self.namespace, "--port", str(self.port),
