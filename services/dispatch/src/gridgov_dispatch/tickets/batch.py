@@ -10,10 +10,24 @@ fails the batch, and the runner's one-by-one retry finds the ticket.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+from sqlalchemy import event, insert
 from sqlmodel import Session
 
 from gridgov_dispatch.tickets import service
+from gridgov_dispatch.tickets.models import Ticket, TicketTransition
+
+
+def write(session: Session, tickets: list[dict[str, Any]], audit: list[dict[str, Any]]) -> None:
+    """Insert new tickets' rows, then their audit rows: one multi-row Core insert each.
+
+    The UNIQUE report_id speaks here: a concurrent registration fails the batch, and the one-by-one retry skips it.
+    """
+    if tickets:
+        session.execute(insert(Ticket.__table__), tickets)
+    if audit:
+        session.execute(insert(TicketTransition.__table__), audit)
 
 
 class ReportBatch:
@@ -22,6 +36,9 @@ class ReportBatch:
     def __init__(self, report_ids: Iterable[str]):
         self.report_ids = frozenset(report_ids)
         self._taken: set[str] | None = None
+        self._tickets: list[dict[str, Any]] = []
+        self._audit: list[dict[str, Any]] = []
+        self._session: Session | None = None  # the transaction that writes the staged rows as it commits
 
     def covers(self, report_id: str) -> bool:
         """Whether the batch read ahead for this report (else the caller asks the database itself)."""
@@ -37,3 +54,18 @@ class ReportBatch:
         """Note that this batch registered or merged the report."""
         if self._taken is not None:
             self._taken.add(report_id)
+
+    def stage(self, session: Session, ticket: dict[str, Any], audit: list[dict[str, Any]]) -> None:
+        """Stage a new ticket's row and its audit rows, to be written with the batch's others as ``session``
+        commits (its outbox events are staged in the same order, so the stored events and rows agree)."""
+        if self._session is not session:
+            event.listen(session, "before_commit", self.write_staged)
+            self._session = session
+        self._tickets.append(ticket)
+        self._audit.extend(audit)
+
+    def write_staged(self, session: Session) -> None:
+        """Write the staged rows now (at commit, or before a step that reads the tickets this batch made)."""
+        tickets, audit = self._tickets, self._audit
+        self._tickets, self._audit = [], []
+        write(session, tickets, audit)
