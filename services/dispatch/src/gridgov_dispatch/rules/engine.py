@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -127,9 +128,10 @@ class Rule:
     outcome: Outcome
     note: str = ""
 
-    @property
+    @cached_property
     def specificity(self) -> tuple[int, int, int]:
-        """(location level, category-prefix length, number of other conditions): greater is more specific."""
+        """(location level, category-prefix length, number of other conditions): greater is more specific
+        (computed once: a rule is immutable, and every decision's trace names it for each rule)."""
         prefix = self.match.category_prefix
         return (self.match.location_level, len(prefix) if prefix else 0, self.match.other_conditions)
 
@@ -149,6 +151,11 @@ class RuleSet:
     def to_data(self) -> dict[str, Any]:
         """The JSON form that ``parse_rule_set`` reads back."""
         return {"rules": [rule_to_data(r) for r in self.rules]}
+
+    @cached_property
+    def ordered(self) -> tuple[Rule, ...]:
+        """The rules in precedence order (sorted once per rule set, not once per report)."""
+        return tuple(sorted(self.rules, key=Rule.rank))
 
 
 @dataclass(frozen=True)
@@ -345,7 +352,7 @@ def decide(report: ReportFacts, rules: RuleSet, context: RoutingContext) -> Deci
     if report.at.tzinfo is None:
         raise ValueError("report.at must be tz-aware")
     local = report.at.astimezone(context.timezone).time().replace(second=0, microsecond=0)
-    ordered = sorted(rules.rules, key=Rule.rank)
+    ordered = rules.ordered
     trace = tuple(_evaluate(rule, report, local) for rule in ordered)
     if report.location_status not in ROUTABLE_LOCATION_STATUSES:
         return Decision(None, report.priority, None,
