@@ -262,13 +262,15 @@ def run_gridgov(kind: str, rate: float, seconds: float, burst_seconds: int, conn
     """All measurements of gridgov's services on one stack."""
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack(kind, Path(tmp), extra_env={"GRIDGOV_LOG_JSON": "true"})
-        stack.start()
-        timings = Timings.of_stack(stack)
+        timings = None
         try:
+            stack.start()  # inside the try: a stack that fails to start still has its databases and topics dropped
+            timings = Timings.of_stack(stack)
             return measure("gridgov", kind, stack.urls.intake, stack.mint(sub="bench", role="grid_worker"),
                            stack.procs, timings, rate, seconds, burst_seconds, connections)
         finally:
-            timings.close()
+            if timings is not None:
+                timings.close()
             stack.close()
 
 
@@ -276,14 +278,16 @@ def run_baseline(kind: str, rate: float, seconds: float, burst_seconds: int, con
     """The same measurements of the minimal pipeline (bench/loop_baseline.py) on the same stack."""
     with tempfile.TemporaryDirectory() as tmp:
         baseline = Baseline(kind, Path(tmp))
-        baseline.start()
-        timings = Timings.of_baseline(baseline)
+        timings = None
         try:
+            baseline.start()
+            timings = Timings.of_baseline(baseline)
             # The same request as gridgov's (with a token the baseline does not check).
             return measure("baseline", kind, baseline.url, "not-checked", baseline.procs, timings, rate, seconds,
                            burst_seconds, connections)
         finally:
-            timings.close()
+            if timings is not None:
+                timings.close()
             baseline.close()
 
 
