@@ -67,3 +67,22 @@ def test_consume_device_report_is_located_and_passed_through_whole(feed, channel
     assert located.report.channel == channel and located.report.reporter_role == "device"
     assert located.report.reporter_id == device
     assert located.location.status == "located" and located.location.grid_code == DEMO_GRID_CODE
+
+
+def test_a_batch_with_a_duplicate_locates_like_one_message_at_a_time(feed):
+    # #18: the consumer's batch handler, as the runner calls it: a batch holding a redelivered message publishes
+    # each report once, with the same location as the same report handled alone.
+    handler = feed.runtime.consumers[0].handler
+    first, second = feed.received(*DEMO_POINT), feed.received(*OUTSIDE_POINT)
+    handler([first, second, first])
+    feed.runtime.relay.drain()
+    alone_in, alone_out = feed.received(*DEMO_POINT), feed.received(*OUTSIDE_POINT)
+    handler([alone_in])
+    handler([alone_out])
+    handler([alone_in])
+    feed.runtime.relay.drain()
+    located = {e.key: ReportLocated.model_validate(e.payload) for e in feed.located()}
+    assert feed.located_count() == 4 and set(located) == {first.key, second.key, alone_in.key, alone_out.key}
+    assert located[first.key].location == located[alone_in.key].location
+    assert located[second.key].location == located[alone_out.key].location
+    assert located[first.key].report.model_dump(mode="json") == first.payload
