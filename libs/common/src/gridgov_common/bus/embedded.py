@@ -207,6 +207,8 @@ class EmbeddedConsumer:
         self.bus = bus
         self.group = group
         self.topics = list(topics)
+        marks = ",".join("?" * len(self.topics))
+        self._heads_sql = f"SELECT topic, partition, next_offset FROM heads WHERE topic IN ({marks})"  # noqa: S608
         self.member = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._conn = _connect(bus.path)
         self._positions: dict[tuple[str, int], int] = {}
@@ -299,9 +301,14 @@ class EmbeddedConsumer:
 
     def _fetch(self, max_records: int) -> list[Record]:
         out: list[Record] = []
+        # One look at the heads first: any commit on the file (another topic's publish, an offset commit) wakes
+        # every consumer, and reading each owned partition's log every time cost more than the messages did.
+        heads = {(t, p): n for t, p, n in self._conn.execute(self._heads_sql, self.topics)}
         for (topic, partition), position in sorted(self._positions.items()):
             if len(out) >= max_records:
                 break
+            if heads.get((topic, partition), 0) <= position:
+                continue
             rows = self._conn.execute(
                 'SELECT "offset", key, value FROM log WHERE topic=? AND partition=? AND "offset" >= ? '
                 'ORDER BY "offset" LIMIT ?',
