@@ -23,4 +23,14 @@ if [ "$infra_ok" = 1 ]; then
   export GRIDGOV_TEST_MQTT_URL="mqtt://127.0.0.1:${MQTT_PORT:-11883}"
 fi
 
-exec uv run --frozen pytest "$@"
+if [ "$#" -gt 0 ]; then
+  exec uv run --frozen pytest "$@"
+fi
+
+# The whole suite in two phases. The end-to-end and browser tests start whole stacks (each already uses both
+# cores) and some stop and restart the shared Kafka and PostgreSQL, so they run one at a time; everything else
+# runs on two workers, a test file per worker (module fixtures stay together).
+status=0
+uv run --frozen pytest -n 2 --dist loadfile --ignore=tests/e2e --ignore=tests/browser || status=$?
+uv run --frozen pytest tests/e2e tests/browser || status=$((status ? status : $?))
+exit "$status"
