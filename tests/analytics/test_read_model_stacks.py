@@ -192,3 +192,37 @@ def test_concurrent_history_loads_on_postgresql_add_up_without_deadlock(pg_url):
             assert service.total(session) == {"registered": 240}
     finally:
         db.engine.dispose()
+
+
+def test_batch_waits_for_a_first_rebuild_in_flight_and_sees_its_generation(analytics):
+    """Before the first rebuild the generation row does not exist, and FOR UPDATE on no row locked nothing: a batch
+    of generation 1 could write its counts after the rebuild had cleared them (seen in CI as totals matching while
+    facts were still missing). A batch's check must wait for the rebuild and see generation 2."""
+    import threading
+
+    from sqlalchemy import create_engine
+    from sqlmodel import Session
+
+    from gridgov_analytics.cube import service
+
+    db = analytics.app.state.runtime.db
+    # The batch on a connection of its own, as another process's would be (the app's pool may be one connection).
+    other = create_engine(db.engine.url.render_as_string(hide_password=False),
+                          connect_args={"timeout": 30} if db.engine.dialect.name == "sqlite" else {})
+    seen: list[int] = []
+    with db.session() as rebuilding:
+        assert service.clear_bus_rows(rebuilding) == 2  # in flight: not committed yet
+
+        def batch_check() -> None:
+            with Session(other) as batch:
+                seen.append(service.generation(batch, lock=True))
+                batch.rollback()
+
+        checker = threading.Thread(target=batch_check)
+        checker.start()
+        checker.join(1.0)
+        assert seen == []  # waiting for the rebuild's transaction
+        rebuilding.commit()
+    checker.join(30)
+    other.dispose()
+    assert seen == [2]

@@ -19,6 +19,7 @@ from gridgov_common.events.reports import REPORT_LOCATED
 from gridgov_common.runtime import ConsumerSpec
 from gridgov_dispatch.context import DispatchContext
 from gridgov_dispatch.feedback.handlers import record_rating
+from gridgov_dispatch.tickets.batch import ReportBatch
 from gridgov_dispatch.tickets.handlers import record_sensor_repeat, record_sensor_resolved, register_located_report
 from gridgov_dispatch.verification.handlers import learn_grid, learn_media
 
@@ -56,7 +57,8 @@ def _spec(ctx: DispatchContext, table: MessageTable[DispatchContext]) -> Consume
     """``gridgov_common.consumers.consumer_spec`` with the batch's report ids handed to its snapshot."""
 
     def handle(envelopes: list[Envelope]) -> None:
-        fixed = ctx.batch_snapshot(report_id for e in envelopes if (report_id := _located_report_id(e)))
+        fixed = ctx.batch_snapshot(ReportBatch(report_id for e in envelopes
+                                               if (report_id := _located_report_id(e))))
         ctx.db.idempotent_batch(table.group, lambda session, envelope: apply(table, fixed, session, envelope))(
             envelopes)
 

@@ -3,8 +3,8 @@ rule set and working calendar (each cached by its own module and refreshed when 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
@@ -16,9 +16,11 @@ from gridgov_dispatch.departments import service as departments
 from gridgov_dispatch.rules import service as rule_sets
 from gridgov_dispatch.rules.engine import RoutingContext, RuleSet
 from gridgov_dispatch.settings import DispatchSettings
-from gridgov_dispatch.tickets.batch import ReportBatch
 from gridgov_dispatch.worktime import calendar_store
 from gridgov_dispatch.worktime.working_calendar import WorkingCalendar
+
+if TYPE_CHECKING:  # tickets use the context: the batch object comes from the consumers, no import cycle
+    from gridgov_dispatch.tickets.batch import ReportBatch
 
 
 @dataclass
@@ -42,11 +44,11 @@ class DispatchContext:
         """
         return replace(self, _calendar=self.calendar(), _catalog=self.catalog(), _rule_set=self.rule_set())
 
-    def batch_snapshot(self, report_ids: Iterable[str] = ()) -> DispatchContext:
+    def batch_snapshot(self, batch: ReportBatch | None = None) -> DispatchContext:
         """A snapshot for one consumer batch: the reference data checked against the database first (a change
-        another process committed is seen here), the departments fixed with it, and the batch's report ids."""
+        another process committed is seen here), the departments fixed with it, and the batch's reports."""
         found = reference.refresh(self.db)
-        return replace(self.snapshot(), _departments=found, batch=ReportBatch(report_ids))
+        return replace(self.snapshot(), _departments=found, batch=batch)
 
     def routing_context(self, session: Session) -> RoutingContext:
         """The departments rules resolve to: the batch's, else read in ``session``."""

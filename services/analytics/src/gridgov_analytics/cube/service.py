@@ -144,6 +144,11 @@ def generation(session: Session, *, lock: bool = False) -> int:
     """The cube's consumer generation (1 before any rebuild); ``lock`` holds its row until the transaction ends."""
     query = select(CubeState.value).where(CubeState.key == GENERATION)
     if lock:
+        # FOR UPDATE locks nothing while the row does not exist (before the first rebuild): a batch of generation 1
+        # could then write its counts after the rebuild had cleared them. Creating the row first makes the two wait
+        # for each other (a concurrent insert of the same key waits for the first to commit).
+        stmt = _insert(session, CubeState.__table__)
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]), [{"key": GENERATION, "value": "1"}])
         query = query.with_for_update()
     value = session.execute(query).scalar_one_or_none()
     return int(value) if value else 1
