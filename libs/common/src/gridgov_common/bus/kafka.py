@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -168,15 +168,7 @@ class KafkaBusConsumer:
 
     def lag(self) -> int:
         """Messages in the assigned partitions after the group's committed offset."""
-        assigned = list(self._consumer.assignment())
-        if not assigned:
-            return 0
-        ends = self._consumer.end_offsets(assigned)
-        total = 0
-        for tp in assigned:
-            committed = self._consumer.committed(tp) or 0
-            total += max(0, ends.get(tp, 0) - committed)
-        return total
+        return self._after(lambda tp: self._consumer.committed(tp) or 0)
 
     def behind(self) -> int:
         """Messages in the assigned partitions after this member's fetch position (what a poll should return).
@@ -184,16 +176,15 @@ class KafkaBusConsumer:
         ``position()`` also finishes any pending offset reset or leader-epoch validation, which a plain poll only
         schedules (kafka-python 3.x).
         """
+        return self._after(lambda tp: self._consumer.position(tp, timeout_ms=5000))
+
+    def _after(self, offset_of: Callable[[TopicPartition], int | None]) -> int:
+        """Messages in the assigned partitions after the offset ``offset_of`` gives each (None: not counted)."""
         assigned = list(self._consumer.assignment())
         if not assigned:
             return 0
         ends = self._consumer.end_offsets(assigned)
-        total = 0
-        for tp in assigned:
-            position = self._consumer.position(tp, timeout_ms=5000)
-            if position is not None:
-                total += max(0, ends.get(tp, 0) - position)
-        return total
+        return sum(max(0, ends.get(tp, 0) - offset) for tp in assigned if (offset := offset_of(tp)) is not None)
 
     def close(self) -> None:
         """Leave the group (triggers a rebalance for the others)."""
