@@ -101,3 +101,38 @@ def test_emerging_hot_spots_on_noise_flags_nothing_much():
     result = emerging_hot_spots(noise_cube(len(adj), 30, seed=9), adj, alpha=0.05)
     assert (result.hot_bins | result.cold_bins).mean() <= 0.05
     assert (result.classes != "no_pattern").mean() <= 0.05
+
+
+def _quiet_grid_in_a_new_hot_spot(final_week_only: bool) -> tuple[np.ndarray, object, int]:
+    """A 15×15 lattice of noise with a new hot spot (its 8 neighbours ×6 in the final week) around one quiet grid."""
+    adj = lattice(15, 15)
+    counts = noise_cube(len(adj), 20, background=4.0, seed=3)
+    centre = adj.index("r7c7")
+    ring = [adj.index(code) for code in adj.neighbours("r7c7")]
+    counts[ring, -1] = 30
+    if final_week_only:
+        counts[centre, -1] = 0
+    else:
+        counts[centre, :] = 0
+    return counts, adj, centre
+
+
+@pytest.mark.parametrize("final_week_only", [False, True])
+def test_grid_without_cases_is_not_a_hot_spot(final_week_only):
+    # planted: Gi* scores the neighbourhood, so before the fix the empty grid amid the new hot spot read 新增热点
+    counts, adj, centre = _quiet_grid_in_a_new_hot_spot(final_week_only)
+    result = emerging_hot_spots(counts, adj, alpha=0.05)
+    ring = [adj.index(code) for code in adj.neighbours("r7c7")]
+    assert sum(result.classes[r] == "new_hot" for r in ring) >= 6  # the hot spot itself is still found
+    assert result.z[centre, -1] > 0 and not result.hot_bins[centre, -1]
+    assert not str(result.classes[centre]).endswith("_hot"), result.classes[centre]
+
+
+def test_grid_without_cases_can_still_be_cold():
+    # an empty grid in a quiet neighbourhood is what a cold spot means: the fix keeps cold bins as they were
+    adj = lattice(15, 15)
+    counts = noise_cube(len(adj), 20, background=4.0, seed=3)
+    quiet = [adj.index(f"r{i}c{j}") for i in range(5, 10) for j in range(5, 10)]
+    counts[np.ix_(quiet, [-2, -1])] = 0
+    result = emerging_hot_spots(counts, adj, alpha=0.05)
+    assert result.cold_bins[adj.index("r7c7"), -1]

@@ -23,6 +23,11 @@ One departure from Esri, on purpose: the Gi* z series of a location is autocorre
 windows of neighbouring steps overlap), and the plain Mann–Kendall test then finds a "significant" trend in a
 steady hot spot several times more often than ``alpha`` (a persistent spot read as intensifying or diminishing).
 The trend's variance is corrected for exactly that known correlation (``window_correlations``).
+
+A second departure: a bin is a hot bin only when the location had cases of its own in that step. Gi* scores the
+neighbourhood, so an empty grid amid busy ones gets a high z; Esri would call it hot, and the map then listed
+grids with 0 cases as 新增热点 (new hot spot). Its z is kept (the trend still reads it); cold bins are unchanged,
+an empty grid in a quiet neighbourhood being what a cold spot is.
 Pure: numpy in, numpy and dataclasses out.
 """
 
@@ -59,7 +64,7 @@ class Emerging:
     classes: np.ndarray  # str per location, one of CLASSES
     z: np.ndarray  # Gi* z per bin
     p: np.ndarray  # two-sided p per bin
-    hot_bins: np.ndarray  # bool per bin: significant (FDR) and z > 0
+    hot_bins: np.ndarray  # bool per bin: significant (FDR), z > 0 and at least one case in the bin
     cold_bins: np.ndarray  # bool per bin: significant (FDR) and z < 0
     trend_z: np.ndarray  # Mann–Kendall z of each location's Gi* z series
     trend_p: np.ndarray
@@ -165,7 +170,7 @@ def emerging_hot_spots(cube: np.ndarray, adj: Adjacency, alpha: float = 0.05,
     x = np.asarray(cube, dtype=np.float64)
     gi = space_time_gi_star(x, adj, neighbourhood_steps)
     significant = fdr(gi.p, alpha)
-    hot = significant & (gi.z > 0)
+    hot = significant & (gi.z > 0) & (x > 0)  # no case of its own: in a hot neighbourhood, not a hot spot
     cold = significant & (gi.z < 0)
     rows = x.shape[0]
     trend = (mann_kendall(gi.z, window_correlations(neighbourhood_steps)) if x.shape[1] >= 2
