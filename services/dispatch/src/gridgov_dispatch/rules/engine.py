@@ -7,6 +7,11 @@ rule's explicit ``order``, then its id, so a decision never depends on the order
 carries a trace of every rule (matched or the first condition that failed) for the dispatcher who reads the
 ticket. Reading a rule set from JSON and checking it is ``rules.parsing``; comparing two rule sets over past cases
 is ``rules.replay``.
+
+A report is tested only against the rules its category can match (issue #18): a rule set keeps, per category code
+it has seen, the rules whose category prefix the code starts with (or that have none) and the trace entries of
+all the others, which fail on the category whatever else the report says. The decision and its trace are the
+same as testing every rule.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from functools import cached_property
+from json import dumps
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -157,6 +163,53 @@ class RuleSet:
         """The rules in precedence order (sorted once per rule set, not once per report)."""
         return tuple(sorted(self.rules, key=Rule.rank))
 
+    def plan(self, category_code: str) -> CategoryPlan:
+        """The rules a report of ``category_code`` is tested against, and the trace entries of the rules it
+        cannot match (built once per category code and rule set, kept for at most ``PLANS_KEPT`` codes)."""
+        plans = self._plans
+        found = plans.get(category_code)
+        if found is None:
+            found = CategoryPlan.of(self.ordered, category_code)
+            if len(plans) < PLANS_KEPT:  # codes come from the catalog; an unknown flood is planned but not kept
+                plans[category_code] = found
+        return found
+
+    @cached_property
+    def _plans(self) -> dict[str, CategoryPlan]:
+        # A plain dict: two threads planning the same code store equal plans, and a lost store is only planned again.
+        return {}
+
+
+PLANS_KEPT = 4096  # category codes whose plan a rule set keeps (the catalog has a few hundred)
+
+
+@dataclass(frozen=True)
+class CategoryPlan:
+    """How a rule set tests a report of one category code.
+
+    ``template`` is the trace in precedence order with None where a candidate's entry goes; ``candidates`` are
+    the rules whose category prefix the code starts with (or that have none), with their places in the template.
+    Every other rule fails on the category first, so its entry depends only on the code and is built once here.
+    """
+
+    template: tuple[RuleTrace | None, ...]
+    candidates: tuple[tuple[int, Rule], ...]
+
+    @classmethod
+    def of(cls, ordered: tuple[Rule, ...], category_code: str) -> CategoryPlan:
+        """The plan of ``category_code`` over rules in precedence order."""
+        template: list[RuleTrace | None] = []
+        candidates: list[tuple[int, Rule]] = []
+        for position, rule in enumerate(ordered):
+            prefix = rule.match.category_prefix
+            if prefix is None or category_code.startswith(prefix):
+                template.append(None)
+                candidates.append((position, rule))
+            else:
+                template.append(RuleTrace(rule.id, False, rule.specificity,
+                                          failed=_category_failed(category_code, prefix)))
+        return cls(tuple(template), tuple(candidates))
+
 
 @dataclass(frozen=True)
 class DepartmentInfo:
@@ -167,6 +220,9 @@ class DepartmentInfo:
     level: str = "city"  # city | town
     town_code: str | None = None
     active: bool = True
+
+
+RESOLVED_KEPT = 65536  # (department type, town) answers a routing context keeps
 
 
 @dataclass(frozen=True)
@@ -191,7 +247,21 @@ class RoutingContext:
         return candidates[0] if candidates else None
 
     def resolve_type(self, department_type: str, town_code: str | None) -> tuple[str | None, str]:
-        """The department of a type for a town: its active town branch, else the active city bureau; and why."""
+        """The department of a type for a town: its active town branch, else the active city bureau; and why
+        (looked up once per type and town: a context is immutable and kept while the department rows are)."""
+        key = (department_type, town_code)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolve_type(department_type, town_code)
+            if len(self._resolved) < RESOLVED_KEPT:
+                self._resolved[key] = found
+        return found
+
+    @cached_property
+    def _resolved(self) -> dict[tuple[str, str | None], tuple[str | None, str]]:
+        return {}
+
+    def _resolve_type(self, department_type: str, town_code: str | None) -> tuple[str | None, str]:
         if town_code:
             branches = sorted((d for d in self.departments.values()
                                if d.level == "town" and d.department_type == department_type
@@ -225,6 +295,12 @@ class RuleTrace:
             data["held"] = list(self.held)
         return data
 
+    @cached_property
+    def json(self) -> str:
+        """``to_data`` as JSON text, as ``json.dumps(..., ensure_ascii=False)`` writes it (built once per entry:
+        the entries of the rules a category cannot match are shared by every report of that category)."""
+        return dumps(self.to_data(), ensure_ascii=False)
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -245,6 +321,13 @@ class Decision:
         """The JSON form."""
         return {"department": self.department, "priority": self.priority, "rule_id": self.rule_id,
                 "reason": self.reason, "trace": [t.to_data() for t in self.trace]}
+
+    def to_json(self) -> str:
+        """``to_data`` as JSON text, the same as ``json.dumps(self.to_data(), ensure_ascii=False)``, with each trace
+        entry's text reused from the entry."""
+        head = dumps({"department": self.department, "priority": self.priority, "rule_id": self.rule_id,
+                      "reason": self.reason}, ensure_ascii=False)
+        return f'{head[:-1]}, "trace": [{", ".join(t.json for t in self.trace)}]}}'
 
 
 def rule_to_data(rule: Rule) -> dict[str, Any]:
@@ -272,6 +355,11 @@ def rule_to_data(rule: Rule) -> dict[str, Any]:
 # --- deciding -------------------------------------------------------------------------------------------------
 
 
+def _category_failed(category_code: str, prefix: str) -> str:
+    """Why a rule with category prefix ``prefix`` does not match a report of ``category_code``."""
+    return f"category: {category_code} does not start with {prefix}"
+
+
 def _evaluate(rule: Rule, report: ReportFacts, local: time) -> RuleTrace:
     """Check a rule's conditions in a fixed order; stop at the first that fails."""
     m, held = rule.match, []
@@ -281,7 +369,7 @@ def _evaluate(rule: Rule, report: ReportFacts, local: time) -> RuleTrace:
 
     if m.category_prefix is not None:
         if not report.category_code.startswith(m.category_prefix):
-            return fail(f"category: {report.category_code} does not start with {m.category_prefix}")
+            return fail(_category_failed(report.category_code, m.category_prefix))
         held.append(f"category prefix {m.category_prefix}")
     for name, value, label in (("grids", report.grid_code, "grid"), ("villages", report.village_code, "village"),
                                ("towns", report.town_code, "town")):
@@ -352,13 +440,18 @@ def decide(report: ReportFacts, rules: RuleSet, context: RoutingContext) -> Deci
     if report.at.tzinfo is None:
         raise ValueError("report.at must be tz-aware")
     local = report.at.astimezone(context.timezone).time().replace(second=0, microsecond=0)
-    ordered = rules.ordered
-    trace = tuple(_evaluate(rule, report, local) for rule in ordered)
+    plan = rules.plan(report.category_code)
+    entries = list(plan.template)
+    matched: list[Rule] = []  # in precedence order, as the candidates are
+    for position, rule in plan.candidates:
+        entry = entries[position] = _evaluate(rule, report, local)
+        if entry.matched:
+            matched.append(rule)
+    trace: tuple[RuleTrace, ...] = tuple(entries)  # type: ignore[arg-type]  # every None was a candidate's place
     if report.location_status not in ROUTABLE_LOCATION_STATUSES:
         return Decision(None, report.priority, None,
                         f"the report is not located to a town (location_status {report.location_status}): "
                         "triage by the command centre", trace)
-    matched = [rule for rule, t in zip(ordered, trace, strict=True) if t.matched]
     if not matched:
         return Decision(None, report.priority, None,
                         f"no rule matches category {report.category_code}: triage by the command centre", trace)

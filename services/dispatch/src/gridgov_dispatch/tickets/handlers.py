@@ -294,9 +294,9 @@ def _decide(ctx: DispatchContext, session: Session, located: ReportLocated) -> r
 
 def _trace_json(decision: rules.Decision) -> str:
     """The decision as stored on the ticket: whole when it fits the column, else without the non-matching rules."""
-    data = decision.to_data()
-    text = json.dumps(data, ensure_ascii=False)
+    text = decision.to_json()  # the text json.dumps writes, with the trace entries shared by a category reused
     if len(text) > TRACE_MAX:
+        data = decision.to_data()
         data["trace"] = [t for t in data["trace"] if t.get("matched")]
         data["trace_trimmed"] = True
         text = json.dumps(data, ensure_ascii=False)[:TRACE_MAX]
