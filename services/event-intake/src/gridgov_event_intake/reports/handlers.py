@@ -28,6 +28,7 @@ from gridgov_event_intake.groupcommit import GroupCommitter
 from gridgov_event_intake.knowledge import service as knowledge
 from gridgov_event_intake.media.models import Media
 from gridgov_event_intake.reports import ratelimit, service
+from gridgov_event_intake.reports.batch import FollowBatch, ticket_facts, update_id
 from gridgov_event_intake.reports.models import Report, ReportUpdate
 from gridgov_event_intake.reports.normalise import (
     NOT_OPEN,
@@ -352,15 +353,21 @@ def _wait(session: Session, now: datetime, window: timedelta, limit: int, *where
 INTERNAL_ACTIONS = frozenset({"warn", "escalate", "supervise", "sensor_evidence"})
 
 
-def follow_ticket(settings: IntakeSettings, session: Session, envelope: Envelope) -> None:
+def follow_ticket(deps: IntakeSettings | FollowBatch, session: Session, envelope: Envelope) -> None:
     """Keep each report's status, department and grid in step with its ticket, so every reporter can see where
     it stands and each report is readable by the department and grid that hold its ticket now.
 
     A ticket's reporters are the one it was made from and those merged into it (并案); each gets the update.
     When the ticket passes verification (核查通过) its own citizen report earns the settings' reward points,
-    once. The command centre's own steps are not routed here (see ``consumers``).
+    once. The command centre's own steps are not routed here (see ``consumers``). The consumer hands a
+    ``FollowBatch``: the batch's reports are read once and written at its commit; with bare settings (a
+    direct call) the event is applied alone, with the same outcome.
     """
     event = TicketEvent.model_validate(envelope.payload)
+    if isinstance(deps, FollowBatch):
+        _follow_in_batch(deps, session, envelope, event)
+        return
+    settings = deps
     for report_id in (event.report_id, *event.merged_report_ids):
         report = session.get(Report, report_id)
         if report is None:
@@ -373,12 +380,31 @@ def follow_ticket(settings: IntakeSettings, session: Session, envelope: Envelope
         report.updated_at = datetime.now(UTC)
         session.add(report)
         # One update per report and event: the primary report keeps the envelope id (redelivery-safe).
-        update_id = str(envelope.id) if report_id == event.report_id else str(uuid.uuid5(envelope.id, report_id))
-        if session.get(ReportUpdate, update_id) is None:
-            session.add(ReportUpdate(id=update_id, report_id=report.id, status=event.to_state,
+        one_id = update_id(envelope.id, report_id, report_id == event.report_id)
+        if session.get(ReportUpdate, one_id) is None:
+            session.add(ReportUpdate(id=one_id, report_id=report.id, status=event.to_state,
                                      note=event.note, at=event.occurred_at))
         if report_id == event.report_id and event.action == REWARD_ACTION:
             _reward(session, report, settings.citizen_reward_points, event.occurred_at)
+
+
+def _follow_in_batch(batch: FollowBatch, session: Session, envelope: Envelope, event: TicketEvent) -> None:
+    """``follow_ticket`` on a batch's read-ahead: rows staged, written with the batch's commit."""
+    now = datetime.now(UTC)
+    points = batch.settings.citizen_reward_points
+    for report_id in (event.report_id, *event.merged_report_ids):
+        reporter = batch.reporter(session, report_id)
+        if reporter is None:
+            continue
+        primary = report_id == event.report_id
+        batch.set_facts(session, report_id, ticket_facts(event.to_state, event.ticket_id, event.department,
+                                                         event.grid_code, event.deadline, now))
+        batch.add_update(session, {"id": update_id(envelope.id, report_id, primary), "report_id": report_id,
+                                   "status": event.to_state, "note": event.note, "at": event.occurred_at})
+        if primary and event.action == REWARD_ACTION and points > 0 and reporter.channel == "citizen":
+            batch.reward_once(session, report_id, {"citizen_id": reporter.reporter_id, "report_id": report_id,
+                                                   "points": points, "reason": REWARD_REASON,
+                                                   "at": event.occurred_at})
 
 
 def _reward(session: Session, report: Report, points: int, at: datetime) -> None:
