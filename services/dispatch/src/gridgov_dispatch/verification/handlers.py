@@ -31,5 +31,5 @@ def learn_grid(ctx: DispatchContext, session: Session, envelope: Envelope) -> No
 def learn_media(ctx: DispatchContext, session: Session, envelope: Envelope) -> None:
     """Keep what intake said of a stored photo (``media.stored``): its EXIF GPS and time, its hashes."""
     stored = MediaStored.model_validate(envelope.payload)
-    if service.store_media(session, stored, datetime.now(UTC)):
-        log.debug("media %s learned", stored.media_id)
+    service.store_media(session, stored, datetime.now(UTC))  # written with the batch's others as it commits
+    log.debug("media %s learned", stored.media_id)
