@@ -27,10 +27,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, event, insert, or_, select, update
+import orjson
+from sqlalchemy import JSON, Connection, and_, bindparam, case, event, insert, literal_column, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.bus.topics import ALARMS_EVENTS, REPORTS_RECEIVED
@@ -202,13 +204,26 @@ def _flush_fires(session: Session, fingerprint: str | None = None) -> None:
             row["group_id"] = group_id
 
 
+def _flush_all(session: Session) -> None:
+    """Apply every pending run of the batch: several at once with one multi-row upsert (``_fire_many``)."""
+    runs = _batch(session).runs
+    if len(runs) <= 1:
+        _flush_fires(session)  # one statement, the quiet check in its own WHERE
+        return
+    pending = list(runs.values())
+    runs.clear()
+    for run, group_id in zip(pending, _fire_many(session, pending), strict=True):
+        for row in run.rows:
+            row["group_id"] = group_id
+
+
 def _before_commit(session: Session) -> None:
     batch = session.info.get(_BATCH)
     if batch is None:
         return
-    _flush_fires(session)
+    _flush_all(session)
     if batch.rows:
-        session.connection().execute(insert(A), batch.rows)
+        _write_log(session.connection(), batch.rows)
         batch.rows.clear()
     # OutboxSession.commit wrote the outbox rows staged before this hook ran; write the ones the runs just staged
     # (cases, repeats) the same way, in staging order.
@@ -216,6 +231,42 @@ def _before_commit(session: Session) -> None:
     if late:
         session.connection().execute(insert(session.info["outbox_table"]), late)
         session.info["outbox_dirty"] = True
+
+
+_LOG_COLUMNS = tuple(c.name for c in A.columns)
+_LOG_JSON = frozenset(c.name for c in A.columns if isinstance(c.type, JSON))
+_LOG_TIMES = frozenset(c.name for c in A.columns if isinstance(c.type, UTCDateTime))
+_log_sql: dict[str, str] = {}
+
+
+def _write_log(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """The batch's alarm log rows in one DBAPI ``executemany``, the values converted here (times in UTC, JSON by
+    orjson): SQLAlchemy's per-value processing of every row cost more than the insert itself."""
+    dialect = conn.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        conn.execute(insert(A), rows)
+        return
+    sqlite = dialect == "sqlite"
+    sql = _log_sql.get(dialect)
+    if sql is None:
+        quote = conn.dialect.identifier_preparer.quote
+        marks = ", ".join("?" if sqlite else "%s::json" if c in _LOG_JSON else "%s" for c in _LOG_COLUMNS)
+        sql = _log_sql[dialect] = (f"INSERT INTO {quote(A.name)} ({', '.join(quote(c) for c in _LOG_COLUMNS)}) "
+                                   f"VALUES ({marks})")
+    conn.exec_driver_sql(sql, [tuple(_log_value(c, row[c], sqlite) for c in _LOG_COLUMNS) for row in rows])
+
+
+def _log_value(column: str, value: Any, sqlite: bool) -> Any:
+    """One value as the driver takes it, stored as SQLAlchemy would store it (SQLite: the UTC wall time as
+    ``YYYY-MM-DD HH:MM:SS.ffffff`` text; JSON: text, None as SQL NULL)."""
+    if value is None:
+        return None
+    if column in _LOG_JSON:
+        return orjson.dumps(value).decode()
+    if column in _LOG_TIMES:
+        utc_value = value.astimezone(UTC)
+        return utc_value.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else utc_value
+    return value
 
 
 def _forget(session: Session) -> None:
@@ -263,27 +314,49 @@ def _upsert_statement(dialect: str) -> Any:
         return found
     insert_of = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert_of(G).values({c: bindparam(c, type_=G.c[c].type) for c in _INSERT_COLUMNS})
-    ex = stmt.excluded
-    later = ex.last_seen >= G.c.last_seen
     found = _upserts[dialect] = stmt.on_conflict_do_update(
-        index_elements=[G.c.fingerprint], index_where=G.c.is_open,
-        set_={
-            "count": G.c.count + ex.count,
-            "last_seen": case((later, ex.last_seen), else_=G.c.last_seen),
-            "first_seen": case((ex.first_seen < G.c.first_seen, ex.first_seen), else_=G.c.first_seen),
-            "last_evidence": case((and_(later, ex.last_evidence.is_not(None)), ex.last_evidence),
-                                  else_=G.c.last_evidence),
-            "labels": case((later, ex.labels), else_=G.c.labels),
-            # Firing after a resolved is a flap; ``refired`` tells this statement's caller it was one.
-            "flaps": G.c.flaps + case((G.c.resolved_at.is_not(None), 1), else_=0),
-            "refired": G.c.resolved_at.is_not(None),
-            "resolved_at": None,
-        },
+        index_elements=[G.c.fingerprint], index_where=G.c.is_open, set_=_counted_into(stmt.excluded),
         # Plain comparisons, not NOT IN: an expanding IN is re-rendered at every execution.
         where=or_(G.c.report_id.is_not(None), and_(*(G.c.state != s for s in QUIET_CLOSABLE)),
                   G.c.last_seen >= bindparam("quiet_before", type_=G.c.last_seen.type)),
-    ).returning(G.c.id, G.c.count, G.c.state, G.c.report_id, G.c.refired, G.c.state_changes, G.c.first_seen,
-                G.c.last_seen, G.c.last_evidence, G.c.device_id, G.c.last_event_at)
+    ).returning(*_RETURNED)
+    return found
+
+
+def _counted_into(ex: Any) -> dict[str, Any]:
+    """The DO UPDATE of a run counted into the open group (``ex``: the statement's ``excluded`` row)."""
+    later = ex.last_seen >= G.c.last_seen
+    return {
+        "count": G.c.count + ex.count,
+        "last_seen": case((later, ex.last_seen), else_=G.c.last_seen),
+        "first_seen": case((ex.first_seen < G.c.first_seen, ex.first_seen), else_=G.c.first_seen),
+        "last_evidence": case((and_(later, ex.last_evidence.is_not(None)), ex.last_evidence),
+                              else_=G.c.last_evidence),
+        "labels": case((later, ex.labels), else_=G.c.labels),
+        # Firing after a resolved is a flap; ``refired`` tells this statement's caller it was one. Literals, not
+        # bound values: a bound value outside VALUES would stop SQLAlchemy from sending many rows as one statement.
+        "flaps": G.c.flaps + case((G.c.resolved_at.is_not(None), literal_column("1")), else_=literal_column("0")),
+        "refired": G.c.resolved_at.is_not(None),
+        "resolved_at": null(),
+    }
+
+
+_RETURNED = (G.c.id, G.c.fingerprint, G.c.count, G.c.state, G.c.report_id, G.c.refired, G.c.state_changes,
+             G.c.first_seen, G.c.last_seen, G.c.last_evidence, G.c.device_id, G.c.last_event_at)
+_upserts_many: dict[str, Any] = {}
+
+
+def _upsert_many_statement(dialect: str) -> Any:
+    """The same upsert for many runs of distinct fingerprints in one statement (executed with a list of rows,
+    SQLAlchemy's "insertmanyvalues" renders one multi-row VALUES), without the quiet check: a run's dedupe window
+    is its own and a DO UPDATE's WHERE can only see the target and ``excluded`` rows, so ``_fire_many`` closes
+    the quiet groups first."""
+    found = _upserts_many.get(dialect)
+    if found is None:
+        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(G)
+        found = _upserts_many[dialect] = stmt.on_conflict_do_update(
+            index_elements=[G.c.fingerprint], index_where=G.c.is_open, set_=_counted_into(stmt.excluded),
+        ).returning(*_RETURNED)
     return found
 
 
@@ -294,48 +367,108 @@ _CLOSE_QUIET = update(G).where(
 ).values(is_open=False, state="closed", closed_at=bindparam("b_now", type_=G.c.closed_at.type))
 
 
-def _fire(session: Session, run: _Run) -> str:
-    """Open the fingerprint's group with a run of firing alarms, or count them into it; a new group follows the
-    case policy. Returns the group id."""
-    ctx, received, kind, row = run.ctx, run.received, run.kind, run.row
-    now = ctx.now()
-    conn = session.connection()
+def _group_params(run: _Run, now: datetime) -> dict[str, Any]:
+    """The row a run would open as a new group (its id new; a case's report id derived from it)."""
+    received, kind = run.received, run.kind
     new_id = str(uuid.uuid4())
     state = INITIAL_STATE.get(kind.case_policy, "recorded")
     report_id = cases.report_id_of(new_id) if state == "case" else None
-    quiet_before = run.first_seen - timedelta(seconds=kind.dedupe_window_s)
-    params = {
+    return {
         "id": new_id, "fingerprint": received.fingerprint, "alarm_type": kind.code, "catalog_code": kind.catalog_code,
-        "kind": kind.kind, "device_id": row["device_id"], "device_kind": received.device_kind,
+        "kind": kind.kind, "device_id": run.row["device_id"], "device_kind": received.device_kind,
         "owner_department": received.owner_department, "grid_code": received.grid_code,
         "village_code": received.village_code, "town_code": received.town_code, "lon": received.lon,
         "lat": received.lat, "state": state, "is_open": True, "count": len(run.rows), "first_seen": run.first_seen,
         "last_seen": run.last_seen, "flaps": 0, "flapping": False, "refired": False, "state_changes": [],
         "report_id": report_id, "monitored_by": list(run.verdict.monitored_by), "last_evidence": run.evidence,
         "labels": run.labels, "last_event_at": now if report_id else None, "created_at": now,
-        "quiet_before": quiet_before,
     }
+
+
+def _quiet_before(run: _Run) -> datetime:
+    """An open group without a case last seen before this is over for the run (its type's dedupe window)."""
+    return run.first_seen - timedelta(seconds=run.kind.dedupe_window_s)
+
+
+def _fire(session: Session, run: _Run) -> str:
+    """Open the fingerprint's group with a run of firing alarms, or count them into it; a new group follows the
+    case policy. Returns the group id."""
+    now = run.ctx.now()
+    conn = session.connection()
+    quiet_before = _quiet_before(run)
+    params = _group_params(run, now)
+    params["quiet_before"] = quiet_before
     upsert = _upsert_statement(conn.dialect.name)
     group = conn.execute(upsert, params).first()
     if group is None:
         # The open group is quiet and has no case: it is over, and this run starts a new one.
-        conn.execute(_CLOSE_QUIET, {"b_fingerprint": received.fingerprint, "quiet_before": quiet_before,
+        conn.execute(_CLOSE_QUIET, {"b_fingerprint": run.received.fingerprint, "quiet_before": quiet_before,
                                     "b_now": now})
         group = conn.execute(upsert, params).one()
-    if group.id == new_id:
-        _open_case(session, ctx, received, kind, row, group.id, state, report_id, now)
-        return group.id
+    tasks: list[dict[str, Any]] = []
+    _after_fire(session, run, group, params, now, tasks)
+    if tasks:
+        session.execute(insert(T), tasks)
+    return group.id
+
+
+FETCH_CHUNK = 500  # fingerprints per IN list (far below SQLite's 32,766 variables)
+
+
+def _fire_many(session: Session, runs: Sequence[_Run]) -> list[str]:
+    """``_fire`` for runs of distinct fingerprints at once: the quiet groups among theirs closed first (one query,
+    an UPDATE only for those), then one multi-row upsert; the group ids in the runs' order.
+
+    The upsert's rows are aggregated by fingerprint already (a run is one fingerprint's alarms), so no statement
+    touches a row twice; the database still decides between opening and counting, as for one run."""
+    ctx = runs[0].ctx
+    now = ctx.now()
+    conn = session.connection()
+    quiet = {run.received.fingerprint: _quiet_before(run) for run in runs}
+    prints = list(quiet)
+    closing = []
+    for start in range(0, len(prints), FETCH_CHUNK):
+        for r in conn.execute(select(G.c.fingerprint, G.c.last_seen).where(
+                G.c.fingerprint.in_(prints[start:start + FETCH_CHUNK]), G.c.is_open, G.c.report_id.is_(None),
+                or_(*(G.c.state == s for s in QUIET_CLOSABLE)))):
+            if utc(r.last_seen) < quiet[r.fingerprint]:
+                closing.append({"b_fingerprint": r.fingerprint, "quiet_before": quiet[r.fingerprint], "b_now": now})
+    if closing:  # the same guarded UPDATE as one run's: it closes only what is still quiet
+        conn.execute(_CLOSE_QUIET, closing)
+    params = [_group_params(run, now) for run in runs]
+    returned = {g.fingerprint: g for g in conn.execute(_upsert_many_statement(conn.dialect.name), params)}
+    tasks: list[dict[str, Any]] = []
+    ids = []
+    for run, p in zip(runs, params, strict=True):
+        group = returned[p["fingerprint"]]
+        _after_fire(session, run, group, p, now, tasks)
+        ids.append(group.id)
+    if tasks:
+        session.execute(insert(T), tasks)
+    return ids
+
+
+def _after_fire(session: Session, run: _Run, group: Any, params: dict[str, Any], now: datetime,
+                tasks: list[dict[str, Any]]) -> None:
+    """What follows the upsert of a run: a new group's case policy (its 核实 task appended to ``tasks``), a flap
+    recorded, a repeat told to dispatch."""
+    ctx, kind = run.ctx, run.kind
+    if group.id == params["id"]:
+        _open_case(session, ctx, run.received, kind, run.row, group.id, params["state"], params["report_id"], now,
+                   tasks)
+        return
     if group.refired:
         _record_change(session, group.id, group.state_changes, run.first_seen, kind)
     if group.report_id is not None and group.state == "case" and (
             group.last_event_at is None or utc(group.last_event_at) <= now - ctx.repeat_interval):
         _tell_repeat(session, ctx, kind, group, now)
-    return group.id
 
 
 def _open_case(session: Session, ctx: GroupingContext, received: AlarmReceived, kind: TypeFacts,
-               row: dict[str, Any], group_id: str, state: str, report_id: str | None, now: datetime) -> None:
-    """What a new group's case policy asks: a report now, a 核实 task, or only the record."""
+               row: dict[str, Any], group_id: str, state: str, report_id: str | None, now: datetime,
+               tasks: list[dict[str, Any]]) -> None:
+    """What a new group's case policy asks: a report now, a 核实 task (appended to ``tasks``, inserted by the
+    caller with the batch's others), or only the record."""
     if state == "case" and report_id is not None:
         device = ctx.directory.devices(session, [received.alarm.device_id]).get(received.alarm.device_id)
         payload = cases.report_payload(
@@ -345,9 +478,9 @@ def _open_case(session: Session, ctx: GroupingContext, received: AlarmReceived, 
             reporter_role="device", submitted_at=now)
         ctx.db.add_outbox(session, REPORTS_RECEIVED, cases.report_envelope(payload, causation_id=row["id"]))
     elif state == "pending_verification":
-        session.execute(insert(T).values(id=str(uuid.uuid4()), group_id=group_id, grid_code=received.grid_code,
-                                         alarm_type=kind.code, device_id=received.alarm.device_id, state="pending",
-                                         created_at=now))
+        tasks.append({"id": str(uuid.uuid4()), "group_id": group_id, "grid_code": received.grid_code,
+                      "alarm_type": kind.code, "device_id": received.alarm.device_id, "state": "pending",
+                      "created_at": now})
 
 
 def _record_change(session: Session, group_id: str, changes: Sequence[str] | None, at: datetime,

@@ -1,0 +1,216 @@
+"""Grouping a batch's runs with one multi-row upsert (``_fire_many``) does what one upsert per run does: the same
+groups (state, counts, first/last seen, flaps, quiet groups closed), the same cases, tasks and events — on random
+alarm streams over several fingerprints, case policies and dedupe windows, on SQLite and PostgreSQL; and a batch
+of many fingerprints costs one upsert statement, not one per fingerprint."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections import Counter
+from datetime import timedelta, timezone
+
+import pytest
+from sqlalchemy import event, insert, select
+
+from gridgov_common.bus.topics import ALARMS_EVENTS, ALARMS_RECEIVED, REPORTS_RECEIVED
+from gridgov_sensing.alarms import handlers
+from gridgov_sensing.alarms.models import Alarm, AlarmGroup
+from gridgov_sensing.alarms.service import accept_alarms
+from gridgov_sensing.devices.models import Device
+from gridgov_sensing.devices.service import bump_version
+from gridgov_sensing.verification.models import VerificationTask
+from services.sensing.tests.alarm_support import (
+    CAMERA,
+    CAMERA_2,
+    GRID,
+    NOW,
+    SENSOR,
+    TOWN,
+    VILLAGE,
+    Clock,
+    alarm,
+    deliver,
+    make_db,
+    take_outbox,
+)
+
+# auto, verify_first, record_only; windows 30 min, 10 min, 1 h
+CAMERA_TYPES = ("exposed_garbage", "piled_materials", "crowd_gathering", "smoke_fire")
+SENSOR_TYPES = ("manhole_displaced", "smoke_detector", "gas_concentration")
+DEVICES = (CAMERA, CAMERA_2, SENSOR)
+
+
+def stream(seed: int, n: int = 160) -> list[list]:
+    """Random batches of alarms, in time order: several fingerprints per batch, repeats, resolveds, and gaps
+    beyond the dedupe windows between batches (so quiet groups close inside a multi-row batch)."""
+    rng = random.Random(seed)
+    at = NOW - timedelta(days=2)
+    batches, current = [], []
+    for i in range(n):
+        device = rng.choice(DEVICES)
+        kind = rng.choice(SENSOR_TYPES if device == SENSOR else CAMERA_TYPES)
+        state = "resolved" if rng.random() < 0.08 else "firing"
+        confidence = None if device == SENSOR else 0.95
+        current.append(alarm(kind, device, at=at, state=state, confidence=confidence, alarm_id=f"s{seed}-{i}"))
+        at += timedelta(seconds=rng.choice((1, 5, 30)))
+        if rng.random() < 0.12:
+            batches.append(current)
+            current = []
+            at += timedelta(minutes=rng.choice((0, 5, 20, 45, 90)))
+    if current:
+        batches.append(current)
+    return batches
+
+
+def replay(db, batches) -> None:
+    """Accept and group each batch as one consumer batch, the clock at its last alarm."""
+    for batch in batches:
+        at = max(a.occurred_at for a in batch)
+        accept_alarms(db, batch, "http", at)
+        deliver(db, Clock(at))
+
+
+def outcome(db) -> dict:
+    """What grouping left, without the random ids."""
+    with db.session() as session:
+        groups = sorted(
+            (g.fingerprint, g.alarm_type, g.device_id, g.state, g.is_open, g.count, g.first_seen, g.last_seen,
+             g.resolved_at, g.flaps, g.flapping, g.report_id is not None, g.last_evidence, g.ticket_state)
+            for g in session.execute(select(AlarmGroup)).scalars())
+        alarms = Counter((a.fingerprint, a.verdict, a.group_id is not None)
+                         for a in session.execute(select(Alarm)).scalars())
+        tasks = Counter((t.alarm_type, t.device_id, t.state) for t in session.execute(select(VerificationTask))
+                        .scalars())
+    reports = Counter((e.payload["category_code"], e.payload["description"])
+                      for e in take_outbox(db, REPORTS_RECEIVED))
+    events = Counter((e.type, e.payload["alarm_type"], e.payload["count"]) for e in take_outbox(db, ALARMS_EVENTS))
+    return {"groups": groups, "alarms": alarms, "tasks": tasks, "reports": reports, "events": events}
+
+
+def one_upsert_per_run(monkeypatch) -> None:
+    """Make ``_fire_many`` apply its runs one by one, with the single-run statement."""
+    monkeypatch.setattr(handlers, "_fire_many",
+                        lambda session, runs: [handlers._fire(session, run) for run in runs])
+
+
+def compare(url_of, monkeypatch, seed: int) -> None:
+    batches = stream(seed)
+    many = make_db(url_of("many"))
+    try:
+        replay(many, batches)
+        got = outcome(many)
+        many.metadata.drop_all(many.engine)  # the same database may serve the second run (PostgreSQL)
+    finally:
+        many.engine.dispose()
+    with monkeypatch.context() as m:
+        one_upsert_per_run(m)
+        single = make_db(url_of("single"))
+        try:
+            replay(single, batches)
+            want = outcome(single)
+        finally:
+            single.engine.dispose()
+    assert got == want
+    # the stream did exercise what it is meant to: quiet groups closed, cases, tasks, repeats in one group
+    states = Counter(g[3] for g in got["groups"])
+    assert states["closed"] and states["case"] and got["tasks"] and max(g[5] for g in got["groups"]) > 3
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_multi_row_upsert_groups_as_one_upsert_per_run_on_sqlite(tmp_path, monkeypatch, seed):
+    compare(lambda name: f"sqlite:///{tmp_path}/{name}.db", monkeypatch, seed)
+
+
+@pytest.mark.distributed
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_multi_row_upsert_groups_as_one_upsert_per_run_on_postgresql(pg_url, monkeypatch, seed):
+    compare(lambda _name: pg_url, monkeypatch, seed)
+
+
+def test_a_batch_of_many_fingerprints_is_one_upsert_statement(tmp_path):
+    """40 devices × 1 type, 3 alarms each, in one batch: one INSERT into alarm_group (not 40), and it is exact."""
+    db = make_db(f"sqlite:///{tmp_path}/many.db")
+    try:
+        with db.session() as session:
+            for i in range(40):
+                session.add(Device(device_id=f"4419000000131{i:07d}", kind="camera", name="路口", lon=113.75,
+                                   lat=23.02, grid_code=GRID, village_code=VILLAGE, town_code=TOWN,
+                                   owner_department="urban", algorithms=[], created_at=NOW, updated_at=NOW))
+            bump_version(session, "devices")
+            session.commit()
+        alarms = [alarm("crowd_gathering", f"4419000000131{i:07d}", at=NOW - timedelta(seconds=r), confidence=0.9,
+                        alarm_id=f"m{i}-{r}") for r in range(3) for i in range(40)]
+        accept_alarms(db, alarms, "http", NOW)
+        statements: list[str] = []
+
+        def seen(_conn, _cursor, statement, *_args) -> None:
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", seen)
+        deliver(db, Clock())
+        event.remove(db.engine, "before_cursor_execute", seen)
+        upserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO ALARM_GROUP")]
+        assert len(upserts) == 1, upserts
+        with db.session() as session:
+            rows = session.execute(select(AlarmGroup.count, AlarmGroup.state, AlarmGroup.first_seen)).all()
+        assert sorted((r.count, r.state) for r in rows) == [(3, "recorded")] * 40
+        assert {r.first_seen.replace(tzinfo=None) for r in rows} == {(NOW - timedelta(seconds=2)).replace(tzinfo=None)}
+        assert take_outbox(db, ALARMS_RECEIVED) == []
+    finally:
+        db.engine.dispose()
+
+
+def log_rows() -> list[dict]:
+    """Two alarm log rows as grouping builds them (times aware, JSON values, None)."""
+    at = NOW.astimezone(timezone(timedelta(hours=8)))  # a non-UTC offset: stored as its UTC instant
+    base = {"alarm_id": "p-1", "group_id": None, "fingerprint": "f" * 32, "alarm_type": "exposed_garbage",
+            "device_id": CAMERA, "grid_code": GRID, "village_code": VILLAGE, "town_code": None, "state": "firing",
+            "severity": "minor", "occurred_at": at, "received_at": NOW + timedelta(microseconds=7),
+            "confidence": 0.9, "source": "http", "verdict": "grouped", "suppressed_by": None}
+    return [
+        {**base, "id": str(uuid.uuid4()), "evidence": {"snapshot_url": "http://x/1.jpg", "reading": 3.5},
+         "labels": {"zone": "东城"}, "monitored_by": ["r1"]},
+        {**base, "id": str(uuid.uuid4()), "evidence": None, "labels": {}, "monitored_by": [],
+         "alarm_id": None, "confidence": None},
+    ]
+
+
+def stored(db, ids) -> list[tuple]:
+    """The log rows as the database holds them (text, not parsed by the ORM), in ``ids`` order."""
+    with db.engine.connect() as conn:
+        cast = "" if db.is_sqlite else "::text"
+        cols = ", ".join(f"{c.name}{cast}" for c in Alarm.__table__.columns if c.name != "id")
+        found = {r[0]: r[1:] for r in conn.exec_driver_sql(
+            f"SELECT id, {cols} FROM alarm")}  # noqa: S608 - fixed names
+    return [tuple(json.loads(v) if isinstance(v, str) and v[:1] in "{[" else v for v in found[i]) for i in ids]
+
+
+def check_log_as_sqlalchemy(db) -> None:
+    raw, orm = log_rows(), log_rows()
+    with db.engine.begin() as conn:
+        handlers._write_log(conn, raw)
+        conn.execute(insert(Alarm.__table__), orm)
+    assert stored(db, [r["id"] for r in raw]) == stored(db, [r["id"] for r in orm])
+    with db.session() as session:
+        back = session.get(Alarm, raw[0]["id"])
+        assert (back.occurred_at, back.labels, back.evidence) == (NOW, {"zone": "东城"}, raw[0]["evidence"])
+        assert session.get(Alarm, raw[1]["id"]).evidence is None
+
+
+def test_the_alarm_log_is_stored_as_sqlalchemy_stores_it_on_sqlite(tmp_path):
+    db = make_db(f"sqlite:///{tmp_path}/log.db")
+    try:
+        check_log_as_sqlalchemy(db)
+    finally:
+        db.engine.dispose()
+
+
+@pytest.mark.distributed
+def test_the_alarm_log_is_stored_as_sqlalchemy_stores_it_on_postgresql(pg_url):
+    db = make_db(pg_url, migrate=True)
+    try:
+        check_log_as_sqlalchemy(db)
+    finally:
+        db.engine.dispose()
