@@ -1,5 +1,6 @@
 """The semantics the services rely on, held against both bus backends: the embedded log and Kafka."""
 
+import threading
 import time
 import uuid
 
@@ -107,6 +108,45 @@ def test_group_members_share_partitions_and_take_over_when_one_leaves(bus, topic
     rest = drain(b, 30, timeout=60)
     b.close()
     assert sorted(int(r.value) for r in rest) == list(range(60, 90))
+
+
+@pytest.mark.distributed
+def test_kafka_members_that_subscribe_before_the_topic_exists_share_it_once_created():
+    """A member that joined without the topic's partitions could be dropped from the group for good (kafka-python
+    3.0.12); a Kafka consumer now waits for the partitions before it joins. (The embedded log refuses a consumer
+    of a topic that does not exist at once, so this case has no embedded counterpart.)"""
+    bus = open_bus(f"kafka://{require_infra('GRIDGOV_TEST_KAFKA_BOOTSTRAP_SERVERS', 'Apache Kafka')}")
+    name = f"test.contract.late.{uuid.uuid4().hex[:10]}"
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    members: dict[str, object] = {}
+    joiners = [threading.Thread(target=lambda k=k: members.__setitem__(k, bus.consumer(group, [name])))
+               for k in ("a", "b")]
+    for t in joiners:
+        t.start()
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 3:  # members that exist already poll (join) before the topic exists
+            if len(members) == 2:
+                members["a"].poll(timeout=0.2)
+                members["b"].poll(timeout=0.2)
+            else:
+                time.sleep(0.1)
+        bus.ensure_topics([name], partitions=3)
+        for t in joiners:
+            t.join(timeout=60)
+        a, b = members["a"], members["b"]
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            a.poll(timeout=0.2)
+            b.poll(timeout=0.2)
+            if a.assignment() and b.assignment() and len(set(a.assignment()) | set(b.assignment())) == 3:
+                break
+        assert a.assignment() and b.assignment(), (a.assignment(), b.assignment())
+        assert sorted(set(a.assignment()) | set(b.assignment())) == [(name, p) for p in range(3)]
+    finally:
+        for consumer in members.values():
+            consumer.close()
+        bus.close()
 
 
 def test_behind_counts_records_after_the_fetch_position_not_the_commit(bus, topic):

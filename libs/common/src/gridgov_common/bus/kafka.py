@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 30.0
 COMPACT = {"cleanup.policy": "compact"}
+# How long a new consumer waits for its topics to have partitions before it joins its group.
+CONSUMER_METADATA_WAIT_S = 30.0
 
 
 class KafkaBus:
@@ -141,6 +143,32 @@ class KafkaBusConsumer:
             # shows its partitions: within 10 s, not the default 5 minutes.
             metadata_max_age_ms=10000,
         )
+        try:
+            self._await_partitions(topics)
+        except BaseException:
+            self._consumer.close(autocommit=False)
+            raise
+
+    def _await_partitions(self, topics: list[str]) -> None:
+        """Block until this client's metadata lists partitions for every topic, before the first join.
+
+        Why (kafka-python 3.0.12): a member that joins before its metadata knows a topic's partitions makes an
+        assignment without them and rejoins when the metadata arrives; if a poll times out during that rejoin,
+        the leader's join is left unfinished for good: it stops heartbeating, is dropped from the group and never
+        joins again, and when the other member leaves nobody owns the partitions. CI saw it once ("No partition
+        metadata" and one member with everything); subscribing before the topic exists reproduced it 3 of 3.
+        Joining with the partitions already known never takes that path.
+        """
+        deadline = time.monotonic() + CONSUMER_METADATA_WAIT_S
+        while True:
+            self._consumer.topics()  # fetches every topic's metadata; the group coordinator sees it too
+            missing = [t for t in topics if not self._consumer.partitions_for_topic(t)]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise KafkaTimeoutError(f"topics without partitions after {CONSUMER_METADATA_WAIT_S:.0f} s: "
+                                        f"{', '.join(missing)}")
+            time.sleep(0.2)
 
     def poll(self, timeout: float = 1.0, max_records: int = 100) -> list[Record]:
         """Next records from the partitions this member is assigned."""
