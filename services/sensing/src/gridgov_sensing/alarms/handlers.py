@@ -20,6 +20,7 @@ group when its ticket closes; the next alarm of that fingerprint opens a new gro
 
 from __future__ import annotations
 
+import re
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
@@ -264,8 +265,7 @@ def _log_value(column: str, value: Any, sqlite: bool) -> Any:
     if column in _LOG_JSON:
         return orjson.dumps(value).decode()
     if column in _LOG_TIMES:
-        utc_value = value.astimezone(UTC)
-        return utc_value.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else utc_value
+        return _time_text(value) if sqlite else value.astimezone(UTC)
     return value
 
 
@@ -436,7 +436,7 @@ def _fire_many(session: Session, runs: Sequence[_Run]) -> list[str]:
     if closing:  # the same guarded UPDATE as one run's: it closes only what is still quiet
         conn.execute(_CLOSE_QUIET, closing)
     params = [_group_params(run, now) for run in runs]
-    returned = {g.fingerprint: g for g in conn.execute(_upsert_many_statement(conn.dialect.name), params)}
+    returned = {g.fingerprint: g for g in _upsert_rows(conn, params)}
     tasks: list[dict[str, Any]] = []
     ids = []
     for run, p in zip(runs, params, strict=True):
@@ -446,6 +446,99 @@ def _fire_many(session: Session, runs: Sequence[_Run]) -> list[str]:
     if tasks:
         session.execute(insert(T), tasks)
     return ids
+
+
+# --- the multi-row upsert as driver SQL ---------------------------------------------------------------------------
+#
+# SQLAlchemy's own multi-row execution ("insertmanyvalues") processed 28 values per group row, one by one, at a
+# cost above the statement's; the SQL text is the same statement's (compiled once per dialect), only the values
+# are converted here, as ``_log_value`` does for the log.
+
+UPSERT_ROWS_MAX = 500  # rows per statement (28 values each: far below SQLite's 32,766 and PostgreSQL's 65,535)
+_MARK = re.compile(r"%\((\w+)\)s")
+_upsert_sql: dict[str, tuple[str, str, str, tuple[str, ...]]] = {}
+
+
+@dataclass(slots=True)
+class _Upserted:
+    """A group as the upsert returned it (``_RETURNED``'s columns), times and JSON as Python values."""
+
+    id: str
+    fingerprint: str
+    count: int
+    state: str
+    report_id: str | None
+    refired: bool
+    state_changes: list[str] | None
+    first_seen: datetime
+    last_seen: datetime
+    last_evidence: dict[str, Any] | None
+    device_id: str
+    last_event_at: datetime | None
+
+
+def _upsert_parts(conn: Connection) -> tuple[str, str, str, tuple[str, ...]]:
+    """The multi-row upsert's SQL split around its one row of VALUES, and the columns of that row in order."""
+    name = conn.dialect.name
+    found = _upsert_sql.get(name)
+    if found is None:
+        stmt = _upsert_many_statement(name).values({c: bindparam(c) for c in _INSERT_COLUMNS})
+        sql = str(stmt.compile(dialect=conn.dialect))
+        head, rest = sql.split(" VALUES (", 1)
+        row, tail = rest.split(") ON CONFLICT ", 1)
+        columns = tuple(head[head.index("(") + 1:head.rindex(")")].split(", "))
+        found = _upsert_sql[name] = (head + " VALUES ", "(" + _MARK.sub("%s", row) + ")", " ON CONFLICT " + tail,
+                                     columns)
+    return found
+
+
+def _upsert_rows(conn: Connection, params: list[dict[str, Any]]) -> list[_Upserted]:
+    """Run the multi-row upsert over the rows (by ``UPSERT_ROWS_MAX``); the groups it returned."""
+    dialect = conn.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        return [_Upserted(*r) for r in conn.execute(_upsert_many_statement(dialect), params)]
+    sqlite = dialect == "sqlite"
+    head, row, tail, columns = _upsert_parts(conn)
+    out: list[_Upserted] = []
+    for start in range(0, len(params), UPSERT_ROWS_MAX):
+        chunk = params[start:start + UPSERT_ROWS_MAX]
+        values = tuple(_group_value(c, p[c], sqlite) for p in chunk for c in columns)
+        for r in conn.exec_driver_sql(head + ", ".join([row] * len(chunk)) + tail, values):
+            out.append(_Upserted(r[0], r[1], r[2], r[3], r[4], bool(r[5]), _json(r[6]), _time(r[7]), _time(r[8]),
+                                 _json(r[9]), r[10], _time(r[11])))
+    return out
+
+
+_GROUP_JSON = frozenset(c.name for c in G.columns if isinstance(c.type, JSON))
+_GROUP_TIMES = frozenset(c.name for c in G.columns if isinstance(c.type, UTCDateTime))
+
+
+def _group_value(column: str, value: Any, sqlite: bool) -> Any:
+    """One group value as the driver takes it, stored as SQLAlchemy would store it (see ``_log_value``)."""
+    if value is None:
+        return None
+    if column in _GROUP_JSON:
+        return orjson.dumps(value).decode()
+    if column in _GROUP_TIMES:
+        return _time_text(value) if sqlite else value.astimezone(UTC)
+    return value
+
+
+def _time_text(value: datetime) -> str:
+    """A time as SQLAlchemy stores it in SQLite: the UTC wall time, ``YYYY-MM-DD HH:MM:SS.ffffff``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _time(value: Any) -> datetime | None:
+    """A returned time (SQLite: text of the UTC wall time) as an aware UTC datetime."""
+    if value is None:
+        return None
+    return utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+def _json(value: Any) -> Any:
+    """A returned JSON value (SQLite: text; psycopg parses it already)."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _after_fire(session: Session, run: _Run, group: Any, params: dict[str, Any], now: datetime,
