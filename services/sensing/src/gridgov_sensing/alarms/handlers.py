@@ -20,7 +20,6 @@ group when its ticket closes; the next alarm of that fingerprint opens a new gro
 
 from __future__ import annotations
 
-import re
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
@@ -241,7 +240,7 @@ _log_sql: dict[str, str] = {}
 
 
 def _write_log(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """The batch's alarm log rows in one DBAPI ``executemany``, the values converted here (times in UTC, JSON by
+    """The batch's alarm log rows in one driver call, the values converted here (times in UTC, JSON by
     orjson): SQLAlchemy's per-value processing of every row cost more than the insert itself."""
     dialect = conn.dialect.name
     if dialect not in ("sqlite", "postgresql"):
@@ -251,10 +250,13 @@ def _write_log(conn: Connection, rows: list[dict[str, Any]]) -> None:
     sql = _log_sql.get(dialect)
     if sql is None:
         quote = conn.dialect.identifier_preparer.quote
-        marks = ", ".join("?" if sqlite else "%s::json" if c in _LOG_JSON else "%s" for c in _LOG_COLUMNS)
-        sql = _log_sql[dialect] = (f"INSERT INTO {quote(A.name)} ({', '.join(quote(c) for c in _LOG_COLUMNS)}) "
-                                   f"VALUES ({marks})")
-    conn.exec_driver_sql(sql, [tuple(_log_value(c, row[c], sqlite) for c in _LOG_COLUMNS) for row in rows])
+        into = f"INSERT INTO {quote(A.name)} ({', '.join(quote(c) for c in _LOG_COLUMNS)}) "
+        sql = _log_sql[dialect] = (into + f"VALUES ({', '.join('?' for _ in _LOG_COLUMNS)})" if sqlite
+                                   else into + _unnest(conn, A, _LOG_COLUMNS))
+    if sqlite:  # sqlite3's executemany: one prepared statement stepped per row, in C
+        conn.exec_driver_sql(sql, [tuple(_log_value(c, row[c], True) for c in _LOG_COLUMNS) for row in rows])
+    else:  # one statement whatever the row count (psycopg's executemany sends a statement per row)
+        conn.exec_driver_sql(sql, tuple([_log_value(c, row[c], False) for row in rows] for c in _LOG_COLUMNS))
 
 
 def _log_value(column: str, value: Any, sqlite: bool) -> Any:
@@ -455,7 +457,6 @@ def _fire_many(session: Session, runs: Sequence[_Run]) -> list[str]:
 # are converted here, as ``_log_value`` does for the log.
 
 UPSERT_ROWS_MAX = 500  # rows per statement (28 values each: far below SQLite's 32,766 and PostgreSQL's 65,535)
-_MARK = re.compile(r"%\((\w+)\)s")
 _upsert_sql: dict[str, tuple[str, str, str, tuple[str, ...]]] = {}
 
 
@@ -478,7 +479,10 @@ class _Upserted:
 
 
 def _upsert_parts(conn: Connection) -> tuple[str, str, str, tuple[str, ...]]:
-    """The multi-row upsert's SQL split around its one row of VALUES, and the columns of that row in order."""
+    """The multi-row upsert's SQL split around its rows — ``INSERT INTO alarm_group (…)``, the rows (SQLite: one
+    ``(?, …)`` per row; PostgreSQL: ``SELECT * FROM unnest(%s::type[], …)``, one array per column, so the text
+    is the same whatever the row count and the driver does not parse a new one every batch), ``ON CONFLICT …`` —
+    and the columns in order."""
     name = conn.dialect.name
     found = _upsert_sql.get(name)
     if found is None:
@@ -487,9 +491,15 @@ def _upsert_parts(conn: Connection) -> tuple[str, str, str, tuple[str, ...]]:
         head, rest = sql.split(" VALUES (", 1)
         row, tail = rest.split(") ON CONFLICT ", 1)
         columns = tuple(head[head.index("(") + 1:head.rindex(")")].split(", "))
-        found = _upsert_sql[name] = (head + " VALUES ", "(" + _MARK.sub("%s", row) + ")", " ON CONFLICT " + tail,
-                                     columns)
+        rows = "VALUES (" + row + ")" if name == "sqlite" else _unnest(conn, G, columns)
+        found = _upsert_sql[name] = (head, rows, " ON CONFLICT " + tail, columns)
     return found
+
+
+def _unnest(conn: Connection, table: Any, columns: Sequence[str]) -> str:
+    """``SELECT * FROM unnest(%s::<type>[], …)``: PostgreSQL's rows from one array parameter per column."""
+    return "SELECT * FROM unnest(" + ", ".join(
+        f"%s::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns) + ")"
 
 
 def _upsert_rows(conn: Connection, params: list[dict[str, Any]]) -> list[_Upserted]:
@@ -498,12 +508,17 @@ def _upsert_rows(conn: Connection, params: list[dict[str, Any]]) -> list[_Upsert
     if dialect not in ("sqlite", "postgresql"):
         return [_Upserted(*r) for r in conn.execute(_upsert_many_statement(dialect), params)]
     sqlite = dialect == "sqlite"
-    head, row, tail, columns = _upsert_parts(conn)
+    head, rows, tail, columns = _upsert_parts(conn)
     out: list[_Upserted] = []
     for start in range(0, len(params), UPSERT_ROWS_MAX):
         chunk = params[start:start + UPSERT_ROWS_MAX]
-        values = tuple(_group_value(c, p[c], sqlite) for p in chunk for c in columns)
-        for r in conn.exec_driver_sql(head + ", ".join([row] * len(chunk)) + tail, values):
+        if sqlite:
+            sql = head + " VALUES " + ", ".join([rows[len("VALUES "):]] * len(chunk)) + tail
+            values: tuple = tuple(_group_value(c, p[c], True) for p in chunk for c in columns)
+        else:
+            sql = head + " " + rows + tail
+            values = tuple([_group_value(c, p[c], False) for p in chunk] for c in columns)
+        for r in conn.exec_driver_sql(sql, values):
             out.append(_Upserted(r[0], r[1], r[2], r[3], r[4], bool(r[5]), _json(r[6]), _time(r[7]), _time(r[8]),
                                  _json(r[9]), r[10], _time(r[11])))
     return out
