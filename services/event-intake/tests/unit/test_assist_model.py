@@ -20,7 +20,7 @@ from gridgov_event_intake.assist.departments import (
     seed_department_types,
 )
 from gridgov_event_intake.assist.model import Artefact, ArtefactInvalid, Classifier, tfidf_row
-from gridgov_event_intake.assist.tokenise import Tokeniser, has_cjk, normalise
+from gridgov_event_intake.assist.tokenise import Tokeniser, has_cjk, has_signal, normalise
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,39 @@ def test_features_hold_user_words_whole_and_character_ngrams():
     assert "w:占道经营" in feats
     assert {"c:占道", "c:道经营", "c:0号楼"} <= set(feats)  # digits become 0; full-width normalised
     assert normalise("ＡＢ１２") == "ab0"
+
+
+def test_features_hold_single_chinese_characters_apart_from_words_and_ngrams():
+    feats = Tokeniser().features("水管漏水 ab")
+    assert {"u:水", "u:管", "u:漏"} <= set(feats) and feats.count("u:水") == 2
+    assert not any(f.startswith("u:") and not has_cjk(f[2:]) for f in feats)  # no Latin letter or digit alone
+    assert not has_signal("u:漏") and has_signal("c:漏水") and has_signal("w:漏水")
+
+
+def _artefact(features: list[str]) -> Artefact:
+    """A two-code artefact over ``features``, every feature pointing to the second code."""
+    n = len(features)
+    return Artefact(version="t", features=features, idf=np.ones(n, np.float32),
+                    coef=np.tile(np.array([[0.0, 1.0]], np.float32), (n, 1)), intercept=np.zeros(2, np.float32),
+                    classes=["01001", "11008"], temperature=0.1, threshold=0.5, user_words=[])
+
+
+def test_single_characters_alone_are_no_signal_but_count_beside_a_word_or_ngram():
+    only_chars = Classifier(_artefact(["u:灯", "u:路"]))
+    assert only_chars.classify("灯嗯路").reason == "no_signal"  # known characters, no known word or n-gram
+    with_gram = Classifier(_artefact(["c:路灯", "u:灯", "u:路"]))
+    result = with_gram.classify("路灯嗯")
+    assert result.reason == "ok" and result.suggestions[0].code == "11008"
+    idx, _ = with_gram.vector("路灯嗯")
+    assert sorted(idx.tolist()) == [0, 1, 2]  # the characters join the row once a gram gives a signal
+
+
+def test_artefact_without_single_character_features_still_classifies_the_same():
+    # A model trained before single characters were features (#17) sees only its own features: the new ones
+    # are unknown to it and dropped, so its answers do not change.
+    old = Classifier(_artefact(["c:路灯"]))
+    idx, weights = old.vector("路灯坏了")
+    assert idx.tolist() == [0] and np.allclose(weights, [1.0])
 
 
 def test_has_cjk_tells_chinese_from_other_scripts():

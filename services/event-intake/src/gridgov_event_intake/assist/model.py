@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from gridgov_event_intake.assist.tokenise import Tokeniser, has_cjk
+from gridgov_event_intake.assist.tokenise import Tokeniser, has_cjk, has_signal
 
 FORMAT = "gridgov-assist-linear/1"  # the artefact's layout; a reader refuses any other
 TOP = 3
@@ -140,14 +140,17 @@ class Classifier:
             self.tokeniser.features("预热")
 
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """The text's TF-IDF row over the model's features (unknown features dropped)."""
+        """The text's TF-IDF row over the model's features (unknown features dropped); an empty row when none of
+        the known features is evidence alone (``has_signal``: single characters only)."""
         if self.artefact is None:
             return tfidf_row(Counter(), np.zeros(0, np.float32))
-        counts = Counter(i for i in (self.index.get(f) for f in self.tokeniser.features(text)) if i is not None)
-        return tfidf_row(counts, self.artefact.idf)
+        known = [f for f in self.tokeniser.features(text) if f in self.index]
+        if not any(has_signal(f) for f in known):
+            return tfidf_row(Counter(), self.artefact.idf)
+        return tfidf_row(Counter(self.index[f] for f in known), self.artefact.idf)
 
     def probabilities(self, text: str) -> np.ndarray | None:
-        """Calibrated probability per class, or None when no feature of the text is known to the model."""
+        """Calibrated probability per class, or None when no word or n-gram of the text is known to the model."""
         idx, weights = self.vector(text)
         if idx.size == 0 or self.artefact is None:
             return None

@@ -2,8 +2,11 @@
 and character n-grams. Pure: a text in, a list of feature strings out; the same for training and inference.
 
 Character n-grams catch what the segmenter cuts differently in the caller's words (typos, homophones, a word the
-dictionary lacks); the words carry the longer terms whole. Each feature is prefixed (``w:`` word, ``c:`` n-gram)
-so a one-character word and a one-character gram never collide.
+dictionary lacks); the words carry the longer terms whole. Single Chinese characters are features too: weighted by
+IDF, a character such as 漏, 堵, 吵 or 臭 carries the category in callers' short, colloquial texts where no longer
+term of the training set occurs (on the hand-written evaluation set they raised department top-1 from 88.5 % to
+91.5 %, #17). Each feature is prefixed (``w:`` word, ``u:`` single character, ``c:`` n-gram) so the kinds never
+collide, and a text whose only known features are single characters counts as no signal (``has_signal``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import jieba
 
 jieba.setLogLevel(logging.WARNING)  # jieba prints its dictionary loading at INFO on every start
 
-NGRAMS = (2, 3)  # 2- and 3-character grams; single characters are too common in Chinese to mean much
+NGRAMS = (2, 3)  # 2- and 3-character grams (single Chinese characters are the ``u:`` features)
+UNIGRAM = "u:"  # the prefix of a single Chinese character's feature
 # A run of text the features are made of: CJK ideographs, Latin letters and digits; everything else separates.
 _RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffa-z0-9]+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -88,6 +92,13 @@ class Tokeniser:
         norm = normalise(text)
         feats = [f"w:{w}" for w in self.words(norm) if len(w) > 1 or _CJK.match(w)]
         for run in _RUN.findall(norm):
+            feats.extend(f"{UNIGRAM}{ch}" for ch in run if _CJK.match(ch))
             for n in NGRAMS:
                 feats.extend(f"c:{run[i:i + n]}" for i in range(len(run) - n + 1))
         return feats
+
+
+def has_signal(feature: str) -> bool:
+    """Whether a known feature alone is evidence for a category: a word or an n-gram is, a single character is
+    not (almost any Chinese text has a few known ones; nonsense must still answer "no signal")."""
+    return not feature.startswith(UNIGRAM)
