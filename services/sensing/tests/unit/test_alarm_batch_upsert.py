@@ -14,7 +14,9 @@ from datetime import timedelta, timezone
 import pytest
 from sqlalchemy import event, insert, select
 
+from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.topics import ALARMS_EVENTS, ALARMS_RECEIVED, REPORTS_RECEIVED
+from gridgov_common.events.alarms import AlarmReceived
 from gridgov_sensing.alarms import handlers
 from gridgov_sensing.alarms.models import Alarm, AlarmGroup
 from gridgov_sensing.alarms.service import accept_alarms
@@ -212,5 +214,29 @@ def test_the_alarm_log_is_stored_as_sqlalchemy_stores_it_on_postgresql(pg_url):
     db = make_db(pg_url, migrate=True)
     try:
         check_log_as_sqlalchemy(db)
+    finally:
+        db.engine.dispose()
+
+
+def test_an_accepted_alarms_envelope_is_what_pydantic_would_build(tmp_path):
+    """Ingest writes the payload as a dict and constructs the envelope unvalidated: the same bytes' meaning as the
+    validated models (``AlarmReceived`` and ``Envelope``), which the grouping consumer parses back."""
+    db = make_db(f"sqlite:///{tmp_path}/env.db")
+    try:
+        sent = [alarm(confidence=0.91, alarm_id="e-1", labels={"zone": "东城"},
+                      evidence={"snapshot_url": "https://vms.example/s/1.jpg"}),
+                alarm("manhole_displaced", SENSOR, alarm_id="e-2", evidence={"reading": 12.5, "unit": "mm"})]
+        accept_alarms(db, sent, "http", NOW)
+        envelopes = take_outbox(db, ALARMS_RECEIVED)
+        assert len(envelopes) == 2
+        for sent_alarm, envelope in zip(sent, envelopes, strict=True):
+            received = AlarmReceived.model_validate(envelope.payload)
+            assert received.model_dump(mode="json") == envelope.payload
+            assert received.alarm == sent_alarm
+            assert Envelope.model_validate(envelope.model_dump()) == envelope
+            assert (envelope.type, envelope.producer, envelope.key) == ("alarm.received", "sensing",
+                                                                        received.fingerprint)
+            assert envelope.correlation_id == str(envelope.id)
+        assert envelopes[0].payload["grid_code"] == GRID and envelopes[1].payload["device_kind"] == "sensor"
     finally:
         db.engine.dispose()

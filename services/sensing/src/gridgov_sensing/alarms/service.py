@@ -20,7 +20,7 @@ from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.topics import ALARMS_RAW, ALARMS_RECEIVED, dlq
 from gridgov_common.db import Database
 from gridgov_common.errors import ErrorDetail, ValidationFailed
-from gridgov_common.events.alarms import ALARM_RECEIVED, AlarmIn, AlarmReceived
+from gridgov_common.events.alarms import ALARM_RECEIVED, AlarmIn
 from gridgov_sensing.alarms.directory import DeviceFacts, TypeFacts, directory_of
 from gridgov_sensing.alarms.fingerprint import MissingFingerprintField, fingerprint, values_of
 
@@ -120,13 +120,16 @@ def _problems(i: int, alarm: AlarmIn, device: DeviceFacts | None, kind: TypeFact
 def _envelope(alarm: AlarmIn, print_: str, source: str, device: DeviceFacts) -> Envelope:
     """The ``alarm.received`` envelope of an accepted alarm, keyed by its fingerprint."""
     message_id = envelope_id(source, alarm.alarm_id)
-    payload = AlarmReceived.model_construct(  # every part is validated already: skip a second pass
-        alarm=alarm, fingerprint=print_, source=source, device_kind=device.kind, grid_code=device.grid_code,
-        village_code=device.village_code, town_code=device.town_code, lon=device.lon, lat=device.lat,
-        owner_department=device.owner_department)
-    return Envelope(id=message_id, type=ALARM_RECEIVED, producer=SERVICE, key=print_,
-                    correlation_id=str(message_id), occurred_at=datetime.now(UTC),
-                    payload=payload.model_dump(mode="json"))
+    # Every part is validated already (the alarm by its adapter, the rest is ours): the payload is
+    # ``AlarmReceived(...).model_dump(mode="json")`` written as a dict, and the envelope is constructed without a
+    # second validation pass — building them through pydantic was a third of ingest's CPU.
+    payload = {"alarm": alarm.model_dump(mode="json"), "fingerprint": print_, "source": source,
+               "device_kind": device.kind, "grid_code": device.grid_code, "village_code": device.village_code,
+               "town_code": device.town_code, "lon": device.lon, "lat": device.lat,
+               "owner_department": device.owner_department}
+    return Envelope.model_construct(id=message_id, type=ALARM_RECEIVED, version=1, producer=SERVICE, key=print_,
+                                    correlation_id=str(message_id), causation_id=None,
+                                    occurred_at=datetime.now(UTC), payload=payload)
 
 
 def reject_raw(db: Database, raw: bytes, reason: str, source: str = "mqtt", key: str = "") -> None:
