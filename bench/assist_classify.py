@@ -2,7 +2,11 @@
 texts, the hand-written evaluation set left out), evaluate it on the hand-written set (top-1, top-3, department
 at top-1, macro-F1, abstain rate, per major class, confusion by department) and time it per text, one thread.
 
-    uv run --frozen python bench/assist_classify.py [--repeat 5]
+    uv run --frozen python bench/assist_classify.py [--repeat 5] [--before]
+
+``--before`` also trains the configuration in use before #17's change (no single-character features, 20,000
+features, 15 epochs) on the same texts and times both per text interleaved (before, after, after, before, ...),
+so the two latencies are taken at the same machine moment.
 
 Results: bench/results/assist_classify.json. Goals (issue #17): department right at top-1 ≥ 90 %, middle code in
 the top 3 ≥ 85 %, abstain ≤ 15 %, p95 ≤ 10 ms per text on one core.
@@ -26,6 +30,7 @@ import numpy as np
 from gridgov_event_intake.assist import evaluate, training
 from gridgov_event_intake.assist.handlers import evaluation_set
 from gridgov_event_intake.assist.model import Classifier
+from gridgov_event_intake.assist.tokenise import Tokeniser, has_signal
 
 RESULTS = Path(__file__).parent / "results" / "assist_classify.json"
 GOALS = {"department_top1": 0.90, "top3": 0.85, "abstain_rate_max": 0.15, "p95_ms_max": 10.0}
@@ -39,6 +44,7 @@ def rss_mb():
             return int(line.split()[1]) / 1024
 before, t0, c0 = rss_mb(), time.perf_counter(), time.process_time()
 from gridgov_event_intake.assist.model import Classifier
+from gridgov_event_intake.assist.tokenise import Tokeniser, has_signal
 c = Classifier.from_bytes(open(sys.argv[1], "rb").read())
 c.warm()
 c.classify("路灯不亮")
@@ -58,10 +64,51 @@ def cold_load(data: bytes) -> dict:
     return facts
 
 
+class _BeforeTokeniser(Tokeniser):
+    """The features before #17's change: words and 2-/3-character grams, no single characters."""
+
+    def features(self, text: str) -> list[str]:
+        """``Tokeniser.features`` without the single-character ones."""
+        return [f for f in super().features(text) if has_signal(f)]
+
+
+def before_after(texts: list, eval_texts: list, user_words: list, after: Classifier, repeat: int) -> dict:
+    """Train the earlier configuration, evaluate it, and time it against ``after`` interleaved (CPU ms per text)."""
+    epochs, training.EPOCHS = training.EPOCHS, 15
+    try:
+        started = time.process_time()
+        tok = _BeforeTokeniser(user_words)
+        artefact, _ = training.fit(texts, user_words, "before", max_features=20_000, tokeniser=tok)
+        before_cpu = time.process_time() - started
+    finally:
+        training.EPOCHS = epochs
+    before = Classifier(artefact, tok)
+    before.warm()
+    figures = evaluate.evaluate(before, eval_texts)
+    times: dict[str, list[float]] = {"before": [], "after": []}
+    for rep in range(repeat):
+        pair = (("before", before), ("after", after)) if rep % 2 == 0 else (("after", after), ("before", before))
+        for text, _code in eval_texts:
+            for name, classifier in pair:
+                t0 = time.thread_time()
+                classifier.classify(text)
+                times[name].append((time.thread_time() - t0) * 1000)
+    p95 = {k: round(float(np.percentile(v, 95)), 3) for k, v in times.items()}
+    return {"before_config": "words + 2/3-grams, 20,000 features, 15 epochs",
+            "before_training_cpu_seconds": round(before_cpu, 1),
+            "before_eval": {k: figures[k] for k in ("top1", "top3", "department_top1", "department_top1_summed",
+                                                     "macro_f1", "abstain_rate")},
+            "texts_timed_each": len(times["after"]),
+            "cpu_ms_p50": {k: round(float(np.percentile(v, 50)), 3) for k, v in times.items()},
+            "cpu_ms_p95": p95, "p95_ratio_after_over_before": round(p95["after"] / p95["before"], 2),
+            "loadavg": Path("/proc/loadavg").read_text().strip()}
+
+
 def main() -> None:
     """Train, evaluate, time; write the results file."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5, help="passes over the evaluation texts for the timing")
+    parser.add_argument("--before", action="store_true", help="also train and time the configuration before #17")
     args = parser.parse_args()
     started, cpu_started = time.perf_counter(), time.process_time()
     base = training.training_set()
@@ -89,6 +136,7 @@ def main() -> None:
                "p95_ms": round(float(np.percentile(times, 95)), 3), "p99_ms": round(float(np.percentile(times, 99)), 3),
                "max_ms": round(max(times), 3), "wall_p50_ms": round(float(np.percentile(wall, 50)), 3),
                "wall_p95_ms": round(float(np.percentile(wall, 95)), 3)}
+    compared = (before_after(texts, eval_texts, base.user_words, classifier, args.repeat) if args.before else None)
     met = {"department_top1": (figures["department_top1"] or 0) >= GOALS["department_top1"],
            "top3": (figures["top3"] or 0) >= GOALS["top3"],
            "abstain_rate": (figures["abstain_rate"] or 0) <= GOALS["abstain_rate_max"],
@@ -105,6 +153,7 @@ def main() -> None:
         "eval_source": eval_source,
         "eval": {k: v for k, v in figures.items() if k != "latency_ms"},
         "latency_one_thread": latency,
+        **({"before_after": compared} if compared else {}),
         "goals": GOALS,
         "met": met,
     }
