@@ -237,19 +237,33 @@ GROUP_KEYS: dict[str, tuple[Callable[[CaseFacts], str], Callable[[CaseFacts], st
 }
 
 
+def group_keys(group_by: str, department: str | None, first_department: str | None, town_code: str | None
+               ) -> tuple[str, str]:
+    """A ticket's group for every indicator but first-dispatch accuracy, and its group for that one."""
+    if group_by == "town":
+        return _key(town_code), _key(town_code)
+    return _key(department), _key(first_department or department)
+
+
+def tally(contributions: Iterable[tuple[str, str, Contribution]]) -> tuple[dict[str, Indicators], Indicators]:
+    """The indicators per group and for the city from each ticket's (outcome group, first-dispatch group,
+    contribution)."""
+    groups: dict[str, Tally] = {}
+    city = Tally()
+    empty = Contribution()
+    for outcome_group, first_group, c in contributions:
+        if c == empty:
+            continue  # the ticket did nothing in this period; it must not open an empty group
+        groups.setdefault(outcome_group, Tally()).add_outcome(c)
+        if c.dispatched:
+            groups.setdefault(first_group, Tally()).add_first_dispatch(c)
+        city.add_outcome(c)
+        city.add_first_dispatch(c)
+    return {k: indicators(groups[k]) for k in sorted(groups)}, indicators(city)
+
+
 def evaluate(facts: Iterable[CaseFacts], period: Period, now: datetime, group_by: str
              ) -> tuple[dict[str, Indicators], Indicators]:
     """The indicators per group (``department`` or ``town``) and for the whole city over the period."""
     outcome_key, first_key = GROUP_KEYS[group_by]
-    groups: dict[str, Tally] = {}
-    city = Tally()
-    for f in facts:
-        c = contribution(f, period, now)
-        if c == Contribution():
-            continue  # the ticket did nothing in this period; it must not open an empty group
-        groups.setdefault(outcome_key(f), Tally()).add_outcome(c)
-        if c.dispatched:
-            groups.setdefault(first_key(f), Tally()).add_first_dispatch(c)
-        city.add_outcome(c)
-        city.add_first_dispatch(c)
-    return {k: indicators(groups[k]) for k in sorted(groups)}, indicators(city)
+    return tally((outcome_key(f), first_key(f), contribution(f, period, now)) for f in facts)

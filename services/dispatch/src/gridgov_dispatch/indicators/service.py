@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import union
 from sqlmodel import Session, select
 
 from gridgov_dispatch.feedback.models import TicketRating
-from gridgov_dispatch.indicators.formulas import CaseFacts, Period
+from gridgov_dispatch.indicators.formulas import (
+    SATISFIED_MIN,
+    CaseFacts,
+    Contribution,
+    Indicators,
+    Period,
+    group_keys,
+    tally,
+)
 from gridgov_dispatch.tickets.models import Ticket, TicketTransition
 
 # The transitions the formulas read; the others (claim, verify, warn, supervise …) change no indicator.
@@ -67,3 +76,98 @@ def case_facts(session: Session, period: Period, now: datetime) -> list[CaseFact
             ratings=tuple(sorted(ratings.get(t.id, []))),
         ))
     return facts
+
+
+def _in(column: sa.ColumnElement, start: datetime, end: datetime) -> sa.ColumnElement:
+    return sa.and_(column >= start, column < end)
+
+
+def _flag(condition: sa.ColumnElement) -> sa.ColumnElement:
+    """1 or 0: summable and comparable alike on SQLite and PostgreSQL (PostgreSQL's booleans are neither)."""
+    return sa.case((condition, 1), else_=0)
+
+
+def _microseconds_between(dialect: str, earlier: sa.ColumnElement, later: sa.ColumnElement) -> sa.ColumnElement:
+    """Whole microseconds from ``earlier`` to ``later`` in SQL, exact (as a ``timedelta``), so the mean handling
+    hours come out to the last bit as ``formulas.handling_hours`` makes them (julianday's float days do not)."""
+    if dialect == "sqlite":  # times are stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC)
+        def us(t: sa.ColumnElement) -> sa.ColumnElement:
+            # seconds of the text without its fraction: strftime('%s') would round 46.9998 s up to 47
+            return (sa.cast(sa.func.strftime("%s", sa.func.substr(t, 1, 19)), sa.BigInteger) * 1_000_000
+                    + sa.cast(sa.func.substr(t, 21, 6), sa.BigInteger))
+        return us(later) - us(earlier)
+    return sa.cast(sa.extract("epoch", later - earlier) * 1_000_000, sa.BigInteger)
+
+
+def evaluate_period(session: Session, period: Period, now: datetime, group_by: str
+                    ) -> tuple[dict[str, Indicators], Indicators]:
+    """The indicators of the period per group and for the city, each ticket's contribution worked out in SQL.
+
+    The same definitions as ``formulas.contribution`` on ``case_facts`` (the reference; a test holds the two
+    equal), without moving every ticket's transitions into Python: a month of a city with 200k past tickets read
+    ~500k transition rows and built 73k fact objects, 6 s of CPU. Here the database reduces each ticket of the
+    period to flags (one row of small integers, and its handling hours), and Python only adds them up by group.
+    """
+    start, end = period.start, period.end
+    tr, tk, rt = TicketTransition.__table__, Ticket.__table__, TicketRating.__table__
+    touching = _tickets_touching(period, now)
+    ids = sa.select(next(iter(touching.c)).label("id")).cte("ids")
+    action, at = tr.c.action, tr.c.at
+    # one row per ticket of the period: its columns and what its counted transitions say (driven by the ids, so
+    # each ticket's transitions are found by the primary key's prefix, never by a scan of the whole history)
+    per_ticket = (sa.select(
+        tk.c.id, tk.c.department, tk.c.first_department, tk.c.town_code, tk.c.state, tk.c.deadline,
+        tk.c.closed_at, tk.c.sla_level, tk.c.return_count,
+        sa.func.min(sa.case((action == "dispatch", at))).label("first_dispatch"),
+        sa.func.max(_flag(sa.and_(action == "handle", _in(at, start, end)))).label("handled"),
+        sa.func.max(_flag(sa.and_(action == "rework", _in(at, start, end)))).label("reworked"),
+        sa.func.max(_flag(action == "return")).label("ever_returned"),
+        sa.func.max(_flag(action == "escalate")).label("ever_escalated"),
+        sa.func.max(_flag(sa.and_(action == "escalate", _in(at, start, end)))).label("breached"))
+        .select_from(ids.join(tk, tk.c.id == ids.c.id)
+                     .outerjoin(tr, sa.and_(tr.c.ticket_id == ids.c.id, action.in_(COUNTED_ACTIONS))))
+        .group_by(tk.c.id).subquery("per_ticket"))
+    handle = tr.alias("handle")
+    # the first handling after the first dispatch (handling hours), looked up only for tickets handled in P
+    first_handle = (sa.select(sa.func.min(handle.c.at))
+                    .where(handle.c.ticket_id == per_ticket.c.id, handle.c.action == "handle",
+                           handle.c.at >= per_ticket.c.first_dispatch)
+                    .scalar_subquery())
+    # materialised: the outer query reads first_handle four times, and an inlined subquery would look it up each time
+    facts = (sa.select(per_ticket, sa.case((per_ticket.c.handled == 1, first_handle)).label("first_handle"))
+             .cte("facts").prefix_with("MATERIALIZED"))
+    t = facts.c
+    rated = (sa.select(rt.c.ticket_id, sa.func.count().label("rated"),
+                       sa.func.sum(_flag(rt.c.satisfaction >= SATISFIED_MIN)).label("satisfied"))
+             .where(_in(rt.c.answered_at, start, end)).group_by(rt.c.ticket_id).subquery("rated"))
+    closed = _in(t.closed_at, start, end)
+    lapsed = sa.and_(t.state != "closed", t.deadline.is_not(None), t.deadline >= start, t.deadline < min(end, now))
+    dispatched = _in(t.first_dispatch, start, end)
+    handled = t.handled == 1
+    handling_us = sa.case((_in(t.first_handle, start, end), _microseconds_between(
+        session.get_bind().dialect.name, t.first_dispatch, t.first_handle)))
+    query = (sa.select(
+        t.department, t.first_department, t.town_code,
+        _flag(sa.or_(closed, lapsed)).label("due"),
+        _flag(closed).label("closed"),
+        _flag(sa.and_(closed, sa.func.coalesce(t.ever_escalated, 0) == 0, t.sla_level != "red"))
+        .label("closed_on_time"),
+        _flag(handled).label("handled"),
+        _flag(sa.and_(handled, t.reworked == 1)).label("reworked"),
+        _flag(dispatched).label("dispatched"),
+        _flag(sa.and_(dispatched, sa.or_(t.ever_returned == 1, t.return_count > 0))).label("returned"),
+        handling_us.label("handling_us"),
+        sa.func.coalesce(t.breached, 0).label("breached"),
+        sa.func.coalesce(rated.c.rated, 0).label("rated"),
+        sa.func.coalesce(rated.c.satisfied, 0).label("satisfied"))
+        .select_from(facts.outerjoin(rated, rated.c.ticket_id == t.id))
+        .order_by(t.id))  # ticket order, as case_facts reads them: the hours are summed in the same order
+    rows = session.connection().execute(query).all()
+    return tally(
+        (*group_keys(group_by, department, first_department, town),
+         Contribution(due=bool(due), closed=bool(closed_), closed_on_time=bool(on_time), handled=bool(handled_),
+                      reworked=bool(reworked), dispatched=bool(dispatched_), returned=bool(returned),
+                      handling_hours=None if us is None else us / 10**6 / 3600, breached=bool(breached),
+                      rated=int(rated_), satisfied=int(satisfied)))
+        for (department, first_department, town, due, closed_, on_time, handled_, reworked, dispatched_, returned,
+             us, breached, rated_, satisfied) in rows)

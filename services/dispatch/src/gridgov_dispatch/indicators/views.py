@@ -26,8 +26,7 @@ def get_indicators(runtime: Runtime, _principal: CityWide,
     parsed = formulas.parse_period(period)
     now = datetime.now(UTC)
     with runtime.db.session() as session:
-        facts = service.case_facts(session, parsed, now)
-    groups, city = formulas.evaluate(facts, parsed, now, group_by)
+        groups, city = service.evaluate_period(session, parsed, now, group_by)
     return IndicatorReport(
         period=parsed.label, start=parsed.start, end=parsed.end, group_by=group_by, generated_at=now,
         groups=[IndicatorGroup(group=k, **IndicatorsRead.of(v).model_dump()) for k, v in groups.items()],
