@@ -93,7 +93,7 @@ class CorrectionBatch:
 
     def write_staged(self, session: Session) -> None:
         """Insert the new labelled texts, then move the changed ones."""
-        new, moved = list(self._new.values()), list(self._moved.values())
+        new, moved = list(self._new.values()), [self._moved[k] for k in sorted(self._moved)]  # lock order
         self._new, self._moved = {}, {}
         if new:
             session.execute(insert(EXAMPLES), new)

@@ -136,7 +136,9 @@ class FollowBatch:
         facts, updates, rewards = self._facts, self._updates, self._rewards
         self._facts, self._updates, self._rewards = {}, [], []
         if facts:
-            session.execute(SET_TICKET_FACTS, [{"report_key": k, **v} for k, v in facts.items()])
+            # In id order: two instances updating the same reports (one merged into another's ticket) take their
+            # row locks in one order, so they wait for each other instead of deadlocking.
+            session.execute(SET_TICKET_FACTS, [{"report_key": k, **facts[k]} for k in sorted(facts)])
         if updates:
             session.execute(insert(UPDATES), updates)
         if rewards:
