@@ -1,0 +1,62 @@
+"""What ``gridgov history generate`` writes is pinned: a small past (8 days of 120 reports, seed 15, the moment the
+past ends fixed through ``history.partial.json``) gives these row counts and this digest of every row it writes
+(dispatch's tickets, audit rows and ratings, intake's reports, analytics' facts and daily counts), in one worker
+or two. A change that makes the history faster must leave the digest as it is; a change of what the history
+contains changes it on purpose (and says so)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from gridgov_cli.history import run
+
+DAYS, PER_DAY, SEED = 8, 120, 15
+END = "2026-11-20T06:30:00+00:00"  # a Friday, 14:30 in Dongguan
+WRITTEN = {"dispatch": ("ticket", "ticket_transition", "ticket_rating"), "event-intake": ("report",),
+           "analytics": ("ticket_fact", "daily_count")}
+EXPECTED_ROWS = {
+    "dispatch.ticket": 1795, "dispatch.ticket_transition": 10649, "dispatch.ticket_rating": 344,
+    "event-intake.report": 1826, "analytics.ticket_fact": 1795, "analytics.daily_count": 3843,
+}
+# taken from the code of 2026-12-03 before the history speed work (commit 735437e)
+EXPECTED_DIGEST = "2d507180982ce907fa28ce4f4be091fd43ddd934975dc0cac8f81982dfb9e52e"
+
+
+def digest(data_dir: Path) -> tuple[dict[str, int], str]:
+    """Row counts per table and one sha256 over every row of the tables the history writes (rows sorted)."""
+    counts: dict[str, int] = {}
+    h = hashlib.sha256()
+    for db, tables in WRITTEN.items():
+        conn = sqlite3.connect(data_dir / f"{db}.db")
+        try:
+            for table in tables:
+                columns = sorted(r[1] for r in conn.execute(f'PRAGMA table_info("{table}")'))
+                rows = sorted(repr(r) for r in conn.execute(
+                    f'SELECT {", ".join(chr(34) + c + chr(34) for c in columns)} FROM "{table}"'))
+                counts[f"{db}.{table}"] = len(rows)
+                h.update(f"{db}.{table}:{','.join(columns)}\n".encode())
+                for row in rows:
+                    h.update(row.encode() + b"\n")
+        finally:
+            conn.close()
+    return counts, h.hexdigest()
+
+
+def _generate(data_dir: Path, jobs: int) -> tuple[dict[str, int], str]:
+    data_dir.mkdir(parents=True)
+    (data_dir / run.PARTIAL).write_text(json.dumps({"days": DAYS, "per_day": PER_DAY, "seed": SEED, "now": END}))
+    result = run.generate(data_dir, days=DAYS, per_day=PER_DAY, seed=SEED, show=False, jobs=jobs, chunk=400)
+    assert result["generated_at"] == END
+    return digest(data_dir)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_history_generate_writes_the_pinned_rows(tmp_path, jobs):
+    counts, sha = _generate(tmp_path / "var", jobs)
+    assert counts == EXPECTED_ROWS
+    assert sha == EXPECTED_DIGEST
