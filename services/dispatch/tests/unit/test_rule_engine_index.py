@@ -153,8 +153,8 @@ def test_decide_indexed_equals_full_scan_on_random_rule_sets_with_ties(rule_list
 
 
 def test_decide_keeps_a_plan_per_category_code_and_no_more_than_its_limit(monkeypatch):
-    monkeypatch.setattr(engine, "PLANS_KEPT", 3)
     rule_set = _default_rules()
+    monkeypatch.setattr(engine, "PLAN_ENTRIES_KEPT", 3 * len(rule_set.rules))
     at = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)
     for code in ("01001", "04002", "05003", "27001", "99001"):
         report = ReportFacts(category_code=code, channel="hotline", location_status="located",
