@@ -122,7 +122,16 @@ def _department_areas(registry: Any, grids: list[GridInfo]) -> Callable[[Planned
     from gridgov_grid_registry.departments import handlers as registry_departments
 
     layer = registry_departments.load_layer(registry)
-    known = {p: frozenset(a.code for a in layer.covering(*p)) for g in grids for p in g.points}
+    points = sorted({p for g in grids for p in g.points})
+    # one bulk query of the areas' tree for the ~23,000 grid points (what ``layer.covering`` answers point by
+    # point; it took seconds, serially, before any worker started)
+    tree = shapely.STRtree([a.geometry for a in layer.areas])
+    hit_points, hit_areas = tree.query(shapely.points(points), predicate="intersects") if points and layer.areas \
+        else (np.array([], dtype=int), np.array([], dtype=int))
+    found: dict[int, set[str]] = {}
+    for i, a in zip(hit_points.tolist(), hit_areas.tolist(), strict=True):
+        found.setdefault(i, set()).add(layer.areas[a].code)
+    known = {p: frozenset(found.get(i, ())) for i, p in enumerate(points)}
 
     def areas(case: PlannedCase) -> frozenset[str]:
         return known.get((case.lon, case.lat)) or frozenset(a.code for a in layer.covering(case.lon, case.lat))

@@ -455,7 +455,7 @@ class Loader:
                 for table, rows in ((Ticket.__table__, tickets), (TicketTransition.__table__, trs),
                                     (self.ratings.table, ratings)):
                     if rows:
-                        conn.execute(insert_ignore(db.engine.dialect.name, table), rows)
+                        insert_rows(conn, table, rows)
         out.tickets, out.transitions, out.ratings = len(tickets), len(trs), len(ratings)
         return out
 
@@ -469,6 +469,29 @@ def bulk_pragmas(conn: sa.Connection) -> None:
         if raw is not None and not raw.in_transaction:
             raw.execute("PRAGMA cache_size=-65536")
             raw.execute("PRAGMA temp_store=MEMORY")
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """``insert_ignore`` of ``rows`` (dicts with the same keys) as one driver ``executemany``.
+
+    The values go through the columns' own bind processors (the very conversions SQLAlchemy applies: UTC
+    datetimes as SQLite text, booleans …), but once per column instead of SQLAlchemy's per-row parameter
+    machinery, which was ~20 % of the history's CPU with 1.4 million audit rows.
+    """
+    dialect = conn.dialect
+    keys = list(rows[0])
+    compiled = insert_ignore(dialect.name, table).compile(dialect=dialect, column_keys=keys)
+    binds = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+    columns = {c.key: c for c in table.columns}
+    processors = [(compiled.binds[name].key, columns[compiled.binds[name].key].type.dialect_impl(dialect)
+                   .bind_processor(dialect)) for name in binds]
+    if compiled.positional:
+        params: list[Any] = [tuple(row[k] if proc is None or row[k] is None else proc(row[k])
+                                   for k, proc in processors) for row in rows]
+    else:
+        params = [{name: row[k] if proc is None or row[k] is None else proc(row[k])
+                   for name, (k, proc) in zip(binds, processors, strict=True)} for row in rows]
+    conn.exec_driver_sql(compiled.string, params)
 
 
 def insert_ignore(dialect: str, table: sa.Table) -> sa.Insert:
