@@ -5,6 +5,7 @@ step audited, published, and seen by the reporter."""
 from datetime import datetime, timedelta, timezone
 
 import httpx
+import sqlalchemy
 
 from gridgov_cli.demo import DEMO_POINT
 from tests.e2e.test_loop import post_report, tickets_for
@@ -35,8 +36,10 @@ def test_ticket_runs_return_ruling_extension_suspension_and_rework_to_closure(st
     queue = httpx.get(f"{stack.urls.dispatch}/v1/sla/returns", headers=centre).json()
     assert tid in {item["id"] for item in queue["items"]}
     act(stack, tid, "claim", water, expect=409)
-    ruled = act(stack, tid, "rule_return", centre, {"department": "housing", "note": "改派住建"})
+    ruled = act(stack, tid, "rule_return", centre,
+                {"department": "housing", "note": "改派住建", "category_code": "04003"})  # 燃气管道破裂
     assert ruled["state"] == "dispatched" and ruled["department"] == "housing"
+    assert ruled["category_code"] == "04003"
     assert ruled["first_department"] == "water" and ruled["paused_at"] is None and ruled["stage"] == "claim"
 
     act(stack, tid, "claim", water, expect=403)  # no longer water's
@@ -81,3 +84,14 @@ def test_ticket_runs_return_ruling_extension_suspension_and_rework_to_closure(st
     assert (city["return_rate"]["numerator"], city["return_rate"]["denominator"]) == (1, 1)
     assert (city["first_dispatch_accuracy"]["numerator"], city["first_dispatch_accuracy"]["denominator"]) == (0, 1)
     assert (city["rework_rate"]["numerator"], city["closure_rate"]["numerator"]) == (1, 1)
+
+    # The command centre's re-categorisation reached intake over the bus as a labelled example for the assistant.
+    engine = sqlalchemy.create_engine(stack.database_url("event-intake"))
+    try:
+        def learned():
+            with engine.connect() as conn:
+                return conn.execute(sqlalchemy.text("SELECT text, code FROM assist_examples WHERE report_id = :r"),
+                                    {"r": report_id}).all()
+        assert stack.wait_for("intake's labelled example", learned) == [("e2e", "04003")]
+    finally:
+        engine.dispose()

@@ -114,6 +114,13 @@ class Stack:
         """Base URL of one service."""
         return f"http://127.0.0.1:{self.ports[service]}"
 
+    def database_url(self, service: str) -> str:
+        """The SQLAlchemy URL of one service's database (its PostgreSQL database, or its SQLite file)."""
+        key = f"{SERVICES[service].env_prefix}DATABASE_URL"
+        if key in self.env:
+            return self.env[key]
+        return f"sqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
     def start(self, services: list[str] | None = None, timeout: float | None = None) -> None:
         """Start (or restart) services and wait until they are ready (90 s, or GRIDGOV_TEST_STACK_START_S)."""
         # The browser suites' knob: a machine busy with other work can take longer than 90 s to import them.
