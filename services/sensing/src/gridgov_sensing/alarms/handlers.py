@@ -438,7 +438,9 @@ def _fire_many(session: Session, runs: Sequence[_Run]) -> list[str]:
     if closing:  # the same guarded UPDATE as one run's: it closes only what is still quiet
         conn.execute(_CLOSE_QUIET, closing)
     params = [_group_params(run, now) for run in runs]
-    returned = {g.fingerprint: g for g in _upsert_rows(conn, params)}
+    # Rows in fingerprint order: two consumers upserting overlapping batches lock the groups in one order (no
+    # deadlock between them); the returned groups are matched by fingerprint.
+    returned = {g.fingerprint: g for g in _upsert_rows(conn, sorted(params, key=lambda p: p["fingerprint"]))}
     tasks: list[dict[str, Any]] = []
     ids = []
     for run, p in zip(runs, params, strict=True):
