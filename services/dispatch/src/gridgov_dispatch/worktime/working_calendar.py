@@ -234,6 +234,9 @@ class WorkingCalendar:
         self.hours = hours or WorkingHours()
         self.tz = tz
         self._working: dict[date, bool] = {}  # a day's answer, remembered: the tables do not change
+        # The last working_seconds_between of two UTC instants and its answer: a clock's start asks it twice, for
+        # its total and for the time left at that moment (issue #18). One tuple, replaced whole: safe across threads.
+        self._last_between: tuple[datetime, datetime, str, float] | None = None
 
     def is_covered(self, year: int) -> bool:
         """Whether an official table (package or loaded) covers ``year``."""
@@ -303,6 +306,19 @@ class WorkingCalendar:
             return (b - a).total_seconds()
         if b < a:
             return -self.working_seconds_between(b, a, unit)
+        # Only UTC instants are remembered: equal keys are then the same instants (an aware datetime of another zone
+        # may compare equal to a different instant around a daylight-saving fold), hence the same answer.
+        utc = a.tzinfo is UTC and b.tzinfo is UTC
+        last = self._last_between
+        if utc and last is not None and last[0] == a and last[1] == b and last[2] == unit:
+            return last[3]
+        seconds = self._between(a, b, unit)
+        if utc:
+            self._last_between = (a, b, str(unit), seconds)
+        return seconds
+
+    def _between(self, a: datetime, b: datetime, unit: Unit | str) -> float:
+        """``working_seconds_between`` of working time (a ≤ b), computed."""
         la, lb = self._local(a), self._local(b)
         first, last = la.date(), lb.date()
         start_off, end_off = self.hours.offset_at(la.time()), self.hours.offset_at(lb.time())
