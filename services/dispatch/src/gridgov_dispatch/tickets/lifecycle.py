@@ -273,43 +273,21 @@ _RULE_SET_VALUES: Mapping[str, int] = MappingProxyType({"note": NOTE_MAX, "depar
                                                          "priority": CODE_MAX})
 
 
-# The keys ``ticket_event`` builds, in the model's field order; ``geofence`` (default None) follows them.
-_EVENT_KEYS = ("ticket_id", "report_id", "action", "from_state", "to_state", "category_code", "department",
-               "grid_code", "village_code", "town_code", "reporter_id", "deadline", "actor_id", "actor_role", "note",
-               "occurred_at", "merged_report_ids", "merged_reporter_ids", "priority", "channel", "stage",
-               "deadline_provisional", "sla_level", "escalation_level", "supervised")
-# What ``model_construct`` does for this model, without its loop over the fields (a fifth of its cost): holds while
-# the model has exactly these fields, no extra or private attributes and no post-init; else model_construct.
-_DIRECT = (tuple(TicketEvent.model_fields) == (*_EVENT_KEYS, "geofence")
-           and TicketEvent.model_fields["geofence"].default is None and not TicketEvent.__private_attributes__
-           and TicketEvent.model_config.get("extra") != "allow" and not TicketEvent.__pydantic_post_init__)
-_new_event = TicketEvent.__new__
-_set = object.__setattr__
-
-
 def _trusted_event(values: dict[str, object]) -> TicketEvent | None:
     """``TicketEvent(**values)`` built without validation, or None when a rule-set value would fail it.
 
-    What validation would change is changed here the same way: the states, which may be a ``StrEnum`` (the new
-    ticket's ``State``), become their plain string value. Everything else validation would return as given: strings
-    within their limits under the text policy, datetimes, booleans, integers and lists of strings.
+    What validation would change is changed here the same way: a ``StrEnum`` (the ticket's ``State``) becomes its
+    plain string value. Everything else validation would return as given: strings within their limits under the
+    text policy, aware datetimes, booleans, integers and lists of strings.
     """
     for name, limit in _RULE_SET_VALUES.items():
         value = values[name]
         if value is not None and (type(value) is not str or len(value) > limit or text_violation(value) is not None):
             return None
-    for name in ("from_state", "to_state"):
-        value = values[name]
+    for name, value in values.items():
         if isinstance(value, StrEnum):
             values[name] = value.value
-    if not _DIRECT or tuple(values) != _EVENT_KEYS:
-        return TicketEvent.model_construct(**values)
-    event = _new_event(TicketEvent)
-    _set(event, "__dict__", {**values, "geofence": None})
-    _set(event, "__pydantic_fields_set__", set(values))
-    _set(event, "__pydantic_extra__", None)
-    _set(event, "__pydantic_private__", None)
-    return event
+    return TicketEvent.model_construct(**values)
 
 
 def event_envelope(event: TicketEvent, causation_id: str | None) -> Envelope:
