@@ -20,9 +20,7 @@ from typing import Protocol
 
 from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.errors import Forbidden, IllegalTransition
-from gridgov_common.events.reports import CODE_MAX
-from gridgov_common.events.tickets import NOTE_MAX, TicketEvent, ticket_event_type
-from gridgov_common.limits import text_violation
+from gridgov_common.events.tickets import TicketEvent, ticket_event_type
 from gridgov_dispatch.tickets.access import Actor, Scope, TicketFacts, check_scope
 
 
@@ -242,14 +240,9 @@ class TicketLike(Protocol):
 
 
 def ticket_event(ticket: TicketLike, action: str, source: str | None, actor: Actor, note: str | None, at: datetime,
-                 merged: Sequence[tuple[str, str]], *, trusted: bool = False) -> TicketEvent:
-    """The event of ``action`` on a ticket as it stands after it: its state, department, clock and reporters.
-
-    ``trusted``: the ticket's fields come from an already validated ``ReportLocated`` and from this code (the
-    system's own register and dispatch steps), so the event is built without validating them again (issue #18:
-    validation was a tenth of the register consumer's CPU); see ``_trusted_event``.
-    """
-    values = dict(
+                 merged: Sequence[tuple[str, str]]) -> TicketEvent:
+    """The event of ``action`` on a ticket as it stands after it: its state, department, clock and reporters."""
+    return TicketEvent(
         ticket_id=ticket.id, report_id=ticket.report_id, action=action, from_state=source, to_state=ticket.state,
         category_code=ticket.category_code, department=ticket.department, grid_code=ticket.grid_code,
         village_code=ticket.village_code, town_code=ticket.town_code, reporter_id=ticket.reporter_id,
@@ -259,35 +252,6 @@ def ticket_event(ticket: TicketLike, action: str, source: str | None, actor: Act
         deadline_provisional=ticket.deadline_provisional, sla_level=ticket.sla_level,
         escalation_level=ticket.escalation_level, supervised=ticket.supervised,
     )
-    if trusted:
-        event = _trusted_event(values)
-        if event is not None:
-            return event
-    return TicketEvent(**values)
-
-
-# The values of a trusted event that come from the rule set (a routing reason, a department, a priority), not from
-# the validated report or this code: each is checked as ``TicketEvent`` would check it, and validation proper
-# (raising as before) takes over when one would not pass.
-_RULE_SET_VALUES: Mapping[str, int] = MappingProxyType({"note": NOTE_MAX, "department": CODE_MAX,
-                                                         "priority": CODE_MAX})
-
-
-def _trusted_event(values: dict[str, object]) -> TicketEvent | None:
-    """``TicketEvent(**values)`` built without validation, or None when a rule-set value would fail it.
-
-    What validation would change is changed here the same way: a ``StrEnum`` (the ticket's ``State``) becomes its
-    plain string value. Everything else validation would return as given: strings within their limits under the
-    text policy, aware datetimes, booleans, integers and lists of strings.
-    """
-    for name, limit in _RULE_SET_VALUES.items():
-        value = values[name]
-        if value is not None and (type(value) is not str or len(value) > limit or text_violation(value) is not None):
-            return None
-    for name, value in values.items():
-        if isinstance(value, StrEnum):
-            values[name] = value.value
-    return TicketEvent.model_construct(**values)
 
 
 def event_envelope(event: TicketEvent, causation_id: str | None) -> Envelope:

@@ -70,12 +70,10 @@ def audit_row(ctx: DispatchContext, session: Session, ticket: Ticket, action: Ac
               photos: list[str] | None = None, geofence: dict[str, Any] | None = None) -> dict[str, Any]:
     """Stage the ``ticket.<past tense>`` envelope of the transition just made and return its audit row's columns
     (for the caller to insert: as an ORM object, or with its siblings in one Core insert)."""
-    # Their reporters follow the ticket too; the system's own steps at registration come before any merge. Those
-    # steps are made from a validated ReportLocated and the rule set: their event is built as trusted (issue #18).
-    registering = actor is SYSTEM and action in (Action.REGISTER, Action.DISPATCH)
-    merged = [] if registering else service.merged_reporters(session, ticket.id)
-    payload = lifecycle.ticket_event(ticket, action.value, source.value if source else None, actor, note, at, merged,
-                                     trusted=registering)
+    # Their reporters follow the ticket too; the system's own steps at registration come before any merge.
+    merged = [] if actor is SYSTEM and action in (Action.REGISTER, Action.DISPATCH) else \
+        service.merged_reporters(session, ticket.id)
+    payload = lifecycle.ticket_event(ticket, action.value, source.value if source else None, actor, note, at, merged)
     if geofence is not None:
         payload = payload.model_copy(update={"geofence": GeofenceCheck.model_validate(geofence)})
     envelope = lifecycle.event_envelope(payload, causation_id)
