@@ -62,9 +62,16 @@ def consumer_spec(db: Database, table: MessageTable[D], deps: Callable[[], D], *
     """The runner's consumer of a table: per batch, ``deps()`` first, then one idempotent transaction
     applying each message not handled before; ``after_batch`` runs once that transaction has committed
     (wake a worker, drop a cache)."""
+    return batch_consumer_spec(db, table, lambda _envelopes: deps(), after_batch=after_batch, instances=instances)
+
+
+def batch_consumer_spec(db: Database, table: MessageTable[D], deps_of: Callable[[list[Envelope]], D], *,
+                        after_batch: Callable[[], None] | None = None, instances: int = 1) -> ConsumerSpec:
+    """``consumer_spec`` whose deps are built from the batch's envelopes (e.g. the report ids they name, so a
+    handler reads all the batch's rows in one query)."""
 
     def handle(envelopes: list[Envelope]) -> None:
-        fixed = deps()  # before the batch's transaction takes the database connection
+        fixed = deps_of(envelopes)  # before the batch's transaction takes the database connection
         db.idempotent_batch(table.group, lambda session, envelope: apply(table, fixed, session, envelope))(envelopes)
         if after_batch is not None:
             after_batch()

@@ -10,7 +10,7 @@ from typing import Any
 
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.topics import ALARMS_EVENTS, FEEDBACK_RECEIVED, GRIDS_PUBLISHED, MEDIA_STORED, REPORTS_LOCATED
-from gridgov_common.consumers import MessageTable, apply
+from gridgov_common.consumers import MessageTable, batch_consumer_spec
 from gridgov_common.events.alarms import ALARM_GROUP_REPEATED, ALARM_GROUP_RESOLVED
 from gridgov_common.events.feedback import FEEDBACK_RECEIVED_TYPE
 from gridgov_common.events.grids import GRID_PUBLISHED_TYPE
@@ -54,15 +54,9 @@ def consumer_specs(ctx: DispatchContext) -> list[ConsumerSpec]:
 
 
 def _spec(ctx: DispatchContext, table: MessageTable[DispatchContext]) -> ConsumerSpec:
-    """``gridgov_common.consumers.consumer_spec`` with the batch's report ids handed to its snapshot."""
-
-    def handle(envelopes: list[Envelope]) -> None:
-        fixed = ctx.batch_snapshot(ReportBatch(report_id for e in envelopes
-                                               if (report_id := _located_report_id(e))))
-        ctx.db.idempotent_batch(table.group, lambda session, envelope: apply(table, fixed, session, envelope))(
-            envelopes)
-
-    return ConsumerSpec(table.group, list(table.topics), handle)
+    """A table's consumer with the batch's report ids handed to its snapshot."""
+    return batch_consumer_spec(ctx.db, table, lambda envelopes: ctx.batch_snapshot(
+        ReportBatch(report_id for e in envelopes if (report_id := _located_report_id(e)))))
 
 
 def _located_report_id(envelope: Envelope) -> str | None:

@@ -5,13 +5,10 @@ object carrying them (issue #18): the reports the batch's events name are read o
 transaction, and the rows they change are written as the batch commits (``reports.batch``), as dispatch does.
 """
 
-from collections.abc import Callable
 from functools import partial
-from typing import TypeVar
 
-from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.topics import CATALOG_PUBLISHED, TICKETS_EVENTS
-from gridgov_common.consumers import MessageTable, apply, consumer_spec
+from gridgov_common.consumers import MessageTable, batch_consumer_spec, consumer_spec
 from gridgov_common.db import Database
 from gridgov_common.events.catalog import CATALOG_PUBLISHED_TYPE
 from gridgov_common.events.tickets import TICKET_EVENT_NAMES, ticket_event_type
@@ -21,8 +18,6 @@ from gridgov_event_intake.catalog.handlers import forget_cached, learn_catalog
 from gridgov_event_intake.reports.batch import FollowBatch, follow_batch
 from gridgov_event_intake.reports.handlers import INTERNAL_ACTIONS, follow_ticket
 from gridgov_event_intake.settings import IntakeSettings
-
-D = TypeVar("D")
 
 # Follow every ticket event to keep each report's status for its reporter, and credit a citizen's reward points
 # when their report's ticket passes verification; the command centre's own steps (warn, escalate, supervise)
@@ -44,18 +39,7 @@ ASSIST_CORRECTIONS = MessageTable[CorrectionBatch]("event-intake.assist-correcti
 
 def consumer_specs(db: Database, settings: IntakeSettings) -> list[ConsumerSpec]:
     """intake's consumer groups; a learned catalog version takes effect in this process once it is committed."""
-    return [batch_spec(db, TICKET_STATUS, partial(follow_batch, settings)),
+    return [batch_consumer_spec(db, TICKET_STATUS, partial(follow_batch, settings)),
             consumer_spec(db, CATALOG, lambda: settings, after_batch=forget_cached(db)),
-            batch_spec(db, ASSIST_CORRECTIONS, partial(CorrectionBatch.of, settings))]
+            batch_consumer_spec(db, ASSIST_CORRECTIONS, partial(CorrectionBatch.of, settings))]
 
-
-def batch_spec(db: Database, table: MessageTable[D], batch: Callable[[list[Envelope]], D]) -> ConsumerSpec:
-    """``gridgov_common.consumers.consumer_spec`` with deps built from the batch's envelopes (their report ids),
-    before its transaction opens, as dispatch's consumers build their ``ReportBatch``."""
-
-    def handle(envelopes: list[Envelope]) -> None:
-        fixed = batch(envelopes)
-        db.idempotent_batch(table.group, lambda session, envelope: apply(table, fixed, session, envelope))(
-            envelopes)
-
-    return ConsumerSpec(table.group, list(table.topics), handle)

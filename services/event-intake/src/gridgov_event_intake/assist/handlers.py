@@ -74,7 +74,7 @@ class CorrectionBatch:
         return self._reports.get(report_id)
 
     def record(self, session: Session, report_id: str, text: str, code: str, now: datetime) -> bool:
-        """``service.record_example`` staged: one labelled text per report, the latest category wins."""
+        """Stage a labelled text: one per report, the latest category wins; True if it changed anything."""
         known = self._codes.get(report_id)
         if known == code:
             return False
@@ -106,24 +106,18 @@ def learn_correction(deps: IntakeSettings | CorrectionBatch, session: Session, e
     report's, becomes a labelled text: the report's own description and that category (one per report).
 
     The consumer hands a ``CorrectionBatch`` (reads once per batch, writes at its commit); bare settings (a
-    direct call) apply the event alone, with the same outcome."""
+    direct call) make a batch of this one event, written at once."""
     event = TicketEvent.model_validate(envelope.payload)
-    if isinstance(deps, CorrectionBatch):
-        found = deps.report(session, event.report_id)
-        if found is None or not found[0].strip():
-            return
-        if event.action != RETURN_RULED and event.category_code == found[1]:
-            return
-        if deps.record(session, event.report_id, found[0], event.category_code, event.occurred_at):
-            _log_labelled(event)
+    batch = deps if isinstance(deps, CorrectionBatch) else CorrectionBatch(deps, [event.report_id])
+    found = batch.report(session, event.report_id)
+    if found is None or not found[0].strip():
         return
-    report = session.get(Report, event.report_id)
-    if report is None or not report.description.strip():
+    if event.action != RETURN_RULED and event.category_code == found[1]:
         return
-    if event.action != RETURN_RULED and event.category_code == report.category_code:
-        return
-    if service.record_example(session, report.id, report.description, event.category_code, event.occurred_at):
+    if batch.record(session, event.report_id, found[0], event.category_code, event.occurred_at):
         _log_labelled(event)
+    if batch is not deps:
+        batch.write_staged(session)
 
 
 def _log_labelled(event: TicketEvent) -> None:

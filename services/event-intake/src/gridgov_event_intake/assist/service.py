@@ -61,22 +61,6 @@ def correction_examples(session: Session) -> list[tuple[str, str]]:
     return [(t, c) for t, c in rows]
 
 
-def record_example(session: Session, report_id: str, text: str, code: str, now: datetime,
-                   source: str = "correction") -> bool:
-    """One labelled text per report: added, or its code moved to the latest final category. True if changed."""
-    found = session.exec(select(AssistExample).where(AssistExample.report_id == report_id)).first()
-    if found is None:
-        session.add(AssistExample(report_id=report_id, text=text, code=code, source=source, created_at=now,
-                                  updated_at=now))
-        session.flush()  # a second event of the same report in the batch must see this row
-        return True
-    if found.code == code:
-        return False
-    found.code, found.updated_at = code, now
-    session.add(found)
-    return True
-
-
 @dataclass
 class _Cached:
     version: str | None

@@ -28,8 +28,8 @@ from gridgov_event_intake.groupcommit import GroupCommitter
 from gridgov_event_intake.knowledge import service as knowledge
 from gridgov_event_intake.media.models import Media
 from gridgov_event_intake.reports import ratelimit, service
-from gridgov_event_intake.reports.batch import FollowBatch, ticket_facts, update_id
-from gridgov_event_intake.reports.models import Report, ReportUpdate
+from gridgov_event_intake.reports.batch import FollowBatch, follow_batch, ticket_facts, update_id
+from gridgov_event_intake.reports.models import Report
 from gridgov_event_intake.reports.normalise import (
     NOT_OPEN,
     REPEAT_STATUS,
@@ -39,7 +39,6 @@ from gridgov_event_intake.reports.normalise import (
     no_suggestion,
     recorded_suggestion,
 )
-from gridgov_event_intake.rewards.models import RewardEntry
 from gridgov_event_intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)
@@ -359,37 +358,13 @@ def follow_ticket(deps: IntakeSettings | FollowBatch, session: Session, envelope
 
     A ticket's reporters are the one it was made from and those merged into it (并案); each gets the update.
     When the ticket passes verification (核查通过) its own citizen report earns the settings' reward points,
-    once. The command centre's own steps are not routed here (see ``consumers``). The consumer hands a
-    ``FollowBatch``: the batch's reports are read once and written at its commit; with bare settings (a
-    direct call) the event is applied alone, with the same outcome.
+    once: only the ticket's own report (a merged one was a duplicate), and any earlier entry of the report
+    (credited at intake before issue #11) counts. The command centre's own steps are not routed here (see
+    ``consumers``). The consumer hands a ``FollowBatch`` (the batch's reports read once, rows written at its
+    commit); bare settings (a direct call) make a batch of this one event, written at once.
     """
     event = TicketEvent.model_validate(envelope.payload)
-    if isinstance(deps, FollowBatch):
-        _follow_in_batch(deps, session, envelope, event)
-        return
-    settings = deps
-    for report_id in (event.report_id, *event.merged_report_ids):
-        report = session.get(Report, report_id)
-        if report is None:
-            continue
-        report.status = event.to_state
-        report.ticket_id = event.ticket_id
-        report.department = event.department
-        report.grid_code = event.grid_code
-        report.deadline = event.deadline
-        report.updated_at = datetime.now(UTC)
-        session.add(report)
-        # One update per report and event: the primary report keeps the envelope id (redelivery-safe).
-        one_id = update_id(envelope.id, report_id, report_id == event.report_id)
-        if session.get(ReportUpdate, one_id) is None:
-            session.add(ReportUpdate(id=one_id, report_id=report.id, status=event.to_state,
-                                     note=event.note, at=event.occurred_at))
-        if report_id == event.report_id and event.action == REWARD_ACTION:
-            _reward(session, report, settings.citizen_reward_points, event.occurred_at)
-
-
-def _follow_in_batch(batch: FollowBatch, session: Session, envelope: Envelope, event: TicketEvent) -> None:
-    """``follow_ticket`` on a batch's read-ahead: rows staged, written with the batch's commit."""
+    batch = deps if isinstance(deps, FollowBatch) else follow_batch(deps, [envelope])
     now = datetime.now(UTC)
     points = batch.settings.citizen_reward_points
     for report_id in (event.report_id, *event.merged_report_ids):
@@ -405,23 +380,8 @@ def _follow_in_batch(batch: FollowBatch, session: Session, envelope: Envelope, e
             batch.reward_once(session, report_id, {"citizen_id": reporter.reporter_id, "report_id": report_id,
                                                    "points": points, "reason": REWARD_REASON,
                                                    "at": event.occurred_at})
-
-
-def _reward(session: Session, report: Report, points: int, at: datetime) -> None:
-    """Credit a citizen report that passed verification, at most once whatever is redelivered or repeated.
-
-    Only the ticket's own report earns: a report merged into another's ticket (并案) was a duplicate, and a
-    ticket that never passes verification (a report found to be no problem at all never gets there) earns
-    nothing. The UNIQUE (report_id, reason) row is the guard; this lookup keeps a repeat from failing the
-    consumer's batch, and any earlier entry of the report (credited at intake before issue #11) counts.
-    """
-    if points <= 0 or report.channel != "citizen":
-        return
-    exists = session.exec(select(RewardEntry.id).where(RewardEntry.report_id == report.id)).first()
-    if exists is None:
-        session.add(RewardEntry(citizen_id=report.reporter_id, report_id=report.id, points=points,
-                                reason=REWARD_REASON, at=at))
-        session.flush()  # a second verify event in the same batch must see this row
+    if batch is not deps:
+        batch.write_staged(session)
 
 
 @dataclass(frozen=True)
