@@ -102,6 +102,8 @@ running_pid() {
 
 cmd_start() {
   cmd_install
+  # Installing creates the OS user `mosquitto`, which decides where the data may live: resolve it again.
+  resolve_data_dir
   local pid
   if pid=$(running_pid); then
     log "already running (pid $pid) on $LOOPBACK:$MQTT_PORT"
