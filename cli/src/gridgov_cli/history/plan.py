@@ -260,6 +260,15 @@ def plan_history(grids: Sequence[GridInfo], categories: Sequence[CategoryInfo], 
     not happened yet, so they stay open (the departments' queues). Steps are not cut here but by the loader,
     which knows the deadlines; ``now`` only marks cases registered within ``BACKLOG_DAYS`` for less rating.
     """
+    draws = draw_history(grids, categories, end=end, days=days, per_day=per_day, seed=seed, now=now)
+    return HistoryPlan(seed=seed, start=draws.start, end=end, per_day=per_day, cases=draws.cases(0, draws.n),
+                       planted=draws.planted)
+
+
+def draw_history(grids: Sequence[GridInfo], categories: Sequence[CategoryInfo], *, end: date, days: int = 90,
+                 per_day: int = 2400, seed: int = 15, now: datetime | None = None) -> PlanDraws:
+    """Every random draw of :func:`plan_history` (the whole random stream, in the same order), without making the
+    cases: :meth:`PlanDraws.cases` makes any run of them, so workers can each make the cases they load."""
     if not grids or not categories:
         raise ValueError("a history needs grids and categories")
     rng = np.random.default_rng(seed)
@@ -373,77 +382,122 @@ def plan_history(grids: Sequence[GridInfo], categories: Sequence[CategoryInfo], 
     for ci, ch in enumerate(CHANNELS):
         mask = arr[:, 1] == ci
         minute[mask] = rng.choice(24, size=int(mask.sum()), p=hour_p[ch]) * 60 + rng.integers(0, 60, int(mask.sum()))
-    chronic_mask = np.zeros(n_all, dtype=bool)
-    chronic_mask[list(chronic_rows)] = True
+    chronic_of = np.full(n_all, -1, dtype=np.int64)  # which chronic problem a row is (-1: none)
+    chronic_of[list(chronic_rows)] = list(chronic_rows.values())
+    chronic_mask = chronic_of >= 0
     minute[chronic_mask] = 9 * 60 + rng.integers(0, 120, int(chronic_mask.sum()))  # office hours: handled fast
     seconds = rng.integers(0, 60, n_all)
     order = np.lexsort((seconds, minute, arr[:, 0]))
     u_all = rng.random((n_all, 16))
     variants = rng.integers(0, 4, n_all)
-    out_names = [o for o, _ in OUTCOMES]
     out_p = np.array([p for _, p in OUTCOMES])
     out_sel = rng.choice(len(OUTCOMES), size=n_all, p=out_p / out_p.sum())
     now = now or datetime.combine(end + timedelta(days=1), time(), CITY_TZ).astimezone(UTC)
-    cases: list[PlannedCase] = []
-    rows_l, minute_l, seconds_l, u_l = arr.tolist(), minute.tolist(), seconds.tolist(), u_all.tolist()
-    variants_l, out_l, chronic_l = variants.tolist(), out_sel.tolist(), chronic_mask.tolist()
+    # The end of the random stream: the rest only arranges what was drawn. Rows in time order, those after ``now``
+    # left out (they have not happened yet).
     day_start = [datetime.combine(start + timedelta(days=d), time(), CITY_TZ) for d in range(days)]
-    rain_codes = {by_code[c] for c in WATERLOGGING if c in by_code}
-    rain_count = [0] * days
-    chronic_ids: list[list[str]] = [[] for _ in chronic]
-    for index, r in enumerate(order.tolist()):
-        d, ci, cat_i, gi = rows_l[r]
-        is_chronic = chronic_l[r]
-        channel, cat, grid = CHANNELS[ci], categories[cat_i], grids[gi]
-        at = (day_start[d] + timedelta(minutes=minute_l[r], seconds=seconds_l[r])).astimezone(UTC)
-        if at > now:
-            continue
-        u = u_l[r]
-        lon, lat = grid.points[int(u[0] * len(grid.points)) % len(grid.points)]
-        report_id = stable_id(seed, "report", index)
-        if is_chronic:
-            chronic_ids[chronic_rows[r]].append(report_id)
-        on_spot = channel == "patrol" and u[1] < ON_SPOT_SHARE and not is_chronic
-        answered = channel == "hotline" and u[1] < ANSWERED_SHARE and not is_chronic
-        outcome = "in_time" if is_chronic else out_names[out_l[r]]
-        if cat_i in rain_codes:
-            rain_count[d] += 1
-        if answered:
-            outcome = "answered"
-        elif on_spot:
-            outcome = "on_spot"
-        recent = (now - at).total_seconds() < BACKLOG_DAYS * 86400
-        if answered:
-            steps, rating = [], None
-        elif on_spot:
-            steps, rating = [Step("verify", 0.2 + 0.6 * u[2]), Step("close", 0.2)], None
-        else:
-            steps, rating = _plan_case_steps(u[4:12], u[12:16], outcome)
-            steps.insert(0, Step("dispatch", 0.0))
-            if recent and rating is not None and outcome != "reopened":
-                steps, rating = steps[:-1], None
-        address = None if channel == "patrol" else \
-            f"{grid.town_name}{grid.village_name}{ROADS[int(u[3] * len(ROADS)) % len(ROADS)]}{1 + int(u[2] * 300)}号"
-        if channel == "patrol":
-            reporter, role, ext = f"gw-{grid.code}", "grid_worker", None
-        elif channel == "hotline":
-            ext = f"GD{at.astimezone(CITY_TZ):%Y%m%d}{index % 100000:05d}"
-            reporter, role = f"hotline:{ext}", "command_centre"
-        elif channel == "citizen":
-            reporter, role, ext = f"citizen-{int(u[3] * 40000):05d}", "citizen", None
-        else:
-            reporter, role, ext = f"open311:demo-app:user{int(u[3] * 9000):04d}", "citizen", None
-        cases.append(PlannedCase(
-            index=index, report_id=report_id, ticket_id=None if answered else stable_id(seed, "ticket", index),
-            submitted_at=at, channel=channel, category_code=cat.code, grid_code=grid.code,
-            village_code=grid.village_code, town_code=grid.town_code, lon=lon, lat=lat,
-            description=_description(cat, grid, variants_l[r]), address=address,
-            reporter_id=reporter, reporter_role=role, outcome=outcome, steps=tuple(steps), rating=rating,
-            handled_on_spot=on_spot, answer="已直接答复来电人（政策咨询）" if answered else None, external_id=ext))
-    for k, ids in enumerate(chronic_ids):
-        planted[chronic_planted[k]] = replace(planted[chronic_planted[k]], cases=len(ids), report_ids=tuple(ids))
+    day_epoch = np.array([int(s.timestamp()) for s in day_start], dtype=np.int64)
+    arr, minute, seconds, chronic_of = arr[order], minute[order], seconds[order], chronic_of[order]
+    at_epoch = day_epoch[arr[:, 0]] + minute * 60 + seconds
+    positions = np.flatnonzero(at_epoch <= now.timestamp())
+    draws = PlanDraws(seed=seed, start=start, end=end, per_day=per_day, now=now, grids=list(grids),
+                      categories=list(categories), day_start=day_start, positions=positions, rows=arr,
+                      minute=minute, seconds=seconds, chronic_of=chronic_of, u=u_all[order],
+                      variants=variants[order], outcome=out_sel[order], planted=planted)
+    # The planted patterns' counts, as the cases will have them.
+    kept_chronic = positions[chronic_of[positions] >= 0]
+    for k, at_index in enumerate(chronic_planted):
+        ids = tuple(stable_id(seed, "report", int(i)) for i in kept_chronic[chronic_of[kept_chronic] == k])
+        planted[at_index] = replace(planted[at_index], cases=len(ids), report_ids=ids)
+    rain_codes = [by_code[c] for c in WATERLOGGING if c in by_code]
+    kept = arr[positions]
+    rain_count = np.bincount(kept[np.isin(kept[:, 2], rain_codes), 0], minlength=days)
     for k, p in enumerate(planted):
         if p.kind == "rain_week":
             span = range((p.first_day - start).days, (p.last_day - start).days + 1)
-            planted[k] = replace(p, cases=sum(rain_count[d] for d in span))
-    return HistoryPlan(seed=seed, start=start, end=end, per_day=per_day, cases=cases, planted=planted)
+            planted[k] = replace(p, cases=int(sum(rain_count[d] for d in span)))
+    return draws
+
+
+@dataclass
+class PlanDraws:
+    """What :func:`draw_history` drew, per case in time order: enough to make any run of the plan's cases.
+
+    ``positions`` are the cases' indexes in time order (those up to ``now``); ``cases(lo, hi)`` makes the cases
+    ``lo`` … ``hi - 1`` of the plan, the very objects :func:`plan_history` lists there.
+    """
+
+    seed: int
+    start: date
+    end: date
+    per_day: int
+    now: datetime
+    grids: list[GridInfo]
+    categories: list[CategoryInfo]
+    day_start: list[datetime]
+    positions: np.ndarray
+    rows: np.ndarray  # day, channel index, category index, grid index
+    minute: np.ndarray
+    seconds: np.ndarray
+    chronic_of: np.ndarray
+    u: np.ndarray
+    variants: np.ndarray
+    outcome: np.ndarray
+    planted: list[Planted]
+
+    @property
+    def n(self) -> int:
+        """How many cases the plan has."""
+        return len(self.positions)
+
+    def cases(self, lo: int, hi: int) -> list[PlannedCase]:
+        """The plan's cases ``lo`` … ``hi - 1`` (in time order)."""
+        pos = self.positions[lo:hi]
+        seed, now, grids, categories, day_start = self.seed, self.now, self.grids, self.categories, self.day_start
+        out_names = [o for o, _ in OUTCOMES]
+        cases: list[PlannedCase] = []
+        for index, (d, ci, cat_i, gi), minute, second, is_chronic, u, variant, out in zip(
+                pos.tolist(), self.rows[pos].tolist(), self.minute[pos].tolist(), self.seconds[pos].tolist(),
+                (self.chronic_of[pos] >= 0).tolist(), self.u[pos].tolist(), self.variants[pos].tolist(),
+                self.outcome[pos].tolist(), strict=True):
+            channel, cat, grid = CHANNELS[ci], categories[cat_i], grids[gi]
+            at = (day_start[d] + timedelta(minutes=minute, seconds=second)).astimezone(UTC)
+            lon, lat = grid.points[int(u[0] * len(grid.points)) % len(grid.points)]
+            on_spot = channel == "patrol" and u[1] < ON_SPOT_SHARE and not is_chronic
+            answered = channel == "hotline" and u[1] < ANSWERED_SHARE and not is_chronic
+            outcome = "in_time" if is_chronic else out_names[out]
+            if answered:
+                outcome = "answered"
+            elif on_spot:
+                outcome = "on_spot"
+            recent = (now - at).total_seconds() < BACKLOG_DAYS * 86400
+            if answered:
+                steps, rating = [], None
+            elif on_spot:
+                steps, rating = [Step("verify", 0.2 + 0.6 * u[2]), Step("close", 0.2)], None
+            else:
+                steps, rating = _plan_case_steps(u[4:12], u[12:16], outcome)
+                steps.insert(0, Step("dispatch", 0.0))
+                if recent and rating is not None and outcome != "reopened":
+                    steps, rating = steps[:-1], None
+            address = None if channel == "patrol" else (
+                f"{grid.town_name}{grid.village_name}{ROADS[int(u[3] * len(ROADS)) % len(ROADS)]}"
+                f"{1 + int(u[2] * 300)}号")
+            if channel == "patrol":
+                reporter, role, ext = f"gw-{grid.code}", "grid_worker", None
+            elif channel == "hotline":
+                ext = f"GD{at.astimezone(CITY_TZ):%Y%m%d}{index % 100000:05d}"
+                reporter, role = f"hotline:{ext}", "command_centre"
+            elif channel == "citizen":
+                reporter, role, ext = f"citizen-{int(u[3] * 40000):05d}", "citizen", None
+            else:
+                reporter, role, ext = f"open311:demo-app:user{int(u[3] * 9000):04d}", "citizen", None
+            cases.append(PlannedCase(
+                index=index, report_id=stable_id(seed, "report", index),
+                ticket_id=None if answered else stable_id(seed, "ticket", index),
+                submitted_at=at, channel=channel, category_code=cat.code, grid_code=grid.code,
+                village_code=grid.village_code, town_code=grid.town_code, lon=lon, lat=lat,
+                description=_description(cat, grid, variant), address=address,
+                reporter_id=reporter, reporter_role=role, outcome=outcome, steps=tuple(steps), rating=rating,
+                handled_on_spot=on_spot, answer="已直接答复来电人（政策咨询）" if answered else None, external_id=ext))
+        return cases

@@ -31,7 +31,7 @@ import numpy as np
 import shapely
 from tqdm import tqdm
 
-from gridgov_cli.history.plan import CITY_TZ, CategoryInfo, GridInfo, PlannedCase, plan_history
+from gridgov_cli.history.plan import CITY_TZ, CategoryInfo, GridInfo, PlannedCase, draw_history
 
 MARKER = "history.json"
 PARTIAL = "history.partial.json"
@@ -151,22 +151,27 @@ def _the_end(data_dir: Path, days: int, per_day: int, seed: int) -> datetime:
     return now
 
 
-_WORK: dict[str, Any] = {}  # what the worker processes inherit (fork): the plan, the loader, the databases
+_WORK: dict[str, Any] = {}  # what the worker processes inherit (fork): the plan's draws, the loader, the databases
 
 
-def _load_chunk(start: int) -> dict[str, float]:
-    """Load one chunk of the plan's cases into dispatch, intake and analytics; its counts and seconds."""
+def _load_chunk(start: int) -> dict[str, Any]:
+    """Make one chunk of the plan's cases and load it into dispatch, intake and analytics; its counts, seconds and
+    the chunk's outcomes and channels."""
     from gridgov_event_intake.reports import backfill as intake_backfill
 
-    cases, dbs, loader, chunk = _WORK["cases"], _WORK["dbs"], _WORK["loader"], _WORK["chunk"]
-    part = cases[start:start + chunk]
+    draws, dbs, loader, chunk = _WORK["draws"], _WORK["dbs"], _WORK["loader"], _WORK["chunk"]
+    t0 = time.perf_counter()
+    part = draws.cases(start, start + chunk)  # made here, in the worker: the parent only drew the plan
     t1 = time.perf_counter()
     made = loader.write(part)
     t2 = time.perf_counter()
     reports = intake_backfill.load(dbs["intake"], part, made.finals)
     t3 = time.perf_counter()
-    out = {"cases": len(part), "report": reports, "ticket": made.tickets, "ticket_transition": made.transitions,
-           "ticket_rating": made.ratings, "events": len(made.events), "dispatch_s": t2 - t1, "intake_s": t3 - t2}
+    out: dict[str, Any] = {
+        "cases": len(part), "report": reports, "ticket": made.tickets, "ticket_transition": made.transitions,
+        "ticket_rating": made.ratings, "events": len(made.events), "plan_s": t1 - t0, "dispatch_s": t2 - t1,
+        "intake_s": t3 - t2, "start": start, "outcomes": Counter(c.outcome for c in part),
+        "channels": Counter(c.channel for c in part)}
     if dbs["analytics"] is not None:
         from gridgov_analytics.cube.backfill import load_history  # type: ignore[import-not-found]
 
@@ -211,19 +216,20 @@ def generate(data_dir: Path, *, days: int = 90, per_day: int = 2400, seed: int =
     categories = [CategoryInfo(i.code, i.name_zh) for i in ctx.catalog().items() if i.level == "middle"]
     grids = city_grids(dbs["registry"], seed)
     end = now.astimezone(CITY_TZ).date()
-    plan = plan_history(grids, categories, end=end, days=days, per_day=per_day, seed=seed, now=now)
+    plan = draw_history(grids, categories, end=end, days=days, per_day=per_day, seed=seed, now=now)
     seconds["plan"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    _WORK.update(cases=plan.cases, dbs=dbs, chunk=chunk,
+    _WORK.update(draws=plan, dbs=dbs, chunk=chunk,
                  loader=Loader(ctx, now, Ratings(dispatch.settings.reopen_satisfaction_max),
                                _department_areas(dbs["registry"], grids)))
-    starts = list(range(0, len(plan.cases), chunk))
+    starts = list(range(0, plan.n, chunk))
     jobs = max(1, min(jobs or min(os.cpu_count() or 1, 4), len(starts)))
     totals: Counter[str] = Counter()
-    bar = tqdm(total=len(plan.cases), unit=" cases", desc="history", disable=not show, mininterval=0.5)
+    mixes: dict[int, tuple[Counter[str], Counter[str]]] = {}  # chunk start → its outcomes and channels
+    bar = tqdm(total=plan.n, unit=" cases", desc="history", disable=not show, mininterval=0.5)
     if jobs == 1:
-        results: Iterator[dict[str, float]] = map(_load_chunk, starts)
+        results: Iterator[dict[str, Any]] = map(_load_chunk, starts)
         pool = None
     else:
         for db in _engines():
@@ -232,6 +238,7 @@ def generate(data_dir: Path, *, days: int = 90, per_day: int = 2400, seed: int =
         results = pool.imap_unordered(_load_chunk, starts)
     try:
         for done in results:
+            mixes[done.pop("start")] = (done.pop("outcomes"), done.pop("channels"))
             totals.update(done)
             bar.update(int(done["cases"]))
     finally:
@@ -241,16 +248,20 @@ def generate(data_dir: Path, *, days: int = 90, per_day: int = 2400, seed: int =
             pool.join()
         _WORK.clear()
     seconds["load"] = time.perf_counter() - t
-    for part in ("dispatch", "intake", "analytics"):  # summed over workers: CPU-ish, not wall
+    for part in ("plan", "dispatch", "intake", "analytics"):  # summed over workers: CPU-ish, not wall
         if f"{part}_s" in totals:
             seconds[f"{part}_summed"] = totals.pop(f"{part}_s")
     seconds["total"] = time.perf_counter() - t0
     totals.pop("cases", None)
+    outcomes: Counter[str] = Counter()
+    channels: Counter[str] = Counter()
+    for start in sorted(mixes):  # in the plan's order: the same keys in the same order however the chunks ran
+        outcomes.update(mixes[start][0])
+        channels.update(mixes[start][1])
     result = {
         "generated_at": now.isoformat(), "seed": seed, "days": days, "per_day": per_day,
-        "from": plan.start.isoformat(), "to": plan.end.isoformat(), "cases": len(plan.cases), "jobs": jobs,
-        "rows": {k: int(v) for k, v in totals.items()}, "outcomes": dict(Counter(c.outcome for c in plan.cases)),
-        "channels": dict(Counter(c.channel for c in plan.cases)),
+        "from": plan.start.isoformat(), "to": plan.end.isoformat(), "cases": plan.n, "jobs": jobs,
+        "rows": {k: int(v) for k, v in totals.items()}, "outcomes": dict(outcomes), "channels": dict(channels),
         "planted": [_planted(p) for p in plan.planted],
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }
