@@ -4,6 +4,7 @@ Each service has its own metadata (its tables are its own); ``messaging_tables``
 handled-message tables to it. A state change and the messages it emits are committed in one transaction
 (``Database.add_outbox``); the ``OutboxRelay`` publishes committed rows to the bus and only then deletes them.
 A consumer records each handled message id in the same transaction as its effect (``Database.first_time``).
+Rows a transaction stages in memory are written just before it commits (``on_commit``, ``stage_insert``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,8 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
@@ -108,6 +111,76 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
+
+
+# Staged writes (#18). A consumer batch stages its rows in memory and writes them in one statement per table just
+# before its transaction commits, instead of one statement (or one ORM object) per message. The services did this
+# with a ``before_commit`` listener each, written five times; this is the one mechanism. Nothing in the same
+# transaction may read the staged rows back before they are written: a step that must see them calls
+# ``write_staged(session)`` first.
+_WRITERS = "gridgov_staged_writers"  # session.info: {writer: None}, an ordered set, per transaction
+_HOOKED = "gridgov_staged_hooked"  # session.info: the session's listeners are in place (once per session)
+_ROWS = "gridgov_staged_rows"  # session.info: {table: (conflict columns, [rows])}, per transaction
+
+
+def on_commit(session: Session, write: Callable[[Session], None]) -> None:
+    """Have ``write(session)`` write what its owner staged just before ``session``'s transaction commits.
+
+    Asked again with the same writer (e.g. once per staged row), it is still called once per commit; writers
+    run in the order first asked, so rows a later writer's rows refer to can be staged by an earlier one.
+    A rollback forgets the writers (their owner is the failed transaction's, and is dropped with it)."""
+    if not session.in_transaction():
+        # Staging is part of the transaction: begun here, a rollback before any statement still ends it and
+        # forgets what it staged (SQLAlchemy begins a transaction lazily, at the first statement).
+        session.begin()
+    if not session.info.get(_HOOKED):
+        event.listen(session, "before_commit", write_staged)
+        event.listen(session, "after_soft_rollback", _forget_staged)
+        session.info[_HOOKED] = True
+    session.info.setdefault(_WRITERS, {})[write] = None
+
+
+def write_staged(session: Session) -> None:
+    """Write everything staged in this transaction now (called before commit; callable earlier, before a read of
+    the staged rows). Each writer is asked again at commit only if something is staged with it after this."""
+    while writers := session.info.pop(_WRITERS, None):  # a writer may stage more with another: write that too
+        for write in writers:
+            write(session)
+
+
+def stage_insert(session: Session, table: Table, rows: Iterable[dict], conflict: Sequence[str] = ()) -> None:
+    """Stage ``rows`` of ``table``, inserted at commit with the transaction's others in one executemany per table,
+    in staging order; with ``conflict`` (a unique key's columns) a row that hits the key is skipped."""
+    staged = session.info.setdefault(_ROWS, {})
+    entry = staged.get(table)
+    if entry is None:
+        entry = staged[table] = (tuple(conflict), [])
+    elif entry[0] != tuple(conflict):
+        raise ValueError(f"rows of {table.name} staged with two conflict keys: {entry[0]} and {tuple(conflict)}")
+    entry[1].extend(rows)
+    on_commit(session, _insert_staged)
+
+
+def _insert_staged(session: Session) -> None:
+    staged = session.info.pop(_ROWS, None)
+    if not staged:
+        return
+    insert_of = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for table, (conflict, rows) in staged.items():
+        if not rows:
+            continue
+        statement = insert_of(table)
+        if conflict:
+            statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
+        session.execute(statement, rows)
+
+
+def _forget_staged(session: Session, previous_transaction) -> None:  # noqa: ANN001
+    # Any rollback of the transaction, even one that never reached the database; not a savepoint's.
+    if previous_transaction.nested:
+        return
+    session.info.pop(_WRITERS, None)
+    session.info.pop(_ROWS, None)
 
 
 class OutboxSession(Session):

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlmodel import Session
 
+from gridgov_common.db import on_commit
 from gridgov_dispatch.tickets import service
 from gridgov_dispatch.tickets.models import Ticket, TicketTransition
 
@@ -38,7 +39,6 @@ class ReportBatch:
         self._taken: set[str] | None = None
         self._tickets: list[dict[str, Any]] = []
         self._audit: list[dict[str, Any]] = []
-        self._session: Session | None = None  # the transaction that writes the staged rows as it commits
 
     def covers(self, report_id: str) -> bool:
         """Whether the batch read ahead for this report (else the caller asks the database itself)."""
@@ -58,9 +58,7 @@ class ReportBatch:
     def stage(self, session: Session, ticket: dict[str, Any], audit: list[dict[str, Any]]) -> None:
         """Stage a new ticket's row and its audit rows, to be written with the batch's others as ``session``
         commits (its outbox events are staged in the same order, so the stored events and rows agree)."""
-        if self._session is not session:
-            event.listen(session, "before_commit", self.write_staged)
-            self._session = session
+        on_commit(session, self.write_staged)
         self._tickets.append(ticket)
         self._audit.extend(audit)
 

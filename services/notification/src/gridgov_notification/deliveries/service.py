@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
-from gridgov_notification import staging
+from gridgov_common.db import stage_insert
 from gridgov_notification.deliveries.models import DUE, Delivery
 from gridgov_notification.deliveries.planning import PlannedDelivery
 
@@ -20,7 +20,7 @@ def insert_new(session: Session, deliveries: list[PlannedDelivery]) -> None:
     """Stage deliveries to be inserted at commit (one statement for the batch), skipping any whose (event,
     address, channel, target) exists: a redelivered event never sends twice."""
     if deliveries:
-        staging.stage(session, Delivery.__table__, _ONCE_PER_EVENT, [d.row() for d in deliveries])
+        stage_insert(session, Delivery.__table__, [d.row() for d in deliveries], _ONCE_PER_EVENT)
 
 
 def due_candidates(session: Session, now: datetime, limit: int) -> list[tuple[str, str, str]]:

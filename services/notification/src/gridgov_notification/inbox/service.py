@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from gridgov_common.db import stage_insert
 from gridgov_common.errors import NotFound
-from gridgov_notification import staging
 from gridgov_notification.inbox.models import InboxMessage
 
 # The unique key that makes filing idempotent: one message per event and recipient.
@@ -59,4 +59,4 @@ def add_new(session: Session, message: InboxMessage) -> None:
 def add_new_rows(session: Session, rows: list[dict]) -> None:
     """Stage message rows (every column but ``read_at``) to be inserted at commit in one statement, each unless
     its event already filed one for the recipient (a redelivery files nothing)."""
-    staging.stage(session, InboxMessage.__table__, _ONCE_PER_EVENT, rows)
+    stage_insert(session, InboxMessage.__table__, rows, _ONCE_PER_EVENT)

@@ -1,0 +1,154 @@
+"""gridgov_common.db's staged writes: rows staged in a transaction are written once, just before it commits.
+
+On SQLite and (with the real-stack env) PostgreSQL: the rows land in staging order, one statement per table, a
+unique key skips duplicates, a rollback forgets what it staged, a writer asked many times writes once, and a
+step that reads staged rows back can write them first.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, event, select
+
+from gridgov_common.db import Database, on_commit, stage_insert, write_staged
+
+METADATA = MetaData()
+PARENT = Table("parent", METADATA, Column("id", Integer, primary_key=True), Column("name", String(20)))
+CHILD = Table("child", METADATA, Column("id", Integer, primary_key=True),
+              Column("parent_id", Integer, ForeignKey("parent.id"), nullable=False),
+              Column("tag", String(20), nullable=False, unique=True))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    """A database with a parent and a child table (foreign key, unique tag), on each backend."""
+    url = (f"sqlite:///{tmp_path / 'staged.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("pg_url"))
+    database = Database(url, METADATA, "staged-test")
+    database.create_all()
+    yield database
+    database.engine.dispose()
+
+
+def statements(db: Database) -> list[str]:
+    """The SQL statements the engine runs from now on (a list that fills as they run)."""
+    seen: list[str] = []
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _record(_conn, _cursor, statement, _params, _context, _executemany):  # noqa: ANN001
+        seen.append(statement.split()[0].upper())
+
+    return seen
+
+
+def rows(db: Database, table: Table) -> list[tuple]:
+    """Every row of ``table``, by id."""
+    with db.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(table).order_by(table.c.id))]
+
+
+def test_staged_rows_are_written_at_commit_one_insert_per_table_in_staging_order(db):
+    with db.session() as session:
+        for i in range(1, 4):
+            stage_insert(session, PARENT, [{"id": i, "name": f"p{i}"}])
+            stage_insert(session, CHILD, [{"id": 10 + i, "parent_id": i, "tag": f"t{i}"}], ("tag",))
+        assert rows(db, PARENT) == []  # nothing written before the commit (another connection sees nothing)
+        seen = statements(db)
+        session.commit()
+    assert [s for s in seen if s == "INSERT"] == ["INSERT", "INSERT"]  # one per table, parents first (the FK)
+    assert rows(db, PARENT) == [(1, "p1"), (2, "p2"), (3, "p3")]
+    assert rows(db, CHILD) == [(11, 1, "t1"), (12, 2, "t2"), (13, 3, "t3")]
+
+
+def test_a_row_that_hits_the_conflict_key_is_skipped_staged_twice_or_stored_before(db):
+    with db.session() as session:
+        stage_insert(session, PARENT, [{"id": 1, "name": "p1"}])
+        stage_insert(session, CHILD, [{"id": 11, "parent_id": 1, "tag": "a"}], ("tag",))
+        session.commit()
+    with db.session() as session:
+        stage_insert(session, CHILD, [{"id": 12, "parent_id": 1, "tag": "a"},  # stored before
+                                      {"id": 13, "parent_id": 1, "tag": "b"},
+                                      {"id": 14, "parent_id": 1, "tag": "b"}], ("tag",))  # staged twice
+        session.commit()
+    assert rows(db, CHILD) == [(11, 1, "a"), (13, 1, "b")]
+
+
+def test_without_a_conflict_key_a_duplicate_fails_the_commit_and_writes_nothing(db):
+    with db.session() as session:
+        stage_insert(session, PARENT, [{"id": 1, "name": "p1"}])
+        session.commit()
+    with pytest.raises(Exception), db.session() as session:  # noqa: B017 - IntegrityError of either driver
+        stage_insert(session, PARENT, [{"id": 2, "name": "p2"}, {"id": 1, "name": "again"}])
+        session.commit()
+    assert rows(db, PARENT) == [(1, "p1")]
+
+
+def test_a_rollback_forgets_what_the_transaction_staged(db):
+    calls: list[str] = []
+    with db.session() as session:
+        stage_insert(session, PARENT, [{"id": 1, "name": "rolled back"}])
+        on_commit(session, lambda _s: calls.append("rolled back"))
+        session.rollback()
+        stage_insert(session, PARENT, [{"id": 2, "name": "kept"}])
+        session.commit()
+    assert rows(db, PARENT) == [(2, "kept")]
+    assert calls == []
+
+
+def test_a_writer_asked_many_times_writes_once_per_commit_in_the_order_first_asked(db):
+    calls: list[str] = []
+
+    def first(_session) -> None:
+        calls.append("first")
+
+    def second(_session) -> None:
+        calls.append("second")
+
+    with db.session() as session:
+        for _ in range(5):
+            on_commit(session, first)
+            on_commit(session, second)
+        session.commit()
+        assert calls == ["first", "second"]
+        on_commit(session, second)  # the next transaction of the same session
+        session.commit()
+        session.commit()  # nothing staged since: nobody is asked
+    assert calls == ["first", "second", "second"]
+
+
+def test_writing_early_lets_the_transaction_read_its_rows_and_the_rest_is_written_at_commit(db):
+    with db.session() as session:
+        stage_insert(session, PARENT, [{"id": 1, "name": "p1"}])
+        write_staged(session)  # a step that reads the staged rows back writes them first
+        assert session.execute(select(PARENT.c.name)).scalars().all() == ["p1"]
+        stage_insert(session, PARENT, [{"id": 2, "name": "p2"}])
+        seen = statements(db)
+        session.commit()
+    assert seen.count("INSERT") == 1  # only the row staged after the early write
+    assert rows(db, PARENT) == [(1, "p1"), (2, "p2")]
+
+
+def test_a_writer_that_stages_more_rows_as_it_writes_gets_them_written_too(db):
+    def parents_then_children(session) -> None:
+        stage_insert(session, PARENT, [{"id": 1, "name": "p1"}])
+        stage_insert(session, CHILD, [{"id": 11, "parent_id": 1, "tag": "a"}])
+
+    with db.session() as session:
+        on_commit(session, parents_then_children)
+        session.commit()
+    assert rows(db, CHILD) == [(11, 1, "a")]
+
+
+def test_one_table_staged_with_two_conflict_keys_is_refused(db):
+    with db.session() as session:
+        stage_insert(session, CHILD, [{"id": 11, "parent_id": 1, "tag": "a"}], ("tag",))
+        with pytest.raises(ValueError, match="two conflict keys"):
+            stage_insert(session, CHILD, [{"id": 12, "parent_id": 1, "tag": "b"}])
+
+
+def test_a_session_that_stages_nothing_runs_no_statement_at_commit(db):
+    with db.session() as session:
+        session.execute(select(PARENT.c.id))
+        seen = statements(db)
+        session.commit()
+    assert [s for s in seen if s in ("INSERT", "UPDATE")] == []
