@@ -9,7 +9,7 @@ import json
 import random
 import uuid
 from collections import Counter
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta, timezone
 
 import pytest
 from sqlalchemy import event, insert, select
@@ -17,7 +17,7 @@ from sqlalchemy import event, insert, select
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.topics import ALARMS_EVENTS, ALARMS_RECEIVED, REPORTS_RECEIVED
 from gridgov_common.events.alarms import AlarmReceived
-from gridgov_sensing.alarms import handlers
+from gridgov_sensing.alarms import handlers, storage
 from gridgov_sensing.alarms.models import Alarm, AlarmGroup
 from gridgov_sensing.alarms.service import accept_alarms
 from gridgov_sensing.devices.models import Device
@@ -238,5 +238,55 @@ def test_an_accepted_alarms_envelope_is_what_pydantic_would_build(tmp_path):
                                                                         received.fingerprint)
             assert envelope.correlation_id == str(envelope.id)
         assert envelopes[0].payload["grid_code"] == GRID and envelopes[1].payload["device_kind"] == "sensor"
+    finally:
+        db.engine.dispose()
+
+
+def test_an_accepted_alarms_outbox_row_holds_the_envelopes_own_bytes(tmp_path):
+    """Ingest writes the outbox rows itself: each value is the bytes ``Envelope.to_bytes`` writes for the envelope
+    it parses to, the row's key and message id are the envelope's, and the row is stored as SQLAlchemy's insert
+    stores the staged messages of ``Database.add_outbox`` (the relay reads it back the same)."""
+    db = make_db(f"sqlite:///{tmp_path}/outbox.db")
+    try:
+        sent = [alarm(confidence=0.5, alarm_id="o-1", labels={"zone": "东城"}),
+                alarm("manhole_displaced", SENSOR, alarm_id="o-2", evidence={"reading": 1e-7, "unit": "m"}),
+                alarm(alarm_id="o-3", at=NOW.astimezone(timezone(timedelta(hours=8))), state="resolved")]
+        accept_alarms(db, sent, "http", NOW)
+        outbox = db.tables.outbox
+        with db.engine.connect() as conn:
+            rows = conn.execute(select(outbox).order_by(outbox.c.id)).all()
+            texts = [r[0] for r in conn.exec_driver_sql("SELECT created_at FROM outbox ORDER BY id")]
+        assert len(rows) == 3
+        for row, sent_alarm in zip(rows, sent, strict=True):
+            envelope = Envelope.from_bytes(bytes(row.value))
+            assert envelope.to_bytes() == bytes(row.value)
+            assert (row.topic, row.key, row.message_id) == (ALARMS_RECEIVED, envelope.key, str(envelope.id))
+            assert AlarmReceived.model_validate(envelope.payload).alarm == sent_alarm
+        # The same row through SQLAlchemy's insert (what OutboxSession.commit does) is stored as the same text.
+        with db.engine.begin() as conn:
+            conn.execute(insert(outbox), [{"topic": "t", "key": "k", "message_id": "m", "value": b"v",
+                                           "created_at": rows[0].created_at.replace(tzinfo=UTC)}])
+            again = conn.exec_driver_sql("SELECT created_at FROM outbox WHERE topic = 't'").scalar_one()
+        assert again == texts[0]
+    finally:
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("at", [
+    NOW, NOW.replace(microsecond=1), NOW.replace(microsecond=999_999),
+    NOW.astimezone(timezone(timedelta(hours=8))), NOW.astimezone(timezone(timedelta(hours=-3, minutes=-30))),
+    NOW.replace(year=1, month=1, day=1), NOW.replace(year=9999, month=12, day=31, hour=23, minute=59)])
+def test_a_time_is_written_as_sqlalchemy_writes_it_in_sqlite(tmp_path, at):
+    db = make_db(f"sqlite:///{tmp_path}/times.db")
+    try:
+        with db.engine.begin() as conn:
+            # The outbox's plain DateTime stores the wall time as given: UTC, as every outbox time is.
+            conn.execute(insert(db.tables.outbox), [{"topic": "t", "key": "k", "message_id": "m", "value": b"v",
+                                                     "created_at": at.astimezone(UTC)}])
+            stored_text = conn.exec_driver_sql("SELECT created_at FROM outbox").scalar_one()
+            log = {**log_rows()[0], "occurred_at": at}
+            conn.execute(insert(Alarm.__table__), [log])
+            log_text = conn.exec_driver_sql("SELECT occurred_at FROM alarm").scalar_one()
+        assert storage.time_text(at) == stored_text == log_text
     finally:
         db.engine.dispose()

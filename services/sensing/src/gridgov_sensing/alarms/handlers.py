@@ -28,11 +28,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, and_, bindparam, case, event, insert, literal_column, null, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, event, insert, literal_column, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.bus.topics import ALARMS_EVENTS, REPORTS_RECEIVED
@@ -47,6 +46,7 @@ from gridgov_common.events.tickets import TicketEvent
 from gridgov_sensing.alarms import cases
 from gridgov_sensing.alarms.directory import Directory, TypeFacts, directory_of
 from gridgov_sensing.alarms.models import Alarm, AlarmGroup
+from gridgov_sensing.alarms.storage import row_values, write_outbox
 from gridgov_sensing.suppression.engine import Candidate, FlapDetector, Verdict, evaluate
 from gridgov_sensing.suppression.service import VERSION_NAME, RuleBook, inhibit_sources, utc
 from gridgov_sensing.verification.models import VerificationTask
@@ -229,13 +229,10 @@ def _before_commit(session: Session) -> None:
     # (cases, repeats) the same way, in staging order.
     late = session.info.pop("outbox_rows", None)
     if late:
-        session.connection().execute(insert(session.info["outbox_table"]), late)
-        session.info["outbox_dirty"] = True
+        write_outbox(session, [(r["topic"], r["key"], r["message_id"], r["value"], r["created_at"]) for r in late])
 
 
 _LOG_COLUMNS = tuple(c.name for c in A.columns)
-_LOG_JSON = frozenset(c.name for c in A.columns if isinstance(c.type, JSON))
-_LOG_TIMES = frozenset(c.name for c in A.columns if isinstance(c.type, UTCDateTime))
 _log_sql: dict[str, str] = {}
 
 
@@ -253,22 +250,22 @@ def _write_log(conn: Connection, rows: list[dict[str, Any]]) -> None:
         into = f"INSERT INTO {quote(A.name)} ({', '.join(quote(c) for c in _LOG_COLUMNS)}) "
         sql = _log_sql[dialect] = (into + f"VALUES ({', '.join('?' for _ in _LOG_COLUMNS)})" if sqlite
                                    else into + _unnest(conn, A, _LOG_COLUMNS))
+    values = _converters(dialect, A, _LOG_COLUMNS)
     if sqlite:  # sqlite3's executemany: one prepared statement stepped per row, in C
-        conn.exec_driver_sql(sql, [tuple(_log_value(c, row[c], True) for c in _LOG_COLUMNS) for row in rows])
+        conn.exec_driver_sql(sql, [values(row) for row in rows])
     else:  # one statement whatever the row count (psycopg's executemany sends a statement per row)
-        conn.exec_driver_sql(sql, tuple([_log_value(c, row[c], False) for row in rows] for c in _LOG_COLUMNS))
+        conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*map(values, rows), strict=True)))
 
 
-def _log_value(column: str, value: Any, sqlite: bool) -> Any:
-    """One value as the driver takes it, stored as SQLAlchemy would store it (SQLite: the UTC wall time as
-    ``YYYY-MM-DD HH:MM:SS.ffffff`` text; JSON: text, None as SQL NULL)."""
-    if value is None:
-        return None
-    if column in _LOG_JSON:
-        return orjson.dumps(value).decode()
-    if column in _LOG_TIMES:
-        return _time_text(value) if sqlite else value.astimezone(UTC)
-    return value
+_row_values: dict[tuple[str, str], Callable[[dict[str, Any]], tuple]] = {}
+
+
+def _converters(dialect: str, table: Any, columns: Sequence[str]) -> Callable[[dict[str, Any]], tuple]:
+    """``storage.row_values`` of a table's columns, built once per dialect."""
+    found = _row_values.get((dialect, table.name))
+    if found is None:
+        found = _row_values[(dialect, table.name)] = row_values(table, columns, dialect == "sqlite")
+    return found
 
 
 def _forget(session: Session) -> None:
@@ -511,39 +508,20 @@ def _upsert_rows(conn: Connection, params: list[dict[str, Any]]) -> list[_Upsert
         return [_Upserted(*r) for r in conn.execute(_upsert_many_statement(dialect), params)]
     sqlite = dialect == "sqlite"
     head, rows, tail, columns = _upsert_parts(conn)
+    convert = _converters(dialect, G, columns)
     out: list[_Upserted] = []
     for start in range(0, len(params), UPSERT_ROWS_MAX):
         chunk = params[start:start + UPSERT_ROWS_MAX]
         if sqlite:
             sql = head + " VALUES " + ", ".join([rows[len("VALUES "):]] * len(chunk)) + tail
-            values: tuple = tuple(_group_value(c, p[c], True) for p in chunk for c in columns)
+            values: tuple = tuple(v for p in chunk for v in convert(p))
         else:
             sql = head + " " + rows + tail
-            values = tuple([_group_value(c, p[c], False) for p in chunk] for c in columns)
+            values = tuple(list(column) for column in zip(*map(convert, chunk), strict=True))
         for r in conn.exec_driver_sql(sql, values):
             out.append(_Upserted(r[0], r[1], r[2], r[3], r[4], bool(r[5]), _json(r[6]), _time(r[7]), _time(r[8]),
                                  _json(r[9]), r[10], _time(r[11])))
     return out
-
-
-_GROUP_JSON = frozenset(c.name for c in G.columns if isinstance(c.type, JSON))
-_GROUP_TIMES = frozenset(c.name for c in G.columns if isinstance(c.type, UTCDateTime))
-
-
-def _group_value(column: str, value: Any, sqlite: bool) -> Any:
-    """One group value as the driver takes it, stored as SQLAlchemy would store it (see ``_log_value``)."""
-    if value is None:
-        return None
-    if column in _GROUP_JSON:
-        return orjson.dumps(value).decode()
-    if column in _GROUP_TIMES:
-        return _time_text(value) if sqlite else value.astimezone(UTC)
-    return value
-
-
-def _time_text(value: datetime) -> str:
-    """A time as SQLAlchemy stores it in SQLite: the UTC wall time, ``YYYY-MM-DD HH:MM:SS.ffffff``."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _time(value: Any) -> datetime | None:
