@@ -98,13 +98,13 @@ def _clock_after(ctx: DispatchContext, ticket: Ticket, action: Action, target: S
     if action in (Action.SUPERVISE, Action.WARN, Action.ESCALATE, Action.SENSOR_EVIDENCE):
         return None
     cal, share = ctx.calendar(), ctx.warning_share
-    current = clock_of(ticket)
+    # The stored clock is read only by the steps that move it (a new stage or a stop does not need it).
     if target.value in PAUSED_STATES:
-        return clocks.pause(cal, current, now)
+        return clocks.pause(cal, clock_of(ticket), now)
     if action in (Action.RESUME, Action.REFUSE_EXTENSION):
-        return clocks.resume(cal, current, now, share)
+        return clocks.resume(cal, clock_of(ticket), now, share)
     if action is Action.APPROVE_EXTENSION:
-        return clocks.resume(cal, current, now, share, extra_s=ticket.extension_s or 0.0)
+        return clocks.resume(cal, clock_of(ticket), now, share, extra_s=ticket.extension_s or 0.0)
     stage = STAGE_OF.get(target.value)
     if stage is None:
         return clocks.STOPPED

@@ -15,9 +15,9 @@ The clock owes two kinds of steps, each published as a ticket event by the calle
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 ESCALATION_LADDER: tuple[str, ...] = ("", "village", "town", "city")  # level → who is told
 TOP_LEVEL = len(ESCALATION_LADDER) - 1
@@ -67,20 +67,35 @@ class Clock:
 STOPPED = Clock()
 
 
+def _with(clock: Clock, **changes: Any) -> Clock:
+    """``dataclasses.replace(clock, **changes)``: the same clock, without replace's generic walk over the fields
+    (a clock is made at every transition and every check; every field of a Clock is an init field)."""
+    return Clock(**{**clock.__dict__, **changes})
+
+
 def start(calendar: Calendar, stage: str, amount: float, unit: str, now: datetime, warning_share: float) -> Clock:
     """A fresh clock for a stage starting ``now`` (green, not escalated)."""
     due = calendar.add(now, amount, unit)
-    total = calendar.working_seconds_between(now, due.at, unit)
-    clock = Clock(stage=stage, started_at=now, deadline=due.at, unit=unit, amount=amount, total_s=total,
-                  provisional=due.provisional)
-    return replace(clock, next_check_at=next_check(calendar, clock, now, warning_share))
+    deadline = due.at
+    total = calendar.working_seconds_between(now, deadline, unit)
+    if stage is None or not now <= deadline:  # not a running stage (or a calendar going back): the general rule
+        clock = Clock(stage=stage, started_at=now, deadline=deadline, unit=unit, amount=amount, total_s=total,
+                      provisional=due.provisional)
+        return _with(clock, next_check_at=next_check(calendar, clock, now, warning_share))
+    # A fresh running clock is green with ``now`` ≤ its deadline, so its next check is the warning's moment
+    # (``next_check`` → ``warning_due_at``) and the time left now is ``total`` itself (the very same question):
+    # the same arithmetic, with one clock made instead of two and one question fewer to the calendar.
+    wait = total - (1.0 - warning_share) * (total or 0.0)
+    check = now if wait <= 0 else calendar.add_seconds(now, wait, unit).at
+    return Clock(stage=stage, started_at=now, deadline=deadline, unit=unit, amount=amount, total_s=total,
+                 provisional=due.provisional, next_check_at=check)
 
 
 def pause(calendar: Calendar, clock: Clock, now: datetime) -> Clock:
     """Stop the clock, keeping the time left (negative when already past the deadline)."""
     if clock.stage is None or clock.paused_at is not None or clock.deadline is None or clock.unit is None:
         return clock
-    return replace(clock, paused_at=now, remaining_s=time_left(calendar, clock, now), next_check_at=None)
+    return _with(clock, paused_at=now, remaining_s=time_left(calendar, clock, now), next_check_at=None)
 
 
 def resume(calendar: Calendar, clock: Clock, now: datetime, warning_share: float, extra_s: float = 0.0) -> Clock:
@@ -97,10 +112,10 @@ def resume(calendar: Calendar, clock: Clock, now: datetime, warning_share: float
     level = clock.sla_level
     if extra_s > 0 and left > 0:
         level = "green"  # an approved extension gives the department a fresh share of time
-    resumed = replace(clock, deadline=deadline, provisional=provisional, paused_at=None,
+    resumed = _with(clock, deadline=deadline, provisional=provisional, paused_at=None,
                       remaining_s=None, total_s=total, sla_level=level,
                       escalation_level=clock.escalation_level if level == "red" else 0)
-    return replace(resumed, next_check_at=next_check(calendar, resumed, now, warning_share))
+    return _with(resumed, next_check_at=next_check(calendar, resumed, now, warning_share))
 
 
 def time_left(calendar: Calendar, clock: Clock, now: datetime) -> float:
@@ -157,20 +172,20 @@ class Step:
 def due_steps(calendar: Calendar, clock: Clock, now: datetime, warning_share: float) -> tuple[list[Step], Clock]:
     """The steps owed at ``now`` (in order) and the clock after them, with its next check."""
     if clock.stage is None or clock.paused_at is not None or clock.deadline is None:
-        return [], replace(clock, next_check_at=None)
+        return [], _with(clock, next_check_at=None)
     steps: list[Step] = []
     if now < clock.deadline:
         if clock.sla_level == "green" and warning_due_at(calendar, clock, now, warning_share) <= now:
             steps.append(Step("warn"))
-            clock = replace(clock, sla_level="yellow")
+            clock = _with(clock, sla_level="yellow")
     else:
         level = clock.escalation_level
         while level < TOP_LEVEL and escalation_due_at(calendar, clock, level + 1) <= now:
             level += 1
             steps.append(Step("escalate", level))
         if level != clock.escalation_level:
-            clock = replace(clock, sla_level="red", escalation_level=level)
-    return steps, replace(clock, next_check_at=next_check(calendar, clock, now, warning_share))
+            clock = _with(clock, sla_level="red", escalation_level=level)
+    return steps, _with(clock, next_check_at=next_check(calendar, clock, now, warning_share))
 
 
 def is_overdue(deadline: datetime | None, now: datetime) -> bool:

@@ -163,12 +163,15 @@ class WorkingHours:
     def offset_at(self, t: time) -> int:
         """Working microseconds of the day elapsed at wall time ``t`` (0 before the first period, the day's total
         after the last)."""
-        s = ((t.hour * 60 + t.minute) * 60 + t.second) * US + t.microsecond
+        return self.offset_of(((t.hour * 60 + t.minute) * 60 + t.second) * US + t.microsecond)
+
+    def offset_of(self, wall_us: int) -> int:
+        """``offset_at`` of a wall time given in microseconds since midnight."""
         elapsed = 0
         for b, e in self._spans:
-            if s <= b:
+            if wall_us <= b:
                 break
-            elapsed += (s if s < e else e) - b
+            elapsed += (wall_us if wall_us < e else e) - b
         return elapsed
 
     def time_at(self, offset: int) -> int:
@@ -220,6 +223,11 @@ def _require_aware(name: str, value: datetime) -> None:
         raise ValueError(f"{name} must be timezone-aware")
 
 
+_MEMO_MAX = 65_536  # entries per remembered kind of answer (a few MB at most)
+_ONE_DAY = timedelta(days=1)
+_UNKNOWN = object()
+
+
 def _require_finite(name: str, value: float) -> None:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number ≥ 0, got {value}")
@@ -237,6 +245,14 @@ class WorkingCalendar:
         # The last working_seconds_between of two UTC instants and its answer: a clock's start asks it twice, for
         # its total and for the time left at that moment (issue #18). One tuple, replaced whole: safe across threads.
         self._last_between: tuple[datetime, datetime, str, float] | None = None
+        # Remembered arithmetic (issue #15: a history load asks millions of questions; the live SLA loop many):
+        # where a UTC instant falls (its local day and the working time of that day elapsed: a clock's start and its
+        # checks ask about the same instants three or four times), the n-th working day after a day, and the working
+        # days between two days. Pure answers of the tables and hours, which do not change; each dict is bounded
+        # (cleared when full) and only ever gains whole entries, so threads may share it.
+        self._positions: dict[datetime, tuple[date, int]] = {}
+        self._after: dict[tuple[date, int], date | None] = {}
+        self._days_between: dict[tuple[date, date], int] = {}
 
     def is_covered(self, year: int) -> bool:
         """Whether an official table (package or loaded) covers ``year``."""
@@ -263,9 +279,61 @@ class WorkingCalendar:
     def _local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.tz).replace(tzinfo=None)
 
+    def _position(self, instant: datetime) -> tuple[date, int]:
+        """The local day of ``instant`` and the working microseconds of that day elapsed at it (``offset_at``).
+
+        Only UTC instants are remembered: equal keys are then the same instants (see ``working_seconds_between``).
+        """
+        utc = instant.tzinfo is UTC
+        if utc:
+            hit = self._positions.get(instant)
+            if hit is not None:
+                return hit
+        local = instant.astimezone(self.tz)
+        position = (local.date(), self.hours.offset_of(
+            ((local.hour * 60 + local.minute) * 60 + local.second) * US + local.microsecond))
+        if utc:
+            if len(self._positions) >= _MEMO_MAX:
+                self._positions.clear()
+            self._positions[instant] = position
+        return position
+
     def _instant(self, d: date, wall_us: int) -> datetime:
-        local = datetime.combine(d, time()) + timedelta(microseconds=wall_us)
-        return local.replace(tzinfo=self.tz).astimezone(UTC)
+        local = datetime(d.year, d.month, d.day, tzinfo=self.tz) + timedelta(microseconds=wall_us)
+        return local.astimezone(UTC)
+
+    def _nth_working_day_after(self, day: date, n: int) -> date | None:
+        """The ``n``-th (n ≥ 1) working day after ``day`` among the next ``MAX_SCAN_DAYS - 1`` days, or None."""
+        key = (day, n)
+        found = self._after.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found, d, seen = None, day, 0
+            for _ in range(MAX_SCAN_DAYS - 1):
+                d += _ONE_DAY
+                if self.is_working_day(d):
+                    seen += 1
+                    if seen == n:
+                        found = d
+                        break
+            if len(self._after) >= _MEMO_MAX:
+                self._after.clear()
+            self._after[key] = found
+        return found  # type: ignore[return-value]
+
+    def _working_days_between(self, first: date, last: date) -> int:
+        """How many working days lie strictly between two days (first < last)."""
+        key = (first, last)
+        count = self._days_between.get(key)
+        if count is None:
+            count, day = 0, first + _ONE_DAY
+            while day < last:
+                if self.is_working_day(day):
+                    count += 1
+                day += _ONE_DAY
+            if len(self._days_between) >= _MEMO_MAX:
+                self._days_between.clear()
+            self._days_between[key] = count
+        return count
 
     def add(self, start: datetime, amount: float, unit: Unit | str) -> Deadline:
         """The deadline ``amount`` of ``unit`` after ``start`` (tz-aware): clock hours on the natural clock, working
@@ -283,20 +351,26 @@ class WorkingCalendar:
         remaining, day_total = _to_us(seconds), self.hours.day_us
         if remaining == 0:  # not even a microsecond: the start itself (the earliest-instant rule could go back)
             return Deadline(start.astimezone(UTC))
-        local = self._local(start)
-        day, offset = local.date(), self.hours.offset_at(local.time())
-        uncovered: set[int] = set()
-        for _ in range(MAX_SCAN_DAYS):
-            if not self.is_covered(day.year):
-                uncovered.add(day.year)
-            if self.is_working_day(day):
-                available = day_total - offset
-                if remaining <= available:
-                    wall = self.hours.time_at(offset + remaining)
-                    return Deadline(self._instant(day, wall), bool(uncovered), tuple(sorted(uncovered)))
-                remaining -= available
-            day, offset = day + timedelta(days=1), 0
-        raise ValueError(f"no working time found within {MAX_SCAN_DAYS} days of {start.isoformat()}")
+        # Day by day from the start's day, the first working day whose working time left covers what remains: on
+        # the start's own day that is what is left after its offset, on the later days a whole day each. So the
+        # answer is the start's day, or the n-th working day after it with n = ceil(remaining / day) (remembered).
+        day, offset = self._position(start)
+        if self.is_working_day(day):
+            available = day_total - offset
+            if remaining <= available:
+                return self._deadline(day, day, offset + remaining)
+            remaining -= available
+        n = -(-remaining // day_total)
+        found = self._nth_working_day_after(day, n)
+        if found is None or (found - day).days >= MAX_SCAN_DAYS:
+            raise ValueError(f"no working time found within {MAX_SCAN_DAYS} days of {start.isoformat()}")
+        return self._deadline(day, found, remaining - (n - 1) * day_total)
+
+    def _deadline(self, first: date, day: date, offset: int) -> Deadline:
+        """The deadline at ``offset`` working microseconds into ``day``; provisional when a day from ``first`` to
+        ``day`` lies in a year without an official table (each such year named)."""
+        uncovered = tuple(y for y in range(first.year, day.year + 1) if not self.is_covered(y))
+        return Deadline(self._instant(day, self.hours.time_at(offset)), bool(uncovered), uncovered)
 
     def working_seconds_between(self, a: datetime, b: datetime, unit: Unit | str) -> float:
         """The unit's seconds from ``a`` to ``b`` (natural for clock hours, working otherwise); negative if b < a."""
@@ -319,18 +393,11 @@ class WorkingCalendar:
 
     def _between(self, a: datetime, b: datetime, unit: Unit | str) -> float:
         """``working_seconds_between`` of working time (a ≤ b), computed."""
-        la, lb = self._local(a), self._local(b)
-        first, last = la.date(), lb.date()
-        start_off, end_off = self.hours.offset_at(la.time()), self.hours.offset_at(lb.time())
+        (first, start_off), (last, end_off) = self._position(a), self._position(b)
         if first == last:
             return (end_off - start_off) / US if self.is_working_day(first) else 0.0
-        day_total = self.hours.day_us
-        total = day_total - start_off if self.is_working_day(first) else 0
-        day = first + timedelta(days=1)
-        while day < last:
-            if self.is_working_day(day):
-                total += day_total
-            day += timedelta(days=1)
+        total = self.hours.day_us - start_off if self.is_working_day(first) else 0
+        total += self.hours.day_us * self._working_days_between(first, last)
         if self.is_working_day(last):
             total += end_off
         return total / US
