@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from gridgov_cli import stack
@@ -13,8 +15,9 @@ class _FakeSupervisor:
 
     instances: list[_FakeSupervisor] = []
 
-    def __init__(self, env, data_dir):
+    def __init__(self, env, data_dir, mode="fork"):
         self.calls: list[str] = []
+        self.mode = mode
         self.log_dir = data_dir / "logs"
         _FakeSupervisor.instances.append(self)
 
@@ -39,20 +42,38 @@ def fake_stack(monkeypatch):
     return _FakeSupervisor.instances
 
 
-def test_urls_come_before_the_history_and_a_failed_history_keeps_the_stack(tmp_path, monkeypatch, capsys,
+def test_urls_come_before_the_history_and_a_failed_history_keeps_the_stack(tmp_path, monkeypatch, capfd,
                                                                             fake_stack):
-    seen: list[str] = []
-
+    # The history loads in a forked child: what it prints reaches the same stdout/stderr (capfd reads the fds).
     def failing(data_dir, **_kw):
-        seen.append(capsys.readouterr().out)  # what the user had read when the history began
+        print("HISTORY BEGINS", flush=True)
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(history_run, "ensure", failing)
     assert stack.run_up(tmp_path) == 0
-    assert "gridgov is up" in seen[0] and "http://127.0.0.1:8003" in seen[0]
+    out, err = capfd.readouterr()
+    assert "gridgov is up" in out and "http://127.0.0.1:8003" in out
+    assert out.index("http://127.0.0.1:8003") < out.index("HISTORY BEGINS")
     assert fake_stack[0].calls == ["start_all", "watch"]
-    err = capsys.readouterr().err
     assert "disk full" in err and "keeps running" in err
+
+
+def test_the_demo_data_loads_in_a_child_that_takes_its_imports_along(tmp_path, monkeypatch, fake_stack):
+    # `gridgov up` supervises for hours: the modules the demo data's steps import must not stay in its process.
+    import sys
+
+    marker = tmp_path / "history-pid"
+
+    def record(data_dir, **_kw):
+        import colorsys  # noqa: F401 - stands in for jieba, numpy: imported by a step, not by the CLI
+
+        marker.write_text(str(os.getpid()))
+
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    monkeypatch.setattr(history_run, "ensure", record)
+    assert stack.run_up(tmp_path) == 0
+    assert int(marker.read_text()) != os.getpid()
+    assert "colorsys" not in sys.modules
 
 
 def test_ctrl_c_during_the_history_stops_the_stack(tmp_path, monkeypatch, fake_stack):
@@ -64,26 +85,33 @@ def test_ctrl_c_during_the_history_stops_the_stack(tmp_path, monkeypatch, fake_s
     assert fake_stack[0].calls == ["start_all", "stop_all"]
 
 
-def test_failed_demo_devices_keep_the_stack_and_the_history_follows(tmp_path, monkeypatch, capsys, fake_stack):
+def test_failed_demo_devices_keep_the_stack_and_the_history_follows(tmp_path, monkeypatch, capfd, fake_stack):
     from gridgov_cli import sensing
 
     monkeypatch.setenv("GRIDGOV_DEMO_DEVICES", "100")
-    asked: list[tuple] = []
+    asked = tmp_path / "asked"  # the steps run in a forked child: what they saw comes back through a file
 
     def unreachable(data_dir, registry_url, count, seed=16):
-        asked.append((data_dir, registry_url, count))
+        with asked.open("a") as fh:
+            fh.write(f"devices {data_dir} {registry_url} {count}\n")
         raise ConnectionError("grid-registry refused")
 
+    def history(data_dir, **_kw):
+        with asked.open("a") as fh:
+            fh.write(f"history {data_dir}\n")
+
     monkeypatch.setattr(sensing, "ensure_demo_devices", unreachable)
-    monkeypatch.setattr(history_run, "ensure", lambda data_dir, **_kw: None)
+    monkeypatch.setattr(history_run, "ensure", history)
     assert stack.run_up(tmp_path) == 0
-    assert asked == [(tmp_path, "http://127.0.0.1:8002", 100)]
+    assert asked.read_text().splitlines() == [f"devices {tmp_path} http://127.0.0.1:8002 100", f"history {tmp_path}"]
     assert fake_stack[0].calls == ["start_all", "watch"]
-    assert "grid-registry refused" in capsys.readouterr().err
+    assert "grid-registry refused" in capfd.readouterr().err
 
 
 def test_history_off_skips_it(tmp_path, monkeypatch, fake_stack):
     monkeypatch.setenv("GRIDGOV_HISTORY", "0")
-    monkeypatch.setattr(history_run, "ensure", lambda *a, **k: pytest.fail("the history was asked for"))
+    asked = tmp_path / "asked"
+    monkeypatch.setattr(history_run, "ensure", lambda *a, **k: asked.write_text("the history was asked for"))
     assert stack.run_up(tmp_path) == 0
+    assert not asked.exists()
     assert fake_stack[0].calls == ["start_all", "watch"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from gridgov_cli import assist as assist_cli
 from gridgov_cli import grids as grids_cli
 from gridgov_cli import sensing as sensing_cli
-from gridgov_cli.stack import SERVICES, run_up
+from gridgov_cli.stack import LAUNCH_MODES, ONE_PROCESS, SERVICES, run_up
 from gridgov_common.auth import ROLES, load_secret, mint_token
 from gridgov_common.settings import CommonSettings
 
@@ -21,8 +21,8 @@ def _data_dir(arg: str | None) -> Path:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    """Start all four services and their consumers on the embedded stack, with demo data."""
-    return run_up(_data_dir(args.data_dir))
+    """Start all the services and their consumers on the embedded stack, with demo data."""
+    return run_up(_data_dir(args.data_dir), mode=args.launch)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -129,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="start the embedded stack with demo data")
+    up.add_argument("--launch", choices=LAUNCH_MODES, default="fork",
+                    help="fork: one process per service, forked from a launcher that imported their libraries once "
+                         "(default); spawn: each service a fresh interpreter; one-process: all services in one "
+                         "interpreter (least memory, one CPU core for the whole stack)")
+    up.add_argument("--one-process", dest="launch", action="store_const", const=ONE_PROCESS,
+                    help="the same as --launch one-process")
     up.set_defaults(func=cmd_up)
 
     serve = sub.add_parser("serve", help="serve one service (API, relay, consumers)")

@@ -1,7 +1,8 @@
-"""Start the four services of the embedded stack as one process tree and watch over them."""
+"""Start the services of the embedded stack as one process tree and watch over them."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -15,12 +16,13 @@ import httpx
 
 @dataclass(frozen=True)
 class ServiceDef:
-    """One service: its name, module, env prefix and default port."""
+    """One service: its name, module, env prefix, default port and settings class (in ``<module>.settings``)."""
 
     name: str
     module: str
     env_prefix: str
     port: int
+    settings_class: str
 
     def url(self, host: str = "127.0.0.1", port: int | None = None) -> str:
         """The service's base URL."""
@@ -30,13 +32,13 @@ class ServiceDef:
 SERVICES: dict[str, ServiceDef] = {
     s.name: s
     for s in (
-        ServiceDef("event-intake", "gridgov_event_intake", "GRIDGOV_INTAKE_", 8001),
-        ServiceDef("grid-registry", "gridgov_grid_registry", "GRIDGOV_REGISTRY_", 8002),
-        ServiceDef("dispatch", "gridgov_dispatch", "GRIDGOV_DISPATCH_", 8003),
-        ServiceDef("notification", "gridgov_notification", "GRIDGOV_NOTIFICATION_", 8004),
-        ServiceDef("sensing", "gridgov_sensing", "GRIDGOV_SENSING_", 8005),
-        ServiceDef("analytics", "gridgov_analytics", "GRIDGOV_ANALYTICS_", 8006),
-        ServiceDef("console", "gridgov_console", "GRIDGOV_CONSOLE_", 8000),
+        ServiceDef("event-intake", "gridgov_event_intake", "GRIDGOV_INTAKE_", 8001, "IntakeSettings"),
+        ServiceDef("grid-registry", "gridgov_grid_registry", "GRIDGOV_REGISTRY_", 8002, "RegistrySettings"),
+        ServiceDef("dispatch", "gridgov_dispatch", "GRIDGOV_DISPATCH_", 8003, "DispatchSettings"),
+        ServiceDef("notification", "gridgov_notification", "GRIDGOV_NOTIFICATION_", 8004, "NotificationSettings"),
+        ServiceDef("sensing", "gridgov_sensing", "GRIDGOV_SENSING_", 8005, "SensingSettings"),
+        ServiceDef("analytics", "gridgov_analytics", "GRIDGOV_ANALYTICS_", 8006, "AnalyticsSettings"),
+        ServiceDef("console", "gridgov_console", "GRIDGOV_CONSOLE_", 8000, "ConsoleSettings"),
     )
 }
 
@@ -62,6 +64,24 @@ def spawn(svc: ServiceDef, env: dict[str, str], log_dir: Path) -> subprocess.Pop
     return subprocess.Popen([sys.executable, "-m", svc.module], env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
+# How `gridgov up` starts the services: forked from one launcher that imported their libraries once (each service
+# its own process; the default), each a fresh interpreter, or all in one interpreter.
+LAUNCH_MODES = ("fork", "spawn", "one-process")
+ONE_PROCESS = "one-process"
+
+
+def launch(names: list[str], env: dict[str, str], log_dir: Path, one_process: bool = False) -> subprocess.Popen:
+    """Start the launcher (``gridgov_cli.launcher``) of these services: it forks and watches one child per service,
+    or, with ``one_process``, serves them all itself (its output then goes to ``<log_dir>/one-process.log``)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "gridgov_cli.launcher", "--log-dir", str(log_dir)]
+    if one_process:
+        log = open(log_dir / f"{ONE_PROCESS}.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
+        return subprocess.Popen([*cmd, "--one-process", *names], env=env, stdout=log, stderr=subprocess.STDOUT)
+    # The launcher's own output (a service's restart) goes where `gridgov up` writes; the services' to their logs.
+    return subprocess.Popen([*cmd, *names], env=env)
+
+
 def wait_ready(urls: dict[str, str], timeout: float = 60.0) -> None:
     """Wait until every service answers /readyz with 200; raises TimeoutError naming the laggards."""
     deadline = time.monotonic() + timeout
@@ -80,26 +100,39 @@ def wait_ready(urls: dict[str, str], timeout: float = 60.0) -> None:
 
 
 class Supervisor:
-    """Keeps the stack's processes running: restarts one that dies, stops all on SIGINT/SIGTERM."""
+    """Keeps the stack's processes running: restarts one that dies, stops all on SIGINT/SIGTERM.
 
-    def __init__(self, env: dict[str, str], data_dir: Path):
+    ``fork`` (default): one launcher process forks the services and restarts any that dies; this supervises the
+    launcher. ``spawn``: each service a fresh interpreter, supervised here. ``one-process``: the launcher serves
+    them all in one interpreter."""
+
+    def __init__(self, env: dict[str, str], data_dir: Path, mode: str = "fork"):
+        if mode not in LAUNCH_MODES:
+            raise ValueError(f"launch mode must be one of {', '.join(LAUNCH_MODES)}, not {mode!r}")
         self.env = env
+        self.mode = mode
         self.log_dir = data_dir / "logs"
         self.procs: dict[str, subprocess.Popen] = {}
         self.stopping = False
 
+    def _start(self, name: str) -> subprocess.Popen:
+        if name in SERVICES:
+            return spawn(SERVICES[name], self.env, self.log_dir)
+        return launch(list(SERVICES), self.env, self.log_dir, one_process=name == ONE_PROCESS)
+
     def start_all(self) -> None:
         """Start every service."""
-        for svc in SERVICES.values():
-            self.procs[svc.name] = spawn(svc, self.env, self.log_dir)
+        names = list(SERVICES) if self.mode == "spawn" else ["launcher" if self.mode == "fork" else ONE_PROCESS]
+        for name in names:
+            self.procs[name] = self._start(name)
 
     def stop_all(self, *_args: object) -> None:
-        """Stop every service gracefully (SIGTERM, then SIGKILL after 15 s)."""
+        """Stop every service gracefully (SIGTERM, then SIGKILL after 15 s; a launcher's own 15 s, then 5 s)."""
         self.stopping = True
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + (15 if self.mode == "spawn" else 20)
         for proc in self.procs.values():
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
@@ -107,16 +140,16 @@ class Supervisor:
                 proc.kill()
 
     def watch(self) -> int:
-        """Restart any service that exits until asked to stop; returns the exit code for the CLI."""
+        """Restart any process that exits until asked to stop; returns the exit code for the CLI."""
         signal.signal(signal.SIGTERM, self.stop_all)
         signal.signal(signal.SIGINT, self.stop_all)
         while not self.stopping:
             for name, proc in list(self.procs.items()):
                 code = proc.poll()
                 if code is not None and not self.stopping:
-                    print(f"{name} exited with {code}; restarting (log: {self.log_dir / (name + '.log')})",
-                          file=sys.stderr, flush=True)
-                    self.procs[name] = spawn(SERVICES[name], self.env, self.log_dir)
+                    log = self.log_dir / (name + ".log") if name != "launcher" else "above"
+                    print(f"{name} exited with {code}; restarting (log: {log})", file=sys.stderr, flush=True)
+                    self.procs[name] = self._start(name)
             time.sleep(0.5)
         return 0
 
@@ -179,13 +212,14 @@ def _assist(data_dir: Path) -> None:
               f"{result['top3']}, department {result['department_top1']} on {result['eval_source']})", flush=True)
 
 
-def run_up(data_dir: Path, ready_timeout: float = 90.0) -> int:
-    """``gridgov up``: start the embedded stack with demo data and print where everything is.
+def run_up(data_dir: Path, ready_timeout: float = 90.0, mode: str = "fork") -> int:
+    """``gridgov up``: start the embedded stack with demo data and print where everything is (``mode``: how the
+    services are started, see ``Supervisor``).
 
     The URLs come first, as soon as the services answer: they are usable while the history loads (the console
     fills as its chunks commit), and its progress follows."""
     env = service_env(dict(os.environ), data_dir)
-    sup = Supervisor(env, data_dir)
+    sup = Supervisor(env, data_dir, mode)
     sup.start_all()
     urls = {name: svc.url(port=int(env[f"{svc.env_prefix}PORT"])) for name, svc in SERVICES.items()}
     try:
@@ -200,18 +234,54 @@ def run_up(data_dir: Path, ready_timeout: float = 90.0) -> int:
     print("Try:  gridgov demo        (drives one report round the loop)")
     print("      gridgov token command_centre   (a bearer token for curl)")
     print("Stop with Ctrl-C.", flush=True)
+    if load_demo_data(data_dir, urls["grid-registry"]) == 130:
+        sup.stop_all()
+        return 130
+    return sup.watch()
+
+
+def _demo_data(data_dir: Path, registry_url: str) -> None:
+    """The demo data's steps in order: the first classifier, then (unless GRIDGOV_HISTORY=0) the devices and the
+    history; exits with 130 if interrupted (Ctrl-C), after saying so if the history was loading."""
     try:
         _assist(data_dir)
     except KeyboardInterrupt:
-        sup.stop_all()
-        return 130
+        sys.exit(130)
     if os.environ.get("GRIDGOV_HISTORY", "1") != "0":
         try:
-            _devices(data_dir, urls["grid-registry"])
+            _devices(data_dir, registry_url)
             _history(data_dir)
         except KeyboardInterrupt:
             print("gridgov up stopped while generating the history; the next `gridgov up` completes it",
                   file=sys.stderr, flush=True)
-            sup.stop_all()
-            return 130
-    return sup.watch()
+            sys.exit(130)
+
+
+def load_demo_data(data_dir: Path, registry_url: str) -> int:
+    """Load the demo data (``_demo_data``) in a forked child and wait for it; 130 if interrupted, else 0.
+
+    A child, because `gridgov up` then supervises the stack for hours: what the steps import (jieba and numpy to
+    check the classifier, the history's planner: ~75 MB) goes with the child instead of staying in this process.
+    Forked, because this process has no threads nor connections open here, and the child is the same program."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if "fork" not in multiprocessing.get_all_start_methods():  # no fork (Windows): in this process
+        try:
+            _demo_data(data_dir, registry_url)
+        except SystemExit as exc:
+            return 130 if exc.code == 130 else 0
+        return 0
+    child = multiprocessing.get_context("fork").Process(target=_demo_data, args=(data_dir, registry_url),
+                                                        name="gridgov-demo-data")
+    child.start()
+    try:
+        child.join()
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the child too (same process group) and it stops by itself; a SIGINT sent to this process
+        # alone does not: then stop it.
+        child.join(10)
+        if child.is_alive():
+            child.terminate()
+            child.join()
+        return 130
+    return 130 if child.exitcode == 130 else 0
