@@ -148,3 +148,30 @@ def test_supervisor_starts_one_launcher_or_each_service(monkeypatch, tmp_path):
     assert started == [("spawn", name) for name in SERVICES]
     with pytest.raises(ValueError, match="launch mode"):
         stack.Supervisor({}, tmp_path, "threads")
+
+
+class _Exited:
+    """A process handle that has already exited with ``code``."""
+
+    def __init__(self, code: int | None):
+        self.code = code
+
+    def poll(self):
+        return self.code
+
+
+def test_supervisor_restarts_a_launcher_that_dies_and_says_so(monkeypatch, tmp_path, capsys):
+    sup = stack.Supervisor({}, tmp_path, "fork")
+    sup.procs = {"launcher": _Exited(-9)}
+    restarted: list[str] = []
+
+    def start(name):
+        restarted.append(name)
+        sup.stopping = True  # one turn of the watch is enough
+        return _Exited(None)
+
+    monkeypatch.setattr(sup, "_start", start)
+    monkeypatch.setattr(stack.signal, "signal", lambda *_a: None)  # leave pytest's handlers alone
+    assert sup.watch() == 0
+    assert restarted == ["launcher"]
+    assert "launcher exited with -9; restarting" in capsys.readouterr().err
