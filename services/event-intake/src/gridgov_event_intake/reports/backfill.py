@@ -8,18 +8,20 @@ every reporter's "my reports" and each department's view agree with dispatch. Th
 (``report_update``) and citizens' reward points are not made for the past; a live change of a ticket still open
 reaches the report through the usual consumer.
 
-Rows go in with one multi-row insert per chunk (one short transaction each), ids chosen by the caller and
-ON CONFLICT DO NOTHING, so an interrupted load completes when run again.
+Rows go in with one executemany per chunk (one short transaction each), ids chosen by the caller and
+ON CONFLICT DO NOTHING, so an interrupted load completes when run again. The rows are lists in a fixed column
+order, each value passed through its column type's own bind processor (what SQLAlchemy would do per row, without
+its per-row dict and parameter handling: a history is 200,000 reports).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from gridgov_common.db import Database
 from gridgov_event_intake.reports.models import Report
@@ -53,7 +55,18 @@ Finals = Mapping[str, tuple[str, str | None, datetime | None, datetime]]
 
 
 def rows(reports: Sequence[PastReport], finals: Finals) -> list[dict]:
-    """The report rows of past reports, each with its ticket's final status (a plain dict per row: cheap)."""
+    """The report rows of past reports, each with its ticket's final status (a dict per row)."""
+    return [dict(zip(COLUMNS, row, strict=True)) for row in _tuples(reports, finals)]
+
+
+# The columns the history sets, in the order of ``_tuples``; every other column takes its default (NULL).
+COLUMNS = ("id", "channel", "category_code", "description", "lon", "lat", "source_crs", "reporter_id",
+           "reporter_role", "reporter_name", "reporter_phone", "device_id", "address", "external_id",
+           "idempotency_key", "urgency", "feedback_tier", "handled_on_spot", "handled_note", "answer", "status",
+           "ticket_id", "department", "grid_code", "source_address", "deadline", "submitted_at", "updated_at")
+
+
+def _tuples(reports: Sequence[PastReport], finals: Finals) -> list[list]:
     out = []
     for r in reports:
         final = finals.get(r.report_id)
@@ -62,28 +75,37 @@ def rows(reports: Sequence[PastReport], finals: Finals) -> list[dict]:
         else:
             status = ANSWERED if r.answer is not None else UNTICKETED
             department, deadline, updated = None, None, r.submitted_at
-        out.append({
-            "id": r.report_id, "channel": r.channel, "category_code": r.category_code,
-            "description": r.description, "lon": r.lon, "lat": r.lat, "source_crs": "wgs84",
-            "reporter_id": r.reporter_id, "reporter_role": r.reporter_role, "reporter_name": None,
-            "reporter_phone": None, "device_id": None, "address": r.address, "external_id": r.external_id,
-            "idempotency_key": None, "urgency": None, "feedback_tier": None, "handled_on_spot": r.handled_on_spot,
-            "handled_note": "现场自行处置" if r.handled_on_spot else None, "answer": r.answer, "status": status,
-            "ticket_id": r.ticket_id if final is not None else None, "department": department,
-            "grid_code": r.grid_code, "source_address": None, "deadline": deadline, "submitted_at": r.submitted_at,
-            "updated_at": updated})
+        out.append([
+            r.report_id, r.channel, r.category_code, r.description, r.lon, r.lat, "wgs84", r.reporter_id,
+            r.reporter_role, None, None, None, r.address, r.external_id, None, None, None, r.handled_on_spot,
+            "现场自行处置" if r.handled_on_spot else None, r.answer, status,
+            r.ticket_id if final is not None else None, department, r.grid_code, None, deadline, r.submitted_at,
+            updated])
     return out
 
 
 def load(db: Database, reports: Sequence[PastReport], finals: Finals) -> int:
     """Insert one chunk of past reports in one transaction (ON CONFLICT DO NOTHING); how many rows were sent."""
-    batch = rows(reports, finals)
+    batch = _tuples(reports, finals)
     if batch:
         with db.engine.begin() as conn:
-            conn.execute(_insert_ignore(db.engine.dialect.name, Report.__table__), batch)
+            sql, processors = _statement(conn.dialect)
+            for row in batch:
+                for i, process in processors:
+                    if row[i] is not None:
+                        row[i] = process(row[i])
+            conn.exec_driver_sql(sql, [tuple(row) for row in batch])
     return len(batch)
 
 
-def _insert_ignore(dialect: str, table: sa.Table) -> sa.Insert:
-    ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    return ins.on_conflict_do_nothing()
+@functools.cache
+def _statement(dialect: sa.Dialect) -> tuple[str, list[tuple[int, Callable[[Any], Any]]]]:
+    """The dialect's INSERT … ON CONFLICT DO NOTHING of ``COLUMNS`` with positional parameters, and the bind
+    processors of the columns whose type has one (by position)."""
+    table = Report.__table__
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in COLUMNS)}) "
+           f"VALUES ({', '.join([mark] * len(COLUMNS))}) ON CONFLICT DO NOTHING")
+    processors = [(i, p) for i, c in enumerate(COLUMNS) if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
+    return sql, processors
