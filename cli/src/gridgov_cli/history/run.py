@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+import sqlalchemy as sa
 from tqdm import tqdm
 
 from gridgov_cli.history.plan import CITY_TZ, CategoryInfo, GridInfo, PlannedCase, draw_history
@@ -187,6 +188,27 @@ def _worker_init() -> None:
         db.engine.dispose(close=False)
 
 
+# The loader's own SQLite connections (only this command's engines, for the load's duration; the services' live
+# connections keep theirs). A page cache big enough for the indexes a chunk touches: with SQLite's default (2 MB)
+# each chunk read its index pages again and spilled dirty ones to the WAL before committing. A checkpoint after
+# 64 MB of WAL instead of 4 MB: a page the next chunks change again (an index's hot pages) is copied into the
+# database once, not after every commit. Neither changes durability: WAL with synchronous=NORMAL as before.
+LOAD_PRAGMAS = ("PRAGMA cache_size=-65536", "PRAGMA wal_autocheckpoint=16384")
+
+
+def _tune_for_load(engine: Any) -> None:
+    """Have every new connection of this (history-only) engine use ``LOAD_PRAGMAS`` (SQLite only)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _load_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        for pragma in LOAD_PRAGMAS:
+            cur.execute(pragma)
+        cur.close()
+
+
 def _engines() -> list[Any]:
     dbs = _WORK["dbs"]
     return [dbs["dispatch"].db, dbs["intake"], dbs["registry"], *([dbs["analytics"]] if dbs["analytics"] else [])]
@@ -228,12 +250,13 @@ def generate(data_dir: Path, *, days: int = 90, per_day: int = 2400, seed: int =
     totals: Counter[str] = Counter()
     mixes: dict[int, tuple[Counter[str], Counter[str]]] = {}  # chunk start → its outcomes and channels
     bar = tqdm(total=plan.n, unit=" cases", desc="history", disable=not show, mininterval=0.5)
+    for db in _engines():
+        db.engine.dispose()  # no connection crosses the fork; the loader's connections are made anew, tuned
+        _tune_for_load(db.engine)
     if jobs == 1:
         results: Iterator[dict[str, Any]] = map(_load_chunk, starts)
         pool = None
     else:
-        for db in _engines():
-            db.engine.dispose()  # no connection crosses the fork
         pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init)
         results = pool.imap_unordered(_load_chunk, starts)
     try:
