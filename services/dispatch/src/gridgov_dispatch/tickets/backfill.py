@@ -22,8 +22,9 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
@@ -39,7 +40,6 @@ from gridgov_dispatch.tickets.access import SYSTEM, TicketFacts
 from gridgov_dispatch.tickets.lifecycle import Action, State
 from gridgov_dispatch.tickets.models import Ticket, TicketTransition, clock_of, clock_values
 from gridgov_dispatch.worktime import clock as clocks
-from gridgov_dispatch.worktime.working_calendar import WorkingCalendar
 
 CHUNK = 20_000  # cases per transaction
 MIN_GAP = timedelta(minutes=20)  # a step never comes sooner than this after the last, however little time is left
@@ -125,28 +125,42 @@ class Chunk:
     events: list[tuple[str, TicketEvent | FeedbackReceived]] = field(default_factory=list)
 
 
-class _Ticket:
-    """The ticket as it moves through its past (the columns a ``Ticket`` row has; a plain object is cheaper)."""
+_COLUMNS: tuple[str, ...] = tuple(Ticket.__table__.columns.keys())
+_BLANK: dict[str, Any] = dict.fromkeys(_COLUMNS)
 
-    __slots__ = tuple(Ticket.__table__.columns.keys())
+
+class _Ticket:
+    """The ticket as it moves through its past (the columns a ``Ticket`` row has, as attributes; a plain object is
+    cheaper): its ``__dict__`` holds exactly the columns, in the table's order, so it is its row."""
 
     def __init__(self, **values: Any) -> None:
-        for name in self.__slots__:
-            setattr(self, name, values.get(name))
+        unknown = values.keys() - _BLANK.keys()
+        if unknown:
+            raise TypeError(f"not ticket columns: {sorted(unknown)}")
+        self.__dict__.update(_BLANK)
+        self.__dict__.update(values)
+
+    def set(self, values: dict[str, Any]) -> None:
+        """Change columns (a transition's values or clock)."""
+        self.__dict__.update(values)
 
     def row(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        """The ticket's row (its columns)."""
+        return dict(self.__dict__)
 
 
 def _event_id(ticket_id: str, seq: int) -> str:
-    """A deterministic id (uuid5) of a past ticket's ``seq``-th transition's event (or of its rating)."""
-    h = bytearray(hashlib.sha1(_NS + f"{ticket_id}/{seq}".encode()).digest()[:16])
-    h[6], h[8] = (h[6] & 0x0F) | 0x50, (h[8] & 0x3F) | 0x80
-    x = h.hex()
-    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+    """A deterministic id of a past ticket's ``seq``-th transition's event (or of its rating): the uuid5 of
+    ``"<ticket id>/<seq>"`` in the OID namespace, written out as ``str(uuid.uuid5(...))`` writes it (1.4 million
+    are made: the hex digest is cut and the version and variant digits set here, without UUID objects)."""
+    x = hashlib.sha1(_NS + f"{ticket_id}/{seq}".encode()).hexdigest()
+    return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:32]}"
 
 
 _NS = uuid.NAMESPACE_OID.bytes
+_ACTIONS = {a.value: a for a in Action}
+# the first hex digit of the 9th byte with the RFC 4122 variant bits (10xx) set
+_VARIANT = {d: "89ab"[int(d, 16) & 0x3] for d in "0123456789abcdef"}
 
 
 def trimmed_trace(decision: rules.Decision) -> str:
@@ -200,49 +214,15 @@ class Router:
         return tuple(parts)
 
 
-class MemoCalendar:
-    """The working calendar with a memory of its answers: a stage's start asks the same question twice (its length,
-    then the time left), and the answers of a calendar do not change during a load."""
-
-    def __init__(self, calendar: WorkingCalendar):
-        self._calendar = calendar
-        self._memo: dict[tuple, Any] = {}
-
-    def add(self, start: datetime, amount: float, unit: str) -> Any:
-        """``WorkingCalendar.add``, remembered."""
-        return self._ask("add", start, amount, unit)
-
-    def add_seconds(self, start: datetime, seconds: float, unit: str) -> Any:
-        """``WorkingCalendar.add_seconds``, remembered."""
-        return self._ask("add_seconds", start, seconds, unit)
-
-    def working_seconds_between(self, a: datetime, b: datetime, unit: str) -> float:
-        """``WorkingCalendar.working_seconds_between``, remembered."""
-        return self._ask("working_seconds_between", a, b, unit)
-
-    def _ask(self, name: str, *args: Any) -> Any:
-        key = (name, *args)
-        hit = self._memo.get(key, _MISSING)
-        if hit is _MISSING:
-            if len(self._memo) > 200_000:  # a chunk's questions; older ones are not asked again
-                self._memo.clear()
-            hit = self._memo[key] = getattr(self._calendar, name)(*args)
-        return hit
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._calendar, name)
-
-
-_MISSING = object()
-
-
 class Loader:
-    """Makes and writes the tickets of past cases, chunk by chunk."""
+    """Makes and writes the tickets of past cases, chunk by chunk.
+
+    ``department_areas`` tells the department areas (责任区) at a case's point; it is asked once per point.
+    """
 
     def __init__(self, ctx: DispatchContext, now: datetime, ratings: RatingRules,
                  department_areas: Callable[[PastCase], frozenset[str]] | None = None):
-        snapshot = ctx.snapshot()
-        self.ctx = replace(snapshot, _calendar=MemoCalendar(snapshot.calendar()))
+        self.ctx = ctx.snapshot()
         self.now = now
         self.cal, self.share = self.ctx.calendar(), self.ctx.warning_share
         with self.ctx.db.session() as session:
@@ -254,6 +234,8 @@ class Loader:
         self.catalog_version = self.ctx.catalog().version
         self.ratings = ratings
         self._actors: dict[tuple[str, str], Actor] = {}
+        self._areas: dict[tuple[float, float], tuple[frozenset[str], str]] = {}
+        self._event_types: dict[str, str] = {}
 
     # --- one case ---------------------------------------------------------------------------------------------
 
@@ -262,10 +244,11 @@ class Loader:
         if case.ticket_id is None:
             return None
         at = case.submitted_at
+        areas, areas_text = self._areas_at(case)
         facts = rules.ReportFacts(
             category_code=case.category_code, channel=case.channel, description=case.description,
             location_status="located", town_code=case.town_code, village_code=case.village_code,
-            grid_code=case.grid_code, department_areas=self.department_areas(case), priority="normal", at=at)
+            grid_code=case.grid_code, department_areas=areas, priority="normal", at=at)
         routed, trace = (None, None) if case.handled_on_spot else self.router.decide(facts)
         t = _Ticket(
             id=case.ticket_id, report_id=case.report_id, category_code=case.category_code,
@@ -274,7 +257,7 @@ class Loader:
             location_status="located", state=lifecycle.apply(None, Action.REGISTER, SYSTEM,
                                                               TicketFacts(None, case.grid_code)).value,
             version=1, created_at=at, updated_at=at, channel=case.channel,
-            department_areas=",".join(sorted(facts.department_areas)),
+            department_areas=areas_text,
             priority=(routed.priority if routed else None) or "normal", decision_trace=trace,
             rule_set_version=self.rule_set_version if routed else None, catalog_version=self.catalog_version,
             deadline_provisional=False, sla_level="green", escalation_level=0, supervised=False, return_count=0,
@@ -308,12 +291,21 @@ class Loader:
                 self._step(t, base, Action.REOPEN, SYSTEM, note, due, out, trs,
                            {"rework_count": t.rework_count + 1, "closed_at": None})
             else:
-                self._act(t, base, Action(step.action), routed, due, out, trs)
+                self._act(t, base, _ACTIONS[step.action], routed, due, out, trs)
             prev = due
         if t.state != State.CLOSED.value:
             self._clock_steps(t, base, self.now, out, trs)
         out.finals[case.report_id] = (t.state, t.department, t.deadline, t.updated_at)
         return t.row()
+
+    def _areas_at(self, case: PastCase) -> tuple[frozenset[str], str]:
+        """The department areas at the case's point, and as the ticket stores them (asked once per point)."""
+        point = (case.lon, case.lat)
+        hit = self._areas.get(point)
+        if hit is None:
+            areas = self.department_areas(case)
+            hit = self._areas[point] = (areas, ",".join(sorted(areas)))
+        return hit
 
     def _when(self, t: _Ticket, prev: datetime, value: float) -> datetime:
         """When a step comes: a share of the running stage's time left, or hours when no clock runs."""
@@ -383,34 +375,37 @@ class Loader:
               out: Chunk, trs: list[dict], changes: dict[str, Any] | None = None,
               clock: clocks.Clock | None = None) -> None:
         """One transition as ``transitions.transition`` makes it: table, clock, columns, audit row, event."""
-        source = State(t.state)
+        source = t.state
         target = lifecycle.apply(source, action, actor, TicketFacts(t.department, t.grid_code))
-        values: dict[str, Any] = {"state": target.value, "updated_at": at, **(changes or {})}
+        t.state, t.updated_at = target.value, at
+        if changes:
+            t.set(changes)
         if target is State.CLOSED:
-            values["closed_at"] = at
-        for name, value in values.items():
-            setattr(t, name, value)
+            t.closed_at = at
         after = clock or transitions._clock_after(self.ctx, t, action, target, at)  # type: ignore[arg-type]
         if after is not None:
-            for name, value in clock_values(after).items():
-                setattr(t, name, value)
+            t.set(clock_values(after))
         t.version += 1
-        self._record(t, base, action, source.value, actor, note, at, out, trs)
+        self._record(t, base, action, source, actor, note, at, out, trs)
 
     def _record(self, t: _Ticket, base: TicketEvent, action: Action, source: str | None, actor: Any,
                 note: str | None, at: datetime, out: Chunk, trs: list[dict]) -> None:
         """The audit row and the event of the transition just made (the event a copy of the ticket's first one,
         built by ``lifecycle.ticket_event``, with what changed)."""
+        name = action.value
         event = base if action is Action.REGISTER else base.model_copy(update={
-            "action": action.value, "from_state": source, "to_state": t.state, "department": t.department,
+            "action": name, "from_state": source, "to_state": t.state, "department": t.department,
             "deadline": t.deadline, "actor_id": actor.sub, "actor_role": actor.role, "note": note,
             "occurred_at": at, "priority": t.priority, "stage": t.stage,
             "deadline_provisional": t.deadline_provisional, "sla_level": t.sla_level,
             "escalation_level": t.escalation_level, "supervised": t.supervised})
-        trs.append({"ticket_id": t.id, "seq": t.version, "action": action.value, "from_state": source,
+        trs.append({"ticket_id": t.id, "seq": t.version, "action": name, "from_state": source,
                     "to_state": t.state, "actor_id": actor.sub, "actor_role": actor.role, "note": note,
                     "photos": None, "event_id": _event_id(t.id, t.version), "geofence": None, "at": at})
-        out.events.append((ticket_event_type(action.value), event))
+        kind = self._event_types.get(name)
+        if kind is None:
+            kind = self._event_types[name] = ticket_event_type(name)
+        out.events.append((kind, event))
 
     def _rate(self, t: _Ticket, case: PastCase, n: int, at: datetime, out: Chunk,
               ratings: list[dict]) -> FeedbackReceived:
@@ -476,21 +471,25 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
 
     The values go through the columns' own bind processors (the very conversions SQLAlchemy applies: UTC
     datetimes as SQLite text, booleans …), but once per column instead of SQLAlchemy's per-row parameter
-    machinery, which was ~20 % of the history's CPU with 1.4 million audit rows.
+    machinery, which was ~20 % of the history's CPU with 1.4 million audit rows: the rows are cut into columns
+    (``itemgetter`` and ``zip``, in C), only the columns with a processor are converted, and the columns are
+    zipped back into parameter rows.
     """
     dialect = conn.dialect
     keys = list(rows[0])
     compiled = insert_ignore(dialect.name, table).compile(dialect=dialect, column_keys=keys)
     binds = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
     columns = {c.key: c for c in table.columns}
-    processors = [(compiled.binds[name].key, columns[compiled.binds[name].key].type.dialect_impl(dialect)
-                   .bind_processor(dialect)) for name in binds]
-    if compiled.positional:
-        params: list[Any] = [tuple(row[k] if proc is None or row[k] is None else proc(row[k])
-                                   for k, proc in processors) for row in rows]
-    else:
-        params = [{name: row[k] if proc is None or row[k] is None else proc(row[k])
-                   for name, (k, proc) in zip(binds, processors, strict=True)} for row in rows]
+    wanted = [compiled.binds[name].key for name in binds]
+    values: list[Any] = list(zip(*map(itemgetter(*wanted), rows), strict=True)) if len(wanted) > 1 else \
+        [[row[wanted[0]] for row in rows]]
+    for i, key in enumerate(wanted):
+        proc = columns[key].type.dialect_impl(dialect).bind_processor(dialect)
+        if proc is not None:
+            values[i] = [None if v is None else proc(v) for v in values[i]]
+    params: list[Any] = list(zip(*values, strict=True))
+    if not compiled.positional:
+        params = [dict(zip(binds, p, strict=True)) for p in params]
     conn.exec_driver_sql(compiled.string, params)
 
 

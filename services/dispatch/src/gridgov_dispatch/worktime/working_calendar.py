@@ -253,6 +253,7 @@ class WorkingCalendar:
         self._positions: dict[datetime, tuple[date, int]] = {}
         self._after: dict[tuple[date, int], date | None] = {}
         self._days_between: dict[tuple[date, date], int] = {}
+        self._midnights: dict[date, datetime] = {}  # a day's local midnight (aware, fold 0)
 
     def is_covered(self, year: int) -> bool:
         """Whether an official table (package or loaded) covers ``year``."""
@@ -299,8 +300,12 @@ class WorkingCalendar:
         return position
 
     def _instant(self, d: date, wall_us: int) -> datetime:
-        local = datetime(d.year, d.month, d.day, tzinfo=self.tz) + timedelta(microseconds=wall_us)
-        return local.astimezone(UTC)
+        midnight = self._midnights.get(d)
+        if midnight is None:
+            if len(self._midnights) >= _MEMO_MAX:
+                self._midnights.clear()
+            midnight = self._midnights[d] = datetime(d.year, d.month, d.day, tzinfo=self.tz)
+        return (midnight + timedelta(microseconds=wall_us)).astimezone(UTC)
 
     def _nth_working_day_after(self, day: date, n: int) -> date | None:
         """The ``n``-th (n ≥ 1) working day after ``day`` among the next ``MAX_SCAN_DAYS - 1`` days, or None."""
@@ -369,7 +374,10 @@ class WorkingCalendar:
     def _deadline(self, first: date, day: date, offset: int) -> Deadline:
         """The deadline at ``offset`` working microseconds into ``day``; provisional when a day from ``first`` to
         ``day`` lies in a year without an official table (each such year named)."""
-        uncovered = tuple(y for y in range(first.year, day.year + 1) if not self.is_covered(y))
+        if first.year == day.year:  # the usual case: one year to look at
+            uncovered: tuple[int, ...] = () if self.is_covered(day.year) else (day.year,)
+        else:
+            uncovered = tuple(y for y in range(first.year, day.year + 1) if not self.is_covered(y))
         return Deadline(self._instant(day, self.hours.time_at(offset)), bool(uncovered), uncovered)
 
     def working_seconds_between(self, a: datetime, b: datetime, unit: Unit | str) -> float:
