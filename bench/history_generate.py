@@ -110,6 +110,7 @@ def main() -> int:
     ap.add_argument("--no-digest", action="store_true", help="row counts only (a full history's digest takes long)")
     ap.add_argument("--tmp", default=None, help="where the data directories go (default: the system's temp)")
     ap.add_argument("--label", default="interleaved")
+    ap.add_argument("--after-first", action="store_true", help="each round runs after, then before")
     ap.add_argument("--save", action="store_true")
     ap.add_argument("--child", action="store_true")
     ap.add_argument("--dir")
@@ -122,7 +123,7 @@ def main() -> int:
     load_before = Path("/proc/loadavg").read_text().strip()
     samples: dict[str, list[dict]] = {"before": [], "after": []}
     for _ in range(max(1, min(args.runs, 10))):
-        for variant in ("before", "after"):
+        for variant in ("after", "before") if args.after_first else ("before", "after"):
             got = one_run(variant, args)
             print(json.dumps({k: got[k] for k in ("variant", "wall_s", "cpu_s", "written_bytes", "seconds", "load")}),
                   flush=True)
