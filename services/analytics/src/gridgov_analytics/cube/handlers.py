@@ -2,16 +2,17 @@
 
 The consumer's handlers keep the one signature ``handler(batch, session, envelope)`` of every consumer table;
 ``batch`` is a fresh :class:`CubeBatch` per batch (``consumer_spec`` calls its factory before the batch's
-transaction opens). Each handler reads its ticket's fact once per batch and projects the message in memory; just
-before the batch's transaction commits, the batch writes each changed fact once and one upsert per distinct count
-key, in the same transaction as the handled-message records (idempotent as every consumer here).
+transaction opens). Each handler validates its message and queues it; just before the batch's transaction
+commits, the batch reads the facts of all its tickets in one query, projects the messages in memory in the order
+they came, and writes each changed fact once and one upsert per distinct count key, in the same transaction as
+the handled-message records (idempotent as every consumer here). Reading per ticket as each message came was
+one ORM query per message, about half of the consumer's CPU (#18).
 """
 
 from __future__ import annotations
 
 import logging
 
-from sqlalchemy import event
 from sqlmodel import Session
 
 from gridgov_analytics.cube import service
@@ -19,7 +20,7 @@ from gridgov_analytics.cube.models import BUS
 from gridgov_analytics.cube.projection import FactState, Increment, project
 from gridgov_analytics.cube.service import StoredFact
 from gridgov_common.bus.envelope import Envelope
-from gridgov_common.db import Database
+from gridgov_common.db import Database, on_commit
 from gridgov_common.events.feedback import FEEDBACK_RECEIVED_TYPE, FeedbackReceived
 from gridgov_common.events.tickets import TicketEvent
 
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 
 
 class CubeBatch:
-    """One consumer batch of a cube generation: facts read once, projected in memory, written before the commit."""
+    """One consumer batch of a cube generation: messages queued, then at commit their tickets' facts read at once,
+    the messages projected in memory in order and the result written."""
 
     def __init__(self, generation: int, origin: str = BUS):
         self.generation = generation
@@ -35,22 +37,28 @@ class CubeBatch:
         self.before: dict[str, StoredFact | None] = {}
         self.facts: dict[str, FactState] = {}
         self.increments: list[Increment] = []
-        self._hooked = False
+        self.pending: list[tuple[str, str, TicketEvent | FeedbackReceived]] = []
 
     def add(self, session: Session, ticket_id: str, event_type: str, payload: TicketEvent | FeedbackReceived) -> None:
-        """Project one message onto its ticket's fact (read from the database the first time in this batch)."""
-        if not self._hooked:
-            # The effect is written once per batch, inside the transaction that records the messages as handled.
-            event.listen(session, "before_commit", self.flush, once=True)
-            self._hooked = True
-        if ticket_id not in self.before:
-            self.before[ticket_id] = service.load_facts(session, [ticket_id]).get(ticket_id)
-        stored = self.before[ticket_id]
-        current = self.facts.get(ticket_id) or (stored.state if stored else None)
-        fact, increments = project(current, event_type, payload)
-        if fact is not current:
-            self.facts[ticket_id] = fact
-        self.increments.extend(increments)
+        """Queue one message for its ticket's fact, projected with the batch's others as ``session`` commits."""
+        # The effect is written once per batch, inside the transaction that records the messages as handled.
+        on_commit(session, self.flush)
+        self.pending.append((ticket_id, event_type, payload))
+
+    def project(self, session: Session) -> None:
+        """Project the queued messages in order onto their tickets' facts (those not read yet read in one query)."""
+        pending, self.pending = self.pending, []
+        unread = [t for t, _, _ in pending if t not in self.before]
+        if unread:
+            stored = service.load_facts(session, unread)
+            self.before.update((t, stored.get(t)) for t in unread)
+        for ticket_id, event_type, payload in pending:
+            stored_fact = self.before[ticket_id]
+            current = self.facts.get(ticket_id) or (stored_fact.state if stored_fact else None)
+            fact, increments = project(current, event_type, payload)
+            if fact is not current:
+                self.facts[ticket_id] = fact
+            self.increments.extend(increments)
 
     def flush(self, session: Session) -> None:
         """Write the batch's facts and counts, unless a rebuild moved the cube on to another generation."""
@@ -58,7 +66,11 @@ class CubeBatch:
             # A rebuild cleared what this generation built; its consumer is being replaced: write nothing.
             log.info("cube batch of superseded generation %s dropped", self.generation)
             return
+        self.project(session)
         service.apply_batch(session, self.facts, self.increments, self.origin, self.before)
+        # Written: a second flush in the transaction (more messages queued since) rewrites the facts, which hold
+        # their latest state, and adds only the counts that came since.
+        self.increments = []
 
 
 def project_ticket_event(batch: CubeBatch, session: Session, envelope: Envelope) -> None:
