@@ -236,6 +236,7 @@ class Loader:
         self._actors: dict[tuple[str, str], Actor] = {}
         self._areas: dict[tuple[float, float], tuple[frozenset[str], str]] = {}
         self._event_types: dict[str, str] = {}
+        self._facts: dict[tuple[str | None, str | None], TicketFacts] = {}
 
     # --- one case ---------------------------------------------------------------------------------------------
 
@@ -376,7 +377,10 @@ class Loader:
               clock: clocks.Clock | None = None) -> None:
         """One transition as ``transitions.transition`` makes it: table, clock, columns, audit row, event."""
         source = t.state
-        target = lifecycle.apply(source, action, actor, TicketFacts(t.department, t.grid_code))
+        facts = self._facts.get((t.department, t.grid_code))
+        if facts is None:  # immutable, so one per department and grid
+            facts = self._facts[(t.department, t.grid_code)] = TicketFacts(t.department, t.grid_code)
+        target = lifecycle.apply(source, action, actor, facts)
         t.state, t.updated_at = target.value, at
         if changes:
             t.set(changes)
