@@ -17,7 +17,7 @@ from sqlalchemy import event, insert, select
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.topics import ALARMS_EVENTS, ALARMS_RECEIVED, REPORTS_RECEIVED
 from gridgov_common.events.alarms import AlarmReceived
-from gridgov_sensing.alarms import handlers, storage
+from gridgov_sensing.alarms import handlers, service, storage
 from gridgov_sensing.alarms.models import Alarm, AlarmGroup
 from gridgov_sensing.alarms.service import accept_alarms
 from gridgov_sensing.devices.models import Device
@@ -290,3 +290,18 @@ def test_a_time_is_written_as_sqlalchemy_writes_it_in_sqlite(tmp_path, at):
         assert storage.time_text(at) == stored_text == log_text
     finally:
         db.engine.dispose()
+
+
+def test_an_envelope_id_is_the_uuid5_of_the_producers_id():
+    """The envelope id's text written from the SHA-1 is ``uuid.uuid5``'s, for any producer id; none: a new one."""
+    rng = random.Random(16)
+    names = ["a-1", "东城-摄像头-7", "x" * 100, "0", "lat-run-123456"]
+    names += ["".join(rng.choice("abc-_.:/东城0123456789") for _ in range(rng.randint(1, 100))) for _ in range(300)]
+    namespace = service._NAMESPACE
+    for source in ("http", "gb28181", "mqtt", "kafka"):
+        for name in names:
+            expected = uuid.uuid5(namespace, f"{source}\x1f{name}")
+            assert service.envelope_id_text(source, name) == str(expected)
+            assert service.envelope_id(source, name) == expected
+    fresh = {service.envelope_id_text("http", None) for _ in range(3)}
+    assert len(fresh) == 3 and all(uuid.UUID(f).version == 4 for f in fresh)

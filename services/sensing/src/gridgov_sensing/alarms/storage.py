@@ -69,7 +69,9 @@ def write_outbox(session: Session, rows: list[tuple]) -> None:
             sql = _outbox_sql["sqlite"] = (
                 f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in _OUTBOX_COLUMNS)}) "
                 f"VALUES ({', '.join('?' for _ in _OUTBOX_COLUMNS)})")
-        conn.exec_driver_sql(sql, [(t, k, m, v, time_text(at)) for t, k, m, v, at in rows])
+        texts: dict[datetime, str] = {}  # a batch's rows share one created_at: written once
+        conn.exec_driver_sql(sql, [(t, k, m, v, texts.get(at) or texts.setdefault(at, time_text(at)))
+                                   for t, k, m, v, at in rows])
     else:
         conn.execute(insert(table), [dict(zip(_OUTBOX_COLUMNS, row, strict=True)) for row in rows])
     session.info["outbox_dirty"] = True
