@@ -107,5 +107,6 @@ def _statement(dialect: sa.Dialect) -> tuple[str, list[tuple[int, Callable[[Any]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in COLUMNS)}) "
            f"VALUES ({', '.join([mark] * len(COLUMNS))}) ON CONFLICT DO NOTHING")
-    processors = [(i, p) for i, c in enumerate(COLUMNS) if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
+    processors = [(i, p) for i, c in enumerate(COLUMNS)
+                  if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
     return sql, processors
