@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -39,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
@@ -181,6 +182,43 @@ def _forget_staged(session: Session, previous_transaction) -> None:  # noqa: ANN
         return
     session.info.pop(_WRITERS, None)
     session.info.pop(_ROWS, None)
+
+
+def positional_insert(dialect: Dialect, table: Table, columns: Sequence[str],
+                      tail: str = "ON CONFLICT DO NOTHING") -> tuple[str, list[tuple[int, Callable[[Any], Any]]]]:
+    """A driver-level ``INSERT`` of ``columns`` with positional parameters, followed by ``tail``, and the bind
+    processors of the columns whose type has one, by position: for bulk loads through ``bind_rows``."""
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(table.c[c].name) for c in columns)}) "
+           f"VALUES ({', '.join([mark] * len(columns))}) {tail}")
+    processors = [(i, p) for i, c in enumerate(columns)
+                  if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
+    return sql, processors
+
+
+def bind_rows(rows: Sequence[Sequence[Any]], processors: Sequence[tuple[int, Callable[[Any], Any]]], *,
+              memo: bool = False) -> list[tuple]:
+    """The rows as the driver takes them, each value through its column's bind processor (None stays None).
+
+    The very conversions SQLAlchemy applies (UTC datetimes as SQLite text, JSON, booleans …), but column by
+    column instead of through its per-row parameter handling, which was a fifth to a half of the history loaders'
+    CPU. With ``memo`` (hashable values only) each distinct value of a column is converted once: a chunk's count
+    rows share a few days.
+    """
+    if not rows:
+        return []
+    if not processors:
+        return [tuple(row) for row in rows]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    for i, process in processors:
+        if memo:
+            done: dict[Any, Any] = {}
+            columns[i] = [None if v is None else done[v] if v in done else done.setdefault(v, process(v))
+                          for v in columns[i]]
+        else:
+            columns[i] = [None if v is None else process(v) for v in columns[i]]
+    return list(zip(*columns, strict=True))
 
 
 class OutboxSession(Session):

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from gridgov_analytics.cube import service
 from gridgov_analytics.cube.models import HISTORY, DailyCount, TicketFact
 from gridgov_analytics.cube.projection import FactState, project
-from gridgov_common.db import Database
+from gridgov_common.db import Database, bind_rows, positional_insert
 from gridgov_common.events.feedback import FeedbackReceived
 from gridgov_common.events.tickets import TicketEvent
 
@@ -91,7 +91,7 @@ def _write_facts(conn: sa.Connection, facts: Mapping[str, FactState],
         row["origin"] = old.origin if old else HISTORY
         row["history_state"] = old.history_state if old else None
         rows.append([row[c] for c in columns])
-    conn.exec_driver_sql(sql, _processed(rows, processors))
+    conn.exec_driver_sql(sql, bind_rows(rows, processors, memo=True))
     return len(rows)
 
 
@@ -101,25 +101,8 @@ def _write_counts(conn: sa.Connection, totals: Counter) -> int:
         return 0
     sql, _columns, processors = _count_statement(conn.dialect)
     rows = [[*key, HISTORY, n] for key, n in sorted(totals.items()) if n]
-    conn.exec_driver_sql(sql, _processed(rows, processors))
+    conn.exec_driver_sql(sql, bind_rows(rows, processors, memo=True))
     return len(totals)
-
-
-def _processed(rows: list[list], processors: list[tuple[int, Callable[[Any], Any]]]) -> list[tuple]:
-    """The rows as the driver takes them: each value through its column's bind processor (None stays None).
-
-    Each distinct value is processed once per column: a chunk's half million count rows share a few days, and a
-    closed fact's last event is its closure."""
-    for i, process in processors:
-        done: dict[Any, Any] = {}
-        for row in rows:
-            value = row[i]
-            if value is not None:
-                out = done.get(value)
-                if out is None:
-                    out = done[value] = process(value)
-                row[i] = out
-    return [tuple(row) for row in rows]
 
 
 def _upsert(dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...], key: tuple[str, ...],
@@ -127,12 +110,8 @@ def _upsert(dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...], key:
     """An INSERT … ON CONFLICT (key) DO UPDATE with positional parameters (SQLite and PostgreSQL alike), its
     columns and the bind processors of those whose type has one (by position)."""
     quote = dialect.identifier_preparer.quote
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-           f"VALUES ({', '.join([mark] * len(columns))}) "
-           f"ON CONFLICT ({', '.join(quote(c) for c in key)}) DO UPDATE SET {updates}")
-    processors = [(i, p) for i, c in enumerate(columns)
-                  if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
+    sql, processors = positional_insert(
+        dialect, table, columns, f"ON CONFLICT ({', '.join(quote(c) for c in key)}) DO UPDATE SET {updates}")
     return sql, columns, processors
 
 

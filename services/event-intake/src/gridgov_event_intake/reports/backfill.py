@@ -16,14 +16,11 @@ its per-row dict and parameter handling: a history is 200,000 reports).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-import sqlalchemy as sa
-
-from gridgov_common.db import Database
+from gridgov_common.db import Database, bind_rows, positional_insert
 from gridgov_event_intake.reports.models import Report
 
 ANSWERED = "closed"  # a hotline question answered at once (直接答复): closed at intake, never a ticket
@@ -89,24 +86,6 @@ def load(db: Database, reports: Sequence[PastReport], finals: Finals) -> int:
     batch = _tuples(reports, finals)
     if batch:
         with db.engine.begin() as conn:
-            sql, processors = _statement(conn.dialect)
-            for row in batch:
-                for i, process in processors:
-                    if row[i] is not None:
-                        row[i] = process(row[i])
-            conn.exec_driver_sql(sql, [tuple(row) for row in batch])
+            sql, processors = positional_insert(conn.dialect, Report.__table__, COLUMNS)
+            conn.exec_driver_sql(sql, bind_rows(batch, processors))
     return len(batch)
-
-
-@functools.cache
-def _statement(dialect: sa.Dialect) -> tuple[str, list[tuple[int, Callable[[Any], Any]]]]:
-    """The dialect's INSERT … ON CONFLICT DO NOTHING of ``COLUMNS`` with positional parameters, and the bind
-    processors of the columns whose type has one (by position)."""
-    table = Report.__table__
-    quote = dialect.identifier_preparer.quote
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in COLUMNS)}) "
-           f"VALUES ({', '.join([mark] * len(COLUMNS))}) ON CONFLICT DO NOTHING")
-    processors = [(i, p) for i, c in enumerate(COLUMNS)
-                  if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
-    return sql, processors
