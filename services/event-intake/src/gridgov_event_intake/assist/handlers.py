@@ -11,11 +11,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy import event as sa_event
 from sqlmodel import Session
 
 from gridgov_common.bus.envelope import Envelope
-from gridgov_common.db import Database
+from gridgov_common.db import Database, on_commit
 from gridgov_common.events.tickets import TicketEvent
 from gridgov_event_intake.assist import evaluate, service
 from gridgov_event_intake.assist.model import Classifier
@@ -41,7 +40,8 @@ class CorrectionBatch:
 
     ``learn_correction`` loaded the whole report per ticket event (11 % of intake's CPU) although most events
     change no label. The same mechanism as ``reports.batch.FollowBatch``: ids from the envelopes, read-ahead
-    inside the batch's transaction, one multi-row INSERT and one executemany UPDATE by a ``before_commit`` hook.
+    inside the batch's transaction, one multi-row INSERT and one executemany UPDATE just before the transaction
+    commits (``on_commit``).
     """
 
     def __init__(self, settings: IntakeSettings, report_ids: Iterable[str]):
@@ -52,7 +52,6 @@ class CorrectionBatch:
         self._codes: dict[str, str] = {}  # report id -> its stored or staged label
         self._new: dict[str, dict[str, Any]] = {}
         self._moved: dict[str, dict[str, Any]] = {}
-        self._session: Session | None = None
 
     @classmethod
     def of(cls, settings: IntakeSettings, envelopes: Iterable[Envelope]) -> CorrectionBatch:
@@ -78,9 +77,7 @@ class CorrectionBatch:
         known = self._codes.get(report_id)
         if known == code:
             return False
-        if self._session is not session:
-            sa_event.listen(session, "before_commit", self.write_staged)
-            self._session = session
+        on_commit(session, self.write_staged)
         self._codes[report_id] = code
         if known is None:
             self._new[report_id] = {"report_id": report_id, "text": text, "code": code, "source": "correction",

@@ -6,7 +6,8 @@ transaction, the few columns it needs of all its reports (channel, reporter), th
 already there, and stages its changes: at commit the reports' new status is one executemany UPDATE (the last event
 of a report in the batch wins, as it would one by one: the batch is in per-key order), the updates and the rewards
 one multi-row INSERT each. The same mechanism as dispatch's ``tickets.batch.ReportBatch``: ids read from the
-envelopes before the transaction, read-ahead on first use inside it, rows written by a ``before_commit`` hook.
+envelopes before the transaction, read-ahead on first use inside it, rows written just before the transaction
+commits (``gridgov_common.db.on_commit``).
 Idempotency is unchanged: the handled-message records of ``Database.idempotent_batch``, the envelope-derived
 update ids and the UNIQUE (report_id, reason) reward; a batch that fails is retried one message at a time.
 """
@@ -19,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from gridgov_common.bus.envelope import Envelope
+from gridgov_common.db import on_commit
 from gridgov_event_intake.reports.models import Report, ReportUpdate
 from gridgov_event_intake.rewards.models import RewardEntry
 from gridgov_event_intake.settings import IntakeSettings
@@ -85,7 +87,6 @@ class FollowBatch:
         self._facts: dict[str, dict[str, Any]] = {}  # report id -> its ticket facts after the batch's last event
         self._updates: list[dict[str, Any]] = []
         self._rewards: list[dict[str, Any]] = []
-        self._session: Session | None = None
 
     def reporter(self, session: Session, report_id: str) -> Reporter | None:
         """The report's channel and reporter, None if intake has no such report (the batch's read on first use)."""
@@ -127,9 +128,7 @@ class FollowBatch:
         self._rewards.append(row)
 
     def _attach(self, session: Session) -> None:
-        if self._session is not session:
-            event.listen(session, "before_commit", self.write_staged)
-            self._session = session
+        on_commit(session, self.write_staged)
 
     def write_staged(self, session: Session) -> None:
         """Write the staged rows: one executemany UPDATE of the reports, one INSERT of updates, one of rewards."""
