@@ -135,7 +135,8 @@ def _department_areas(registry: Any, grids: list[GridInfo]) -> Callable[[Planned
     known = {p: frozenset(found.get(i, ())) for i, p in enumerate(points)}
 
     def areas(case: PlannedCase) -> frozenset[str]:
-        return known.get((case.lon, case.lat)) or frozenset(a.code for a in layer.covering(case.lon, case.lat))
+        found = known.get((case.lon, case.lat))  # an empty set is an answer too: no area covers that point
+        return found if found is not None else frozenset(a.code for a in layer.covering(case.lon, case.lat))
 
     return areas
 
