@@ -284,4 +284,7 @@ def load_demo_data(data_dir: Path, registry_url: str) -> int:
             child.terminate()
             child.join()
         return 130
+    if child.exitcode not in (0, 130):
+        print(f"gridgov up: loading the demo data failed (exit {child.exitcode}, its traceback above); the services "
+              "keep running, and the next `gridgov up` tries again", file=sys.stderr, flush=True)
     return 130 if child.exitcode == 130 else 0
