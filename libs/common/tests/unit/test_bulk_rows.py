@@ -21,17 +21,6 @@ KINDS = {name: Table(name, METADATA, Column("id", Integer, primary_key=True), Co
 COLUMNS = ("id", "name", "at", "flag", "x", "doc")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    """A database with two tables of the same columns (one filled by bulk rows, one by SQLAlchemy's insert)."""
-    url = (f"sqlite:///{tmp_path / 'bulk.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("pg_url"))
-    database = Database(url, METADATA, "bulk-test")
-    database.create_all()
-    yield database
-    database.engine.dispose()
-
-
 def random_rows(seed: int, n: int) -> list[dict]:
     """Rows with awkward values: None in every column but the key, repeated times, zones other than UTC."""
     rng = random.Random(seed)

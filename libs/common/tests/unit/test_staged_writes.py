@@ -19,17 +19,6 @@ CHILD = Table("child", METADATA, Column("id", Integer, primary_key=True),
               Column("tag", String(20), nullable=False, unique=True))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    """A database with a parent and a child table (foreign key, unique tag), on each backend."""
-    url = (f"sqlite:///{tmp_path / 'staged.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("pg_url"))
-    database = Database(url, METADATA, "staged-test")
-    database.create_all()
-    yield database
-    database.engine.dispose()
-
-
 def statements(db: Database) -> list[str]:
     """The SQL statements the engine runs from now on (a list that fills as they run)."""
     seen: list[str] = []
