@@ -232,6 +232,9 @@ def test_evidence_and_verification_by_the_device_on_postgresql(pg_stack):
     url = "https://vms.example.cn/snap/" + "a" * 466 + ".jpg"
     publish(pg_stack, group_event(ticket["report_id"], count=12, evidence=Evidence(snapshot_url=url)),
             group_event(ticket["report_id"], resolved=True, count=13, verifies=True))
-    after = wait_evidence(pg_stack, ticket["id"], 2)
+    wait_evidence(pg_stack, ticket["id"], 2)
+    # Read again: the detail reads the ticket and its transitions in two statements (READ COMMITTED), and the
+    # resolved message's commit could fall between them; once both evidences show, that commit is done.
+    after = detail(pg_stack, ticket["id"])
     assert after["state"] == "verified" and after["transitions"][-1]["actor_id"] == "system:sensing"
     assert url in after["transitions"][-3]["note"]

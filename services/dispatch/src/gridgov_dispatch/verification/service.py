@@ -12,10 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from gridgov_common.db import stage_insert, write_staged
 from gridgov_common.events.grids import GridPublished
 from gridgov_common.events.media import MediaStored
 from gridgov_dispatch.verification.models import LearnedGrid, LearnedMedia
@@ -41,14 +44,38 @@ def store_grid(session: Session, published: GridPublished, now: datetime) -> boo
     return True
 
 
+_STAGED = "gridgov_dispatch_staged_media"  # session.info: {media_id: row}, in staging order, per transaction
+
+
 def store_media(session: Session, stored: MediaStored, now: datetime) -> None:
     """Keep what intake said of a stored photo unless it is known (a photo never changes): staged, and written
-    with the transaction's other photos as it commits (the first staged of one photo wins, as the stored one does)."""
-    stage_insert(session, LearnedMedia.__table__, [{
+    with the transaction's other photos as it commits."""
+    staged: dict[str, dict[str, Any]] | None = session.info.get(_STAGED)
+    if staged is None:
+        staged = session.info[_STAGED] = {}
+        if not session.info.get(_STAGED + "_hooked"):
+            event.listen(session, "before_commit", write_staged_media)
+            event.listen(session, "after_rollback", _forget_staged_media)
+            session.info[_STAGED + "_hooked"] = True
+    staged.setdefault(stored.media_id, {
         "media_id": stored.media_id, "uploaded_by": stored.uploaded_by, "uploader_role": stored.uploader_role,
         "content_type": stored.content_type, "sha256": stored.sha256, "phash": stored.phash,
         "exif_lat": stored.exif_lat, "exif_lon": stored.exif_lon, "exif_taken_at": stored.exif_taken_at,
-        "stored_at": stored.stored_at, "learned_at": now}], ("media_id",))
+        "stored_at": stored.stored_at, "learned_at": now})
+
+
+def write_staged_media(session: Session) -> None:
+    """Insert the staged photos now, skipping those already kept (before commit, or before a read of them)."""
+    staged = session.info.pop(_STAGED, None)
+    if not staged:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(LearnedMedia.__table__).on_conflict_do_nothing(index_elements=["media_id"]),
+                    list(staged.values()))
+
+
+def _forget_staged_media(session: Session) -> None:
+    session.info.pop(_STAGED, None)
 
 
 def grid(session: Session, grid_code: str) -> LearnedGrid | None:
@@ -61,7 +88,7 @@ def media(session: Session, media_ids: Iterable[str]) -> dict[str, LearnedMedia]
     ids = sorted(set(media_ids))
     if not ids:
         return {}
-    write_staged(session)
+    write_staged_media(session)
     return {m.media_id: m for m in session.exec(select(LearnedMedia).where(LearnedMedia.media_id.in_(ids))).all()}
 
 
@@ -70,7 +97,7 @@ def known_media_ids(session: Session, media_ids: Iterable[str]) -> set[str]:
     ids = sorted(set(media_ids))
     if not ids:
         return set()
-    write_staged(session)
+    write_staged_media(session)
     return set(session.exec(select(LearnedMedia.media_id).where(LearnedMedia.media_id.in_(ids))).all())
 
 
@@ -79,7 +106,7 @@ def hashes(session: Session, media_ids: Iterable[str]) -> set[str]:
     ids = sorted(set(media_ids))
     if not ids:
         return set()
-    write_staged(session)
+    write_staged_media(session)
     rows = session.exec(select(LearnedMedia.phash).where(LearnedMedia.media_id.in_(ids),
                                                          LearnedMedia.phash.is_not(None))).all()
     return {h for h in rows if h}
