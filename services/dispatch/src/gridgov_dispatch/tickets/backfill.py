@@ -449,26 +449,15 @@ class Loader:
             if row is not None:
                 tickets.append(row)
         db = self.ctx.db
-        with db.engine.connect() as conn:
-            bulk_pragmas(conn)
-            with conn.begin():
-                for table, rows in ((Ticket.__table__, tickets), (TicketTransition.__table__, trs),
-                                    (self.ratings.table, ratings)):
-                    if rows:
-                        insert_rows(conn, table, rows)
+        # The page cache of a bulk load is the caller's to set on its own engine (``gridgov history generate``
+        # does, for the load only): this engine may be a live service's, whose pooled connections keep pragmas.
+        with db.engine.begin() as conn:
+            for table, rows in ((Ticket.__table__, tickets), (TicketTransition.__table__, trs),
+                                (self.ratings.table, ratings)):
+                if rows:
+                    insert_rows(conn, table, rows)
         out.tickets, out.transitions, out.ratings = len(tickets), len(trs), len(ratings)
         return out
-
-
-def bulk_pragmas(conn: sa.Connection) -> None:
-    """A bulk loader's SQLite connection: a larger page cache (64 MB; the transitions' indexes outgrow the default
-    2 MB as the history grows) and temporary b-trees in memory. Durability stays the service's own (WAL,
-    synchronous as configured): the database is a live service's."""
-    if conn.dialect.name == "sqlite":  # on the driver's connection: before any transaction begins
-        raw = conn.connection.driver_connection
-        if raw is not None and not raw.in_transaction:
-            raw.execute("PRAGMA cache_size=-65536")
-            raw.execute("PRAGMA temp_store=MEMORY")
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
