@@ -81,6 +81,9 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
     return MessagingTables(outbox, handled)
 
 
+_SNAPSHOT = "gridgov_snapshot"  # a connection's execution option: its transaction only reads, from one snapshot
+
+
 def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL SQLite in the embedded stack, pooled PostgreSQL otherwise."""
     if url.startswith("sqlite"):
@@ -107,8 +110,9 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # noqa: ANN001
-            # Take the write lock up front: two writers never deadlock upgrading a read lock.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Take the write lock up front: two writers never deadlock upgrading a read lock. A snapshot read
+            # (Database.snapshot) takes none: in WAL its first read fixes what the whole transaction sees.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_SNAPSHOT) else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
@@ -276,6 +280,19 @@ class Database:
             yield session
             if session.info.get("outbox_dirty"):
                 self.outbox_written.set()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only session whose queries all see one committed state: for an answer made of several queries.
+
+        Under PostgreSQL's default READ COMMITTED each statement sees what was committed before it, so a ticket
+        and its trail, or two counts, read one after the other could straddle a consumer's commit (seen in CI: a
+        status whose totals were complete while its fact count, read a statement earlier, was not)."""
+        options = ({_SNAPSHOT: True} if self.is_sqlite
+                   else {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True})
+        with self.session() as session:
+            session.connection(execution_options=options)
+            yield session
 
     def add_outbox(self, session: Session, topic: str, envelope: Envelope) -> None:
         """Stage a message in the outbox, to be committed with the state change that emits it."""

@@ -16,8 +16,8 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 @router.get("/cube", response_model=CubeStatusRead)
 def get_cube(runtime: Runtime, _principal: CityWide) -> CubeStatusRead:
     """The read model's generation, its consumer group, its facts and its totals per measure, from the bus and
-    from the history. Who: command_centre, admin."""
-    with runtime.db.session() as session:
+    from the history, read from one snapshot (so its numbers agree with each other). Who: command_centre, admin."""
+    with runtime.db.snapshot() as session:
         generation = service.generation(session)
         return CubeStatusRead(generation=generation, group=service.consumer_group(generation),
                               facts=service.fact_count(session), history_facts=service.fact_count(session, HISTORY),

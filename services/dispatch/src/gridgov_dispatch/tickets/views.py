@@ -93,8 +93,9 @@ def list_tickets(ctx: Context, principal: Reader,
 
 @router.get("/{ticket_id}", response_model=TicketDetail)
 def get_ticket(ticket_id: str, ctx: Context, principal: Reader) -> TicketDetail:
-    """A ticket with its audit trail and the caller's allowed actions. Who: as for the list."""
-    with ctx.db.session() as session:
+    """A ticket with its audit trail and the caller's allowed actions, read from one snapshot (its state and its
+    trail agree). Who: as for the list."""
+    with ctx.db.snapshot() as session:
         ticket = service.get_or_raise(session, ticket_id)
         facts = service.facts(ticket)
         authorize_view(principal, facts)
