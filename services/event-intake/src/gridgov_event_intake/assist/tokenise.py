@@ -19,6 +19,8 @@ from collections.abc import Iterable
 
 import jieba
 
+from gridgov_event_intake.assist.dictionary import main_dictionary
+
 jieba.setLogLevel(logging.WARNING)  # jieba prints its dictionary loading at INFO on every start
 
 NGRAMS = (2, 3)  # 2- and 3-character grams (single Chinese characters are the ``u:`` features)
@@ -40,21 +42,6 @@ def has_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 
 
-_base: tuple[dict[str, int], int] | None = None
-_base_lock = threading.Lock()
-
-
-def _base_dictionary() -> tuple[dict[str, int], int]:
-    """jieba's main dictionary (word → frequency, total), loaded once per process (about a second)."""
-    global _base
-    with _base_lock:
-        if _base is None:
-            tok = jieba.Tokenizer()
-            tok.initialize()
-            _base = (tok.FREQ, tok.total)
-        return _base
-
-
 class Tokeniser:
     """jieba with its own dictionary (the process-wide one is left alone) plus the user words, and n-grams."""
 
@@ -69,9 +56,9 @@ class Tokeniser:
         with self._lock:
             if self._ready:
                 return
-            freq, total = _base_dictionary()
-            # A copy of the main dictionary loaded once per process: each model adds its own words to its copy.
-            self._jieba.FREQ, self._jieba.total = dict(freq), total
+            freq, total = main_dictionary()
+            # The process's one main dictionary; each model adds its own words to its own view of it.
+            self._jieba.FREQ, self._jieba.total = freq.view(), total
             self._jieba.initialized = True
             for word in self.user_words:
                 # A high fixed frequency keeps a catalog or place name whole against the general dictionary.

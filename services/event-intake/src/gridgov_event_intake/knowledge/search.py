@@ -46,12 +46,13 @@ def _jieba() -> jieba.Tokenizer:
             if _tokenizer is None:
                 import jieba
 
-                from gridgov_event_intake.assist.tokenise import _base_dictionary
+                from gridgov_event_intake.assist.dictionary import main_dictionary
 
                 tok = jieba.Tokenizer()
-                # The process's one copy of jieba's main dictionary, which nobody changes (the classifier adds its
-                # words to a copy of it): loading a second one cost ~60 MB per process (#18).
-                tok.FREQ, tok.total = _base_dictionary()
+                # The process's one main dictionary (a trie the classifier shares; its words go to its own view):
+                # a second dict of jieba's would cost ~60 MB per process (#18).
+                freq, tok.total = main_dictionary()
+                tok.FREQ = freq.view()
                 tok.initialized = True
                 _tokenizer = tok
     return _tokenizer
