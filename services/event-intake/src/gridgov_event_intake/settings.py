@@ -61,7 +61,7 @@ class IntakeSettings(ServiceSettings):
     # point on the city's edge with a phone's GPS error is still taken. A city sets its own.
     city_extent: tuple[float, float, float, float] = (113.50, 22.65, 114.28, 23.18)
     # Repeat callers (重复来电): a caller's open reports of the last this many days are offered to attach a new
-    # call to when their text is at least this alike (MinHash similarity, 0..1; see assist.repeat).
+    # call to when their text is at least this alike (Jaccard similarity of shingles, 0..1; see assist.repeat).
     repeat_window_days: int = Field(default=30, ge=1, le=3650)
     repeat_min_similarity: float = Field(default=0.12, ge=0.0, le=1.0)
 

@@ -1,4 +1,4 @@
-"""Repeat callers (重复来电), pure: MinHash similarity of a caller's new words to their open cases, on hand-written
+"""Repeat callers (重复来电), pure: the Jaccard similarity of a caller's new words to their open cases, on hand-written
 pairs — the same problem told again in other words, and two different problems of one caller."""
 
 from gridgov_event_intake.assist.repeat import (
@@ -61,6 +61,12 @@ def test_similar_is_symmetric_and_one_for_the_same_words():
     # Punctuation, spaces and full-width forms say nothing about the problem.
     assert similarity("路灯不亮！！", " 路灯 不亮") == 1.0
     assert normalise("ＡＢＣ，路灯") == "abc路灯"
+
+
+def test_similarity_is_the_exact_jaccard_of_characters_and_bigrams():
+    # {a, b, ab} and {a, b, c, ab, bc}: 3 shared of 5.
+    assert shingles("ab") == {"a", "b", "ab"} and similarity("ab", "abc") == 3 / 5
+    assert similarity("路灯不亮", "路灯坏了") == 3 / 11  # 路, 灯, 路灯 shared; 11 shingles in either
 
 
 def test_similar_text_without_letters_scores_zero():

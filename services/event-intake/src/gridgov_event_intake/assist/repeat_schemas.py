@@ -26,7 +26,7 @@ class RepeatItem(BaseModel):
     category_code: str
     submitted_at: datetime
     status: str
-    similarity: float = Field(description="MinHash similarity of the texts, 0..1")
+    similarity: float = Field(description="Jaccard similarity of the texts' characters and bigrams, 0..1")
 
 
 class RepeatPage(BaseModel):

@@ -20,7 +20,7 @@ Desk = Annotated[Principal, Depends(require(*CITY_WIDE))]
 @router.post("/repeats", response_model=RepeatPage)
 def post_repeats(body: RepeatQuery, runtime: Runtime, _principal: Desk) -> RepeatPage:
     """The caller's open hotline and citizen reports of the last ``repeat_window_days`` whose text is alike to
-    ``text`` (MinHash similarity at least ``repeat_min_similarity``), most alike first: offer to record the call
+    ``text`` (Jaccard similarity at least ``repeat_min_similarity``), most alike first: offer to record the call
     on one of them (``repeat_of`` on POST /v1/reports/hotline) instead of opening a new case. Nothing is stored.
     Who: command_centre, admin."""
     settings = runtime.settings
