@@ -1,17 +1,11 @@
 """The media storage interface: local files, and the S3 backend against moto's S3 server over HTTP."""
 
-import socket
 import time
 
 import pytest
 
 from gridgov_event_intake.media.storage import LocalStorage, S3Storage
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.ports import free_port
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """An unmodified third-party Open311 client (PyPI ``georeport``) against a live intake, in JSON and XML."""
 
-import socket
 import threading
 import time
 
@@ -11,14 +10,9 @@ import uvicorn
 from gridgov_cli.main import main as gridgov
 from gridgov_event_intake.app import create_app
 from gridgov_event_intake.settings import IntakeSettings
+from tests.support.ports import free_port
 
 georeport = pytest.importorskip("georeport")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

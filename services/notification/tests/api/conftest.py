@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from gridgov_notification.channels.webhook import verify
+from tests.support.ports import free_port
 
 WEBHOOK_SECRET = "webhook-secret-0123456789abcdef"
 
@@ -83,12 +83,6 @@ class _Mailbox:
         self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content,
                                                                           policy=email_policy.default)))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
