@@ -87,7 +87,7 @@ def _write_facts(conn: sa.Connection, facts: Mapping[str, FactState],
     rows = []
     for ticket_id, fact in sorted(facts.items()):  # key order, as apply_batch (no deadlock between writers)
         old = before.get(ticket_id)
-        row = service._to_row(fact)  # the read model's one mapping of a fact to its columns
+        row = service.fact_columns(fact)  # the read model's one mapping of a fact to its columns
         row["origin"] = old.origin if old else HISTORY
         row["history_state"] = old.history_state if old else None
         rows.append([row[c] for c in columns])

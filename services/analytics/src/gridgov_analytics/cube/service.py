@@ -41,7 +41,7 @@ class StoredFact:
 _FACT_FIELDS = [f.name for f in fields(FactState)]
 
 
-def _to_row(fact: FactState) -> dict:
+def fact_columns(fact: FactState) -> dict:
     """The ``ticket_fact`` columns of a fact (guards flattened to text)."""
     row = {name: getattr(fact, name) for name in _FACT_FIELDS}
     row["last_actions"] = ",".join(fact.last_actions)
@@ -64,7 +64,7 @@ def _snapshot(fact: FactState) -> str:
     """A fact as JSON text (the history state a rebuild restores)."""
     def plain(value):
         return value.isoformat() if isinstance(value, date | datetime) else value
-    return json.dumps({k: plain(v) for k, v in _to_row(fact).items()})
+    return json.dumps({k: plain(v) for k, v in fact_columns(fact).items()})
 
 
 def _restore(text: str) -> dict:
@@ -114,7 +114,7 @@ def apply_batch(session: Session, facts: Mapping[str, FactState], increments: It
     # same order and cannot deadlock on each other.
     for ticket_id, fact in sorted(facts.items()):
         old = before.get(ticket_id)
-        row = _to_row(fact)
+        row = fact_columns(fact)
         row["origin"] = old.origin if old else origin
         row["history_state"] = old.history_state if old else None
         if old and old.origin == HISTORY and origin == BUS and old.history_state is None:
