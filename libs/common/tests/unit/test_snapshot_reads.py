@@ -71,3 +71,8 @@ def test_a_snapshot_stores_nothing(db):
                 session.execute(insert(ITEM), [{"id": 2, "name": "b"}])
     with db.session() as session:
         assert count(session) == 0
+        # The pooled connection the snapshot used is writable again (its isolation and read-only reset on return).
+        session.execute(insert(ITEM), [{"id": 3, "name": "c"}])
+        session.commit()
+    with db.session() as session:
+        assert count(session) == 1
