@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -202,13 +202,14 @@ def positional_insert(dialect: Dialect, table: Table, columns: Sequence[str],
 
 
 def bind_rows(rows: Sequence[Sequence[Any]], processors: Sequence[tuple[int, Callable[[Any], Any]]], *,
-              memo: bool = False) -> list[tuple]:
+              memo: bool | Container[int] = False) -> list[tuple]:
     """The rows as the driver takes them, each value through its column's bind processor (None stays None).
 
     The very conversions SQLAlchemy applies (UTC datetimes as SQLite text, JSON, booleans …), but column by
     column instead of through its per-row parameter handling, which was a fifth to a half of the history loaders'
-    CPU. With ``memo`` (hashable values only) each distinct value of a column is converted once: a chunk's count
-    rows share a few days.
+    CPU. With ``memo`` (True: every column; or the positions of some) each distinct value of those columns is
+    converted once (hashable values only): a chunk's count rows share a few days. Memoising a column of distinct
+    large values (message bytes) costs a hash of each: leave those out.
     """
     if not rows:
         return []
@@ -216,13 +217,30 @@ def bind_rows(rows: Sequence[Sequence[Any]], processors: Sequence[tuple[int, Cal
         return [tuple(row) for row in rows]
     columns = [list(column) for column in zip(*rows, strict=True)]
     for i, process in processors:
-        if memo:
+        if memo is True or (memo and i in memo):
             done: dict[Any, Any] = {}
             columns[i] = [None if v is None else done[v] if v in done else done.setdefault(v, process(v))
                           for v in columns[i]]
         else:
             columns[i] = [None if v is None else process(v) for v in columns[i]]
     return list(zip(*columns, strict=True))
+
+
+OUTBOX_COLUMNS = ("topic", "key", "message_id", "value", "created_at")
+
+
+def write_outbox(session: Session, rows: Sequence[tuple]) -> None:
+    """Insert outbox rows ``(topic, key, message_id, value, created_at)`` now, in their order and the session's
+    transaction, in one driver executemany, and mark the session so ``Database.session`` wakes the relay after the
+    commit: for a hot path that builds its messages' bytes itself (sensing's alarms). Rows staged with
+    ``Database.add_outbox`` are written at commit, after these: only one key's messages keep their order."""
+    if not rows:
+        return
+    conn = session.connection()
+    sql, processors = positional_insert(conn.dialect, session.info["outbox_table"], OUTBOX_COLUMNS, tail="")
+    # A batch's rows share one created_at, converted once; the message bytes are all distinct (not memoised).
+    conn.exec_driver_sql(sql, bind_rows(rows, processors, memo={OUTBOX_COLUMNS.index("created_at")}))
+    session.info["outbox_dirty"] = True
 
 
 class OutboxSession(Session):

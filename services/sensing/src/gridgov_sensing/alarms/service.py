@@ -19,12 +19,11 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from gridgov_common.bus.topics import ALARMS_RAW, ALARMS_RECEIVED, dlq
-from gridgov_common.db import Database
+from gridgov_common.db import Database, write_outbox
 from gridgov_common.errors import ErrorDetail, ValidationFailed
 from gridgov_common.events.alarms import ALARM_RECEIVED, AlarmIn
 from gridgov_sensing.alarms.directory import DeviceFacts, TypeFacts, directory_of
 from gridgov_sensing.alarms.fingerprint import MissingFingerprintField, fingerprint, values_of
-from gridgov_sensing.alarms.storage import write_outbox
 
 SERVICE = "sensing"
 SOURCES = ("http", "gb28181", "mqtt", "kafka")

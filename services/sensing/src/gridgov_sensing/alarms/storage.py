@@ -1,4 +1,5 @@
-"""Values as the database drivers take them, for sensing's hot writes (the alarm log, the groups, the outbox).
+"""Values as the database drivers take them, for sensing's hot writes (the alarm log, the groups; the outbox rows
+go through ``gridgov_common.db.write_outbox``).
 
 SQLAlchemy's per-value processing of every row of a multi-row write cost more than the write itself, so these
 writes convert their values here and go to the driver in one call: what is stored is what SQLAlchemy would
@@ -12,8 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Table, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, Table
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 
@@ -48,31 +48,3 @@ def row_values(table: Table, columns: Sequence[str], sqlite: bool) -> Callable[[
         return tuple(out)
 
     return values
-
-
-_OUTBOX_COLUMNS = ("topic", "key", "message_id", "value", "created_at")
-_outbox_sql: dict[str, str] = {}
-
-
-def write_outbox(session: Session, rows: list[tuple]) -> None:
-    """Insert outbox rows ``(topic, key, message_id, value, created_at)`` now, in their order and the session's
-    transaction, and mark the session so ``Database.session`` wakes the relay after the commit. Rows staged with
-    ``Database.add_outbox`` are written at commit, after these: only one key's messages keep their order."""
-    if not rows:
-        return
-    conn: Connection = session.connection()
-    table = session.info["outbox_table"]
-    if conn.dialect.name == "sqlite":  # sqlite3's executemany: one prepared statement stepped per row, in C
-        sql = _outbox_sql.get("sqlite")
-        if sql is None:
-            quote = conn.dialect.identifier_preparer.quote
-            sql = _outbox_sql["sqlite"] = (
-                f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in _OUTBOX_COLUMNS)}) "
-                f"VALUES ({', '.join('?' for _ in _OUTBOX_COLUMNS)})")
-        texts: dict[datetime, str] = {}  # a batch's rows share one created_at: written once
-        conn.exec_driver_sql(sql, [(t, k, m, v, texts.get(at) or texts.setdefault(at, time_text(at)))
-                                   for t, k, m, v, at in rows])
-    else:
-        conn.execute(insert(table), [dict(zip(_OUTBOX_COLUMNS, row, strict=True)) for row in rows])
-    session.info["outbox_dirty"] = True
-
