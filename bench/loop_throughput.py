@@ -213,28 +213,83 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
+def consumer_totals(metrics_urls: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """Per service: (batches, messages) its consumers have worked so far, read from its /metrics."""
+    out = {}
+    for name, url in metrics_urls.items():
+        lines = httpx.get(f"{url}/metrics", timeout=10).text.splitlines()
+        value = {line.split()[0]: float(line.split()[1]) for line in lines
+                 if line.startswith(("gridgov_consumer_batches_total ", "gridgov_consumer_messages_total "))}
+        out[name] = (value.get("gridgov_consumer_batches_total", 0.0),
+                     value.get("gridgov_consumer_messages_total", 0.0))
+    return out
+
+
+def settle(metrics_urls: dict[str, str], timeout: float = 300) -> float:
+    """Wait until every service's consumers have nothing left and its outbox is empty (twice in a row, 1 s
+    apart); the seconds it took. A fresh stack digests its first-start messages first (grid-registry announces
+    every grid once): measured before that, the loop's figures would be the start-up's."""
+    t0 = time.monotonic()
+    quiet = 0
+    while quiet < 2:
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError(f"the stack did not settle in {timeout} s")
+        busy = 0.0
+        for url in metrics_urls.values():
+            for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+                if line.startswith(("gridgov_consumer_lag ", "gridgov_outbox_backlog ")):
+                    busy += float(line.split()[1])
+        quiet = quiet + 1 if busy == 0 else 0
+        time.sleep(1.0)
+    return round(time.monotonic() - t0, 1)
+
+
+def mean_batches(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> dict:
+    """Per consuming service: messages per polled batch between two readings of consumer_totals."""
+    out = {}
+    for name, (batches, messages) in after.items():
+        d_batches, d_messages = batches - before[name][0], messages - before[name][1]
+        if d_batches:
+            out[name] = round(d_messages / d_batches, 1)
+    return out
+
+
 def measure(label: str, kind: str, url: str, token: str, procs: dict[str, subprocess.Popen], timings: Timings,
-            rate: float, seconds: float, burst_seconds: int, connections: int) -> dict:
-    """Latency at a fixed rate, then sustained throughput with CPU per report, then peak RSS, of one system."""
+            rate: float, seconds: float, burst_seconds: int, connections: int,
+            metrics_urls: dict[str, str] | None = None) -> dict:
+    """Latency at a fixed rate, then sustained throughput with CPU per report, then peak RSS, of one system.
+
+    With ``metrics_urls`` (service → base URL), the mean batch each service's consumers worked in each phase too.
+    """
+    metrics_urls = metrics_urls or {}
+    settled_s = settle(metrics_urls) if metrics_urls else None
+    if settled_s is not None:
+        print(f"[{kind} {label}] settled {settled_s} s after start", flush=True)
     if not fixed_rate(url, token, 20, 2):  # warm-up
         raise RuntimeError(f"{label}: no report accepted at {url}")
     timings.wait_all_dispatched(0)
 
     since = time.time()
+    totals = consumer_totals(metrics_urls)
     accepted = fixed_rate(url, token, rate, seconds)
     sub, disp = timings.wait_all_dispatched(since)
+    fixed_batches = mean_batches(totals, consumer_totals(metrics_urls))
     lat_ms = [(disp[r] - sub[r]) * 1000 for r in sub]
     latency = {"rate_per_s": rate, "reports": accepted, "p50_ms": round(statistics.median(lat_ms), 1),
                "p99_ms": round(percentile(lat_ms, 0.99), 1), "max_ms": round(max(lat_ms), 1),
                "loadavg_after": loadavg()}
+    if fixed_batches:
+        latency["messages_per_batch"] = fixed_batches
     print(f"[{kind} {label}] fixed {rate}/s: {latency}", flush=True)
 
     since = time.time()
     cpu_before = cpu_seconds(procs)
     infra_before = infra_cpu_seconds()
     load_before = loadavg()
+    totals = consumer_totals(metrics_urls)
     wrk = wrk_burst(url, token, burst_seconds, connections)
     sub, disp = timings.wait_all_dispatched(since)
+    burst_batches = mean_batches(totals, consumer_totals(metrics_urls))
     cpu_after = cpu_seconds(procs)
     cpu_ms = {n: round((cpu_after[n] - cpu_before[n]) * 1000 / len(sub), 2) for n in cpu_after}
     if kind == "distributed":
@@ -246,11 +301,16 @@ def measure(label: str, kind: str, url: str, token: str, procs: dict[str, subpro
                   "connections": connections, "cpu_ms_per_report": cpu_ms,
                   "cpu_ms_per_report_sum": round(sum(cpu_ms.values()), 2),
                   "loadavg_before": load_before, "loadavg_after": loadavg()}
+    if burst_batches:
+        throughput["messages_per_batch"] = burst_batches
     print(f"[{kind} {label}] sustained: {throughput}", flush=True)
     rss = peak_rss_mb(procs)
     print(f"[{kind} {label}] peak RSS MB: {rss} (sum {sum(rss.values()):.0f})", flush=True)
-    return {"latency": latency, "throughput": throughput, "peak_rss_mb": rss,
-            "peak_rss_mb_sum": round(sum(rss.values()), 1)}
+    out = {"latency": latency, "throughput": throughput, "peak_rss_mb": rss,
+           "peak_rss_mb_sum": round(sum(rss.values()), 1)}
+    if settled_s is not None:
+        out["settled_s_after_start"] = settled_s
+    return out
 
 
 def loadavg() -> str:
@@ -258,16 +318,18 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def run_gridgov(kind: str, rate: float, seconds: float, burst_seconds: int, connections: int) -> dict:
-    """All measurements of gridgov's services on one stack."""
+def run_gridgov(kind: str, rate: float, seconds: float, burst_seconds: int, connections: int,
+                env: dict[str, str] | None = None) -> dict:
+    """All measurements of gridgov's services on one stack (``env``: settings to give every service)."""
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(kind, Path(tmp), extra_env={"GRIDGOV_LOG_JSON": "true"})
+        stack = Stack(kind, Path(tmp), extra_env={"GRIDGOV_LOG_JSON": "true", **(env or {})})
         timings = None
         try:
             stack.start()  # inside the try: a stack that fails to start still has its databases and topics dropped
             timings = Timings.of_stack(stack)
             return measure("gridgov", kind, stack.urls.intake, stack.mint(sub="bench", role="grid_worker"),
-                           stack.procs, timings, rate, seconds, burst_seconds, connections)
+                           stack.procs, timings, rate, seconds, burst_seconds, connections,
+                           metrics_urls={name: stack.url(name) for name in stack.procs if name != "console"})
         finally:
             if timings is not None:
                 timings.close()
@@ -320,22 +382,25 @@ def main() -> None:
                         help="length of the latency phase in seconds; the wrk burst lasts at most this long too")
     parser.add_argument("--burst-seconds", type=int, default=15, help="length of the wrk burst (default 15)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for gridgov's services, e.g. GRIDGOV_CONSUMER_LINGER_MS=10 (repeatable)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "loop_throughput.json",
                         help="where to write the results (default bench/results/loop_throughput.json)")
     args = parser.parse_args()
     burst = max(1, min(args.burst_seconds, int(args.seconds)))
     systems = args.systems.split(",")
+    env = dict(item.split("=", 1) for item in args.env)
     results = {"when": datetime.now(UTC).isoformat(timespec="seconds"),
                "machine": f"{platform.machine()}, {os.cpu_count()} cores", "loadavg_at_start": loadavg(),
                "baseline": "bench/loop_baseline.py: HTTP accept (FastAPI/uvicorn, 1 row + outbox per request, no "
                            "token check, no group commit) → locate → dispatch → notify, each consumer 1 row + 1 "
                            "message per report, gridgov_common bus/Database/runner/relay; 'dispatched' = the "
                            "dispatch stage's row",
-               "stacks": {}}
+               "gridgov_env": env, "stacks": {}}
     for kind in args.stacks.split(","):
         entry: dict = {}
         if "gridgov" in systems:
-            entry.update(run_gridgov(kind, args.rate, args.seconds, burst, args.connections))
+            entry.update(run_gridgov(kind, args.rate, args.seconds, burst, args.connections, env))
         if "baseline" in systems:
             entry["baseline"] = run_baseline(kind, args.rate, args.seconds, burst, args.connections)
         if "gridgov" in systems and "baseline" in systems:

@@ -4,7 +4,8 @@ Each service has its own metadata (its tables are its own); ``messaging_tables``
 handled-message tables to it. A state change and the messages it emits are committed in one transaction
 (``Database.add_outbox``); the ``OutboxRelay`` publishes committed rows to the bus and only then deletes them.
 A consumer records each handled message id in the same transaction as its effect (``Database.first_time``).
-Rows a transaction stages in memory are written just before it commits (``on_commit``, ``stage_insert``).
+Rows a transaction stages in memory are written just before it commits (``on_commit``, ``stage_insert``,
+``stage_latest``).
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def make_engine(url: str) -> Engine:
 _WRITERS = "gridgov_staged_writers"  # session.info: {writer: None}, an ordered set, per transaction
 _HOOKED = "gridgov_staged_hooked"  # session.info: the session's listeners are in place (once per session)
 _ROWS = "gridgov_staged_rows"  # session.info: {table: (conflict columns, [rows])}, per transaction
+_LATEST = "gridgov_staged_latest"  # session.info: {table: (key, order, keep, {key value: row})}, per transaction
 
 
 def on_commit(session: Session, write: Callable[[Session], None]) -> None:
@@ -180,12 +182,53 @@ def _insert_staged(session: Session) -> None:
         session.execute(statement, rows)
 
 
+def stage_latest(session: Session, table: Table, row: dict, *, key: str, order: str,
+                 keep: Sequence[str] = ()) -> None:
+    """Stage ``row`` of ``table`` to be upserted at commit, the latest by its ``order`` column winning.
+
+    For state announced by another service (a grid's boundary), where a replay or an older announcement arriving
+    late must change nothing: within the transaction a row replaces the one staged with the same ``key`` unless
+    its ``order`` is lower; at commit it replaces the stored row unless the stored ``order`` is higher. Columns in
+    ``keep`` keep their stored value where the new row has None. One statement per table for the transaction.
+    """
+    staged = session.info.setdefault(_LATEST, {})
+    entry = staged.get(table)
+    if entry is None:
+        entry = staged[table] = (key, order, tuple(keep), {})
+    elif entry[:3] != (key, order, tuple(keep)):
+        raise ValueError(f"rows of {table.name} staged with two upsert rules: {entry[:3]} and {(key, order, keep)}")
+    rows = entry[3]
+    before = rows.get(row[key])
+    if before is None or before[order] <= row[order]:
+        rows[row[key]] = row
+    on_commit(session, _upsert_latest)
+
+
+def _upsert_latest(session: Session) -> None:
+    staged = session.info.pop(_LATEST, None)
+    if not staged:
+        return
+    insert_of = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for table, (key, order, keep, rows) in staged.items():
+        if not rows:
+            continue
+        statement = insert_of(table)
+        new = statement.excluded
+        columns = [c.name for c in table.columns if c.name != key]
+        statement = statement.on_conflict_do_update(
+            index_elements=[key],
+            set_={c: func.coalesce(new[c], table.c[c]) if c in keep else new[c] for c in columns},
+            where=table.c[order] <= new[order])
+        session.execute(statement, list(rows.values()))
+
+
 def _forget_staged(session: Session, previous_transaction) -> None:  # noqa: ANN001
     # Any rollback of the transaction, even one that never reached the database; not a savepoint's.
     if previous_transaction.nested:
         return
     session.info.pop(_WRITERS, None)
     session.info.pop(_ROWS, None)
+    session.info.pop(_LATEST, None)
 
 
 def positional_insert(dialect: Dialect, table: Table, columns: Sequence[str],

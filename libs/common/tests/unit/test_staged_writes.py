@@ -10,13 +10,28 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, event, select
 
-from gridgov_common.db import Database, on_commit, stage_insert, write_staged
+from gridgov_common.db import Database, on_commit, stage_insert, stage_latest, write_staged
 
 METADATA = MetaData()
 PARENT = Table("parent", METADATA, Column("id", Integer, primary_key=True), Column("name", String(20)))
 CHILD = Table("child", METADATA, Column("id", Integer, primary_key=True),
               Column("parent_id", Integer, ForeignKey("parent.id"), nullable=False),
               Column("tag", String(20), nullable=False, unique=True))
+# An announced state: the latest version of each code wins; ``shape`` is kept when an announcement has none.
+ANNOUNCED = Table("announced", METADATA, Column("code", String(20), primary_key=True),
+                  Column("version", Integer, nullable=False), Column("name", String(20)), Column("shape", String(20)))
+
+
+def announce(session, code: str, version: int, name: str, shape: str | None = None) -> None:
+    """Stage one announcement with the upsert rule these tests hold to."""
+    stage_latest(session, ANNOUNCED, {"code": code, "version": version, "name": name, "shape": shape},
+                 key="code", order="version", keep=("shape",))
+
+
+def announced(db: Database) -> list[tuple]:
+    """Every announced row, by code."""
+    with db.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(ANNOUNCED).order_by(ANNOUNCED.c.code))]
 
 
 def statements(db: Database) -> list[str]:
@@ -141,3 +156,58 @@ def test_a_session_that_stages_nothing_runs_no_statement_at_commit(db):
         seen = statements(db)
         session.commit()
     assert [s for s in seen if s in ("INSERT", "UPDATE")] == []
+
+
+def test_latest_rows_are_upserted_at_commit_in_one_statement_the_latest_of_each_key_winning(db):
+    with db.session() as session:
+        announce(session, "a", 1, "a1", "sq")
+        announce(session, "a", 3, "a3", "tri")
+        announce(session, "a", 2, "a2 older", "x")  # older than the staged one: dropped
+        announce(session, "b", 1, "b1", "sq")
+        assert announced(db) == []  # nothing before the commit
+        seen = statements(db)
+        session.commit()
+    assert seen.count("INSERT") == 1
+    assert announced(db) == [("a", 3, "a3", "tri"), ("b", 1, "b1", "sq")]
+
+
+def test_a_stored_later_row_is_not_replaced_by_an_older_one_and_an_equal_one_replaces_it(db):
+    with db.session() as session:
+        announce(session, "a", 5, "a5", "sq")
+        announce(session, "b", 5, "b5", "sq")
+        session.commit()
+    with db.session() as session:
+        announce(session, "a", 4, "a4 replayed", "x")
+        announce(session, "b", 5, "b5 again", "tri")  # the same version redelivered: it is the latest too
+        announce(session, "c", 1, "c1")
+        session.commit()
+    assert announced(db) == [("a", 5, "a5", "sq"), ("b", 5, "b5 again", "tri"), ("c", 1, "c1", None)]
+
+
+def test_a_kept_column_keeps_its_stored_value_where_the_new_row_has_none(db):
+    with db.session() as session:
+        announce(session, "a", 1, "a1", "sq")
+        session.commit()
+    with db.session() as session:
+        announce(session, "a", 2, "a2 retired", None)
+        session.commit()
+    assert announced(db) == [("a", 2, "a2 retired", "sq")]
+
+
+def test_latest_rows_are_forgotten_on_rollback_and_readable_after_an_early_write(db):
+    with db.session() as session:
+        announce(session, "a", 1, "rolled back")
+        session.rollback()
+        announce(session, "b", 1, "b1")
+        write_staged(session)  # a step that reads them back in the same transaction writes them first
+        assert session.execute(select(ANNOUNCED.c.code)).scalars().all() == ["b"]
+        session.commit()
+    assert announced(db) == [("b", 1, "b1", None)]
+
+
+def test_one_table_staged_with_two_upsert_rules_is_refused(db):
+    with db.session() as session:
+        announce(session, "a", 1, "a1")
+        with pytest.raises(ValueError, match="two upsert rules"):
+            stage_latest(session, ANNOUNCED, {"code": "b", "version": 1, "name": "b1", "shape": None},
+                         key="code", order="version")

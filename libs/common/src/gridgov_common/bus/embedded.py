@@ -300,24 +300,36 @@ class EmbeddedConsumer:
             self.bus._notifier.wait(generation, min(0.002, remaining))
 
     def _fetch(self, max_records: int) -> list[Record]:
-        out: list[Record] = []
         # One look at the heads first: any commit on the file (another topic's publish, an offset commit) wakes
         # every consumer, and reading each owned partition's log every time cost more than the messages did.
         heads = {(t, p): n for t, p, n in self._conn.execute(self._heads_sql, self.topics)}
-        for (topic, partition), position in sorted(self._positions.items()):
-            if len(out) >= max_records:
-                break
-            if heads.get((topic, partition), 0) <= position:
-                continue
-            rows = self._conn.execute(
-                'SELECT "offset", key, value FROM log WHERE topic=? AND partition=? AND "offset" >= ? '
-                'ORDER BY "offset" LIMIT ?',
-                (topic, partition, position, max_records - len(out)),
-            ).fetchall()
-            for offset, key, value in rows:
-                out.append(Record(topic, partition, offset, key, bytes(value)))
-            if rows:
-                self._positions[(topic, partition)] = rows[-1][0] + 1
+        ready = [tp for tp, position in sorted(self._positions.items()) if heads.get(tp, 0) > position]
+        if not ready:
+            return []
+        # Each partition with records gets its share of the batch first, and the room left goes round again: one
+        # partition's backlog (a grid set of thousands announced at once) must not hold another's messages (the
+        # reports) until it is drained, as it did when the first partition in name order could fill the batch.
+        out: list[Record] = []
+        share = max(1, max_records // len(ready))
+        for limit in (share, max_records):
+            for topic, partition in ready:
+                room = min(limit, max_records - len(out))
+                position = self._positions[(topic, partition)]
+                if room <= 0:
+                    return out
+                if heads[(topic, partition)] <= position:
+                    continue
+                rows = self._conn.execute(
+                    'SELECT "offset", key, value FROM log WHERE topic=? AND partition=? AND "offset" >= ? '
+                    'ORDER BY "offset" LIMIT ?',
+                    (topic, partition, position, room),
+                ).fetchall()
+                for offset, key, value in rows:
+                    out.append(Record(topic, partition, offset, key, bytes(value)))
+                if rows:
+                    self._positions[(topic, partition)] = rows[-1][0] + 1
+            if len(ready) == 1:
+                break  # its share was the whole batch
         return out
 
     def lag(self) -> int:

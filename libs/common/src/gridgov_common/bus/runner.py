@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[list[Envelope]], None]  # handles a batch; idempotent per message
 
 MAX_ATTEMPTS = 3
+MAX_BATCH = 200  # records per polled batch: one transaction, one commit of offsets
 # Polls returning nothing while the member's partitions hold unfetched records for this long count as a stall.
 # Far above a rebalance (session timeout 10 s) or a broker restart's recovery, far below a test's patience.
 STALL_S = 30.0
@@ -68,6 +69,7 @@ class ConsumerRunner(threading.Thread):
         self.handler = handler
         self._stopping = threading.Event()
         self.handled = 0
+        self.batches = 0  # polls that returned records: handled / batches is the mean batch size
         self.dead_lettered = 0
         self.assigned: list[tuple[str, int]] = []
         self.lag = 0
@@ -105,7 +107,7 @@ class ConsumerRunner(threading.Thread):
     def _loop(self, consumer) -> None:  # noqa: ANN001
         progressed = time.monotonic()  # last time this member got records, or had nothing left to get
         while not self._stopping.is_set():
-            records = consumer.poll(timeout=0.5, max_records=200)
+            records = consumer.poll(timeout=0.5, max_records=MAX_BATCH)
             self.assigned = consumer.assignment()
             now = time.monotonic()
             if now - self._lag_checked > 1.0:  # lag costs a query (a request on Kafka)
@@ -121,6 +123,7 @@ class ConsumerRunner(threading.Thread):
                 progressed = now
             if not records:
                 continue
+            self.batches += 1
             batch: list[tuple[Record, Envelope]] = []
             for record in records:
                 try:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 from sqlmodel import Session
 
 from gridgov_analytics.grids import service
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.events.grids import GridPublished
 
-log = logging.getLogger(__name__)
-
 
 def learn_grid(deps: object, session: Session, envelope: Envelope) -> None:
     """Keep the boundary grid-registry announced for a grid (``grid.published``), or that it was retired."""
     published = GridPublished.model_validate(envelope.payload)
-    if service.store_grid(session, published):
-        log.debug("grid %s learned (set %s)", published.grid_code, published.grid_set_version)
+    service.store_grid(session, published)  # written with the batch's others as it commits

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from gridgov_analytics.grids.models import LearnedGrid
+from gridgov_common.db import stage_latest
 from gridgov_common.events.grids import GridPublished
 
 LEVELS = ("town", "village", "grid")
@@ -26,25 +27,16 @@ class GridRow:
     boundary_geojson: str | None
 
 
-def store_grid(session: Session, published: GridPublished) -> bool:
-    """Keep a grid's announcement unless a later one is already kept; True when it changed the row."""
-    row = session.get(LearnedGrid, published.grid_code)
-    if row is not None and row.published_at > published.published_at:
-        return False  # a stale announcement (an older set) arriving late changes nothing
+def store_grid(session: Session, published: GridPublished) -> None:
+    """Keep a grid's announcement unless a later one is already kept (a stale announcement of an older set arriving
+    late changes nothing); a retiring one keeps the boundary last known. Staged, and written with the transaction's
+    other grids as it commits (one statement, not a lookup and an ORM object per grid)."""
     boundary = json.dumps(published.boundary.model_dump(), separators=(",", ":")) if published.boundary else None
-    if row is None:
-        row = LearnedGrid(grid_code=published.grid_code, grid_name=published.grid_name,
-                          village_code=published.village_code, town_code=published.town_code,
-                          grid_set_version=published.grid_set_version, boundary_geojson=boundary,
-                          retired=published.retired, published_at=published.published_at)
-    else:
-        row.grid_name, row.village_code, row.town_code = published.grid_name, published.village_code, \
-            published.town_code
-        row.grid_set_version, row.retired, row.published_at = published.grid_set_version, published.retired, \
-            published.published_at
-        row.boundary_geojson = boundary if boundary is not None else row.boundary_geojson
-    session.add(row)
-    return True
+    stage_latest(session, LearnedGrid.__table__, {
+        "grid_code": published.grid_code, "grid_name": published.grid_name, "village_code": published.village_code,
+        "town_code": published.town_code, "grid_set_version": published.grid_set_version,
+        "boundary_geojson": boundary, "retired": published.retired, "published_at": published.published_at},
+        key="grid_code", order="published_at", keep=("boundary_geojson",))
 
 
 def current_grids(session: Session) -> list[GridRow]:

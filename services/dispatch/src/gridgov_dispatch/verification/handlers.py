@@ -23,9 +23,7 @@ log = logging.getLogger(__name__)
 def learn_grid(ctx: DispatchContext, session: Session, envelope: Envelope) -> None:
     """Keep the boundary grid-registry announced for a grid (``grid.published``), or that it was retired."""
     published = GridPublished.model_validate(envelope.payload)
-    if service.store_grid(session, published, datetime.now(UTC)):
-        log.debug("grid %s learned (set %s%s)", published.grid_code, published.grid_set_version,
-                  ", retired" if published.retired else "")
+    service.store_grid(session, published, datetime.now(UTC))  # written with the batch's others as it commits
 
 
 def learn_media(ctx: DispatchContext, session: Session, envelope: Envelope) -> None:

@@ -1,5 +1,8 @@
 """Queries and writes on what dispatch learned of grids and photos.
 
+A grid's announcement is staged and upserted with the transaction's others as it commits (``stage_latest``): a
+grid set of thousands of grids was a primary-key lookup, an autoflush and an ORM insert per grid (1.3 ms each).
+
 A stored photo's facts are staged in the consumer's transaction and written as it commits, one multi-row
 ``INSERT … ON CONFLICT DO NOTHING`` for the batch (issue #18): per photo it was a primary-key lookup, which also
 flushed the photo before it, and an ORM insert. A photo never changes, so the first facts kept win, as before;
@@ -19,29 +22,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from gridgov_common.db import stage_latest, write_staged
 from gridgov_common.events.grids import GridPublished
 from gridgov_common.events.media import MediaStored
 from gridgov_dispatch.verification.models import LearnedGrid, LearnedMedia
 
 
-def store_grid(session: Session, published: GridPublished, now: datetime) -> bool:
+def store_grid(session: Session, published: GridPublished, now: datetime) -> None:
     """Keep a grid's announced boundary, replacing an older one; an announcement older than the one kept (a
-    replay) changes nothing. The caller commits. True if stored."""
-    row = session.get(LearnedGrid, published.grid_code)
-    if row is not None and row.published_at > published.published_at:
-        return False
+    replay) changes nothing. Staged, and written with the transaction's other grids as it commits."""
     boundary = json.dumps(published.boundary.model_dump(), separators=(",", ":")) if published.boundary else None
-    values = {"grid_name": published.grid_name, "village_code": published.village_code,
-              "town_code": published.town_code, "grid_set_version": published.grid_set_version,
-              "boundary": None if published.retired else boundary, "retired": published.retired,
-              "published_at": published.published_at, "learned_at": now}
-    if row is None:
-        session.add(LearnedGrid(grid_code=published.grid_code, **values))
-    else:
-        for name, value in values.items():
-            setattr(row, name, value)
-        session.add(row)
-    return True
+    stage_latest(session, LearnedGrid.__table__, {
+        "grid_code": published.grid_code, "grid_name": published.grid_name, "village_code": published.village_code,
+        "town_code": published.town_code, "grid_set_version": published.grid_set_version,
+        "boundary": None if published.retired else boundary, "retired": published.retired,
+        "published_at": published.published_at, "learned_at": now}, key="grid_code", order="published_at")
 
 
 _STAGED = "gridgov_dispatch_staged_media"  # session.info: {media_id: row}, in staging order, per transaction
@@ -79,8 +74,10 @@ def _forget_staged_media(session: Session) -> None:
 
 
 def grid(session: Session, grid_code: str) -> LearnedGrid | None:
-    """The learned grid, or None."""
-    return session.get(LearnedGrid, grid_code)
+    """The learned grid, or None (grids staged in this transaction written first)."""
+    write_staged(session)
+    # populate_existing: a row loaded earlier in the transaction may have been replaced by a staged upsert.
+    return session.get(LearnedGrid, grid_code, populate_existing=True)
 
 
 def media(session: Session, media_ids: Iterable[str]) -> dict[str, LearnedMedia]:
