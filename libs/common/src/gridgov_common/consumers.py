@@ -9,8 +9,11 @@ into the batch handler the runner calls. Every handler has the same signature::
 ``deps`` is what the service's use cases need besides the transaction (dispatch's context snapshot, intake's
 settings, the registry's locator), built once per batch *before* the batch's transaction opens (on SQLite that
 transaction holds the one connection); ``session`` is the batch's transaction, which also records the message as
-handled; ``envelope`` is the message. A message type the table does not list is recorded as handled and
-changes nothing, as before: routing by type happens here, never by early returns inside the handlers.
+handled; ``envelope`` is the message. A message type the table does not list changes nothing, and neither does a
+message the table's ``wants`` test refuses (sensing follows only the tickets of its own cases on a topic that
+carries every ticket's events): such messages are not recorded as handled — running nothing twice is harmless —
+and a batch of only such messages opens no transaction. Routing by type happens here, never by early returns
+inside the handlers.
 
 Delivery guarantees are those of ``Database.idempotent_batch`` and the runner, unchanged: one transaction per
 batch with the handled-message records (idempotent), a failing batch retried one message at a time, offsets
@@ -41,6 +44,13 @@ class MessageTable(Generic[D]):
     group: str
     topics: tuple[str, ...]
     handlers: Mapping[str, Sequence[Handler[D]]]
+    # A cheap test of a message as received (its type is listed): False when it can concern none of the handlers.
+    # It must depend on the message alone, so that a redelivery is refused the same way.
+    wants: Callable[[Envelope], bool] | None = None
+
+    def follows(self, envelope: Envelope) -> bool:
+        """Whether a message is one this group applies: its type is listed and ``wants`` does not refuse it."""
+        return envelope.type in self.handlers and (self.wants is None or self.wants(envelope))
 
     def handlers_of(self, message_type: str) -> Sequence[Handler[D]]:
         """The handlers of a message type (none for a type this group does not follow)."""
@@ -71,8 +81,11 @@ def batch_consumer_spec(db: Database, table: MessageTable[D], deps_of: Callable[
     handler reads all the batch's rows in one query)."""
 
     def handle(envelopes: list[Envelope]) -> None:
-        fixed = deps_of(envelopes)  # before the batch's transaction takes the database connection
-        db.idempotent_batch(table.group, lambda session, envelope: apply(table, fixed, session, envelope))(envelopes)
+        followed = [e for e in envelopes if table.follows(e)]
+        if not followed:
+            return  # nothing to apply, nothing to record: no transaction
+        fixed = deps_of(followed)  # before the batch's transaction takes the database connection
+        db.idempotent_batch(table.group, lambda session, envelope: apply(table, fixed, session, envelope))(followed)
         if after_batch is not None:
             after_batch()
 

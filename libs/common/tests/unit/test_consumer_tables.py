@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import Column, MetaData, String, Table, insert, select
+from sqlalchemy import Column, MetaData, String, Table, event, insert, select
 
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.categories import SEED_VERSION, seed_book, seed_csv
@@ -63,15 +63,35 @@ def test_consumer_spec_applies_each_type_handlers_in_order_with_deps_built_once_
     assert (spec.group, spec.topics) == ("g", ["t"])
 
 
-def test_consumer_spec_redelivered_batch_changes_nothing_and_records_unlisted_types(db):
+def handled_ids(db: Database) -> list[str]:
+    with db.engine.connect() as conn:
+        return sorted(conn.execute(select(db.tables.handled.c.message_id)).scalars().all())
+
+
+def test_consumer_spec_redelivered_batch_changes_nothing_and_records_only_what_it_applied(db):
     spec = spec_of(db, [], [])
     batch = [envelope("a.happened", "1"), envelope("c.unknown", "2")]
     spec.handler(batch)
     spec.handler(batch)  # at-least-once: the same messages again
     assert effects(db) == ["first:d1:1", "second:d1:1"]
-    with db.engine.connect() as conn:
-        handled = conn.execute(select(db.tables.handled.c.message_id)).scalars().all()
-    assert sorted(handled) == sorted(str(e.id) for e in batch)
+    assert handled_ids(db) == [str(batch[0].id)]  # the unlisted type changed nothing and is not recorded
+
+
+def test_messages_the_table_does_not_want_are_neither_applied_nor_recorded_nor_a_transaction(db):
+    calls: list[str] = []
+    after: list[int] = []
+    table = MessageTable[str]("g", ("t",), {"a.happened": (recorder("first"),)},
+                              wants=lambda env: env.key.startswith("mine"))
+    spec = consumer_spec(db, table, lambda: calls.append("deps") or "d", after_batch=lambda: after.append(1))
+    commits: list[int] = []
+    event.listen(db.engine, "commit", lambda _conn: commits.append(1))
+    spec.handler([envelope("a.happened", "other-1"), envelope("c.unknown", "mine-2")])
+    assert (calls, after, commits, effects(db), handled_ids(db)) == ([], [], [], [], [])  # nothing at all
+    wanted = envelope("a.happened", "mine-3")
+    spec.handler([envelope("a.happened", "other-4"), wanted])
+    assert effects(db) == ["first:d:mine-3"]
+    assert handled_ids(db) == [str(wanted.id)]
+    assert (calls, after, len(commits)) == (["deps"], [1], 1)
 
 
 def test_consumer_spec_failing_handler_rolls_back_the_batch_and_skips_after(db):

@@ -7,7 +7,7 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gridgov_common.bus.envelope import new_envelope
 from gridgov_common.bus.topics import ALARMS_EVENTS, ALARMS_RECEIVED, REPORTS_RECEIVED
@@ -252,11 +252,11 @@ def test_inhibition_needs_the_equal_key_on_both_sides(db):
 
 # --- tickets -------------------------------------------------------------------------------------------------------
 
-def ticket_event(action, to_state, report_id, merged=()):
+def ticket_event(action, to_state, report_id, merged=(), channel=None):
     payload = TicketEvent(ticket_id="T-1", report_id=report_id, action=action, from_state=None, to_state=to_state,
                           category_code="01002", department="urban", grid_code=GRID, village_code=None,
                           town_code=None, reporter_id=CAMERA, deadline=None, actor_id="dispatch",
-                          actor_role="system", occurred_at=NOW, merged_report_ids=list(merged))
+                          actor_role="system", occurred_at=NOW, merged_report_ids=list(merged), channel=channel)
     return new_envelope(type=ticket_event_type(action), producer="dispatch", key="T-1", payload=payload,
                         correlation_id=report_id)
 
@@ -275,6 +275,19 @@ def test_a_closed_ticket_closes_its_group_and_the_next_alarm_opens_a_new_case(db
     [second] = take_outbox(db, REPORTS_RECEIVED)
     assert second.payload["report_id"] != report_id
     assert [g.is_open for g in groups(db)] == [False, True]
+
+
+def test_ticket_events_of_a_persons_report_are_neither_followed_nor_recorded(db):
+    ingest(db, alarm(confidence=0.9))
+    [report] = take_outbox(db, REPORTS_RECEIVED)
+    report_id = report.payload["report_id"]
+    deliver_tickets(db, [ticket_event("dispatch", "dispatched", report_id, channel="patrol")])
+    with db.engine.connect() as conn:
+        recorded = conn.execute(select(func.count()).select_from(db.tables.handled).where(
+            db.tables.handled.c.consumer == "sensing.tickets")).scalar_one()
+    assert (groups(db)[0].ticket_id, recorded) == (None, 0)  # a patrol ticket's event: not ours, no transaction
+    deliver_tickets(db, [ticket_event("dispatch", "dispatched", report_id, channel="video_ai")])
+    assert groups(db)[0].ticket_id == "T-1"
 
 
 def test_a_merged_reports_group_closes_with_the_ticket_it_was_merged_into(db):

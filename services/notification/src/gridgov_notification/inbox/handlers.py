@@ -13,7 +13,7 @@ from gridgov_notification.inbox.models import InboxMessage
 def read_inbox(db: Database, principal: Principal, *, unread_only: bool, limit: int,
                offset: int) -> service.InboxSlice:
     """The caller's inbox: everything addressed to them, their department, grid or role."""
-    with db.session() as session:
+    with db.snapshot() as session:  # the page, its total and the unread count from one committed state
         return service.list_for(session, principal.inbox_addresses, unread_only=unread_only,
                                 limit=limit, offset=offset)
 

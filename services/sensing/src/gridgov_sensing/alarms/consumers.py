@@ -16,12 +16,18 @@ from gridgov_common.db import Database
 from gridgov_common.events.alarms import ALARM_RECEIVED
 from gridgov_common.events.tickets import TICKET_EVENT_NAMES
 from gridgov_common.runtime import ConsumerSpec
-from gridgov_sensing.alarms.handlers import GroupingContext, follow_ticket, group_alarm, grouping_context
+from gridgov_sensing.alarms.handlers import (
+    GroupingContext,
+    concerns_cases,
+    follow_ticket,
+    group_alarm,
+    grouping_context,
+)
 from gridgov_sensing.settings import SensingSettings
 
 ALARMS = MessageTable[GroupingContext]("sensing.alarms", (ALARMS_RECEIVED,), {ALARM_RECEIVED: (group_alarm,)})
 TICKETS = MessageTable[object]("sensing.tickets", (TICKETS_EVENTS,), {
-    f"ticket.{name}": (follow_ticket,) for name in TICKET_EVENT_NAMES.values()})
+    f"ticket.{name}": (follow_ticket,) for name in TICKET_EVENT_NAMES.values()}, wants=concerns_cases)
 
 # Each table with the factory of its per-batch dependencies: ``factory(db, settings)`` returns ``deps()``.
 DepsFactory = Callable[[Database, SensingSettings], Callable[[], Any]]

@@ -638,11 +638,19 @@ def _resolve(session: Session, ctx: GroupingContext, received: AlarmReceived, ki
 # --- tickets -----------------------------------------------------------------------------------------------------
 
 
+def concerns_cases(envelope: Envelope) -> bool:
+    """Whether a ticket event may concern an alarm group: its ticket is of a device's report, has one merged into
+    it, or does not say its channel. A person's report alone is nothing of ours (most of the topic)."""
+    payload = envelope.payload
+    channel = payload.get("channel")
+    return channel is None or channel in CASE_CHANNELS or bool(payload.get("merged_report_ids"))
+
+
 def follow_ticket(_deps: object, session: Session, envelope: Envelope) -> None:
     """Record a case's ticket state on its group(s); a closed ticket closes them."""
+    if not concerns_cases(envelope):
+        return  # the consumer's table refuses these before its transaction; a direct call changes nothing either
     event = TicketEvent.model_validate(envelope.payload)
-    if event.channel is not None and event.channel not in CASE_CHANNELS and not event.merged_report_ids:
-        return  # a person's report, with no device's merged into it: nothing of ours (no query per ticket event)
     report_ids = [event.report_id, *event.merged_report_ids]
     closing = event.action == "close" or event.to_state == "closed"
     values: dict[str, Any] = {"ticket_id": event.ticket_id, "ticket_state": event.to_state}

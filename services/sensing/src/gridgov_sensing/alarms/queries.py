@@ -73,7 +73,7 @@ def list_groups(db: Database, principal: Principal, f: GroupFilter, limit: int, 
                 ) -> tuple[list[AlarmGroupRead], int]:
     """A page of groups (latest alarm first) and how many match."""
     base = _filtered(scoped(select(G), principal), f)
-    with db.session() as session:
+    with db.snapshot() as session:  # the count and the page (the group and its alarms) from one state
         total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
         rows = session.execute(base.order_by(G.c.last_seen.desc(), G.c.id).limit(limit).offset(offset)).all()
     return [read_of(r) for r in rows], total
@@ -81,7 +81,7 @@ def list_groups(db: Database, principal: Principal, f: GroupFilter, limit: int, 
 
 def group_detail(db: Database, principal: Principal, group_id: str) -> AlarmGroupDetail:
     """One group with its latest alarms and evidences; NotFound when it does not exist or is not the caller's."""
-    with db.session() as session:
+    with db.snapshot() as session:  # the count and the page (the group and its alarms) from one state
         row = session.execute(scoped(select(G), principal).where(G.c.id == group_id)).first()
         if row is None:
             raise NotFound("alarm_group", group_id)
@@ -99,7 +99,7 @@ def group_detail(db: Database, principal: Principal, group_id: str) -> AlarmGrou
 def groups_geojson(db: Database, principal: Principal, f: GroupFilter, limit: int = GEOJSON_MAX) -> dict[str, Any]:
     """The groups as a GeoJSON FeatureCollection for the map (points; ``total`` and ``truncated`` say if more)."""
     base = _filtered(scoped(select(G), principal), f).where(G.c.lon.is_not(None), G.c.lat.is_not(None))
-    with db.session() as session:
+    with db.snapshot() as session:  # the count and the page (the group and its alarms) from one state
         total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
         rows = session.execute(base.order_by(G.c.last_seen.desc(), G.c.id).limit(limit)).all()
     features = [{
