@@ -20,15 +20,28 @@ BREAKS = {"town": [1, 5, 10, 20, 50], "village": [1, 3, 5, 10, 20], "grid": [1, 
 # A point inside an SVG element that the element itself receives (not a neighbour, a label or a pin over it),
 # as an offset from the element's centre (what Selenium's move_to_element_with_offset takes).
 _OWN_POINT = """
+// The point of the shape a user would click: visible (no label or neighbour on top) and as far inside as it gets.
+// A point near the edge is not enough: a neighbour's hover outline, drawn as the pointer passes over it on its way,
+// can cover it and take the click (seen: a village's edge 13 px from its neighbour, 2026-12-04).
 const el = arguments[0];
 const box = el.getBoundingClientRect();
-for (let i = 1; i < 12; i += 1) for (let j = 1; j < 12; j += 1) {
-  const x = box.left + box.width * i / 12, y = box.top + box.height * j / 12;
-  if (document.elementFromPoint(x, y) === el) {
-    return [Math.round(x - box.left - box.width / 2), Math.round(y - box.top - box.height / 2)];
+const mine = (x, y) => document.elementFromPoint(x, y) === el;
+let best = null, bestClearance = -1;
+for (let i = 1; i < 24; i += 1) for (let j = 1; j < 24; j += 1) {
+  const x = box.left + box.width * i / 24, y = box.top + box.height * j / 24;
+  if (!mine(x, y)) continue;
+  let clearance = 0;
+  for (const d of [4, 8, 12, 16, 20, 24]) {
+    const around = [[d, 0], [-d, 0], [0, d], [0, -d], [d, d], [d, -d], [-d, d], [-d, -d]];
+    if (!around.every(([dx, dy]) => mine(x + dx, y + dy))) break;
+    clearance = d;
+  }
+  if (clearance > bestClearance) {
+    best = [Math.round(x - box.left - box.width / 2), Math.round(y - box.top - box.height / 2)];
+    bestClearance = clearance;
   }
 }
-return null;
+return best;
 """
 
 

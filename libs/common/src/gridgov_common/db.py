@@ -127,7 +127,7 @@ def make_engine(url: str) -> Engine:
 _WRITERS = "gridgov_staged_writers"  # session.info: {writer: None}, an ordered set, per transaction
 _HOOKED = "gridgov_staged_hooked"  # session.info: the session's listeners are in place (once per session)
 _ROWS = "gridgov_staged_rows"  # session.info: {table: (conflict columns, [rows])}, per transaction
-_LATEST = "gridgov_staged_latest"  # session.info: {table: (key, order, keep, {key value: row})}, per transaction
+_LATEST = "gridgov_staged_latest"  # session.info: {table: ((key, order, keep), {key value: row})}, per transaction
 
 
 def on_commit(session: Session, write: Callable[[Session], None]) -> None:
@@ -158,21 +158,31 @@ def write_staged(session: Session) -> None:
 def stage_insert(session: Session, table: Table, rows: Iterable[dict], conflict: Sequence[str] = ()) -> None:
     """Stage ``rows`` of ``table``, inserted at commit with the transaction's others in one executemany per table,
     in staging order; with ``conflict`` (a unique key's columns) a row that hits the key is skipped."""
-    staged = session.info.setdefault(_ROWS, {})
+    _staged(session, _ROWS, table, "conflict keys", tuple(conflict), list).extend(rows)
+    on_commit(session, _insert_staged)
+
+
+def _staged(session: Session, slot: str, table: Table, what: str, rule: tuple, empty: Callable[[], Any]) -> Any:
+    """The rows of ``table`` staged in ``slot`` of this transaction under ``rule`` (a table has one rule)."""
+    staged = session.info.setdefault(slot, {})
     entry = staged.get(table)
     if entry is None:
-        entry = staged[table] = (tuple(conflict), [])
-    elif entry[0] != tuple(conflict):
-        raise ValueError(f"rows of {table.name} staged with two conflict keys: {entry[0]} and {tuple(conflict)}")
-    entry[1].extend(rows)
-    on_commit(session, _insert_staged)
+        entry = staged[table] = (rule, empty())
+    elif entry[0] != rule:
+        raise ValueError(f"rows of {table.name} staged with two {what}: {entry[0]} and {rule}")
+    return entry[1]
+
+
+def _insert_of(session: Session) -> Callable[[Table], Any]:
+    """The INSERT construct of the session's dialect (both have ON CONFLICT)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def _insert_staged(session: Session) -> None:
     staged = session.info.pop(_ROWS, None)
     if not staged:
         return
-    insert_of = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert_of = _insert_of(session)
     for table, (conflict, rows) in staged.items():
         if not rows:
             continue
@@ -191,13 +201,7 @@ def stage_latest(session: Session, table: Table, row: dict, *, key: str, order: 
     its ``order`` is lower; at commit it replaces the stored row unless the stored ``order`` is higher. Columns in
     ``keep`` keep their stored value where the new row has None. One statement per table for the transaction.
     """
-    staged = session.info.setdefault(_LATEST, {})
-    entry = staged.get(table)
-    if entry is None:
-        entry = staged[table] = (key, order, tuple(keep), {})
-    elif entry[:3] != (key, order, tuple(keep)):
-        raise ValueError(f"rows of {table.name} staged with two upsert rules: {entry[:3]} and {(key, order, keep)}")
-    rows = entry[3]
+    rows = _staged(session, _LATEST, table, "upsert rules", (key, order, tuple(keep)), dict)
     before = rows.get(row[key])
     if before is None or before[order] <= row[order]:
         rows[row[key]] = row
@@ -208,8 +212,8 @@ def _upsert_latest(session: Session) -> None:
     staged = session.info.pop(_LATEST, None)
     if not staged:
         return
-    insert_of = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    for table, (key, order, keep, rows) in staged.items():
+    insert_of = _insert_of(session)
+    for table, ((key, order, keep), rows) in staged.items():
         if not rows:
             continue
         statement = insert_of(table)
