@@ -383,7 +383,7 @@ def main() -> None:
     parser.add_argument("--burst-seconds", type=int, default=15, help="length of the wrk burst (default 15)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="a setting for gridgov's services, e.g. GRIDGOV_CONSUMER_LINGER_MS=10 (repeatable)")
+                        help="a setting for gridgov's services, e.g. GRIDGOV_TOPIC_PARTITIONS=8 (repeatable)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "loop_throughput.json",
                         help="where to write the results (default bench/results/loop_throughput.json)")
     args = parser.parse_args()
