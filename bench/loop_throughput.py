@@ -213,13 +213,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
+def metric_values(url: str) -> dict[str, float]:
+    """A service's unlabelled gridgov_* metrics, read from its /metrics."""
+    lines = httpx.get(f"{url}/metrics", timeout=10).text.splitlines()
+    return {line.split()[0]: float(line.split()[1]) for line in lines
+            if line.startswith("gridgov_") and "{" not in line.split()[0]}
+
+
 def consumer_totals(metrics_urls: dict[str, str]) -> dict[str, tuple[float, float]]:
-    """Per service: (batches, messages) its consumers have worked so far, read from its /metrics."""
+    """Per service: (batches, messages) its consumers have worked so far."""
     out = {}
     for name, url in metrics_urls.items():
-        lines = httpx.get(f"{url}/metrics", timeout=10).text.splitlines()
-        value = {line.split()[0]: float(line.split()[1]) for line in lines
-                 if line.startswith(("gridgov_consumer_batches_total ", "gridgov_consumer_messages_total "))}
+        value = metric_values(url)
         out[name] = (value.get("gridgov_consumer_batches_total", 0.0),
                      value.get("gridgov_consumer_messages_total", 0.0))
     return out
@@ -234,11 +239,8 @@ def settle(metrics_urls: dict[str, str], timeout: float = 300) -> float:
     while quiet < 2:
         if time.monotonic() - t0 > timeout:
             raise TimeoutError(f"the stack did not settle in {timeout} s")
-        busy = 0.0
-        for url in metrics_urls.values():
-            for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
-                if line.startswith(("gridgov_consumer_lag ", "gridgov_outbox_backlog ")):
-                    busy += float(line.split()[1])
+        busy = sum(value.get("gridgov_consumer_lag", 0.0) + value.get("gridgov_outbox_backlog", 0.0)
+                   for value in map(metric_values, metrics_urls.values()))
         quiet = quiet + 1 if busy == 0 else 0
         time.sleep(1.0)
     return round(time.monotonic() - t0, 1)

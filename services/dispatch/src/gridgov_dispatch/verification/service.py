@@ -1,13 +1,11 @@
 """Queries and writes on what dispatch learned of grids and photos.
 
-A grid's announcement is staged and upserted with the transaction's others as it commits (``stage_latest``): a
-grid set of thousands of grids was a primary-key lookup, an autoflush and an ORM insert per grid (1.3 ms each).
-
-A stored photo's facts are staged in the consumer's transaction and written as it commits, one multi-row
-``INSERT … ON CONFLICT DO NOTHING`` for the batch (issue #18): per photo it was a primary-key lookup, which also
-flushed the photo before it, and an ORM insert. A photo never changes, so the first facts kept win, as before;
-the primary key stays the guard against a duplicate (a redelivery, the same photo twice in one batch, another
-instance). A read of the photos in the same transaction writes the staged ones first.
+Both are staged in the consumer's transaction and written as it commits, one statement per batch
+(gridgov_common.db's staged writes, issue #18). A grid's announcement is upserted, the latest winning
+(``stage_latest``): per grid it was a primary-key lookup, an autoflush and an ORM insert (1.3 ms each). A stored
+photo's facts are inserted ``ON CONFLICT DO NOTHING`` (``stage_insert``): a photo never changes, so the first facts
+kept win; the primary key is the guard against a duplicate (a redelivery, the same photo twice in one batch,
+another instance). A read of grids or photos in the same transaction writes the staged rows first.
 """
 
 from __future__ import annotations
@@ -15,14 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from gridgov_common.db import stage_latest, write_staged
+from gridgov_common.db import stage_insert, stage_latest, write_staged
 from gridgov_common.events.grids import GridPublished
 from gridgov_common.events.media import MediaStored
 from gridgov_dispatch.verification.models import LearnedGrid, LearnedMedia
@@ -39,38 +33,14 @@ def store_grid(session: Session, published: GridPublished, now: datetime) -> Non
         "published_at": published.published_at, "learned_at": now}, key="grid_code", order="published_at")
 
 
-_STAGED = "gridgov_dispatch_staged_media"  # session.info: {media_id: row}, in staging order, per transaction
-
-
 def store_media(session: Session, stored: MediaStored, now: datetime) -> None:
     """Keep what intake said of a stored photo unless it is known (a photo never changes): staged, and written
     with the transaction's other photos as it commits."""
-    staged: dict[str, dict[str, Any]] | None = session.info.get(_STAGED)
-    if staged is None:
-        staged = session.info[_STAGED] = {}
-        if not session.info.get(_STAGED + "_hooked"):
-            event.listen(session, "before_commit", write_staged_media)
-            event.listen(session, "after_rollback", _forget_staged_media)
-            session.info[_STAGED + "_hooked"] = True
-    staged.setdefault(stored.media_id, {
+    stage_insert(session, LearnedMedia.__table__, [{
         "media_id": stored.media_id, "uploaded_by": stored.uploaded_by, "uploader_role": stored.uploader_role,
         "content_type": stored.content_type, "sha256": stored.sha256, "phash": stored.phash,
         "exif_lat": stored.exif_lat, "exif_lon": stored.exif_lon, "exif_taken_at": stored.exif_taken_at,
-        "stored_at": stored.stored_at, "learned_at": now})
-
-
-def write_staged_media(session: Session) -> None:
-    """Insert the staged photos now, skipping those already kept (before commit, or before a read of them)."""
-    staged = session.info.pop(_STAGED, None)
-    if not staged:
-        return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(LearnedMedia.__table__).on_conflict_do_nothing(index_elements=["media_id"]),
-                    list(staged.values()))
-
-
-def _forget_staged_media(session: Session) -> None:
-    session.info.pop(_STAGED, None)
+        "stored_at": stored.stored_at, "learned_at": now}], ("media_id",))
 
 
 def grid(session: Session, grid_code: str) -> LearnedGrid | None:
@@ -85,7 +55,7 @@ def media(session: Session, media_ids: Iterable[str]) -> dict[str, LearnedMedia]
     ids = sorted(set(media_ids))
     if not ids:
         return {}
-    write_staged_media(session)
+    write_staged(session)
     return {m.media_id: m for m in session.exec(select(LearnedMedia).where(LearnedMedia.media_id.in_(ids))).all()}
 
 
@@ -94,7 +64,7 @@ def known_media_ids(session: Session, media_ids: Iterable[str]) -> set[str]:
     ids = sorted(set(media_ids))
     if not ids:
         return set()
-    write_staged_media(session)
+    write_staged(session)
     return set(session.exec(select(LearnedMedia.media_id).where(LearnedMedia.media_id.in_(ids))).all())
 
 
@@ -103,7 +73,7 @@ def hashes(session: Session, media_ids: Iterable[str]) -> set[str]:
     ids = sorted(set(media_ids))
     if not ids:
         return set()
-    write_staged_media(session)
+    write_staged(session)
     rows = session.exec(select(LearnedMedia.phash).where(LearnedMedia.media_id.in_(ids),
                                                          LearnedMedia.phash.is_not(None))).all()
     return {h for h in rows if h}
