@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from gridgov_cli.demo import DEMO_POINT
-from gridgov_cli.stack import SERVICES, spawn, wait_ready
-from tests.support.stack import Stack, free_port
+from gridgov_cli.stack import SERVICES, wait_ready
+from tests.support.stack import Stack, free_port, start_service
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"  # git-ignored (var/); CI keeps them as artefacts
@@ -188,7 +188,7 @@ def sso_console(stack, tmp_path_factory):
     registry_port, console_port = free_port(), free_port()
     env = {**stack.env, "GRIDGOV_DATA_DIR": str(data_dir), "GRIDGOV_REGISTRY_PORT": str(registry_port),
            "GRIDGOV_CONSOLE_PORT": str(console_port), "GRIDGOV_CONSOLE_DEV_LOGIN": "false"}
-    procs = [spawn(SERVICES[name], env, data_dir / "logs") for name in ("grid-registry", "console")]
+    procs = [start_service(SERVICES[name], env, data_dir / "logs") for name in ("grid-registry", "console")]
     registry, console = f"http://127.0.0.1:{registry_port}", f"http://127.0.0.1:{console_port}"
     try:
         wait_ready({"grid-registry (sso)": registry, "console (sso)": console},

@@ -99,6 +99,39 @@ def test_services_die_with_a_killed_launcher(tmp_path):
     assert not any(_alive(pid) for pid in children.values())
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_fork_server_starts_services_with_their_env_and_never_restarts_one(tmp_path):
+    # What the test stacks start their services from: each fork takes the environment of its request (two
+    # consoles on two ports, two data dirs), a killed one stays dead with its signal as its code, and closing
+    # the client stops the one still running.
+    forks = stack.ForkClient()
+    started = []
+    try:
+        for n in (1, 2):
+            env, urls = _env(tmp_path / f"stack{n}")
+            started.append((forks.spawn(SERVICES["console"], env, tmp_path / f"logs{n}"), urls["console"]))
+        wait_ready({f"console{n}": url for n, (_, url) in enumerate(started)}, _timeout())
+        (first, first_url), (second, second_url) = started
+        assert first.poll() is None and second.poll() is None
+        server = forks._server.pid
+        for proc in (first, second):
+            assert int(Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) == server
+        assert (tmp_path / "logs1" / "console.log").stat().st_size > 0
+        first.kill()
+        assert first.wait(20) == -signal.SIGKILL
+        time.sleep(1.5)  # a launcher would have forked it again by now
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{first_url}/readyz", timeout=2)
+        assert httpx.get(f"{second_url}/readyz", timeout=5).status_code == 200
+        with pytest.raises(RuntimeError, match="not a child"):
+            forks.poll(os.getpid())
+        with pytest.raises(RuntimeError, match="KeyError"):
+            forks._ask({"op": "fork", "service": "no-such-service", "env": {}, "log": str(tmp_path / "x.log")})
+    finally:
+        forks.close()
+    assert not any(_alive(proc.pid) for proc, _ in started)
+
+
 def test_one_process_serves_every_service_and_stops_cleanly(tmp_path):
     env, urls = _env(tmp_path)
     proc = launch(NAMES, env, tmp_path / "logs", one_process=True)

@@ -16,6 +16,11 @@ execs a fresh interpreter instead, as ``gridgov up`` did before.
 ``--one-process`` runs every service's app, relay and consumers in this one interpreter instead (least memory,
 but one GIL for the whole stack; not the default): one uvicorn server per service on its own port.
 
+``--serve-forks`` keeps the imported libraries and forks a service whenever asked, with the environment the
+request gives, and never restarts one: what the test stacks and benchmarks start their services from
+(``gridgov_cli.stack.ForkServer``), so that each of the hundred stack starts of the test suite does not import the
+same libraries in seven fresh interpreters again.
+
 Run by ``gridgov up`` (``gridgov_cli.stack.Supervisor``), not by hand:
 ``python -m gridgov_cli.launcher --log-dir DIR [--one-process] SERVICE...`` with the stack's environment.
 """
@@ -29,6 +34,7 @@ import importlib
 import json
 import os
 import runpy
+import select
 import signal
 import sys
 import threading
@@ -99,8 +105,10 @@ def _set_process_name(name: str) -> None:
     libc.prctl(15, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)  # PR_SET_NAME
 
 
-def _run_child(svc: ServiceDef, log_dir: Path, launcher_pid: int, forked_safely: bool) -> None:
-    """In the child: detach from the launcher's signal handling, log to the service's file, serve; never returns."""
+def _run_child(svc: ServiceDef, log_path: Path, launcher_pid: int, forked_safely: bool,
+               env: dict[str, str] | None = None) -> None:
+    """In the child: detach from the launcher's signal handling, take ``env`` as its environment if given, log to
+    ``log_path``, serve; never returns."""
     code = 1
     try:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
@@ -108,13 +116,20 @@ def _run_child(svc: ServiceDef, log_dir: Path, launcher_pid: int, forked_safely:
         _die_with_parent()
         if os.getppid() != launcher_pid:  # the launcher died before prctl took effect
             os._exit(1)
-        fd = os.open(log_dir / f"{svc.name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(env)
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
+        # Not the launcher's stdin (a fork server's request pipe): a service reads nothing from it.
+        fd = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(fd, 0)
+        os.close(fd)
         if not forked_safely:
             # A thread of the parent may have held a lock at the fork: start clean, as spawn did.
-            os.execv(sys.executable, [sys.executable, "-m", svc.module])
+            os.execve(sys.executable, [sys.executable, "-m", svc.module], dict(os.environ))
         sys.stdout.reconfigure(line_buffering=True)
         _set_process_name(svc.name)
         gc.enable()
@@ -133,6 +148,21 @@ def _run_child(svc: ServiceDef, log_dir: Path, launcher_pid: int, forked_safely:
             os._exit(code)
 
 
+def fork_service(svc: ServiceDef, log_path: Path, env: dict[str, str] | None = None) -> int:
+    """Fork one service as a child of this process (``_run_child``: logging to ``log_path``, with ``env`` as its
+    environment if given); its pid."""
+    safe = thread_count() == 1
+    if not safe:
+        print(f"launcher: {thread_count()} threads running; {svc.name} starts as a fresh interpreter instead of "
+              "a fork", file=sys.stderr, flush=True)
+    gc.freeze()  # objects that exist now are never scanned again: a child's collections leave their pages shared
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        _run_child(svc, log_path, parent, safe, env)
+    return pid
+
+
 class Launcher:
     """Forks the services and keeps them running until SIGTERM/SIGINT."""
 
@@ -145,14 +175,7 @@ class Launcher:
 
     def fork(self, name: str) -> int:
         """Start one service as a child of this process; its pid."""
-        safe = thread_count() == 1
-        if not safe:
-            print(f"launcher: {thread_count()} threads running; {name} starts as a fresh interpreter instead of "
-                  "a fork", file=sys.stderr, flush=True)
-        gc.freeze()  # objects that exist now are never scanned again: a child's collections leave their pages shared
-        pid = os.fork()
-        if pid == 0:
-            _run_child(self.services[name], self.log_dir, os.getppid(), safe)
+        pid = fork_service(self.services[name], self.log_dir / f"{name}.log")
         self.children[pid] = name
         self.started[name] = time.monotonic()
         self.write_pids()
@@ -196,32 +219,101 @@ class Launcher:
 
     def stop_all(self) -> None:
         """SIGTERM every child, SIGKILL those still running after the grace period, reap them all."""
-        for pid in self.children:
-            _signal(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
-        while self.children and time.monotonic() < deadline:
-            self._reap()
-            time.sleep(0.1)
-        for pid in self.children:
-            _signal(pid, signal.SIGKILL)
-        while self.children:
-            try:
-                pid, _ = os.waitpid(-1, 0)
-            except ChildProcessError:
-                break
-            self.children.pop(pid, None)
+        stop_children(set(self.children))
+        self.children.clear()
         self.write_pids()
 
-    def _reap(self) -> None:
-        while True:
+
+def stop_children(pids: set[int]) -> None:
+    """SIGTERM these children of this process, SIGKILL those still running after the grace period, reap them all
+    (``pids`` is emptied)."""
+    for pid in pids:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    while pids and time.monotonic() < deadline:
+        for pid in list(pids):
             try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    pids.discard(pid)
             except ChildProcessError:
-                self.children.clear()
+                pids.discard(pid)
+        time.sleep(0.1)
+    for pid in pids:
+        _signal(pid, signal.SIGKILL)
+    for pid in list(pids):
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        pids.discard(pid)
+
+
+class ForkServer:
+    """Forks a service whenever asked on stdin, one JSON request a line, and answers on stdout, one a line:
+
+    - ``{"op": "fork", "service": NAME, "env": {...}, "log": PATH}`` → ``{"pid": PID}``: the service as a child of
+      this process, with that environment, its output appended to PATH;
+    - ``{"op": "poll", "pid": PID}`` → ``{"code": CODE}``: its exit code (``-N`` for signal N, as
+      ``subprocess.Popen.returncode``), or null while it runs.
+
+    A child that exits is reaped and its code kept until asked, never restarted. End of input (the client closed
+    the pipe or died) stops every child still running, as ``Launcher.stop_all`` does, and ends the server."""
+
+    def __init__(self) -> None:
+        self.running: set[int] = set()
+        self.codes: dict[int, int] = {}
+
+    def reap(self) -> None:
+        """Collect the exit codes of the children that have exited."""
+        while self.running:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
                 return
             if pid == 0:
                 return
-            self.children.pop(pid, None)
+            self.running.discard(pid)
+            self.codes[pid] = os.waitstatus_to_exitcode(status)
+
+    def answer(self, request: dict) -> dict:
+        """The answer to one request."""
+        if request.get("op") == "fork":
+            pid = fork_service(SERVICES[request["service"]], Path(request["log"]), dict(request["env"]))
+            self.running.add(pid)
+            return {"pid": pid}
+        if request.get("op") == "poll":
+            self.reap()
+            pid = int(request["pid"])
+            if pid in self.running:
+                return {"code": None}
+            if pid in self.codes:
+                return {"code": self.codes[pid]}
+            return {"error": f"{pid} is not a child of this server"}
+        return {"error": f"unknown request {request!r}"}
+
+    def run(self) -> int:
+        """Answer requests until the end of input, then stop the children; the exit code."""
+        signal.signal(signal.SIGTERM, lambda *_: os.close(0))  # stop as at the end of input
+        pending = b""
+        while True:
+            try:
+                ready, _, _ = select.select([0], [], [], 0.5)
+                chunk = os.read(0, 65536) if ready else None
+            except OSError:  # stdin closed by the SIGTERM handler
+                chunk = b""
+            self.reap()
+            if chunk == b"":
+                break
+            pending += chunk or b""
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                try:
+                    reply = self.answer(json.loads(line))
+                except Exception as exc:  # noqa: BLE001 - a bad request is answered, the server goes on
+                    reply = {"error": f"{type(exc).__name__}: {exc}"}
+                os.write(1, json.dumps(reply).encode() + b"\n")
+        stop_children(self.running)
+        return 0
 
 
 def _signal(pid: int, sig: int) -> None:
@@ -260,12 +352,24 @@ def run_one_process(services: list[ServiceDef]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m gridgov_cli.launcher --log-dir DIR [--one-process] SERVICE...``."""
     parser = argparse.ArgumentParser(prog="python -m gridgov_cli.launcher", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-dir", type=Path, required=True, help="where each service's log goes")
+    parser.add_argument("--log-dir", type=Path, help="where each service's log goes (not with --serve-forks)")
     parser.add_argument("--one-process", action="store_true", help="every service in this one interpreter")
-    parser.add_argument("services", nargs="+", choices=sorted(SERVICES))
+    parser.add_argument("--serve-forks", action="store_true",
+                        help="fork services when asked on stdin (see ForkServer) instead of starting SERVICE...")
+    # No ``choices``: argparse checks an empty ``*`` list against them (and refuses it); checked below instead.
+    parser.add_argument("services", nargs="*", metavar="SERVICE", help=f"of {', '.join(sorted(SERVICES))}")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.services if name not in SERVICES]
+    if unknown:
+        parser.error(f"unknown services: {', '.join(unknown)} (choose from {', '.join(sorted(SERVICES))})")
+    if args.serve_forks:
+        if args.services or args.log_dir or args.one_process:
+            parser.error("--serve-forks takes no services, --log-dir nor --one-process: each request names them")
+    elif not args.services or not args.log_dir:
+        parser.error("name the services to start and --log-dir")
+    else:
+        args.log_dir.mkdir(parents=True, exist_ok=True)
     services = [SERVICES[name] for name in args.services]
-    args.log_dir.mkdir(parents=True, exist_ok=True)
     if args.one_process:
         return run_one_process(services)
     # Collections during the imports would leave freed holes between the objects kept: none until the fork.
@@ -274,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"launcher: not preloaded (each service imports them itself): {', '.join(failed)}",
               file=sys.stderr, flush=True)
+    if args.serve_forks:
+        return ForkServer().run()
     return Launcher(services, args.log_dir).run()
 
 
