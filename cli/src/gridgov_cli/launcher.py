@@ -17,12 +17,13 @@ execs a fresh interpreter instead, as ``gridgov up`` did before.
 but one GIL for the whole stack; not the default): one uvicorn server per service on its own port.
 
 ``--serve-forks`` keeps the imported libraries and forks a service whenever asked, with the environment the
-request gives, and never restarts one: what the test stacks and benchmarks start their services from
-(``gridgov_cli.stack.ForkServer``), so that each of the hundred stack starts of the test suite does not import the
-same libraries in seven fresh interpreters again.
+request gives, and never restarts one (``ForkServer``): what the test stacks and benchmarks start their services
+from (through ``gridgov_cli.stack.ForkClient``), so that each of the test suite's many stack starts does not import
+the same libraries in seven fresh interpreters again.
 
 Run by ``gridgov up`` (``gridgov_cli.stack.Supervisor``), not by hand:
-``python -m gridgov_cli.launcher --log-dir DIR [--one-process] SERVICE...`` with the stack's environment.
+``python -m gridgov_cli.launcher --log-dir DIR [--one-process] SERVICE...`` with the stack's environment, or
+``python -m gridgov_cli.launcher --serve-forks`` by ``ForkClient``.
 """
 
 from __future__ import annotations
@@ -350,7 +351,8 @@ def run_one_process(services: list[ServiceDef]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m gridgov_cli.launcher --log-dir DIR [--one-process] SERVICE...``."""
+    """Entry point: ``python -m gridgov_cli.launcher --log-dir DIR [--one-process] SERVICE...`` or
+    ``python -m gridgov_cli.launcher --serve-forks``."""
     parser = argparse.ArgumentParser(prog="python -m gridgov_cli.launcher", description=__doc__.splitlines()[0])
     parser.add_argument("--log-dir", type=Path, help="where each service's log goes (not with --serve-forks)")
     parser.add_argument("--one-process", action="store_true", help="every service in this one interpreter")
