@@ -47,7 +47,7 @@ HOPS = (
 
 
 def _instant(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(text).timestamp()
 
 
 def report_times(bus_path: Path, since: float) -> dict[str, dict[str, float]]:
@@ -74,13 +74,17 @@ def report_times(bus_path: Path, since: float) -> dict[str, dict[str, float]]:
     return times
 
 
-def hop_percentiles(times: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """p50/p90/p99 in ms of each hop over the reports whose every time is known."""
+def complete(times: dict[str, dict[str, float]]) -> list[dict[str, float]]:
+    """The reports whose every time (see ``HOPS``) is known."""
     keys = {k for _, a, b in HOPS for k in (a, b)}
-    complete = [t for t in times.values() if keys <= t.keys()]
+    return [t for t in times.values() if keys <= t.keys()]
+
+
+def hop_percentiles(reports: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """p50/p90/p99 in ms of each hop over these reports (``complete``)."""
     out: dict[str, dict[str, float]] = {}
     for name, a, b in HOPS:
-        ms = [1000 * (t[b] - t[a]) for t in complete]
+        ms = [1000 * (t[b] - t[a]) for t in reports]
         out[name] = {"p50_ms": round(statistics.median(ms), 1), "p90_ms": round(percentile(ms, 0.9), 1),
                      "p99_ms": round(percentile(ms, 0.99), 1)}
     return out
@@ -92,17 +96,16 @@ def run_once(rate: float, seconds: float) -> dict:
         stack = Stack("embedded", Path(tmp), extra_env={"GRIDGOV_LOG_JSON": "true"})
         try:
             stack.start()
-            settled = settle({name: stack.url(name) for name in stack.procs if name != "console"})
+            consumers = {name: stack.url(name) for name in stack.procs if name != "console"}
+            settled = settle(consumers)
             since = time.time()
             accepted = fixed_rate(stack.urls.intake, stack.mint(sub="bench", role="grid_worker"), rate, seconds)
-            settle({name: stack.url(name) for name in stack.procs if name != "console"})
-            times = report_times(Path(tmp) / "bus.db", since)
+            settle(consumers)  # every accepted report through the loop before the log is read
+            reports = complete(report_times(Path(tmp) / "bus.db", since))
         finally:
             stack.close()
-    hops = hop_percentiles(times)
-    complete = sum(1 for t in times.values() if len(t) == 6)
-    return {"accepted": accepted, "complete": complete, "settled_s_after_start": settled,
-            "loadavg_after": " ".join(f"{v:.2f}" for v in os.getloadavg()), "hops": hops}
+    return {"accepted": accepted, "complete": len(reports), "settled_s_after_start": settled,
+            "loadavg_after": " ".join(f"{v:.2f}" for v in os.getloadavg()), "hops": hop_percentiles(reports)}
 
 
 def main() -> None:

@@ -130,7 +130,7 @@ def _run_child(svc: ServiceDef, log_path: Path, launcher_pid: int, forked_safely
         os.close(fd)
         if not forked_safely:
             # A thread of the parent may have held a lock at the fork: start clean, as spawn did.
-            os.execve(sys.executable, [sys.executable, "-m", svc.module], dict(os.environ))
+            os.execv(sys.executable, [sys.executable, "-m", svc.module])  # with os.environ, as set above
         sys.stdout.reconfigure(line_buffering=True)
         _set_process_name(svc.name)
         gc.enable()
@@ -279,6 +279,8 @@ class ForkServer:
     def answer(self, request: dict) -> dict:
         """The answer to one request."""
         if request.get("op") == "fork":
+            if request.get("service") not in SERVICES:
+                return {"error": f"unknown service {request.get('service')!r}"}
             pid = fork_service(SERVICES[request["service"]], Path(request["log"]), dict(request["env"]))
             self.running.add(pid)
             return {"pid": pid}
