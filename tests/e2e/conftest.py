@@ -25,6 +25,27 @@ def stack(request, tmp_path):
     s.close()
 
 
+@pytest.fixture(scope="module", params=stack_params())
+def kept_stack(request, tmp_path_factory):
+    """One stack of each kind for a module's tests that leave it whole (they kill and restart services, or add a
+    second instance and stop it) and check only their own reports: a stack start costs 6-20 s on a busy 2-core
+    machine, paid once per kind instead of once per test. A service a failed test left stopped is started again
+    by ``whole_stack``."""
+    s = _running_stack(request.param, tmp_path_factory.mktemp(f"kept-{request.param}"))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def whole_stack(kept_stack):
+    """The module's kept stack with every service running and no second instance."""
+    kept_stack.stop_extra()
+    stopped = [name for name, proc in kept_stack.procs.items() if proc.poll() is not None]
+    if stopped:
+        kept_stack.start(stopped)
+    return kept_stack
+
+
 @pytest.fixture
 def real_stack(tmp_path):
     """The four services on Kafka + PostgreSQL/PostGIS only (for faults of those servers)."""
