@@ -147,16 +147,13 @@ def api(stack) -> Api:
 
 
 def wait_until(what: str, probe: Callable[[], object], timeout: float = 30.0):
-    """Poll ``probe`` until truthy (every 0.05 s for its first second, then every 0.2 s); fail naming ``what``."""
-    started = time.monotonic()
-    deadline = started + timeout
+    """Poll ``probe`` until truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = probe()
         if value:
             return value
-        # Most waits are for the page to redraw (a box fading in, a row going), well under a second: look again
-        # soon at first; a longer wait (a ticket being dispatched) backs off so the browser is not kept answering.
-        time.sleep(0.05 if time.monotonic() - started < 1.0 else 0.2)
+        time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 

@@ -42,9 +42,10 @@ SESSION_TIMEOUT_S = 10.0
 # How often a member renews its leases and looks for joiners or leavers.
 REBALANCE_INTERVAL_S = 1.0
 # How often a consumer looks for other processes' appends: every 2 ms while its records flow, every 25 ms once none
-# came for a second. An idle embedded stack checked every 2 ms in each of its consumers and burnt half a core
-# doing nothing (0.53 of a core measured, seven services); the first record after a quiet second is seen up to
-# 25 ms later, while a steady flow (100 reports/s) keeps every consumer on its 2 ms step.
+# came for a second. An idle embedded stack checked every 2 ms in each of its consumers and burnt over half a core
+# doing nothing (0.53 and 0.78 of a core in two measurements, seven services; 0.21 since: bench/idle_stack.py);
+# the first record after a quiet second is seen up to 25 ms later, while a steady flow (100 reports/s) keeps every
+# consumer on its 2 ms step.
 BUSY_CHECK_S = 0.002
 IDLE_CHECK_S = 0.025
 IDLE_AFTER_S = 1.0
