@@ -27,15 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.loop_throughput import cpu_seconds  # noqa: E402
 from tests.support.stack import Stack  # noqa: E402
 
 SETTLE_S = 10.0  # after /readyz: demo data announced and learned, first rebalances done
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_once(kind: str, seconds: float) -> dict:
@@ -45,9 +40,9 @@ def run_once(kind: str, seconds: float) -> dict:
         stack.start()
         try:
             time.sleep(SETTLE_S)
-            before = {name: cpu_seconds(proc.pid) for name, proc in stack.procs.items()}
+            before = cpu_seconds(stack.procs)
             time.sleep(seconds)
-            after = {name: cpu_seconds(proc.pid) for name, proc in stack.procs.items()}
+            after = cpu_seconds(stack.procs)
         finally:
             stack.close()
     cores = {name: round((after[name] - before[name]) / seconds, 3) for name in before}

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.loop_throughput import fixed_rate, percentile, settle  # noqa: E402
-from tests.support.stack import Stack  # noqa: E402
+from tests.support.stack import BUS_SERVICES, Stack  # noqa: E402
 
 # (hop, from, to): the times each report's messages carry, in the loop's order.
 HOPS = (
@@ -96,7 +96,7 @@ def run_once(rate: float, seconds: float) -> dict:
         stack = Stack("embedded", Path(tmp), extra_env={"GRIDGOV_LOG_JSON": "true"})
         try:
             stack.start()
-            consumers = {name: stack.url(name) for name in stack.procs if name != "console"}
+            consumers = {name: stack.url(name) for name in BUS_SERVICES}
             settled = settle(consumers)
             since = time.time()
             accepted = fixed_rate(stack.urls.intake, stack.mint(sub="bench", role="grid_worker"), rate, seconds)
