@@ -4,6 +4,7 @@ the same seed gives the same past."""
 
 import csv
 import io
+import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
@@ -16,6 +17,7 @@ from gridgov_cli.history.plan import (
     WATERLOGGING,
     CategoryInfo,
     GridInfo,
+    draw_history,
     plan_history,
     stable_id,
 )
@@ -58,8 +60,29 @@ def test_plan_is_the_same_for_a_seed_and_differs_for_another(plan):
     assert [(c.report_id, c.submitted_at, c.category_code, c.grid_code, c.steps) for c in again.cases] == \
         [(c.report_id, c.submitted_at, c.category_code, c.grid_code, c.steps) for c in plan.cases]
     assert [c.grid_code for c in other.cases[:200]] != [c.grid_code for c in plan.cases[:200]]
-    assert plan.cases[0].report_id == stable_id(15, "report", 0)
+    first = plan.cases[0]
+    assert first.report_id == stable_id(15, "report", first.index, int(first.submitted_at.timestamp()))
     assert len({c.report_id for c in plan.cases}) == len(plan.cases)
+
+
+def test_day_of_a_case_is_its_local_day(plan):
+    draws = draw_history(_grids(), CATEGORIES, end=END, days=DAYS, per_day=PER_DAY, seed=15)
+    for i in (0, 1, draws.n // 2, draws.n - 1):
+        assert draws.day_of(i) == _local_day(plan.cases[i].submitted_at)
+
+
+def test_ids_are_uuid7_in_the_order_the_cases_happened(plan):
+    # the history inserts cases in time order: time-ordered keys grow each index at its end
+    ids = [c.report_id for c in plan.cases] + [c.ticket_id for c in plan.cases if c.ticket_id]
+    assert len(set(ids)) == len(ids)
+    for case in plan.cases[:500]:
+        parsed = uuid.UUID(case.report_id)
+        assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, case.report_id)
+        assert parsed.int >> 80 == int(case.submitted_at.timestamp()) * 1000  # its 48-bit time: when it came in
+    # sorted by id is sorted by time (cases of the same second in any order among themselves)
+    for kind in ("report_id", "ticket_id"):
+        keyed = [(getattr(c, kind), c.submitted_at) for c in plan.cases if getattr(c, kind)]
+        assert [at for _, at in sorted(keyed)] == sorted(at for _, at in keyed)
 
 
 def test_plan_has_the_volume_weekly_and_daily_rhythm_and_every_channel(plan):

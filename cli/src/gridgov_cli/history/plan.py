@@ -169,14 +169,19 @@ class HistoryPlan:
         return (self.end - self.start).days + 1
 
 
-def stable_id(seed: int, kind: str, index: int) -> str:
-    """A deterministic id (uuid5) of the ``index``-th thing of a kind in the plan of ``seed``.
+def stable_id(seed: int, kind: str, index: int, at_s: int) -> str:
+    """A deterministic, time-ordered id of the ``index``-th thing of a kind in the plan of ``seed``, which happened
+    at ``at_s`` (Unix seconds): a UUIDv7 (RFC 9562) whose 48-bit time is ``at_s`` in milliseconds and whose other
+    74 bits come from the SHA-1 of the name (as uuid5 takes them), so a re-run makes the very same id.
 
-    Equal to ``str(uuid.uuid5(uuid.NAMESPACE_URL, name))``, formatted by hand: the ``UUID`` object costs more than
-    the hash, and a history makes half a million of them.
+    Time-ordered because the ids are primary keys (a ticket's, its audit rows' ``(ticket_id, seq)``, a report's,
+    analytics' facts): the history inserts cases in time order, so each index grows at its end instead of at
+    random pages all over it (the audit rows' key index is the largest of the load). Formatted by hand: the
+    ``UUID`` object costs more than the hash, and a history makes half a million of them.
     """
-    h = bytearray(hashlib.sha1(_NS + f"gridgov-history/{seed}/{kind}/{index}".encode()).digest()[:16])
-    h[6] = (h[6] & 0x0F) | 0x50
+    h = bytearray((at_s * 1000).to_bytes(6, "big"))  # the plan's past is after 1970: never negative
+    h += hashlib.sha1(_NS + f"gridgov-history/{seed}/{kind}/{index}".encode()).digest()[6:16]
+    h[6] = (h[6] & 0x0F) | 0x70
     h[8] = (h[8] & 0x3F) | 0x80
     x = h.hex()
     return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
@@ -407,7 +412,8 @@ def draw_history(grids: Sequence[GridInfo], categories: Sequence[CategoryInfo], 
     # The planted patterns' counts, as the cases will have them.
     kept_chronic = positions[chronic_of[positions] >= 0]
     for k, at_index in enumerate(chronic_planted):
-        ids = tuple(stable_id(seed, "report", int(i)) for i in kept_chronic[chronic_of[kept_chronic] == k])
+        ids = tuple(stable_id(seed, "report", int(i), int(at_epoch[i]))
+                    for i in kept_chronic[chronic_of[kept_chronic] == k])
         planted[at_index] = replace(planted[at_index], cases=len(ids), report_ids=ids)
     rain_codes = [by_code[c] for c in WATERLOGGING if c in by_code]
     kept = arr[positions]
@@ -450,6 +456,10 @@ class PlanDraws:
         """How many cases the plan has."""
         return len(self.positions)
 
+    def day_of(self, index: int) -> date:
+        """The local day of the plan's case ``index``."""
+        return self.day_start[int(self.rows[self.positions[index], 0])].date()
+
     def cases(self, lo: int, hi: int) -> list[PlannedCase]:
         """The plan's cases ``lo`` … ``hi - 1`` (in time order)."""
         pos = self.positions[lo:hi]
@@ -462,6 +472,7 @@ class PlanDraws:
                 self.outcome[pos].tolist(), strict=True):
             channel, cat, grid = CHANNELS[ci], categories[cat_i], grids[gi]
             at = (day_start[d] + timedelta(minutes=minute, seconds=second)).astimezone(UTC)
+            at_s = int(at.timestamp())
             lon, lat = grid.points[int(u[0] * len(grid.points)) % len(grid.points)]
             on_spot = channel == "patrol" and u[1] < ON_SPOT_SHARE and not is_chronic
             answered = channel == "hotline" and u[1] < ANSWERED_SHARE and not is_chronic
@@ -493,8 +504,8 @@ class PlanDraws:
             else:
                 reporter, role, ext = f"open311:demo-app:user{int(u[3] * 9000):04d}", "citizen", None
             cases.append(PlannedCase(
-                index=index, report_id=stable_id(seed, "report", index),
-                ticket_id=None if answered else stable_id(seed, "ticket", index),
+                index=index, report_id=stable_id(seed, "report", index, at_s),
+                ticket_id=None if answered else stable_id(seed, "ticket", index, at_s),
                 submitted_at=at, channel=channel, category_code=cat.code, grid_code=grid.code,
                 village_code=grid.village_code, town_code=grid.town_code, lon=lon, lat=lat,
                 description=_description(cat, grid, variant), address=address,

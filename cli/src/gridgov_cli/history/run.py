@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from tqdm import tqdm
 from gridgov_cli.history.plan import CITY_TZ, CategoryInfo, GridInfo, PlannedCase, draw_history
 
 MARKER = "history.json"
+RECENT_DAYS = 28  # the marker's ``seconds.recent``: when the last four weeks were complete (loaded newest first)
 PARTIAL = "history.partial.json"
 POINTS_PER_GRID = 8
 log = logging.getLogger(__name__)
@@ -257,7 +258,9 @@ def generate(data_dir: Path, *, days: int = 90, per_day: int = 2400, seed: int =
     _WORK.update(draws=plan, dbs=dbs, chunk=chunk,
                  loader=Loader(ctx, now, Ratings(dispatch.settings.reopen_satisfaction_max),
                                _department_areas(dbs["registry"], grids)))
-    starts = list(range(0, plan.n, chunk))
+    # Newest chunks first: what the console shows first (the board's last days, the open backlog, the risk map's
+    # last weeks) is complete early in the load, while older weeks are still coming in. Chunks are independent.
+    starts = list(range(0, plan.n, chunk))[::-1]
     jobs = max(1, min(jobs or min(os.cpu_count() or 1, 4), len(starts)))
     totals: Counter[str] = Counter()
     mixes: dict[int, tuple[Counter[str], Counter[str]]] = {}  # chunk start → its outcomes and channels
@@ -271,10 +274,19 @@ def generate(data_dir: Path, *, days: int = 90, per_day: int = 2400, seed: int =
     else:
         pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init)
         results = pool.imap_unordered(_load_chunk, starts)
+    complete = 0  # how many of ``starts`` (newest first) are loaded with every newer one
+    recent_from = plan.end - timedelta(days=RECENT_DAYS - 1)
     try:
         for done in results:
             mixes[done.pop("start")] = (done.pop("outcomes"), done.pop("channels"))
             totals.update(done)
+            while complete < len(starts) and starts[complete] in mixes:
+                complete += 1
+            if complete:
+                since = plan.day_of(starts[complete - 1])
+                bar.set_postfix_str(f"complete since {since:%Y-%m-%d}", refresh=False)
+                if since <= recent_from and "recent" not in seconds:
+                    seconds["recent"] = time.perf_counter() - t0
             bar.update(int(done["cases"]))
     finally:
         bar.close()
