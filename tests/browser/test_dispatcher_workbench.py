@@ -178,7 +178,7 @@ def test_dispatcher_works_queue_of_50_tickets_claims_in_batch_and_handles_each_w
     assert "签收成功 49 张" in summary and "失败 1 张" in summary, summary
     failures = page.css('[data-test="batch-failure"]')
     assert [f.get_attribute("data-id") for f in failures] == [taken["id"]]
-    assert taken["id"][:8] in failures[0].text and CJK.search(failures[0].text.split("\n")[-1])
+    assert taken["id"][-8:] in failures[0].text and CJK.search(failures[0].text.split("\n")[-1])
     shot("queue-50-batch-result-1366x768")
     page.test_id("batch-result-close").click()
     wait_until("all 50 to be claimed", lambda: all(page.row(t["id"]).get_attribute("data-state") == "claimed"

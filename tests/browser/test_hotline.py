@@ -307,7 +307,7 @@ def test_repeat_caller_is_offered_the_open_case_and_the_call_is_attached_to_it(p
     offer = page.one(f'[data-test="hotline-repeat"][data-id="{first}"]', timeout=60)
     assert "噪声污染" in offer.text and "相似度" in offer.text, offer.text
     offer.find_element(By.CSS_SELECTOR, '[data-test="hotline-repeat-attach"]').click()
-    assert first[:8] in page.test_id("hotline-repeat-of").text
+    assert first[-8:] in page.test_id("hotline-repeat-of").text
     assert page.test_id("hotline-submit").text == "记为重复来电"
     wait_until("the case's category taken", lambda: picked_category(page) == "噪声污染")
     shot("hotline-repeat-1366x768")
