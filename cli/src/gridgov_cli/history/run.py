@@ -35,8 +35,8 @@ from tqdm import tqdm
 from gridgov_cli.history.plan import CITY_TZ, CategoryInfo, GridInfo, PlannedCase, draw_history
 
 MARKER = "history.json"
-RECENT_DAYS = 28  # the marker's ``seconds.recent``: when the last four weeks were complete (loaded newest first)
 PARTIAL = "history.partial.json"
+RECENT_DAYS = 28  # the marker's ``seconds.recent``: when the last four weeks were complete (loaded newest first)
 POINTS_PER_GRID = 8
 log = logging.getLogger(__name__)
 

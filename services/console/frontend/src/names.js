@@ -121,9 +121,8 @@ export const stateName = (s) => STATE_NAMES[s] || s;
 export const actionName = (a) => ACTION_NAMES[a] || a;
 /** A time as the city reads it (24-hour, Beijing order). */
 export const timeText = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false }) : '—');
-/** The first eight characters of an id, as the desks quote it. */
-// The last 8 characters: random in every id, where a time-ordered id (UUIDv7, the demo history's) begins with
-// its time, the same for the cases of one minute.
+/** The last eight characters of an id, as the desks quote it: random in every id, where a time-ordered id
+ *  (UUIDv7, the demo history's) begins with its time, the same for the cases of one minute. */
 export const shortId = (id) => (id ? id.slice(-8) : '');
 
 /** Time left until `deadline` as text (负数为已超期), e.g. "剩 2小时05分" or "超期 35分". */
