@@ -141,6 +141,7 @@ ACTIONS_ZH: dict[str, str] = {
     "warn": "预警",
     "escalate": "升级",
     "split": "拆分",
+    "sensor_evidence": "感知证据",  # a device's repeat or "resolved" on the case (issue #16), as the console names it
     "do this": "执行此操作",
 }
 

@@ -2,6 +2,7 @@ import pytest
 
 from gridgov_common.auth import Principal
 from gridgov_common.errors import Forbidden, IllegalTransition, status_for
+from gridgov_common.i18n import ACTIONS_ZH
 from gridgov_dispatch.tickets import lifecycle
 from gridgov_dispatch.tickets.access import (
     SYSTEM,
@@ -274,3 +275,8 @@ def test_sensor_actions_are_rows_the_system_may_take_in_order():
                 assert current is State.VERIFIED
             else:
                 assert current is state
+
+
+def test_every_action_has_a_chinese_name_for_the_errors_that_list_them():
+    # an illegal step's error lists the actions allowed, translated (a missing name showed as sensor_evidence)
+    assert [a.value for a in Action if a.value not in ACTIONS_ZH] == []
