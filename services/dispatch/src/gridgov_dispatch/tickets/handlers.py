@@ -150,7 +150,7 @@ def _action_changes(ctx: DispatchContext, session: Session, ticket: Ticket, acti
                     note: str | None, department: str | None,
                     extension: tuple[float, str] | None) -> dict[str, Any]:
     """What an action changes besides the state and the clock, after checking it has what it needs."""
-    lifecycle.transition_for(ticket.state, action)  # 409 before 422: a wrong state is the first thing to say
+    lifecycle.transition_for(ticket.state, action, actor.role)  # 409 before 422: a wrong state is said first
     if action in (Action.RETURN, Action.SUSPEND, Action.REQUEST_EXTENSION, Action.REFUSE_EXTENSION) and not note:
         raise ValidationFailed(f"{action.value} needs a reason", [ErrorDetail("note", "a reason is required")])
     if action is Action.RETURN:

@@ -21,7 +21,7 @@ from typing import Protocol
 from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.errors import Forbidden, IllegalTransition
 from gridgov_common.events.tickets import TicketEvent, ticket_event_type
-from gridgov_dispatch.tickets.access import Actor, Scope, TicketFacts, check_scope
+from gridgov_dispatch.tickets.access import SYSTEM, Actor, Scope, TicketFacts, check_scope
 
 
 class State(StrEnum):
@@ -139,10 +139,13 @@ def _state(state: State | str | None) -> State | None:
     return None if state is None else State(state)
 
 
-def allowed_actions(state: State | str | None) -> list[str]:
-    """The actions the table allows from ``state`` (None: a new ticket), in table order."""
+def allowed_actions(state: State | str | None, role: str = SYSTEM.role) -> list[str]:
+    """The actions the table allows from ``state`` (None: a new ticket), in table order; for a person's ``role``
+    only the rows some person may take (the clock's warn and escalate and a device's evidence are the system's:
+    naming them to a dispatcher who took a wrong step would offer what nobody can do)."""
     source = _state(state)
-    return [t.action.value for t in TRANSITIONS if t.source == source]
+    return [t.action.value for t in TRANSITIONS
+            if t.source == source and (role == SYSTEM.role or any(r != SYSTEM.role for r in t.who))]
 
 
 def roles_for(action: Action | str) -> tuple[str, ...]:
@@ -154,12 +157,13 @@ def roles_for(action: Action | str) -> tuple[str, ...]:
     return tuple(roles)
 
 
-def transition_for(state: State | str | None, action: Action | str) -> Transition:
-    """The row for ``action`` from ``state``; IllegalTransition (naming the allowed actions) if none."""
+def transition_for(state: State | str | None, action: Action | str, role: str = SYSTEM.role) -> Transition:
+    """The row for ``action`` from ``state``; IllegalTransition (naming the actions ``role`` could be offered
+    from ``state``, see ``allowed_actions``) if none."""
     source = _state(state)
     row = _TABLE.get((source, Action(action))) if action in _ACTION_VALUES else None
     if row is None:
-        raise IllegalTransition(source.value if source else NEW, str(action), allowed_actions(source))
+        raise IllegalTransition(source.value if source else NEW, str(action), allowed_actions(source, role))
     return row
 
 
@@ -178,7 +182,7 @@ def apply(state: State | str | None, action: Action | str, actor: Actor, facts: 
     Raises IllegalTransition (409) when the state does not allow the action, Forbidden (403) when the
     actor's role, department or grid may not take it.
     """
-    row = transition_for(state, action)
+    row = transition_for(state, action, actor.role)
     authorize(row, actor, facts)
     return row.target
 
