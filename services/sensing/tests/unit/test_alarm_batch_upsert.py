@@ -293,7 +293,8 @@ def test_a_time_is_written_as_sqlalchemy_writes_it_in_sqlite(tmp_path, at):
 
 
 def test_an_envelope_id_is_the_uuid5_of_the_producers_id():
-    """The envelope id's text written from the SHA-1 is ``uuid.uuid5``'s, for any producer id; none: a new one."""
+    """The envelope id's text written from the SHA-1 is ``uuid.uuid5``'s, for any producer id; none: a new
+    time-ordered one (UUIDv7, as every id the services make)."""
     rng = random.Random(16)
     names = ["a-1", "东城-摄像头-7", "x" * 100, "0", "lat-run-123456"]
     names += ["".join(rng.choice("abc-_.:/东城0123456789") for _ in range(rng.randint(1, 100))) for _ in range(300)]
@@ -304,4 +305,4 @@ def test_an_envelope_id_is_the_uuid5_of_the_producers_id():
             assert service.envelope_id_text(source, name) == str(expected)
             assert service.envelope_id(source, name) == expected
     fresh = {service.envelope_id_text("http", None) for _ in range(3)}
-    assert len(fresh) == 3 and all(uuid.UUID(f).version == 4 for f in fresh)
+    assert len(fresh) == 3 and all(uuid.UUID(f).version == 7 for f in fresh)

@@ -10,6 +10,8 @@ import orjson
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from pydantic_core import to_jsonable_python
 
+from gridgov_common.ids import new_uuid
+
 
 class MalformedMessage(Exception):
     """A bus message that is not a valid envelope; it goes to the DLQ without retries."""
@@ -18,7 +20,7 @@ class MalformedMessage(Exception):
 class Envelope(BaseModel):
     """A message on the bus: identity, type, provenance and a typed payload (a dict on the wire)."""
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    id: uuid.UUID = Field(default_factory=new_uuid)  # time-ordered: keys of handled tables
     type: str
     version: int = 1
     occurred_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
@@ -23,6 +22,7 @@ from gridgov_common.errors import Conflict, ErrorDetail, Forbidden, NotFound, Va
 from gridgov_common.events.alarms import AlarmGroupEvent
 from gridgov_common.events.media import DeviceFix
 from gridgov_common.events.reports import Location, ReportLocated, ReportReceived
+from gridgov_common.ids import new_id
 from gridgov_common.logs import correlation
 from gridgov_dispatch.context import DispatchContext
 from gridgov_dispatch.departments import service as departments
@@ -371,7 +371,7 @@ def _new_ticket_values(ctx: DispatchContext, located: ReportLocated, routed: rul
     """The columns of a registered ticket of a located report, with what routing decided."""
     report, location = located.report, located.location
     return dict(
-        id=str(uuid.uuid4()),
+        id=new_id(),
         report_id=report.report_id,
         category_code=report.category_code,
         description=report.description,

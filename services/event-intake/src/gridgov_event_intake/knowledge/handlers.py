@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -13,6 +12,7 @@ from sqlmodel import select
 
 from gridgov_common.db import Database
 from gridgov_common.errors import Conflict, ErrorDetail
+from gridgov_common.ids import new_id
 from gridgov_event_intake.knowledge import indicator, rules, service
 from gridgov_event_intake.knowledge.models import KnowledgeArticle
 from gridgov_event_intake.knowledge.schemas import ArticleReplace, ArticleWrite
@@ -33,7 +33,7 @@ def create_article(db: Database, body: ArticleWrite, author: str, day: date) -> 
     """Store a new article (version 1)."""
     content = _content(body, day)
     now = datetime.now(UTC)
-    article = KnowledgeArticle(id=str(uuid.uuid4()), **content, created_by=author, created_at=now,
+    article = KnowledgeArticle(id=new_id(), **content, created_by=author, created_at=now,
                                updated_by=author, updated_at=now)
     with db.session() as session:
         session.add(article)

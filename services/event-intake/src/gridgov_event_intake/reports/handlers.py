@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from gridgov_common.db import Database, OutboxSession
 from gridgov_common.errors import ErrorDetail, RateLimited, ValidationFailed
 from gridgov_common.events.reports import REPORT_RECEIVED, ReportReceived
 from gridgov_common.events.tickets import TicketEvent
+from gridgov_common.ids import new_id
 from gridgov_common.logs import correlation
 from gridgov_event_intake.assist import repeat
 from gridgov_event_intake.assist import service as assist
@@ -265,7 +265,7 @@ NOT_SUGGESTED = dict.fromkeys(("suggested", "suggestion_model_version", "suggest
 
 def _persist(db: Database, session: Session, draft: Draft, key: str | None) -> Accepted:
     now = datetime.now(UTC)
-    report_id = str(uuid.uuid4())
+    report_id = new_id()
     _stage(session, {
         "id": report_id, "channel": draft.channel, "category_code": draft.category_code,
         "description": draft.description, "lon": draft.lon, "lat": draft.lat, "source_crs": draft.source_crs,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from gridgov_common.auth import Principal
 from gridgov_common.db import Database
 from gridgov_common.errors import Conflict, ErrorDetail, ValidationFailed
+from gridgov_common.ids import new_id
 from gridgov_notification.contacts import service, validation
 from gridgov_notification.contacts.models import ContactPoint
 from gridgov_notification.contacts.schemas import ContactPointCreate
@@ -21,7 +21,7 @@ def add_contact(db: Database, principal: Principal, data: ContactPointCreate) ->
     with db.session() as session:
         if service.find(session, data.address, data.channel, data.target):
             raise Conflict("contact point exists", [ErrorDetail("target", "already a contact point of this address")])
-        contact = ContactPoint(id=str(uuid.uuid4()), address=data.address, channel=data.channel, target=data.target,
+        contact = ContactPoint(id=new_id(), address=data.address, channel=data.channel, target=data.target,
                                secret=data.secret, active=data.active, created_at=datetime.now(UTC),
                                created_by=principal.sub)
         session.add(contact)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from gridgov_common.events.tickets import TicketEvent
+from gridgov_common.ids import new_id
 from gridgov_notification import subscriptions
 from gridgov_notification.deliveries.models import PENDING, SENT
 from gridgov_notification.deliveries.policy import QuietHours, first_attempt_at, is_urgent
@@ -88,7 +88,7 @@ def plan(event_id: str, event_type: str, event: TicketEvent, notices: list[Notic
             subject, body = template.render(context)
             inbox = channel == INBOX
             out.append(PlannedDelivery(
-                id=str(uuid.uuid4()), event_id=event_id, event_type=event_type, ticket_id=event.ticket_id,
+                id=new_id(), event_id=event_id, event_type=event_type, ticket_id=event.ticket_id,
                 report_id=event.report_id, address=notice.recipient, channel=channel, target=target,
                 contact_id=contact_id, template=template.name, subject=_clip(subject, SUBJECT_MAX),
                 body=_clip(body, BODY_MAX), urgent=urgent, status=SENT if inbox else PENDING,

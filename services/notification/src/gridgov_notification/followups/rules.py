@@ -11,7 +11,6 @@ into it are followed up.
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from gridgov_common.errors import Conflict, ErrorDetail, Forbidden, Gone, Unauth
 from gridgov_common.events.feedback import REPORTER, operator
 from gridgov_common.events.reports import SENSING_CHANNELS
 from gridgov_common.events.tickets import TicketEvent
+from gridgov_common.ids import new_id
 from gridgov_notification.subscriptions import (
     COMMAND_CENTRE,
     Notice,
@@ -91,7 +91,7 @@ def channel_of(reporter_id: str, event: TicketEvent) -> str | None:
 def drafts_for(event: TicketEvent, now: datetime, days: int, skip: Collection[str] = (),
                token: Callable[[], str] = new_token) -> list[FollowupDraft]:
     """One follow-up per reporter of a closed ticket, except those in ``skip`` (already asked for this event)."""
-    return [FollowupDraft(id=str(uuid.uuid4()), token=token(), reporter_id=reporter_id, report_id=report_id,
+    return [FollowupDraft(id=new_id(), token=token(), reporter_id=reporter_id, report_id=report_id,
                           channel=channel_of(reporter_id, event), expires_at=expiry(now, days))
             for reporter_id, report_id in reporters(event) if reporter_id not in skip]
 

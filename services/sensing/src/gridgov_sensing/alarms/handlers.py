@@ -20,7 +20,6 @@ group when its ticket closes; the next alarm of that fingerprint opens a new gro
 
 from __future__ import annotations
 
-import uuid
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from gridgov_common import ids
 from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.bus.topics import ALARMS_EVENTS, REPORTS_RECEIVED
 from gridgov_common.db import Database, write_outbox
@@ -369,7 +369,7 @@ _CLOSE_QUIET = update(G).where(
 def _group_params(run: _Run, now: datetime) -> dict[str, Any]:
     """The row a run would open as a new group (its id new; a case's report id derived from it)."""
     received, kind = run.received, run.kind
-    new_id = str(uuid.uuid4())
+    new_id = ids.new_id()
     state = INITIAL_STATE.get(kind.case_policy, "recorded")
     report_id = cases.report_id_of(new_id) if state == "case" else None
     return {
@@ -566,7 +566,7 @@ def _open_case(session: Session, ctx: GroupingContext, received: AlarmReceived, 
             reporter_role="device", submitted_at=now)
         ctx.db.add_outbox(session, REPORTS_RECEIVED, cases.report_envelope(payload, causation_id=row["id"]))
     elif state == "pending_verification":
-        tasks.append({"id": str(uuid.uuid4()), "group_id": group_id, "grid_code": received.grid_code,
+        tasks.append({"id": ids.new_id(), "group_id": group_id, "grid_code": received.grid_code,
                       "alarm_type": kind.code, "device_id": received.alarm.device_id, "state": "pending",
                       "created_at": now})
 

@@ -22,6 +22,7 @@ from gridgov_common.bus.topics import ALARMS_RAW, ALARMS_RECEIVED, dlq
 from gridgov_common.db import Database, write_outbox
 from gridgov_common.errors import ErrorDetail, ValidationFailed
 from gridgov_common.events.alarms import ALARM_RECEIVED, AlarmIn
+from gridgov_common.ids import new_id
 from gridgov_sensing.alarms.directory import DeviceFacts, TypeFacts, directory_of
 from gridgov_sensing.alarms.fingerprint import MissingFingerprintField, fingerprint, values_of
 
@@ -50,7 +51,7 @@ def envelope_id_text(source: str, alarm_id: str | None) -> str:
     """``str(envelope_id(source, alarm_id))``: the text of ``uuid.uuid5`` in sensing's namespace written from the
     SHA-1 directly (building a ``uuid.UUID`` and printing it was a fifth of ingest's time in a profile)."""
     if not alarm_id:
-        return str(uuid.uuid4())
+        return new_id()
     name = f"{source}\x1f{alarm_id}".encode()
     digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name).digest()[:16])  # noqa: S324 - RFC 4122 version 5
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
@@ -156,7 +157,7 @@ def reject_raw(db: Database, raw: bytes, reason: str, source: str = "mqtt", key:
             "key": key, "value": raw.decode("utf-8", errors="replace"), "failed_at": datetime.now(UTC).isoformat()}
     with db.session() as session:
         session.execute(insert(db.tables.outbox).values(
-            topic=dlq(ALARMS_RAW), key=key, message_id=str(uuid.uuid4()),
+            topic=dlq(ALARMS_RAW), key=key, message_id=new_id(),
             value=json.dumps(body, ensure_ascii=False).encode(), created_at=datetime.now(UTC)))
         session.commit()
     db.outbox_written.set()

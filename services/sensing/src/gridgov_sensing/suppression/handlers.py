@@ -3,7 +3,6 @@ consumer reloads them), and replay a rule over the stored alarms before enforcin
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +11,7 @@ from sqlalchemy import or_, select
 from gridgov_common.auth import Principal
 from gridgov_common.db import Database
 from gridgov_common.errors import ErrorDetail, NotFound, ValidationFailed
+from gridgov_common.ids import new_id
 from gridgov_sensing.alarms.directory import directory_of
 from gridgov_sensing.alarms.durations import parse_duration
 from gridgov_sensing.alarms.models import Alarm, AlarmGroup
@@ -81,7 +81,7 @@ def list_rules(db: Database, now: datetime) -> list[RuleRead]:
 def create_rule(db: Database, principal: Principal, body: RuleWrite, now: datetime) -> RuleRead:
     """Store a new rule; every grouping consumer applies it from its next batch."""
     with db.session() as session:
-        row = SuppressionRule(id=str(uuid.uuid4()), name=body.name, kind=body.kind, mode=body.mode,
+        row = SuppressionRule(id=new_id(), name=body.name, kind=body.kind, mode=body.mode,
                               created_by=principal.sub, created_at=now, updated_at=now)
         _apply(row, body, _known_types(db, session), now)
         session.add(row)
