@@ -173,22 +173,30 @@ def _staged(session: Session, slot: str, table: Table, what: str, rule: tuple, e
     return entry[1]
 
 
-def _insert_of(session: Session) -> Callable[[Table], Any]:
-    """The INSERT construct of the session's dialect (both have ON CONFLICT)."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+# The staged writes' statements, built once per (dialect, table, rule): a consumer batch of a message or two spent
+# more CPU building its INSERT … ON CONFLICT constructs than running them (issue #18). Bounded by the tables.
+_STATEMENTS: dict[tuple[str, Table, tuple], Any] = {}
+
+
+def _statement(session: Session, table: Table, rule: tuple, build: Callable[[Any], Any]) -> Any:
+    """``build(INSERT of table)`` in the session's dialect (both have ON CONFLICT), built once per rule."""
+    dialect = session.get_bind().dialect.name
+    statement = _STATEMENTS.get((dialect, table, rule))
+    if statement is None:
+        statement = _STATEMENTS[(dialect, table, rule)] = build((pg_insert if dialect == "postgresql"
+                                                                 else sqlite_insert)(table))
+    return statement
 
 
 def _insert_staged(session: Session) -> None:
     staged = session.info.pop(_ROWS, None)
     if not staged:
         return
-    insert_of = _insert_of(session)
     for table, (conflict, rows) in staged.items():
         if not rows:
             continue
-        statement = insert_of(table)
-        if conflict:
-            statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
+        statement = _statement(session, table, conflict, lambda insert, keys=conflict: insert.on_conflict_do_nothing(
+            index_elements=list(keys)) if keys else insert)
         session.execute(statement, rows)
 
 
@@ -212,18 +220,19 @@ def _upsert_latest(session: Session) -> None:
     staged = session.info.pop(_LATEST, None)
     if not staged:
         return
-    insert_of = _insert_of(session)
     for table, ((key, order, keep), rows) in staged.items():
         if not rows:
             continue
-        statement = insert_of(table)
-        new = statement.excluded
-        columns = [c.name for c in table.columns if c.name != key]
-        statement = statement.on_conflict_do_update(
-            index_elements=[key],
-            set_={c: func.coalesce(new[c], table.c[c]) if c in keep else new[c] for c in columns},
-            where=table.c[order] <= new[order])
-        session.execute(statement, list(rows.values()))
+
+        def build(insert: Any, table: Table = table, key: str = key, order: str = order, keep: tuple = keep) -> Any:
+            new = insert.excluded
+            columns = [c.name for c in table.columns if c.name != key]
+            return insert.on_conflict_do_update(
+                index_elements=[key],
+                set_={c: func.coalesce(new[c], table.c[c]) if c in keep else new[c] for c in columns},
+                where=table.c[order] <= new[order])
+
+        session.execute(_statement(session, table, ("latest", key, order, keep), build), list(rows.values()))
 
 
 def _forget_staged(session: Session, previous_transaction) -> None:  # noqa: ANN001
@@ -274,6 +283,7 @@ def bind_rows(rows: Sequence[Sequence[Any]], processors: Sequence[tuple[int, Cal
 
 
 OUTBOX_COLUMNS = ("topic", "key", "message_id", "value", "created_at")
+_OUTBOX_SQL = "gridgov_outbox_insert"  # key in the outbox table's ``info``: (dialect name, SQL, bind processors)
 
 
 def write_outbox(session: Session, rows: Sequence[tuple]) -> None:
@@ -284,7 +294,12 @@ def write_outbox(session: Session, rows: Sequence[tuple]) -> None:
     if not rows:
         return
     conn = session.connection()
-    sql, processors = positional_insert(conn.dialect, session.info["outbox_table"], OUTBOX_COLUMNS, tail="")
+    table = session.info["outbox_table"]
+    made = table.info.get(_OUTBOX_SQL)  # the statement of this table, made once (a consumer batch writes here)
+    if made is None or made[0] != conn.dialect.name:
+        made = table.info[_OUTBOX_SQL] = (conn.dialect.name,
+                                          *positional_insert(conn.dialect, table, OUTBOX_COLUMNS, tail=""))
+    _, sql, processors = made
     # A batch's rows share one created_at, converted once; the message bytes are all distinct (not memoised).
     conn.exec_driver_sql(sql, bind_rows(rows, processors, memo={OUTBOX_COLUMNS.index("created_at")}))
     session.info["outbox_dirty"] = True
@@ -301,8 +316,7 @@ class OutboxSession(Session):
         """Insert the staged outbox rows (in staging order, so ids keep per-key order), then commit."""
         rows = self.info.pop("outbox_rows", None)
         if rows:
-            self.execute(insert(self.info["outbox_table"]), rows)
-            self.info["outbox_dirty"] = True
+            write_outbox(self, [(r["topic"], r["key"], r["message_id"], r["value"], r["created_at"]) for r in rows])
         super().commit()
 
     def rollback(self) -> None:
@@ -390,25 +404,41 @@ class Database:
         back to one message at a time, so a poison message is isolated and dead-lettered alone.
         """
 
+        # The bookkeeping as driver SQL, its text made once (per batch size for the query): at the loop's usual
+        # rates a batch holds a message or two, and building these statements and running them through
+        # SQLAlchemy's execution cost more CPU than the rest of the transaction (issue #18,
+        # bench/consumer_overhead.py). What is stored is what SQLAlchemy stores (the columns' bind processors).
         handled = self.tables.handled
+        dialect = self.engine.dialect
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        name = dialect.identifier_preparer.quote(handled.name)
+        record_sql, processors = positional_insert(dialect, handled, ("consumer", "message_id", "handled_at"), "")
+        queries: dict[int, str] = {}
+
+        def seen_sql(n: int) -> str:
+            sql = queries.get(n)
+            if sql is None:  # one text per batch size, a few hundred at most (the runner's poll is bounded)
+                sql = queries[n] = (f"SELECT message_id FROM {name} WHERE consumer = {mark} "
+                                    f"AND message_id IN ({', '.join([mark] * n)})")
+            return sql
 
         def handle(envelopes: list[Envelope]) -> None:
             ids = [str(e.id) for e in envelopes]
             now = datetime.now(UTC)
             with self.session() as session:
+                conn = session.connection()
                 # One query and one insert for the whole batch, instead of two statements per message.
-                seen = set(session.execute(select(handled.c.message_id).where(
-                    handled.c.consumer == consumer, handled.c.message_id.in_(ids))).scalars())
+                seen = {row[0] for row in conn.exec_driver_sql(seen_sql(len(ids)), (consumer, *ids))}
                 fresh = []
                 for envelope, message_id in zip(envelopes, ids, strict=True):
                     if message_id in seen:
                         continue
                     seen.add(message_id)
-                    fresh.append({"consumer": consumer, "message_id": message_id, "handled_at": now})
+                    fresh.append((consumer, message_id, now))
                     with correlation(envelope.correlation_id):
                         apply(session, envelope)
                 if fresh:
-                    session.execute(insert(handled), fresh)
+                    conn.exec_driver_sql(record_sql, bind_rows(fresh, processors, memo={2}))
                 session.commit()
 
         return handle

@@ -1,11 +1,12 @@
-"""gridgov_common.db.write_outbox: outbox rows written now in one driver call store what ``Database.add_outbox``
-stores at commit, on SQLite and (with the real-stack env) PostgreSQL, and the relay is woken after the commit."""
+"""gridgov_common.db.write_outbox (which ``Database.add_outbox``'s rows also go through at commit): outbox rows
+written in one driver call store what SQLAlchemy's insert stores, on SQLite and (with the real-stack env)
+PostgreSQL, and the relay is woken after the commit."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, insert, select
 
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.db import write_outbox
@@ -22,13 +23,14 @@ def stored(db) -> list[tuple]:
         return [tuple(r) for r in rows]
 
 
-def test_rows_written_now_store_what_add_outbox_stores_at_commit(db):
+def test_rows_written_now_store_what_sqlalchemy_stores(db):
     at = datetime(2026, 12, 3, 12, 15, 1, 123456, tzinfo=UTC)  # outbox times are UTC (add_outbox: now(UTC))
     envelopes = [Envelope(type="t.x", key=f"k{i}", producer="test", correlation_id="c-1", payload={"i": i, "n": "井盖"})
                  for i in range(3)]
-    with db.session() as session:
-        for envelope in envelopes:
-            db.add_outbox(session, "topic.a", envelope)
+    with db.session() as session:  # the reference: SQLAlchemy's own insert of the same rows
+        session.execute(insert(db.tables.outbox), [
+            {"topic": "topic.a", "key": e.key, "message_id": str(e.id), "value": e.to_bytes(), "created_at": at}
+            for e in envelopes])
         session.commit()
     by_orm = stored(db)
     db.outbox_written.clear()  # set by that commit; the relay would have cleared it

@@ -1,0 +1,55 @@
+"""gridgov_common.db.Database.idempotent_batch: each message applied once — a repeat inside a batch, a redelivered
+batch, a message another batch handled — and its handled-message row stored as SQLAlchemy stores it, on SQLite and
+(with the real-stack env) PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import MetaData, select
+
+from gridgov_common.bus.envelope import Envelope
+
+METADATA = MetaData()  # the Database adds the outbox and handled-message tables to it
+
+
+def _envelope(i: int) -> Envelope:
+    return Envelope(type="t.x", key=f"k{i}", producer="test", correlation_id=f"c-{i}", payload={"i": i})
+
+
+def _handled(db) -> list[tuple]:
+    table = db.tables.handled
+    with db.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(table.c.consumer, table.c.message_id, table.c.handled_at)
+                                               .order_by(table.c.consumer, table.c.message_id))]
+
+
+def test_each_message_is_applied_once_and_recorded_once(db):
+    applied: list[tuple[str, int]] = []
+    first = db.idempotent_batch("c.one", lambda _s, e: applied.append(("one", e.payload["i"])))
+    other = db.idempotent_batch("c.two", lambda _s, e: applied.append(("two", e.payload["i"])))
+    a, b, c = _envelope(1), _envelope(2), _envelope(3)
+    before = datetime.now(UTC)
+    first([a, b, a])  # a repeat inside the batch
+    first([a, b])  # the batch delivered again
+    first([b, c])  # one handled before, one new
+    other([a])  # another consumer group handles the same message for itself
+    after = datetime.now(UTC)
+    assert applied == [("one", 1), ("one", 2), ("one", 3), ("two", 1)]
+    rows = _handled(db)
+    assert sorted((r[0], r[1]) for r in rows) == sorted(
+        [("c.one", str(a.id)), ("c.one", str(b.id)), ("c.one", str(c.id)), ("c.two", str(a.id))])
+    # The time as SQLAlchemy reads it back: SQLite's naive UTC wall time, PostgreSQL's aware one.
+    assert all(before <= r[2].replace(tzinfo=r[2].tzinfo or UTC) <= after for r in rows)
+
+
+def test_a_failing_message_records_nothing_of_its_batch(db):
+    def apply(_session, envelope: Envelope) -> None:
+        if envelope.payload["i"] == 2:
+            raise ValueError("poison")
+
+    handle = db.idempotent_batch("c.fail", apply)
+    with pytest.raises(ValueError, match="poison"):
+        handle([_envelope(1), _envelope(2)])
+    assert _handled(db) == []
