@@ -37,6 +37,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from gridgov_common.ids import uuid7_text
+
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 CHANNELS: tuple[str, ...] = ("patrol", "hotline", "citizen", "open311")
 CHANNEL_SHARE = (0.55, 0.25, 0.15, 0.05)
@@ -176,15 +178,11 @@ def stable_id(seed: int, kind: str, index: int, at_s: int) -> str:
 
     Time-ordered because the ids are primary keys (a ticket's, its audit rows' ``(ticket_id, seq)``, a report's,
     analytics' facts): the history inserts cases in time order, so each index grows at its end instead of at
-    random pages all over it (the audit rows' key index is the largest of the load). Formatted by hand: the
-    ``UUID`` object costs more than the hash, and a history makes half a million of them.
+    random pages all over it (the audit rows' key index is the largest of the load). The live services' ids are
+    UUIDv7 too (``gridgov_common.ids``), random where these are hashed.
     """
-    h = bytearray((at_s * 1000).to_bytes(6, "big"))  # the plan's past is after 1970: never negative
-    h += hashlib.sha1(_NS + f"gridgov-history/{seed}/{kind}/{index}".encode()).digest()[6:16]
-    h[6] = (h[6] & 0x0F) | 0x70
-    h[8] = (h[8] & 0x3F) | 0x80
-    x = h.hex()
-    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+    # The plan's past is after 1970: the time is never negative.
+    return uuid7_text(at_s * 1000, hashlib.sha1(_NS + f"gridgov-history/{seed}/{kind}/{index}".encode()).digest()[6:16])
 
 
 _NS = uuid.NAMESPACE_URL.bytes

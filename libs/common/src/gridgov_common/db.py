@@ -173,19 +173,24 @@ def _staged(session: Session, slot: str, table: Table, what: str, rule: tuple, e
     return entry[1]
 
 
-# The staged writes' statements, built once per (dialect, table, rule): a consumer batch of a message or two spent
-# more CPU building its INSERT … ON CONFLICT constructs than running them (issue #18). Bounded by the tables.
-_STATEMENTS: dict[tuple[str, Table, tuple], Any] = {}
+# The hot writes' statements (the staged writes' INSERT … ON CONFLICT, the outbox's driver INSERT), made once per
+# (dialect, table, rule): a consumer batch of a message or two spent more CPU building them than running them
+# (issue #18). Bounded by the tables.
+_MADE: dict[tuple[str, Table, tuple], Any] = {}
+
+
+def _made(dialect: str, table: Table, rule: tuple, make: Callable[[], Any]) -> Any:
+    """``make()``, remembered for this dialect, table and rule."""
+    made = _MADE.get((dialect, table, rule))
+    if made is None:
+        made = _MADE[(dialect, table, rule)] = make()
+    return made
 
 
 def _statement(session: Session, table: Table, rule: tuple, build: Callable[[Any], Any]) -> Any:
     """``build(INSERT of table)`` in the session's dialect (both have ON CONFLICT), built once per rule."""
     dialect = session.get_bind().dialect.name
-    statement = _STATEMENTS.get((dialect, table, rule))
-    if statement is None:
-        statement = _STATEMENTS[(dialect, table, rule)] = build((pg_insert if dialect == "postgresql"
-                                                                 else sqlite_insert)(table))
-    return statement
+    return _made(dialect, table, rule, lambda: build((pg_insert if dialect == "postgresql" else sqlite_insert)(table)))
 
 
 def _insert_staged(session: Session) -> None:
@@ -195,8 +200,8 @@ def _insert_staged(session: Session) -> None:
     for table, (conflict, rows) in staged.items():
         if not rows:
             continue
-        statement = _statement(session, table, conflict, lambda insert, keys=conflict: insert.on_conflict_do_nothing(
-            index_elements=list(keys)) if keys else insert)
+        statement = _statement(session, table, ("do_nothing", conflict), lambda insert, keys=conflict: (
+            insert.on_conflict_do_nothing(index_elements=list(keys)) if keys else insert))
         session.execute(statement, rows)
 
 
@@ -283,7 +288,6 @@ def bind_rows(rows: Sequence[Sequence[Any]], processors: Sequence[tuple[int, Cal
 
 
 OUTBOX_COLUMNS = ("topic", "key", "message_id", "value", "created_at")
-_OUTBOX_SQL = "gridgov_outbox_insert"  # key in the outbox table's ``info``: (dialect name, SQL, bind processors)
 
 
 def write_outbox(session: Session, rows: Sequence[tuple]) -> None:
@@ -295,11 +299,8 @@ def write_outbox(session: Session, rows: Sequence[tuple]) -> None:
         return
     conn = session.connection()
     table = session.info["outbox_table"]
-    made = table.info.get(_OUTBOX_SQL)  # the statement of this table, made once (a consumer batch writes here)
-    if made is None or made[0] != conn.dialect.name:
-        made = table.info[_OUTBOX_SQL] = (conn.dialect.name,
-                                          *positional_insert(conn.dialect, table, OUTBOX_COLUMNS, tail=""))
-    _, sql, processors = made
+    sql, processors = _made(conn.dialect.name, table, ("positional", OUTBOX_COLUMNS),
+                            lambda: positional_insert(conn.dialect, table, OUTBOX_COLUMNS, tail=""))
     # A batch's rows share one created_at, converted once; the message bytes are all distinct (not memoised).
     conn.exec_driver_sql(sql, bind_rows(rows, processors, memo={OUTBOX_COLUMNS.index("created_at")}))
     session.info["outbox_dirty"] = True

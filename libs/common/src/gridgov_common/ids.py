@@ -52,3 +52,15 @@ def new_uuid() -> uuid.UUID:
 def new_id() -> str:
     """A new time-ordered id (UUIDv7) as its 36-character text: the key of a new row."""
     return str(uuid.UUID(int=uuid7_int()))
+
+
+def uuid7_text(ms: int, tail: bytes) -> str:
+    """The text of the UUIDv7 of Unix millisecond ``ms`` whose other 74 bits are taken from the 10 bytes ``tail``
+    (version and variant bits overwritten): for deterministic ids, e.g. the demo history's, from a hash of a name.
+    Formatted by hand: building a ``uuid.UUID`` to print it costs more than the hash."""
+    h = bytearray(ms.to_bytes(6, "big"))
+    h += tail[:10]
+    h[6] = (h[6] & 0x0F) | 0x70
+    h[8] = (h[8] & 0x3F) | 0x80
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"

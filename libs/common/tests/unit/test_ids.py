@@ -7,7 +7,7 @@ import time
 import uuid
 
 from gridgov_common.bus.envelope import Envelope
-from gridgov_common.ids import new_id, new_uuid, uuid7_int
+from gridgov_common.ids import new_id, new_uuid, uuid7_int, uuid7_text
 
 
 def _ms(u: uuid.UUID) -> int:
@@ -65,3 +65,13 @@ def test_an_envelope_gets_a_time_ordered_id():
     b = Envelope(type="t", producer="p", key="k", correlation_id="c", payload={})
     assert a.id.version == 7 and str(a.id) < str(b.id)
     assert new_uuid().version == 7
+
+
+def test_a_deterministic_id_keeps_its_time_and_the_tail_it_was_given():
+    tail = bytes(range(200, 210))
+    made = uuid.UUID(uuid7_text(1_764_000_000_123, tail))
+    assert (made.version, made.variant, _ms(made)) == (7, uuid.RFC_4122, 1_764_000_000_123)
+    # Only the version nibble and the two variant bits of the tail are overwritten.
+    assert made.bytes[6] & 0x0F == tail[0] & 0x0F and made.bytes[7] == tail[1]
+    assert made.bytes[8] & 0x3F == tail[2] & 0x3F and made.bytes[9:] == tail[3:]
+    assert uuid7_text(1_764_000_000_123, tail) == str(made)  # the same text every time
