@@ -63,14 +63,24 @@ def _mask_match(match: re.Match[str]) -> str:
     return f"{match['head']}{match['sep1']}****{match['sep2']}{match['tail']}"
 
 
+# Every text a phone pattern matches contains this (the pattern without its prefix and edge rules): most log lines
+# have none, and one search for it costs ~1 µs where the full pass, which calls back into Python for each UUID in
+# the line, cost ~9 µs for a line with three UUIDs — about a tenth of writing the line (issue #18).
+_MAYBE_PHONE = re.compile(r"1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}")
+
+
 def mask_phones(text: str) -> str:
     """Mask every mobile number in ``text`` as 138****1234; identifiers (UUIDs, order numbers) stay whole."""
+    if _MAYBE_PHONE.search(text) is None:
+        return text
     return _PHONE_OR_UUID.sub(_mask_match, text)
 
 
 def redact(text: str) -> str:
     """``text`` fit for a log: SQL parameters hidden, mobile numbers masked."""
-    return mask_phones(_SQL_PARAMETERS.sub(PARAMETERS_HIDDEN, text))
+    if "[parameters: " in text:
+        text = _SQL_PARAMETERS.sub(PARAMETERS_HIDDEN, text)
+    return mask_phones(text)
 
 
 def _redact_value(value: Any) -> Any:
@@ -104,10 +114,8 @@ class PhoneMaskingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record with phone numbers masked and SQL parameters hidden; never drops a record."""
-        message = record.getMessage()
-        masked = redact(message)
-        if masked != message:
-            record.msg, record.args = masked, None
+        # The message is formatted once, here: the formatter's getMessage then returns it as it is.
+        record.msg, record.args = redact(record.getMessage()), None
         record._gridgov_redacted = True  # the JSON formatter need not redact the message a second time
         if record.exc_info and not record.exc_text:
             # Formatters reuse exc_text when it is set, so the traceback is rendered once, here, redacted.

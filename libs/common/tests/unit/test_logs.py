@@ -5,6 +5,7 @@ Through ``configure_logging`` and a real stream handler, in both the JSON and th
 
 import json
 import logging
+import random
 import uuid
 
 import pytest
@@ -93,6 +94,23 @@ def test_mask_phones_leaves_landline_and_mixed_separators_alone():
     # Decided: only mainland mobile numbers are masked; a landline identifies an office, not a citizen.
     assert mask_phones("0769-22831234") == "0769-22831234"
     assert mask_phones("12345678901") == "12345678901"  # 12x is no mobile prefix
+
+
+def test_mask_phones_quick_look_never_skips_a_line_the_full_pass_would_change():
+    # mask_phones skips its full pass when a cheaper pattern finds nothing: over lines made of digits, separators,
+    # prefixes, UUIDs and CJK, the answer must be the full pass's every time.
+    from gridgov_common.logs import _PHONE_OR_UUID, _mask_match
+
+    rng = random.Random(18)
+    pieces = ["1", "3", "8", "9", "0", "5", " ", "-", "+86", "86", "电话", "a", "_", str(uuid.uuid4()), "138",
+              "1234", "5678", "13812345678", "138 1234 5678", "+86 138-1234-5678"]
+    changed = 0
+    for _ in range(20_000):
+        line = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        full = _PHONE_OR_UUID.sub(_mask_match, line)
+        assert mask_phones(line) == full, line
+        changed += full != line
+    assert changed > 1000  # the corpus does hold phones, so both branches were taken
 
 
 @pytest.mark.parametrize("json_lines", [True, False])
