@@ -2,6 +2,7 @@
 migrated and seeded by their own code, reports, tickets and the analytics read model loaded in forked workers, the
 marker written last; on ``gridgov up`` it runs once per data directory; a run interrupted half-way completes."""
 
+import gc
 import json
 import subprocess
 import sys
@@ -55,6 +56,8 @@ def test_history_generate_loads_every_service_once_and_a_rerun_completes_an_inte
     engine.dispose()
     again = run.ensure(data, days=3, per_day=120, show=False, jobs=1)
     assert again is not None and again["cases"] == cases
+    # In this process (jobs=1) the load froze the heap and paused automatic collection: both put back after it.
+    assert gc.isenabled() and gc.get_freeze_count() == 0
     assert _count(data / "event-intake.db", "SELECT count(*) FROM report") == cases
     assert _count(data / "dispatch.db", "SELECT count(*) FROM ticket_transition") == rows["ticket_transition"]
     assert _count(data / "analytics.db", "SELECT count(*) FROM ticket_fact") == rows["ticket"]

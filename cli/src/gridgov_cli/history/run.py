@@ -15,6 +15,7 @@ generated, the row counts and the seconds each part took.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import multiprocessing
@@ -22,6 +23,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -160,9 +162,34 @@ _WORK: dict[str, Any] = {}  # what the worker processes inherit (fork): the plan
 def _load_chunk(start: int) -> dict[str, Any]:
     """Make one chunk of the plan's cases and load it into dispatch, intake and analytics; its counts, seconds and
     the chunk's outcomes and channels."""
+    draws, dbs, loader, chunk = _WORK["draws"], _WORK["dbs"], _WORK["loader"], _WORK["chunk"]
+    with _collect_once():
+        return _load_chunk_now(start, draws, dbs, loader, chunk)
+
+
+@contextmanager
+def _collect_once() -> Iterator[None]:
+    """No automatic collection while a chunk loads; one young collection after it.
+
+    Why (issue #15): a chunk builds hundreds of thousands of objects that live until it is written (its cases,
+    tickets, transitions, events); automatic collections walked them again and again and promoted them, and the
+    full collections then walked every one: in a 6-day run the two workers spent 2.5 s of CPU collecting (0.12 s
+    now; 12 days, 3 runs each: 34.8 -> 29.3 s). Reference counting frees the chunk when it is done; the collection
+    after it takes whatever cycles it left, so memory stays bounded by one chunk (the largest process's peak RSS
+    was 258 MB before and after).
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(1)
+
+
+def _load_chunk_now(start: int, draws: Any, dbs: dict[str, Any], loader: Any, chunk: int) -> dict[str, Any]:
+    """``_load_chunk``'s work, with the worker's state given."""
     from gridgov_event_intake.reports import backfill as intake_backfill
 
-    draws, dbs, loader, chunk = _WORK["draws"], _WORK["dbs"], _WORK["loader"], _WORK["chunk"]
     t0 = time.perf_counter()
     part = draws.cases(start, start + chunk)  # made here, in the worker: the parent only drew the plan
     t1 = time.perf_counter()
@@ -268,6 +295,10 @@ def generate(data_dir: Path, *, days: int = 90, per_day: int = 2400, seed: int =
     for db in _engines():
         db.engine.dispose()  # no connection crosses the fork; the loader's connections are made anew, tuned
         _tune_for_load(db.engine)
+    # What exists now (the plan, the loader, the catalogs, the libraries) lives until the end: out of the
+    # collector's scans, in this process and in the workers forked from it; back in at the end (``unfreeze``).
+    gc.collect()
+    gc.freeze()
     if jobs == 1:
         results: Iterator[dict[str, Any]] = map(_load_chunk, starts)
         pool = None
@@ -294,6 +325,7 @@ def generate(data_dir: Path, *, days: int = 90, per_day: int = 2400, seed: int =
             pool.close()
             pool.join()
         _WORK.clear()
+        gc.unfreeze()
     for engine in (dispatch.db.engine, dbs["intake"].engine, *([dbs["analytics"].engine] if dbs["analytics"] else [])):
         _checkpoint(engine)
     seconds["load"] = time.perf_counter() - t

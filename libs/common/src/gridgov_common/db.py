@@ -187,8 +187,9 @@ def _made(dialect: str, table: Table, rule: tuple, make: Callable[[], Any]) -> A
     return made
 
 
-def _statement(session: Session, table: Table, rule: tuple, build: Callable[[Any], Any]) -> Any:
-    """``build(INSERT of table)`` in the session's dialect (both have ON CONFLICT), built once per rule."""
+def insert_statement(session: Session, table: Table, rule: tuple, build: Callable[[Any], Any]) -> Any:
+    """``build(INSERT of table)`` in the session's dialect (both have ON CONFLICT), built once per ``rule`` (a
+    tuple naming what ``build`` makes) and reused by every later batch."""
     dialect = session.get_bind().dialect.name
     return _made(dialect, table, rule, lambda: build((pg_insert if dialect == "postgresql" else sqlite_insert)(table)))
 
@@ -200,7 +201,7 @@ def _insert_staged(session: Session) -> None:
     for table, (conflict, rows) in staged.items():
         if not rows:
             continue
-        statement = _statement(session, table, ("do_nothing", conflict), lambda insert, keys=conflict: (
+        statement = insert_statement(session, table, ("do_nothing", conflict), lambda insert, keys=conflict: (
             insert.on_conflict_do_nothing(index_elements=list(keys)) if keys else insert))
         session.execute(statement, rows)
 
@@ -237,7 +238,7 @@ def _upsert_latest(session: Session) -> None:
                 set_={c: func.coalesce(new[c], table.c[c]) if c in keep else new[c] for c in columns},
                 where=table.c[order] <= new[order])
 
-        session.execute(_statement(session, table, ("latest", key, order, keep), build), list(rows.values()))
+        session.execute(insert_statement(session, table, ("latest", key, order, keep), build), list(rows.values()))
 
 
 def _forget_staged(session: Session, previous_transaction) -> None:  # noqa: ANN001
