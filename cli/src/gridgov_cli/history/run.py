@@ -159,14 +159,6 @@ def _the_end(data_dir: Path, days: int, per_day: int, seed: int) -> datetime:
 _WORK: dict[str, Any] = {}  # what the worker processes inherit (fork): the plan's draws, the loader, the databases
 
 
-def _load_chunk(start: int) -> dict[str, Any]:
-    """Make one chunk of the plan's cases and load it into dispatch, intake and analytics; its counts, seconds and
-    the chunk's outcomes and channels."""
-    draws, dbs, loader, chunk = _WORK["draws"], _WORK["dbs"], _WORK["loader"], _WORK["chunk"]
-    with _collect_once():
-        return _load_chunk_now(start, draws, dbs, loader, chunk)
-
-
 @contextmanager
 def _collect_once() -> Iterator[None]:
     """No automatic collection while a chunk loads; one young collection after it.
@@ -186,10 +178,18 @@ def _collect_once() -> Iterator[None]:
         gc.collect(1)
 
 
-def _load_chunk_now(start: int, draws: Any, dbs: dict[str, Any], loader: Any, chunk: int) -> dict[str, Any]:
-    """``_load_chunk``'s work, with the worker's state given."""
+def _load_chunk(start: int) -> dict[str, Any]:
+    """Make one chunk of the plan's cases and load it into dispatch, intake and analytics; its counts, seconds and
+    the chunk's outcomes and channels."""
+    with _collect_once():  # the chunk's objects are freed as ``_load`` returns, before the collection runs
+        return _load(start)
+
+
+def _load(start: int) -> dict[str, Any]:
+    """``_load_chunk``'s work."""
     from gridgov_event_intake.reports import backfill as intake_backfill
 
+    draws, dbs, loader, chunk = _WORK["draws"], _WORK["dbs"], _WORK["loader"], _WORK["chunk"]
     t0 = time.perf_counter()
     part = draws.cases(start, start + chunk)  # made here, in the worker: the parent only drew the plan
     t1 = time.perf_counter()

@@ -26,14 +26,13 @@ import sqlalchemy as sa
 
 from gridgov_analytics.cube import service
 from gridgov_analytics.cube.models import HISTORY, DailyCount, TicketFact
-from gridgov_analytics.cube.projection import FactState, project
+from gridgov_analytics.cube.projection import COUNT_KEY, FactState, project
 from gridgov_common.db import Database, bind_rows, positional_insert
 from gridgov_common.events.feedback import FeedbackReceived
 from gridgov_common.events.tickets import TicketEvent
 
 CHUNK = 50_000  # events per transaction
 HISTORY_MARKER = "history_loaded_at"
-COUNT_KEY = ("day", "grid_code", "village_code", "town_code", "category_code", "channel", "measure")
 
 
 @dataclass(frozen=True)

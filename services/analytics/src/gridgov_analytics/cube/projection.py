@@ -61,6 +61,10 @@ class Increment(NamedTuple):
     n: int = 1
 
 
+# The key of a daily count (its table's conflict target, with the origin): every field of an increment but ``n``.
+COUNT_KEY: tuple[str, ...] = Increment._fields[:-1]
+
+
 @dataclass(frozen=True)
 class PendingRating:
     """A rating that came before its ticket's first event: counted once the ticket's codes are known."""

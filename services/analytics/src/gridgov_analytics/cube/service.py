@@ -12,7 +12,7 @@ from sqlalchemy import Select, and_, delete, func, literal, or_, select, update
 from sqlmodel import Session
 
 from gridgov_analytics.cube.models import BUS, HISTORY, CubeState, DailyCount, TicketFact
-from gridgov_analytics.cube.projection import FactState, Increment, PendingRating
+from gridgov_analytics.cube.projection import COUNT_KEY, FactState, Increment, PendingRating
 from gridgov_analytics.tables import messaging
 from gridgov_common.db import insert_statement
 
@@ -90,7 +90,6 @@ def load_facts(session: Session, ticket_ids: Iterable[str]) -> dict[str, StoredF
 # The cube's upserts, each built once per dialect (``insert_statement``): a batch of the loop's few events spent
 # more CPU building them — ``excluded`` makes an alias of the table with a proxy of every column, cyclic garbage
 # the collector then walked — than running them (issue #18).
-_COUNT_KEYS = ("day", "grid_code", "village_code", "town_code", "category_code", "channel", "measure")
 
 
 def _fact_upsert(insert):
@@ -100,7 +99,7 @@ def _fact_upsert(insert):
 
 
 def _count_upsert(insert):
-    return insert.on_conflict_do_update(index_elements=[*_COUNT_KEYS, "origin"],
+    return insert.on_conflict_do_update(index_elements=[*COUNT_KEY, "origin"],
                                         set_={"n": insert.table.c.n + insert.excluded.n})
 
 
@@ -119,7 +118,7 @@ def aggregate(increments: Iterable[Increment]) -> Counter:
     """The increments summed per distinct key (day, grid, village, town, category, channel, measure)."""
     totals: Counter = Counter()
     for inc in increments:
-        totals[inc[:7]] += inc.n
+        totals[inc[:-1]] += inc.n  # the key: every field but n
     return totals
 
 
@@ -147,7 +146,7 @@ def apply_batch(session: Session, facts: Mapping[str, FactState], increments: It
         session.execute(insert_statement(session, TicketFact.__table__, ("cube_fact",), _fact_upsert), fact_rows)
     totals = aggregate(increments)
     if totals:
-        rows = [{**dict(zip(_COUNT_KEYS, key, strict=True)), "origin": origin, "n": n}
+        rows = [{**dict(zip(COUNT_KEY, key, strict=True)), "origin": origin, "n": n}
                 for key, n in sorted(totals.items()) if n]
         session.execute(insert_statement(session, DailyCount.__table__, ("cube_count",), _count_upsert), rows)
     return len(fact_rows), len(totals)
