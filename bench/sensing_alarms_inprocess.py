@@ -67,6 +67,7 @@ def run_once(args) -> dict:
     from gridgov_common.bus.envelope import Envelope
     from gridgov_common.bus.topics import ALARMS_RECEIVED
     from gridgov_common.db import Database
+    from gridgov_sensing import tables as sensing_tables
     from gridgov_sensing.alarms import models as _alarm_models  # noqa: F401 - registers the tables
     from gridgov_sensing.alarms.consumers import ALARMS
     from gridgov_sensing.alarms.handlers import grouping_context
@@ -87,7 +88,8 @@ def run_once(args) -> dict:
         url, drop = _pg_database(args.pg_admin_url)
     else:
         url = f"sqlite:///{work / 'sensing.db'}"
-    db = Database(url, metadata, "sensing")
+    # As the service opens it (the page cache its tables module asks for; an older sensing may name none).
+    db = Database(url, metadata, "sensing", sqlite_cache_kib=getattr(sensing_tables, "SQLITE_CACHE_KIB", None))
     try:
         db.create_all()
         seed_alarm_types(db)

@@ -85,8 +85,9 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
 _SNAPSHOT = "gridgov_snapshot"  # a connection's execution option: its transaction only reads, from one snapshot
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned for the backend: WAL SQLite in the embedded stack, pooled PostgreSQL otherwise."""
+def make_engine(url: str, sqlite_cache_kib: int | None = None) -> Engine:
+    """An engine tuned for the backend: WAL SQLite in the embedded stack (a page cache of ``sqlite_cache_kib`` per
+    connection, SQLite's 2,000 KiB when None), pooled PostgreSQL otherwise."""
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -105,6 +106,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
+            if sqlite_cache_kib:
+                cur.execute(f"PRAGMA cache_size=-{int(sqlite_cache_kib)}")  # negative: KiB, not pages
             cur.close()
             # Let SQLAlchemy issue BEGIN itself (pysqlite's own transaction handling is off).
             dbapi_conn.isolation_level = None
@@ -331,14 +334,15 @@ class Database:
     """One service's database: engine, sessions, outbox and idempotency records."""
 
     def __init__(self, url: str, metadata: MetaData, service_name: str,
-                 session_class: type[OutboxSession] = OutboxSession):
+                 session_class: type[OutboxSession] = OutboxSession, sqlite_cache_kib: int | None = None):
         self.url = url
         self.metadata = metadata
         self.service_name = service_name
         # A service whose transactions stage rows of their own to write at commit passes its subclass here,
         # at construction, rather than hooking the shared class (see event-intake's ReportSession).
         self.session_class = session_class
-        self.engine = make_engine(url)
+        # A service whose batches touch more pages than SQLite's default cache holds passes a larger one.
+        self.engine = make_engine(url, sqlite_cache_kib)
         self.tables = messaging_tables(metadata) if "outbox" not in metadata.tables else MessagingTables(
             metadata.tables["outbox"], metadata.tables["handled_message"]
         )
