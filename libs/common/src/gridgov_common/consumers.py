@@ -29,6 +29,7 @@ from typing import Generic, TypeVar
 from sqlmodel import Session
 
 from gridgov_common.bus.envelope import Envelope
+from gridgov_common.bus.runner import MAX_BATCH
 from gridgov_common.db import Database
 from gridgov_common.runtime import ConsumerSpec
 
@@ -47,6 +48,8 @@ class MessageTable(Generic[D]):
     # A cheap test of a message as received (its type is listed): False when it can concern none of the handlers.
     # It must depend on the message alone, so that a redelivery is refused the same way.
     wants: Callable[[Envelope], bool] | None = None
+    # Records per polled batch (one transaction): larger for a group whose per-batch work folds repeats together.
+    max_batch: int = MAX_BATCH
 
     def follows(self, envelope: Envelope) -> bool:
         """Whether a message is one this group applies: its type is listed and ``wants`` does not refuse it."""
@@ -89,4 +92,4 @@ def batch_consumer_spec(db: Database, table: MessageTable[D], deps_of: Callable[
         if after_batch is not None:
             after_batch()
 
-    return ConsumerSpec(table.group, list(table.topics), handle, instances)
+    return ConsumerSpec(table.group, list(table.topics), handle, instances, table.max_batch)

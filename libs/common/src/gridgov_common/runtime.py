@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.interface import Bus, open_bus
-from gridgov_common.bus.runner import ConsumerRunner
+from gridgov_common.bus.runner import MAX_BATCH, ConsumerRunner
 from gridgov_common.bus.topics import COMPACTED_TOPICS, all_topics_with_dlq
 from gridgov_common.db import Database, OutboxRelay
 from gridgov_common.settings import ServiceSettings
@@ -30,6 +30,7 @@ class ConsumerSpec:
     topics: list[str]
     handler: Callable[[list[Envelope]], None]
     instances: int = 1
+    max_batch: int = MAX_BATCH  # records per polled batch
 
 
 @dataclass
@@ -80,7 +81,7 @@ class ServiceRuntime:
             for spec in self.consumers:
                 for i in range(spec.instances):
                     runner = ConsumerRunner(bus, spec.group, spec.topics, spec.handler,
-                                            name=f"{spec.group}-{i}")
+                                            name=f"{spec.group}-{i}", max_batch=spec.max_batch)
                     runner.start()
                     self.runners.append(runner)
 

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from sqlalchemy import Column, MetaData, String, Table, event, insert, select
 
 from gridgov_common.bus.envelope import Envelope
+from gridgov_common.bus.runner import MAX_BATCH
 from gridgov_common.categories import SEED_VERSION, seed_book, seed_csv
 from gridgov_common.consumers import MessageTable, consumer_spec
 from gridgov_common.db import Database
@@ -106,6 +107,13 @@ def test_consumer_spec_failing_handler_rolls_back_the_batch_and_skips_after(db):
     assert effects(db) == [] and after == []  # nothing of the batch committed; the runner retries it alone
     with db.engine.connect() as conn:
         assert conn.execute(select(db.tables.handled.c.message_id)).scalars().all() == []
+
+
+def test_a_tables_max_batch_reaches_its_consumer_spec(db):
+    default = consumer_spec(db, MessageTable[None]("g", ("t",), {"a.happened": ()}), lambda: None)
+    larger = consumer_spec(db, MessageTable[None]("h", ("t",), {"a.happened": ()}, max_batch=1_000), lambda: None)
+    assert default.max_batch == MAX_BATCH
+    assert larger.max_batch == 1_000
 
 
 def test_message_table_describe_names_handlers_by_type():

@@ -62,6 +62,16 @@ def test_runner_dead_letters_malformed_and_failing_messages_and_goes_on(tmp_path
     assert sum(bus.committed("g", TOPIC).values()) == 4
 
 
+def test_runner_polls_at_most_its_max_batch(tmp_path):
+    bus = make_bus(tmp_path)
+    bus.publish([OutgoingMessage(TOPIC, "a", envelope("a", n).to_bytes()) for n in range(50)])
+    sizes: list[int] = []
+    runner = ConsumerRunner(bus, "g", [TOPIC], lambda envs: sizes.append(len(envs)), max_batch=7)
+    run_until(runner, lambda: sum(sizes) == 50)
+    assert sum(sizes) == 50
+    assert max(sizes) == 7  # the backlog came in batches of at most 7, and full ones while it lasted
+
+
 def test_runner_retries_transient_failures_without_dead_lettering(tmp_path):
     bus = make_bus(tmp_path)
     calls = []

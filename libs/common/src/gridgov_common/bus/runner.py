@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[list[Envelope]], None]  # handles a batch; idempotent per message
 
 MAX_ATTEMPTS = 3
-MAX_BATCH = 200  # records per polled batch: one transaction, one commit of offsets
+MAX_BATCH = 200  # records per polled batch (unless the consumer asks for another): one transaction, one offsets commit
 # Polls returning nothing while the member's partitions hold unfetched records for this long count as a stall.
 # Far above a rebalance (session timeout 10 s) or a broker restart's recovery, far below a test's patience.
 STALL_S = 30.0
@@ -61,8 +61,10 @@ def dead_letter(record: Record, error: str, consumer: str) -> OutgoingMessage:
 class ConsumerRunner(threading.Thread):
     """Runs one consumer-group member in a thread until stopped."""
 
-    def __init__(self, bus: Bus, group: str, topics: list[str], handler: Handler, name: str | None = None):
+    def __init__(self, bus: Bus, group: str, topics: list[str], handler: Handler, name: str | None = None,
+                 max_batch: int = MAX_BATCH):
         super().__init__(name=name or f"consumer-{group}", daemon=True)
+        self.max_batch = max_batch
         self.bus = bus
         self.group = group
         self.topics = topics
@@ -107,7 +109,7 @@ class ConsumerRunner(threading.Thread):
     def _loop(self, consumer) -> None:  # noqa: ANN001
         progressed = time.monotonic()  # last time this member got records, or had nothing left to get
         while not self._stopping.is_set():
-            records = consumer.poll(timeout=0.5, max_records=MAX_BATCH)
+            records = consumer.poll(timeout=0.5, max_records=self.max_batch)
             self.assigned = consumer.assignment()
             now = time.monotonic()
             if now - self._lag_checked > 1.0:  # lag costs a query (a request on Kafka)

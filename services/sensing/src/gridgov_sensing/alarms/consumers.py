@@ -25,7 +25,12 @@ from gridgov_sensing.alarms.handlers import (
 )
 from gridgov_sensing.settings import SensingSettings
 
-ALARMS = MessageTable[GroupingContext]("sensing.alarms", (ALARMS_RECEIVED,), {ALARM_RECEIVED: (group_alarm,)})
+# An alarm storm's repeats of one fingerprint fold into one upsert per batch, and a batch's fixed work (the context,
+# the quiet-group query, the commit) is shared by its alarms: polls of up to 1,000 alarms instead of the runner's
+# 200 (bench/sensing_alarms_inprocess.py --poll, two interleaved rounds: 0.29 -> 0.22 ms CPU per alarm).
+GROUPING_BATCH = 1_000
+ALARMS = MessageTable[GroupingContext]("sensing.alarms", (ALARMS_RECEIVED,), {ALARM_RECEIVED: (group_alarm,)},
+                                       max_batch=GROUPING_BATCH)
 TICKETS = MessageTable[object]("sensing.tickets", (TICKETS_EVENTS,), {
     f"ticket.{name}": (follow_ticket,) for name in TICKET_EVENT_NAMES.values()}, wants=concerns_cases)
 
