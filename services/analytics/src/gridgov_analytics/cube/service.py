@@ -90,8 +90,6 @@ def load_facts(session: Session, ticket_ids: Iterable[str]) -> dict[str, StoredF
 # The cube's upserts, each built once per dialect (``insert_statement``): a batch of the loop's few events spent
 # more CPU building them — ``excluded`` makes an alias of the table with a proxy of every column, cyclic garbage
 # the collector then walked — than running them (issue #18).
-
-
 def _fact_upsert(insert):
     table = insert.table
     return insert.on_conflict_do_update(index_elements=[table.c.ticket_id], set_={

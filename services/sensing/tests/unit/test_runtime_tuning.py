@@ -1,0 +1,39 @@
+"""What sensing's runtime asks of the shared machinery for alarm storms: its own poll size for the grouping
+consumer, and a larger SQLite page cache (both measured: bench/results/sensing_grouping_batch.json,
+bench/results/sensing_cache.json)."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from gridgov_common.bus.runner import MAX_BATCH
+from gridgov_common.settings import CommonSettings
+from gridgov_sensing.alarms.consumers import ALARMS, GROUPING_BATCH
+from gridgov_sensing.app import build_runtime
+from gridgov_sensing.runtime import SensingRuntime
+from gridgov_sensing.settings import SensingSettings
+from gridgov_sensing.tables import SQLITE_CACHE_KIB
+
+
+@pytest.fixture
+def runtime(tmp_path) -> Iterator[SensingRuntime]:
+    common = CommonSettings(data_dir=tmp_path, jwt_secret="x" * 32, log_json=False)
+    # The URL named here: a PostgreSQL one in the environment (CI's real-stack phase) must not replace it.
+    settings = SensingSettings(common=common, database_url=f"sqlite:///{tmp_path / 'sensing.db'}", run_relay=False,
+                               run_consumers=False)
+    built = build_runtime(settings)
+    yield built
+    built.db.engine.dispose()
+
+
+def test_the_grouping_consumer_polls_its_own_batch_size_and_the_others_the_default(runtime):
+    sizes = {spec.group: spec.max_batch for spec in runtime.consumers}
+    assert GROUPING_BATCH > MAX_BATCH
+    assert sizes[ALARMS.group] == GROUPING_BATCH
+    assert {size for group, size in sizes.items() if group != ALARMS.group} == {MAX_BATCH}
+
+
+def test_sensing_opens_its_sqlite_database_with_its_page_cache(runtime):
+    assert SQLITE_CACHE_KIB > 2_000  # larger than SQLite's default, or there is nothing to set
+    with runtime.db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -SQLITE_CACHE_KIB
