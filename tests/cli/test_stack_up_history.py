@@ -108,6 +108,42 @@ def test_failed_demo_devices_keep_the_stack_and_the_history_follows(tmp_path, mo
     assert "grid-registry refused" in capfd.readouterr().err
 
 
+def test_the_history_loads_before_the_first_classifier_is_trained(tmp_path, monkeypatch, fake_stack):
+    # The console is empty until the history loads; a seat assistant without a model only abstains: the history
+    # must not wait for the training (issue #15).
+    from gridgov_cli import assist, sensing
+
+    monkeypatch.setenv("GRIDGOV_DEMO_DEVICES", "100")
+    monkeypatch.delenv("GRIDGOV_ASSIST_TRAIN", raising=False)
+    asked = tmp_path / "asked"  # the steps run in a forked child: what they saw comes back through a file
+
+    def step(name):
+        def record(*_args, **_kw):
+            with asked.open("a") as fh:
+                fh.write(name + "\n")
+        return record
+
+    monkeypatch.setattr(sensing, "ensure_demo_devices", step("devices"))
+    monkeypatch.setattr(history_run, "ensure", step("history"))
+    monkeypatch.setattr(assist, "ensure_demo_model", step("assist"))
+    assert stack.run_up(tmp_path) == 0
+    assert asked.read_text().splitlines() == ["devices", "history", "assist"]
+
+
+def test_ctrl_c_during_the_history_trains_no_classifier(tmp_path, monkeypatch, fake_stack):
+    from gridgov_cli import assist
+
+    trained = tmp_path / "trained"
+
+    def interrupted(data_dir, **_kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(history_run, "ensure", interrupted)
+    monkeypatch.setattr(assist, "ensure_demo_model", lambda *_a, **_k: trained.write_text("yes"))
+    assert stack.run_up(tmp_path) == 130
+    assert not trained.exists()
+
+
 def test_history_off_skips_it(tmp_path, monkeypatch, fake_stack):
     monkeypatch.setenv("GRIDGOV_HISTORY", "0")
     asked = tmp_path / "asked"

@@ -336,12 +336,12 @@ def run_up(data_dir: Path, ready_timeout: float = 90.0, mode: str = "fork") -> i
 
 
 def _demo_data(data_dir: Path, registry_url: str) -> None:
-    """The demo data's steps in order: the first classifier, then (unless GRIDGOV_HISTORY=0) the devices and the
-    history; exits with 130 if interrupted (Ctrl-C), after saying so if the history was loading."""
-    try:
-        _assist(data_dir)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    """The demo data's steps in order: (unless GRIDGOV_HISTORY=0) the devices and the history, then the first
+    classifier; exits with 130 if interrupted (Ctrl-C), after saying so if the history was loading.
+
+    The history comes before the classifier (issue #15): the console, the board and the risk map are empty until
+    it loads, while the seat assistant without a model only abstains ("no_model", the operator picks the code).
+    Training first held the history back by its 14.5 s on every first start."""
     if os.environ.get("GRIDGOV_HISTORY", "1") != "0":
         try:
             _devices(data_dir, registry_url)
@@ -350,6 +350,10 @@ def _demo_data(data_dir: Path, registry_url: str) -> None:
             print("gridgov up stopped while generating the history; the next `gridgov up` completes it",
                   file=sys.stderr, flush=True)
             sys.exit(130)
+    try:
+        _assist(data_dir)
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 def load_demo_data(data_dir: Path, registry_url: str) -> int:
