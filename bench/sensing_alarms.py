@@ -17,7 +17,7 @@ dispatch's ``dispatch`` transition. ``--profile`` (embedded) runs ingest and gro
 cProfile on a copy of the run's sensing database and prints the top functions.
 
 Run:  uv run --frozen python bench/sensing_alarms.py [--stacks embedded,distributed] [--alarms 100000]
-      [--devices 50000] [--batch 2000] [--latency-seconds 20] [--profile]
+      [--devices 50000] [--batch 2000] [--replicas 2] [--latency-seconds 20] [--profile]
 (distributed needs GRIDGOV_TEST_KAFKA_BOOTSTRAP_SERVERS and GRIDGOV_TEST_PG_ADMIN_URL). Every wait is bounded.
 Results: bench/results/sensing_alarms.json (``--out`` to write elsewhere).
 """
@@ -192,15 +192,16 @@ def encode_batches(alarms, start: datetime, producers: int, batch: int) -> list[
              for i in range(0, len(p), batch)] for p in per]
 
 
-def post_all(url: str, headers: dict, bodies: list[list[tuple[int, bytes]]], timeout_s: float) -> dict:
-    """Each producer thread posts its bodies in order; the figures of the whole replay."""
+def post_all(urls: list[str], headers: dict, bodies: list[list[tuple[int, bytes]]], timeout_s: float) -> dict:
+    """Each producer thread posts its bodies in order (producer i to ``urls[i % len(urls)]``, as a Service spreads
+    connections over replicas); the figures of the whole replay."""
     lock = threading.Lock()
     accepted = [0]
     failures: list[str] = []
     request_s: list[float] = []
     deadline = time.monotonic() + timeout_s
 
-    def producer(mine: list[tuple[int, bytes]]) -> None:
+    def producer(url: str, mine: list[tuple[int, bytes]]) -> None:
         with httpx.Client(timeout=120, headers={**headers, "Content-Type": "application/json"}) as client:
             for n, body in mine:
                 if time.monotonic() > deadline:
@@ -220,7 +221,7 @@ def post_all(url: str, headers: dict, bodies: list[list[tuple[int, bytes]]], tim
                     elif len(failures) < 20:
                         failures.append(why)
 
-    threads = [threading.Thread(target=producer, args=(b,)) for b in bodies]
+    threads = [threading.Thread(target=producer, args=(urls[i % len(urls)], b)) for i, b in enumerate(bodies)]
     t_start, w_start = time.monotonic(), time.time()
     for t in threads:
         t.start()
@@ -399,16 +400,21 @@ def throughput_on(stack: Stack, args) -> dict:
           f"{len(expected_counts(alarms)):,} fingerprints, {sum(a.paired for a in alarms):,} racing pairs "
           f"(prepared in {prep_s:.1f} s)", flush=True)
 
-    pid = stack.procs["sensing"].pid
+    urls = [stack.url("sensing")]
+    if args.replicas == 2:  # a second sensing process: same database and consumer group (the -consumer Deployment
+        # scaled to two, the API behind one Service); the group's partitions are shared between the two members
+        urls.append(stack.start_extra("sensing", {"GRIDGOV_SENSING_MQTT_CLIENT_ID": "gridgov-sensing-2"}))
+        time.sleep(3)  # the embedded bus rebalances each second; let both members own partitions before the load
+    pids = [stack.procs["sensing"].pid] + ([stack.extra.pid] if args.replicas == 2 else [])
+    pid = pids[0]
     sampler = Sampler(pid)
     sampler.start()
-    load_before, cpu_before, infra_before = load_average(), cpu_s(pid), infra_cpu_s()
-    posted = post_all(stack.url("sensing"), stack.auth(sub="bench-vms", role="device_gateway"), bodies,
-                      args.timeout)
+    load_before, cpu_before, infra_before = load_average(), sum(map(cpu_s, pids)), infra_cpu_s()
+    posted = post_all(urls, stack.auth(sub="bench-vms", role="device_gateway"), bodies, args.timeout)
     print(f"[{kind}] ingest: {posted['accepted']:,} accepted in {posted['seconds']:.1f} s "
           f"({posted['accepted'] / posted['seconds']:,.0f}/s); failures {posted['failures'][:3]}", flush=True)
     last_stored, stored = wait_drained(engine, posted["accepted"], args.timeout)
-    cpu_after, infra_after, load_after = cpu_s(pid), infra_cpu_s(), load_average()
+    cpu_after, infra_after, load_after = sum(map(cpu_s, pids)), infra_cpu_s(), load_average()
     rss = sampler.stop()
     rss["peak_vmhwm_mb"] = round(peak_rss_mb(pid), 1)
     e2e_s = last_stored - posted["wall_start"]
@@ -428,7 +434,7 @@ def throughput_on(stack: Stack, args) -> dict:
     result = {
         "devices": len(devices), "device_generation_s": round(reg_s, 1), "alarms": len(alarms),
         "fingerprints": checks["fingerprints_expected"], "racing_pairs": sum(a.paired for a in alarms),
-        "producers": args.producers, "batch": args.batch,
+        "producers": args.producers, "batch": args.batch, "sensing_processes": len(pids),
         "ingest": {"accepted": posted["accepted"], "seconds": round(posted["seconds"], 2),
                    "alarms_per_s": round(posted["accepted"] / posted["seconds"]),
                    "requests": posted["requests"], "request_p50_ms": posted["request_p50_ms"],
@@ -678,6 +684,8 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=50_000, help="450,000 for the Dongguan-scale set")
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--producers", type=int, default=8)
+    parser.add_argument("--replicas", type=int, default=1, choices=(1, 2),
+                        help="sensing processes (2: a second one in the same consumer group, posts spread)")
     parser.add_argument("--batch", type=int, default=2000, help="alarms per POST (≤ 10,000)")
     parser.add_argument("--timeout", type=float, default=900, help="bound on every wait, seconds")
     parser.add_argument("--latency-seconds", type=int, default=0, help="0: no latency scenario")
