@@ -165,7 +165,7 @@ def test_a_batch_of_many_fingerprints_is_one_upsert_statement(tmp_path):
 
 
 def log_rows() -> list[dict]:
-    """Two alarm log rows as grouping builds them (times aware, JSON values, None)."""
+    """Three alarm log rows as grouping builds them (times aware, JSON values, None, an integral float)."""
     at = NOW.astimezone(timezone(timedelta(hours=8)))  # a non-UTC offset: stored as its UTC instant
     base = {"alarm_id": "p-1", "group_id": None, "fingerprint": "f" * 32, "alarm_type": "exposed_garbage",
             "device_id": CAMERA, "grid_code": GRID, "village_code": VILLAGE, "town_code": None, "state": "firing",
@@ -176,6 +176,8 @@ def log_rows() -> list[dict]:
          "labels": {"zone": "东城"}, "monitored_by": ["r1"]},
         {**base, "id": str(uuid.uuid4()), "evidence": None, "labels": {}, "monitored_by": [],
          "alarm_id": None, "confidence": None},
+        # an integral confidence beside 0.9: PostgreSQL's binary array of the column must still be one type
+        {**base, "id": str(uuid.uuid4()), "evidence": None, "labels": {}, "monitored_by": ["r2"], "confidence": 1},
     ]
 
 

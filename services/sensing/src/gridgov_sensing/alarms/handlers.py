@@ -46,7 +46,7 @@ from gridgov_common.events.tickets import TicketEvent
 from gridgov_sensing.alarms import cases
 from gridgov_sensing.alarms.directory import Directory, TypeFacts, directory_of
 from gridgov_sensing.alarms.models import Alarm, AlarmGroup
-from gridgov_sensing.alarms.storage import row_values
+from gridgov_sensing.alarms.storage import row_values, unnest_sql
 from gridgov_sensing.suppression.engine import Candidate, FlapDetector, Verdict, evaluate
 from gridgov_sensing.suppression.service import VERSION_NAME, RuleBook, inhibit_sources, utc
 from gridgov_sensing.verification.models import VerificationTask
@@ -479,7 +479,7 @@ class _Upserted:
 
 def _upsert_parts(conn: Connection) -> tuple[str, str, str, tuple[str, ...]]:
     """The multi-row upsert's SQL split around its rows — ``INSERT INTO alarm_group (…)``, the rows (SQLite: one
-    ``(?, …)`` per row; PostgreSQL: ``SELECT * FROM unnest(%s::type[], …)``, one array per column, so the text
+    ``(?, …)`` per row; PostgreSQL: ``SELECT * FROM unnest(%b::type[], …)``, one array per column, so the text
     is the same whatever the row count and the driver does not parse a new one every batch), ``ON CONFLICT …`` —
     and the columns in order."""
     name = conn.dialect.name
@@ -496,9 +496,8 @@ def _upsert_parts(conn: Connection) -> tuple[str, str, str, tuple[str, ...]]:
 
 
 def _unnest(conn: Connection, table: Any, columns: Sequence[str]) -> str:
-    """``SELECT * FROM unnest(%s::<type>[], …)``: PostgreSQL's rows from one array parameter per column."""
-    return "SELECT * FROM unnest(" + ", ".join(
-        f"%s::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns) + ")"
+    """``SELECT * FROM unnest(%b::<type>[], …)``: PostgreSQL's rows from one binary array parameter per column."""
+    return unnest_sql(table, columns, conn.dialect)
 
 
 def _upsert_rows(conn: Connection, params: list[dict[str, Any]]) -> list[_Upserted]:
