@@ -49,6 +49,10 @@ class KafkaBus:
                     retries=2**31 - 1,
                     max_in_flight_requests_per_connection=1,
                     linger_ms=2,
+                    # Each new 16 KB batch (kafka-python's default) woke the sender thread: ~90 wakeups per
+                    # 2,000-message publish, 7 % of sensing's samples on Kafka. ``publish`` flushes at once, so larger
+                    # batches add no wait; the broker takes up to 1 MB per batch (message.max.bytes).
+                    batch_size=262_144,
                     request_timeout_ms=15000,
                     # Java-client compatible murmur2 partitioner is kafka-python's default for keyed records.
                 )
