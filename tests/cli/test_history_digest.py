@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,11 +51,28 @@ def digest(data_dir: Path) -> tuple[dict[str, int], str]:
     return counts, h.hexdigest()
 
 
+# Run in a fresh interpreter: ``generate`` forks its workers, and a pytest worker may still hold other test files'
+# in-process services (their consumers poll SQLite every few milliseconds); a fork taken while one of those threads
+# holds SQLite's process-wide mutex leaves the child waiting on it for ever (seen once in a CI dry run, 2026-12-05:
+# the two-worker case hung in ``sqlite3.connect`` in a forked worker). ``gridgov up`` and ``gridgov history
+# generate`` fork from processes without such threads.
+_CHILD = """
+import json, sys
+from pathlib import Path
+from gridgov_cli.history import run
+result = run.generate(Path(sys.argv[1]), days=int(sys.argv[2]), per_day=int(sys.argv[3]), seed=int(sys.argv[4]),
+                      show=False, jobs=int(sys.argv[5]), chunk=400)
+print(json.dumps(result["generated_at"]))
+"""
+
+
 def _generate(data_dir: Path, jobs: int) -> tuple[dict[str, int], str]:
     data_dir.mkdir(parents=True)
     (data_dir / run.PARTIAL).write_text(json.dumps({"days": DAYS, "per_day": PER_DAY, "seed": SEED, "now": END}))
-    result = run.generate(data_dir, days=DAYS, per_day=PER_DAY, seed=SEED, show=False, jobs=jobs, chunk=400)
-    assert result["generated_at"] == END
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(data_dir), str(DAYS), str(PER_DAY), str(SEED), str(jobs)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-4000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == END
     return digest(data_dir)
 
 
