@@ -400,12 +400,12 @@ def throughput_on(stack: Stack, args) -> dict:
           f"{len(expected_counts(alarms)):,} fingerprints, {sum(a.paired for a in alarms):,} racing pairs "
           f"(prepared in {prep_s:.1f} s)", flush=True)
 
-    urls = [stack.url("sensing")]
+    urls, pids = [stack.url("sensing")], [stack.procs["sensing"].pid]
     if args.replicas == 2:  # a second sensing process: same database and consumer group (the -consumer Deployment
         # scaled to two, the API behind one Service); the group's partitions are shared between the two members
         urls.append(stack.start_extra("sensing", {"GRIDGOV_SENSING_MQTT_CLIENT_ID": "gridgov-sensing-2"}))
+        pids.append(stack.extra.pid)
         time.sleep(3)  # the embedded bus rebalances each second; let both members own partitions before the load
-    pids = [stack.procs["sensing"].pid] + ([stack.extra.pid] if args.replicas == 2 else [])
     pid = pids[0]
     sampler = Sampler(pid)
     sampler.start()

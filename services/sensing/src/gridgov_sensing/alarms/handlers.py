@@ -249,7 +249,7 @@ def _write_log(conn: Connection, rows: list[dict[str, Any]]) -> None:
         quote = conn.dialect.identifier_preparer.quote
         into = f"INSERT INTO {quote(A.name)} ({', '.join(quote(c) for c in _LOG_COLUMNS)}) "
         sql = _log_sql[dialect] = (into + f"VALUES ({', '.join('?' for _ in _LOG_COLUMNS)})" if sqlite
-                                   else into + _unnest(conn, A, _LOG_COLUMNS))
+                                   else into + unnest_sql(A, _LOG_COLUMNS, conn.dialect))
     values = _converters(dialect, A, _LOG_COLUMNS)
     if sqlite:  # sqlite3's executemany: one prepared statement stepped per row, in C
         conn.exec_driver_sql(sql, [values(row) for row in rows])
@@ -490,14 +490,9 @@ def _upsert_parts(conn: Connection) -> tuple[str, str, str, tuple[str, ...]]:
         head, rest = sql.split(" VALUES (", 1)
         row, tail = rest.split(") ON CONFLICT ", 1)
         columns = tuple(head[head.index("(") + 1:head.rindex(")")].split(", "))
-        rows = "VALUES (" + row + ")" if name == "sqlite" else _unnest(conn, G, columns)
+        rows = "VALUES (" + row + ")" if name == "sqlite" else unnest_sql(G, columns, conn.dialect)
         found = _upsert_sql[name] = (head, rows, " ON CONFLICT " + tail, columns)
     return found
-
-
-def _unnest(conn: Connection, table: Any, columns: Sequence[str]) -> str:
-    """``SELECT * FROM unnest(%b::<type>[], …)``: PostgreSQL's rows from one binary array parameter per column."""
-    return unnest_sql(table, columns, conn.dialect)
 
 
 def _upsert_rows(conn: Connection, params: list[dict[str, Any]]) -> list[_Upserted]:
