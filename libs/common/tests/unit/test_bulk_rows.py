@@ -1,6 +1,8 @@
 """gridgov_common.db's bulk rows (``positional_insert`` + ``bind_rows``), used by the history loaders: what they
 store is what SQLAlchemy's own insert stores, on SQLite and (with the real-stack env) PostgreSQL, with and without
-the per-column memo; a conflicting row is skipped; nothing converts a None."""
+the per-column memo; a conflicting row is skipped; nothing converts a None. On SQLite the datetime columns take a
+shorter way to the same text (``_sqlite_datetime_text``): whole seconds, early years and zones other than UTC
+included."""
 
 from __future__ import annotations
 
@@ -10,15 +12,16 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from gridgov_common.db import Database, bind_rows, positional_insert
 
 METADATA = MetaData()
 KINDS = {name: Table(name, METADATA, Column("id", Integer, primary_key=True), Column("name", String(40)),
                      Column("at", DateTime(timezone=True)), Column("flag", Boolean), Column("x", Float),
-                     Column("doc", JSON))
+                     Column("doc", JSON), Column("at_utc", UTCDateTime()), Column("wall", DateTime()))
          for name in ("bulk", "reference")}
-COLUMNS = ("id", "name", "at", "flag", "x", "doc")
+COLUMNS = ("id", "name", "at", "flag", "x", "doc", "at_utc", "wall")
 
 
 def random_rows(seed: int, n: int) -> list[dict]:
@@ -28,10 +31,14 @@ def random_rows(seed: int, n: int) -> list[dict]:
     base = datetime(2026, 3, 1, tzinfo=UTC)
     out = []
     for i in range(n):
-        at = base + timedelta(days=rng.randrange(3), microseconds=rng.randrange(10**6))
+        at = base + timedelta(days=rng.randrange(3), microseconds=rng.choice([0, rng.randrange(10**6)]))
+        if i % 50 == 0:
+            at = at.replace(year=rng.choice([1, 999, 9999]))
         out.append({"id": i + 1, "name": rng.choice([None, "网格", "a'b", "x" * 40]),
                     "at": rng.choice([None, at.astimezone(rng.choice(zones))]), "flag": rng.choice([None, True, False]),
-                    "x": rng.choice([None, 0.1 + i, -2.5]), "doc": rng.choice([None, {"k": [1, "二"]}])})
+                    "x": rng.choice([None, 0.1 + i, -2.5]), "doc": rng.choice([None, {"k": [1, "二"]}]),
+                    "at_utc": rng.choice([None, at, at.astimezone(rng.choice(zones))]),
+                    "wall": rng.choice([None, at.replace(tzinfo=None)])})
     return out
 
 
@@ -65,6 +72,13 @@ def test_a_row_that_hits_the_key_is_skipped_and_the_stored_one_kept(db):
         conn.exec_driver_sql(sql, bind_rows([(1, "first"), (2, "second")], processors))
         conn.exec_driver_sql(sql, bind_rows([(1, "again"), (3, "third")], processors))
     assert [r[:2] for r in stored(db, KINDS["bulk"])] == [(1, "first"), (2, "second"), (3, "third")]
+
+
+def test_a_naive_time_for_a_utc_column_is_refused_as_sqlalchemy_refuses_it(db):
+    with db.engine.begin() as conn:
+        _sql, processors = positional_insert(conn.dialect, KINDS["bulk"], ("id", "at_utc"))
+    with pytest.raises(ValueError, match="timezone information"):
+        bind_rows([(1, datetime(2026, 3, 1))], processors)
 
 
 def test_bind_rows_of_nothing_is_nothing_and_none_is_never_converted():
