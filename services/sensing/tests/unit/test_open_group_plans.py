@@ -1,0 +1,58 @@
+"""On SQLite, the statements that look up open alarm groups use the index made for them, never a walk over the
+open groups: with no statistics, SQLite's planner took ``is_open = 1`` as an equality on the leading column of
+``ix_alarm_group_open_grid`` and walked every open group per statement (332.6 ms per 500-fingerprint query with
+212,000 open groups in a 1,000,000-alarm replay; issue #16). The plan does not depend on the row count, so a
+replay of a few hundred alarms (quiet groups closed in batches and one by one, resolveds, a case's ticket followed
+and closed) shows it: each statement on ``alarm_group`` that the grouping and the tickets consumers run is
+explained, and none may search by ``is_open`` or scan the table."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+
+from gridgov_common.bus.envelope import new_envelope
+from gridgov_common.bus.topics import REPORTS_RECEIVED
+from gridgov_common.events.tickets import TicketEvent, ticket_event_type
+from services.sensing.tests.alarm_support import CAMERA, GRID, NOW, deliver_tickets, make_db, take_outbox
+from services.sensing.tests.unit.test_alarm_batch_upsert import replay, stream
+
+
+def _case_event(action: str, to_state: str, report_id: str):
+    payload = TicketEvent(ticket_id="T-9", report_id=report_id, action=action, from_state=None, to_state=to_state,
+                          category_code="01002", department="urban", grid_code=GRID, village_code=None,
+                          town_code=None, reporter_id=CAMERA, deadline=None, actor_id="dispatch",
+                          actor_role="system", occurred_at=NOW, channel="video_ai")
+    return new_envelope(type=ticket_event_type(action), producer="dispatch", key="T-9", payload=payload,
+                        correlation_id=report_id)
+
+
+def test_open_groups_are_found_by_their_own_index_on_sqlite(tmp_path):
+    db = make_db(f"sqlite:///{tmp_path}/sensing.db", migrate=True)  # the migrations' indexes, as a city has them
+    seen: list[tuple[str, object]] = []
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _record(_conn, _cursor, statement, parameters, _context, executemany):
+        words = statement.lstrip().split(None, 1)[0].upper()
+        if "alarm_group" in statement and words in ("SELECT", "UPDATE"):
+            seen.append((statement, parameters[0] if executemany else parameters))
+
+    for seed in (1, 2, 3):
+        replay(db, stream(seed))
+    reports = take_outbox(db, REPORTS_RECEIVED)
+    assert reports, "the replay opened no case: nothing of the tickets consumer would run"
+    report_id = reports[0].payload["report_id"]
+    deliver_tickets(db, [_case_event("dispatch", "dispatched", report_id)])
+    deliver_tickets(db, [_case_event("close", "closed", report_id)])
+    event.remove(db.engine, "before_cursor_execute", _record)
+
+    kinds = {" ".join(s.split()[:2]) for s, _ in seen}
+    assert any(s.lstrip().startswith("UPDATE") and "last_seen <" in s for s, _ in seen), kinds  # quiet ones closed
+    assert any("report_id IN" in s for s, _ in seen), kinds  # a case's ticket followed
+    bad = []
+    with db.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        for statement, parameters in seen:
+            plan = [row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters)]
+            if any("ix_alarm_group_open_grid" in p or p.startswith("SCAN alarm_group") for p in plan):
+                bad.append((" ".join(statement.split())[:160], plan))
+    assert not bad, bad
