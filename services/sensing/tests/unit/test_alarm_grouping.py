@@ -7,7 +7,7 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from gridgov_common.bus.envelope import new_envelope
 from gridgov_common.bus.topics import ALARMS_EVENTS, ALARMS_RECEIVED, REPORTS_RECEIVED
@@ -309,6 +309,36 @@ def test_the_sweeper_closes_quiet_groups_without_a_case(db):
     assert close_quiet_groups(db, NOW + minutes(61)) == 1  # record_only, 1h; the case stays
     assert sorted((g.alarm_type, g.is_open) for g in groups(db)) == [("crowd_gathering", False),
                                                                      ("exposed_garbage", True)]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def stack_db(request, tmp_path):
+    """A sensing database on SQLite, and (with the real-stack env) by the migrations on PostgreSQL."""
+    url = f"sqlite:///{tmp_path}/sensing.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    db = make_db(url, migrate=request.param == "postgresql")
+    yield db
+    db.engine.dispose()
+
+
+def test_one_sweep_closes_each_quiet_group_by_its_window_in_one_statement(stack_db):
+    db = stack_db
+    ingest(db, alarm("crowd_gathering", confidence=0.9), alarm("manhole_displaced", SENSOR))
+    ingest(db, alarm("crowd_gathering", CAMERA_2, at=NOW + minutes(30), confidence=0.9), at=NOW + minutes(30))
+    updates = []
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _count(_conn, _cursor, statement, _parameters, _context, _executemany):
+        if statement.lstrip().upper().startswith("UPDATE ALARM_GROUP"):
+            updates.append(statement)
+
+    # crowd_gathering: record_only, a 1 h window; manhole_displaced: a case, which the sweep never closes
+    assert close_quiet_groups(db, NOW + minutes(61)) == 1
+    assert len(updates) == 1, updates  # every type's window in the one statement
+    assert sorted((g.device_id, g.is_open) for g in groups(db)) == [(CAMERA, False), (CAMERA_2, True), (SENSOR, True)]
+    assert close_quiet_groups(db, NOW + minutes(91)) == 1
+    event.remove(db.engine, "before_cursor_execute", _count)
+    assert sorted((g.device_id, g.is_open, g.state) for g in groups(db)) == [
+        (CAMERA, False, "closed"), (CAMERA_2, False, "closed"), (SENSOR, True, "case")]
 
 
 def test_one_batch_keeps_the_order_of_firing_resolved_firing(db):
