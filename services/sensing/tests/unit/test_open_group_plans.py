@@ -1,18 +1,22 @@
-"""On SQLite, the statements that look up open alarm groups use the index made for them, never a walk over the
-open groups: with no statistics, SQLite's planner took ``is_open = 1`` as an equality on the leading column of
+"""On SQLite, the statements that look up open alarm groups use the index made for them, never a walk over the open
+groups: with no statistics, SQLite's planner took ``is_open = 1`` as an equality on the leading column of
 ``ix_alarm_group_open_grid`` and walked every open group per statement (332.6 ms per 500-fingerprint query with
-212,000 open groups in a 1,000,000-alarm replay; issue #16). The plan does not depend on the row count, so a
-replay of a few hundred alarms (quiet groups closed in batches and one by one, resolveds, a case's ticket followed
-and closed) shows it: each statement on ``alarm_group`` that the grouping and the tickets consumers run is
-explained, and none may search by ``is_open`` or scan the table."""
+212,000 open groups in a 1,000,000-alarm replay; issue #16). The plan does not depend on the row count, so a replay
+of a few hundred alarms (quiet groups closed in batches and one by one, resolveds, an inhibition rule's superior
+groups looked up, a case's ticket followed and closed) shows it: each statement on ``alarm_group`` that the grouping
+and the tickets consumers run is explained, and none may search by ``is_open`` or scan the table."""
 
 from __future__ import annotations
+
+import uuid
 
 from sqlalchemy import event
 
 from gridgov_common.bus.envelope import new_envelope
 from gridgov_common.bus.topics import REPORTS_RECEIVED
 from gridgov_common.events.tickets import TicketEvent, ticket_event_type
+from gridgov_sensing.suppression import service as rules_service
+from gridgov_sensing.suppression.models import SuppressionRule
 from services.sensing.tests.alarm_support import CAMERA, GRID, NOW, deliver_tickets, make_db, take_outbox
 from services.sensing.tests.unit.test_alarm_batch_upsert import replay, stream
 
@@ -28,6 +32,12 @@ def _case_event(action: str, to_state: str, report_id: str):
 
 def test_open_groups_are_found_by_their_own_index_on_sqlite(tmp_path):
     db = make_db(f"sqlite:///{tmp_path}/sensing.db", migrate=True)  # the migrations' indexes, as a city has them
+    with db.session() as session:  # smoke and fire seen by a camera inhibits the garbage alarms around it
+        session.add(SuppressionRule(id=str(uuid.uuid4()), name="fire first", kind="inhibit", mode="enforce",
+                                    source_types=["smoke_fire"], alarm_types=["exposed_garbage"],
+                                    equal=["label.zone"], created_by="cc-1", created_at=NOW, updated_at=NOW))
+        rules_service.changed(session)
+        session.commit()
     seen: list[tuple[str, object]] = []
 
     @event.listens_for(db.engine, "before_cursor_execute")
@@ -48,6 +58,7 @@ def test_open_groups_are_found_by_their_own_index_on_sqlite(tmp_path):
     kinds = {" ".join(s.split()[:2]) for s, _ in seen}
     assert any(s.lstrip().startswith("UPDATE") and "last_seen <" in s for s, _ in seen), kinds  # quiet ones closed
     assert any("report_id IN" in s for s, _ in seen), kinds  # a case's ticket followed
+    assert any("resolved_at IS NULL" in s for s, _ in seen), kinds  # an inhibition rule's superior groups
     bad = []
     with db.engine.connect() as conn:
         raw = conn.connection.dbapi_connection

@@ -11,6 +11,7 @@ from gridgov_sensing.suppression.engine import (
     FlapDetector,
     Rule,
     evaluate,
+    needs_sources,
     rule_matches,
     rule_problems,
 )
@@ -197,6 +198,24 @@ def test_monitor_rules_never_suppress(c, rules, sources):
     verdict = evaluate(c, monitored, sources, None)
     assert verdict.suppressed_by is None
     assert verdict.monitored_by == tuple(r.id for r in rules if rule_matches(r, c, sources))
+
+
+@settings(max_examples=300, deadline=None)
+@given(candidates, st.lists(rules_, max_size=4), st.lists(candidates, max_size=3))
+def test_an_alarm_that_needs_no_sources_gets_the_same_verdict_without_them(c, rules, sources):
+    """The grouping consumer skips the look-up of superior groups when ``needs_sources`` says no (a query per
+    alarm); the verdict must not depend on them then."""
+    if not needs_sources(rules, c):
+        assert evaluate(c, rules, sources, 0.5) == evaluate(c, rules, [], 0.5)
+
+
+def test_only_an_inhibit_rules_dependent_types_need_sources():
+    assert needs_sources([INHIBIT], alarm(alarm_type="camera_offline"))  # the dependent type
+    assert not needs_sources([INHIBIT], alarm())  # exposed_garbage: not the rule's
+    assert not needs_sources([INHIBIT], alarm(alarm_type="power_cut"))  # the superior type itself
+    assert not needs_sources([replace(INHIBIT, ends_at=T0)], alarm(alarm_type="camera_offline"))  # over
+    assert not needs_sources([Rule("s1", "snooze", ends_at=T0 + timedelta(hours=1))], alarm())
+    assert not needs_sources([], alarm())
 
 
 @settings(max_examples=150, deadline=None)

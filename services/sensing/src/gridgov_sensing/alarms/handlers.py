@@ -59,9 +59,9 @@ from gridgov_common.events.alarms import (
 from gridgov_common.events.tickets import TicketEvent
 from gridgov_sensing.alarms import cases
 from gridgov_sensing.alarms.directory import Directory, TypeFacts, directory_of
-from gridgov_sensing.alarms.models import OPEN_INDEX, Alarm, AlarmGroup
+from gridgov_sensing.alarms.models import OPEN_INDEX, OPEN_TYPE_INDEX, Alarm, AlarmGroup
 from gridgov_sensing.alarms.storage import row_values, unnest_sql
-from gridgov_sensing.suppression.engine import Candidate, FlapDetector, Verdict, evaluate
+from gridgov_sensing.suppression.engine import Candidate, FlapDetector, Verdict, evaluate, needs_sources
 from gridgov_sensing.suppression.service import VERSION_NAME, RuleBook, inhibit_sources, utc
 from gridgov_sensing.verification.models import VerificationTask
 
@@ -130,7 +130,8 @@ def group_alarm(ctx: GroupingContext, session: Session, envelope: Envelope) -> N
         "labels": dict(alarm.labels), "source": received.source, "suppressed_by": None, "monitored_by": [],
     }
     if alarm.state == "firing":
-        verdict = evaluate(candidate, ctx.rules, _sources(session, ctx, candidate), kind.min_confidence)
+        sources = _sources(session, ctx, candidate) if needs_sources(ctx.rules, candidate) else []
+        verdict = evaluate(candidate, ctx.rules, sources, kind.min_confidence)
         row["monitored_by"] = list(verdict.monitored_by)
         if verdict.suppressed:
             row.update(verdict="suppressed", suppressed_by=verdict.suppressed_by, group_id=None)
@@ -289,6 +290,28 @@ def _forget(session: Session) -> None:
         batch.rows.clear()
 
 
+SOURCE_STATES = ("case", "pending_verification", "recorded", "open")  # a superior group that still counts
+_SOURCES_SQLITE: dict[tuple[str, ...], Any] = {}
+
+
+def _sources_sqlite(present: tuple[str, ...]) -> Any:
+    """``_sources``' query on SQLite for the places the alarm has (built once per combination): the same
+    conditions, by ``ix_alarm_group_open_type`` (see ``_OPEN_OF_SQLITE`` for why the index is named). With 212,000
+    open groups, a sixteenth of them of the superior type, one look-up took 60.3 ms walking every open group and
+    9.9 ms by this index (median of five, 200 sources found)."""
+    found = _SOURCES_SQLITE.get(present)
+    if found is None:
+        columns = (G.c.alarm_type, G.c.device_id, G.c.grid_code, G.c.village_code, G.c.town_code, G.c.last_seen,
+                   G.c.labels)
+        found = _SOURCES_SQLITE[present] = text(
+            f"SELECT {', '.join(col.name for col in columns)} FROM alarm_group INDEXED BY {OPEN_TYPE_INDEX} "
+            f"WHERE alarm_type IN :sources AND is_open AND resolved_at IS NULL "
+            f"AND state IN ({', '.join(repr(s) for s in SOURCE_STATES)}) "
+            f"AND ({' OR '.join(f'{name} = :{name}' for name in present)}) LIMIT {SOURCES_MAX}"
+        ).bindparams(bindparam("sources", expanding=True)).columns(*columns)
+    return found
+
+
 def _sources(session: Session, ctx: GroupingContext, c: Candidate) -> list[Candidate]:
     """The open, firing groups of an inhibit rule's superior types around the alarm (none when no rule needs
     them)."""
@@ -298,11 +321,18 @@ def _sources(session: Session, ctx: GroupingContext, c: Candidate) -> list[Candi
                                               (G.c.town_code, c.town_code)) if value is not None]
     if not places:
         return []
-    rows = session.execute(select(G.c.alarm_type, G.c.device_id, G.c.grid_code, G.c.village_code, G.c.town_code,
-                                  G.c.last_seen, G.c.labels)
-                           .where(G.c.is_open, G.c.resolved_at.is_(None), G.c.alarm_type.in_(sorted(ctx.sources)),
-                                  G.c.state.in_(("case", "pending_verification", "recorded", "open")), or_(*places))
-                           .limit(SOURCES_MAX))
+    if _sqlite(session):  # by the open groups of the superior types, never a walk of every open group
+        present = tuple(name for name, value in (("grid_code", c.grid_code), ("village_code", c.village_code),
+                                                 ("town_code", c.town_code)) if value is not None)
+        rows = session.execute(_sources_sqlite(present), {
+            "sources": sorted(ctx.sources), "grid_code": c.grid_code, "village_code": c.village_code,
+            "town_code": c.town_code})
+    else:
+        rows = session.execute(select(G.c.alarm_type, G.c.device_id, G.c.grid_code, G.c.village_code,
+                                      G.c.town_code, G.c.last_seen, G.c.labels)
+                               .where(G.c.is_open, G.c.resolved_at.is_(None), G.c.alarm_type.in_(sorted(ctx.sources)),
+                                      G.c.state.in_(SOURCE_STATES), or_(*places))
+                               .limit(SOURCES_MAX))
     return [Candidate(r.alarm_type, r.device_id, r.grid_code, r.village_code, r.town_code, None,
                       utc(r.last_seen), dict(r.labels or {})) for r in rows]
 

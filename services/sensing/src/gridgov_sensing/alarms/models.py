@@ -17,6 +17,7 @@ from gridgov_sensing.tables import SensingTable
 
 NULLABLE_JSON = sa.JSON(none_as_null=True)  # None is SQL NULL, not the JSON text 'null' (IS NULL must see it)
 OPEN_INDEX = "uq_alarm_group_open_fingerprint"
+OPEN_TYPE_INDEX = "ix_alarm_group_open_type"
 
 
 class AlarmGroup(SensingTable, table=True):
@@ -27,6 +28,8 @@ class AlarmGroup(SensingTable, table=True):
         sa.Index(OPEN_INDEX, "fingerprint", unique=True, sqlite_where=sa.text("is_open"),
                  postgresql_where=sa.text("is_open")),
         sa.Index("ix_alarm_group_open_grid", "is_open", "grid_code"),
+        # an inhibition rule's superior groups (see ``alarms.handlers._sources``)
+        sa.Index(OPEN_TYPE_INDEX, "alarm_type", sqlite_where=sa.text("is_open"), postgresql_where=sa.text("is_open")),
         sa.Index("ix_alarm_group_lon_lat", "lon", "lat"),
     )
 

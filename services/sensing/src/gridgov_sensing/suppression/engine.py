@@ -140,6 +140,14 @@ def inhibited(rule: Rule, c: Candidate, active_sources: Sequence[Candidate]) -> 
                for s in active_sources)
 
 
+def needs_sources(rules: Sequence[Rule], c: Candidate) -> bool:
+    """Whether any rule could inhibit the alarm, so its verdict depends on the active sources: an inhibit rule in
+    force, in scope, of which the alarm is not a superior type. When none is, ``evaluate`` gives the same verdict
+    with no sources, and the caller need not look them up (a query per alarm)."""
+    return any(r.kind == "inhibit" and c.alarm_type not in r.source_types and in_force(r, c.occurred_at)
+               and in_scope(r, c) for r in rules)
+
+
 def rule_matches(rule: Rule, c: Candidate, active_sources: Sequence[Candidate] = ()) -> bool:
     """Whether the rule, whatever its mode, would suppress the alarm: what a replay counts."""
     if not in_force(rule, c.occurred_at) or not in_scope(rule, c):
