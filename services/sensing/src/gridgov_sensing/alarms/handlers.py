@@ -297,8 +297,8 @@ _SOURCES_SQLITE: dict[tuple[str, ...], Any] = {}
 def _sources_sqlite(present: tuple[str, ...]) -> Any:
     """``_sources``' query on SQLite for the places the alarm has (built once per combination): the same
     conditions, by ``ix_alarm_group_open_type`` (see ``_OPEN_OF_SQLITE`` for why the index is named). With 212,000
-    open groups, a sixteenth of them of the superior type, one look-up took 60.3 ms walking every open group and
-    9.9 ms by this index (median of five, 200 sources found)."""
+    open groups, a sixteenth of them of the superior type, one look-up took 56.6 ms walking every open group and
+    12.0 ms by this index (``bench/sensing_open_groups.py``, median of five, 200 sources found)."""
     found = _SOURCES_SQLITE.get(present)
     if found is None:
         columns = (G.c.alarm_type, G.c.device_id, G.c.grid_code, G.c.village_code, G.c.town_code, G.c.last_seen,
@@ -751,8 +751,8 @@ def close_quiet_groups(db: Database, now: datetime) -> int:
         # One statement for every type, each with its own window (a type not in the directory has none: NULL,
         # never closed): the open groups are walked once per sweep, not once per type. Why (issue #16): on SQLite
         # each type's UPDATE walked every open group (``is_open = 1`` by ``ix_alarm_group_open_grid``); with
-        # 212,000 open groups and the 16 seeded types a sweep held the write lock 1,489 ms, now 129 ms (median of
-        # three, nothing to close).
+        # 212,000 open groups and the 16 seeded types a sweep held the write lock 1,561.5 ms, now 134.5 ms
+        # (``bench/sensing_open_groups.py``, median of five, nothing to close).
         quiet_before = case({kind.code: literal(now - timedelta(seconds=kind.dedupe_window_s), G.c.last_seen.type)
                              for kind in kinds}, value=G.c.alarm_type, else_=null())
         result = session.execute(update(G).where(
