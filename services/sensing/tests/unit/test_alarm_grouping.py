@@ -235,7 +235,8 @@ def test_the_type_confidence_floor_suppresses(db):
     assert alarms_logged(db)[0].suppressed_by == TYPE_CONFIDENCE
 
 
-def test_inhibition_needs_the_equal_key_on_both_sides(db):
+def test_inhibition_needs_the_equal_key_on_both_sides(stack_db):  # SQLite's statement and PostgreSQL's
+    db = stack_db
     add_rule(db, kind="inhibit", mode="enforce", source_types=["smoke_fire"], alarm_types=["exposed_garbage"],
              equal=["label.zone"])
     ingest(db, alarm("smoke_fire", confidence=0.9, labels={"zone": "A"}))

@@ -291,7 +291,14 @@ def _forget(session: Session) -> None:
 
 
 SOURCE_STATES = ("case", "pending_verification", "recorded", "open")  # a superior group that still counts
+_SOURCE_COLUMNS = (G.c.alarm_type, G.c.device_id, G.c.grid_code, G.c.village_code, G.c.town_code, G.c.last_seen,
+                   G.c.labels)
 _SOURCES_SQLITE: dict[tuple[str, ...], Any] = {}
+
+
+def _sql_strings(values: Sequence[str]) -> str:
+    """Fixed codes (states) as SQL string literals for an ``IN (…)`` written out in a statement's text."""
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
 def _sources_sqlite(present: tuple[str, ...]) -> Any:
@@ -301,14 +308,12 @@ def _sources_sqlite(present: tuple[str, ...]) -> Any:
     12.0 ms by this index (``bench/sensing_open_groups.py``, median of five, 200 sources found)."""
     found = _SOURCES_SQLITE.get(present)
     if found is None:
-        columns = (G.c.alarm_type, G.c.device_id, G.c.grid_code, G.c.village_code, G.c.town_code, G.c.last_seen,
-                   G.c.labels)
         found = _SOURCES_SQLITE[present] = text(
-            f"SELECT {', '.join(col.name for col in columns)} FROM alarm_group INDEXED BY {OPEN_TYPE_INDEX} "
+            f"SELECT {', '.join(col.name for col in _SOURCE_COLUMNS)} FROM alarm_group INDEXED BY {OPEN_TYPE_INDEX} "
             f"WHERE alarm_type IN :sources AND is_open AND resolved_at IS NULL "
-            f"AND state IN ({', '.join(repr(s) for s in SOURCE_STATES)}) "
+            f"AND state IN ({_sql_strings(SOURCE_STATES)}) "
             f"AND ({' OR '.join(f'{name} = :{name}' for name in present)}) LIMIT {SOURCES_MAX}"
-        ).bindparams(bindparam("sources", expanding=True)).columns(*columns)
+        ).bindparams(bindparam("sources", expanding=True)).columns(*_SOURCE_COLUMNS)
     return found
 
 
@@ -317,21 +322,17 @@ def _sources(session: Session, ctx: GroupingContext, c: Candidate) -> list[Candi
     them)."""
     if not ctx.sources:
         return []
-    places = [col == value for col, value in ((G.c.grid_code, c.grid_code), (G.c.village_code, c.village_code),
-                                              (G.c.town_code, c.town_code)) if value is not None]
-    if not places:
+    places = {"grid_code": c.grid_code, "village_code": c.village_code, "town_code": c.town_code}
+    present = tuple(name for name, value in places.items() if value is not None)
+    if not present:
         return []
     if _sqlite(session):  # by the open groups of the superior types, never a walk of every open group
-        present = tuple(name for name, value in (("grid_code", c.grid_code), ("village_code", c.village_code),
-                                                 ("town_code", c.town_code)) if value is not None)
-        rows = session.execute(_sources_sqlite(present), {
-            "sources": sorted(ctx.sources), "grid_code": c.grid_code, "village_code": c.village_code,
-            "town_code": c.town_code})
+        rows = session.execute(_sources_sqlite(present), {"sources": sorted(ctx.sources), **places})
     else:
-        rows = session.execute(select(G.c.alarm_type, G.c.device_id, G.c.grid_code, G.c.village_code,
-                                      G.c.town_code, G.c.last_seen, G.c.labels)
+        rows = session.execute(select(*_SOURCE_COLUMNS)
                                .where(G.c.is_open, G.c.resolved_at.is_(None), G.c.alarm_type.in_(sorted(ctx.sources)),
-                                      G.c.state.in_(SOURCE_STATES), or_(*places))
+                                      G.c.state.in_(SOURCE_STATES), or_(*(G.c[name] == places[name]
+                                                                          for name in present)))
                                .limit(SOURCES_MAX))
     return [Candidate(r.alarm_type, r.device_id, r.grid_code, r.village_code, r.town_code, None,
                       utc(r.last_seen), dict(r.labels or {})) for r in rows]
@@ -419,12 +420,12 @@ _CLOSE_QUIET = update(G).where(
 # (it has statistics, and proves ``is_open = true`` implies the partial index's ``is_open``).
 _QUIET_OF_SQLITE = text(
     f"SELECT fingerprint, last_seen FROM alarm_group INDEXED BY {OPEN_INDEX} WHERE fingerprint IN :prints "
-    f"AND is_open AND report_id IS NULL AND state IN ({', '.join(repr(s) for s in QUIET_CLOSABLE)})"
+    f"AND is_open AND report_id IS NULL AND state IN ({_sql_strings(QUIET_CLOSABLE)})"
 ).bindparams(bindparam("prints", expanding=True)).columns(G.c.fingerprint, G.c.last_seen)
 _CLOSE_QUIET_SQLITE = text(
     f"UPDATE alarm_group INDEXED BY {OPEN_INDEX} SET is_open = 0, state = 'closed', closed_at = :b_now "
     f"WHERE fingerprint = :b_fingerprint AND is_open AND report_id IS NULL "
-    f"AND state IN ({', '.join(repr(s) for s in QUIET_CLOSABLE)}) AND last_seen < :quiet_before"
+    f"AND state IN ({_sql_strings(QUIET_CLOSABLE)}) AND last_seen < :quiet_before"
 ).bindparams(bindparam("b_now", type_=G.c.closed_at.type), bindparam("quiet_before", type_=G.c.last_seen.type))
 _OPEN_OF_SQLITE = text(
     f"SELECT {', '.join(c.name for c in G.c)} FROM alarm_group INDEXED BY {OPEN_INDEX} "
@@ -435,6 +436,7 @@ _OPEN_OF_REPORTS_SQLITE = text(
 
 
 def _sqlite(session_or_conn: Session | Connection) -> bool:
+    """Whether the statement runs on SQLite (where the open groups' statements name their index)."""
     bind = session_or_conn.get_bind() if isinstance(session_or_conn, Session) else session_or_conn
     return bind.dialect.name == "sqlite"
 
