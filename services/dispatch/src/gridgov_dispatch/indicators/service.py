@@ -19,7 +19,7 @@ from gridgov_dispatch.indicators.formulas import (
     group_keys,
     tally,
 )
-from gridgov_dispatch.tickets.models import Ticket, TicketTransition
+from gridgov_dispatch.tickets.models import Ticket, TicketTransition, is_open
 
 # The transitions the formulas read; the others (claim, verify, warn, supervise …) change no indicator.
 COUNTED_ACTIONS = ("dispatch", "handle", "rework", "return", "escalate", "close")
@@ -31,7 +31,7 @@ def _tickets_touching(period: Period, now: datetime):
         TicketTransition.at >= period.start, TicketTransition.at < period.end,
         TicketTransition.action.in_(COUNTED_ACTIONS))
     closed = select(Ticket.id).where(Ticket.closed_at >= period.start, Ticket.closed_at < period.end)
-    lapsed = select(Ticket.id).where(Ticket.state != "closed", Ticket.deadline >= period.start,
+    lapsed = select(Ticket.id).where(is_open(), Ticket.deadline >= period.start,
                                      Ticket.deadline < min(period.end, now))
     rated = select(TicketRating.ticket_id).where(TicketRating.answered_at >= period.start,
                                                  TicketRating.answered_at < period.end)

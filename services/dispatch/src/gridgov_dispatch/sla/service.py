@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, func
+from sqlalchemy import and_, case, func, literal_column
 from sqlmodel import Session, select
 
 from gridgov_dispatch.tickets.lifecycle import STATES, State
-from gridgov_dispatch.tickets.models import Ticket, TicketTransition
+from gridgov_dispatch.tickets.models import Ticket, TicketTransition, is_open
 
 CLOSED = State.CLOSED.value
 RETURNED = "returned"  # 退单 awaiting the command centre's ruling (state added by issue #6)
 YELLOW, RED = "yellow", "red"
+RETURN_ACTION = "return"  # the condition of ``ix_ticket_transition_returns``, written as a literal (see is_open)
 AREA_COLUMNS = {"town": Ticket.town_code, "village": Ticket.village_code, "grid": Ticket.grid_code}
-
-
-def _is_open() -> ColumnElement[bool]:
-    return Ticket.state != CLOSED
 
 
 def counts_by_state(session: Session) -> dict[str, int]:
@@ -31,19 +28,19 @@ def counts_by_state(session: Session) -> dict[str, int]:
 def overdue_count(session: Session, now: datetime) -> int:
     """How many open tickets are past their deadline."""
     return session.exec(select(func.count()).select_from(Ticket).where(
-        _is_open(), Ticket.deadline.is_not(None), Ticket.deadline < now)).one()
+        is_open(), Ticket.deadline.is_not(None), Ticket.deadline < now)).one()
 
 
 def open_counts_by(session: Session, column: str) -> dict[str, int]:
     """Open tickets per department or per town (``column``); tickets without one count under ``"none"``."""
     col = {"department": Ticket.department, "town": Ticket.town_code}[column]
-    rows = session.exec(select(col, func.count()).where(_is_open()).group_by(col)).all()
+    rows = session.exec(select(col, func.count()).where(is_open()).group_by(col)).all()
     return {key if key is not None else "none": n for key, n in sorted(rows, key=lambda r: (r[0] is None, r[0]))}
 
 
 def sla_level_counts(session: Session) -> dict[str, int]:
     """Open tickets at each SLA level: green, yellow (预警) and red (超期)."""
-    rows = session.exec(select(Ticket.sla_level, func.count()).where(_is_open()).group_by(Ticket.sla_level)).all()
+    rows = session.exec(select(Ticket.sla_level, func.count()).where(is_open()).group_by(Ticket.sla_level)).all()
     counts = {"green": 0, YELLOW: 0, RED: 0}
     counts.update({level: n for level, n in rows})
     return counts
@@ -52,7 +49,7 @@ def sla_level_counts(session: Session) -> dict[str, int]:
 def open_tickets(session: Session, limit: int) -> list[Ticket]:
     """Open tickets, earliest deadline first (tickets awaiting triage, with no deadline, last)."""
     return list(session.exec(
-        select(Ticket).where(_is_open())
+        select(Ticket).where(is_open())
         .order_by(Ticket.deadline.is_(None), Ticket.deadline, Ticket.created_at, Ticket.id).limit(limit)
     ).all())
 
@@ -60,7 +57,7 @@ def open_tickets(session: Session, limit: int) -> list[Ticket]:
 def breaches(session: Session, *, department: str | None, town: str | None, limit: int,
              offset: int) -> tuple[list[Ticket], int]:
     """Open tickets at sla_level red (超期), longest overdue first, and how many there are in all."""
-    where = [_is_open(), Ticket.sla_level == RED]
+    where = [is_open(), Ticket.sla_level == RED]
     if department is not None:
         where.append(Ticket.department == department)
     if town is not None:
@@ -75,7 +72,8 @@ def returned_queue(session: Session, *, limit: int, offset: int
                    ) -> tuple[list[tuple[Ticket, TicketTransition | None]], int]:
     """Returned tickets awaiting a ruling, oldest return first, each with its latest ``return`` transition."""
     latest = (select(TicketTransition.ticket_id, func.max(TicketTransition.seq).label("seq"))
-              .where(TicketTransition.action == "return").group_by(TicketTransition.ticket_id).subquery())
+              .where(TicketTransition.action == literal_column(f"'{RETURN_ACTION}'"))  # the partial index's own
+              .group_by(TicketTransition.ticket_id).subquery())
     total = session.exec(select(func.count()).select_from(Ticket).where(Ticket.state == RETURNED)).one()
     rows = session.exec(
         select(Ticket, TicketTransition)
@@ -96,6 +94,6 @@ def area_counts(session: Session, level: str) -> dict[str, dict[str, int]]:
     rows = session.exec(
         select(col, func.count(), func.sum(case((Ticket.sla_level == YELLOW, 1), else_=0)),
                func.sum(case((Ticket.sla_level == RED, 1), else_=0)))
-        .where(_is_open(), col.is_not(None)).group_by(col).order_by(col)
+        .where(is_open(), col.is_not(None)).group_by(col).order_by(col)
     ).all()
     return {code: {"open": n, "yellow": int(y or 0), "red": int(r or 0)} for code, n, y, r in rows}

@@ -5,11 +5,17 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import ColumnElement, Index, UniqueConstraint
 from sqlmodel import Field
 
 from gridgov_dispatch.tables import DispatchTable
 from gridgov_dispatch.worktime import clock as clocks
+
+# The condition of the open tickets' partial indexes. A query uses such an index fully only when it writes this
+# condition with the literal: with ``state != ?`` SQLite still chose the index but read each entry's row from the
+# table to test the parameter (the board's counts per department: 5.8-8.7 ms against 0.4-0.7 ms, 214,000 tickets,
+# 5,938 open). ``is_open()`` is that condition for queries.
+OPEN_CONDITION = "state != 'closed'"
 
 
 class Ticket(DispatchTable, table=True):
@@ -24,17 +30,20 @@ class Ticket(DispatchTable, table=True):
                       Index("ix_ticket_state_created_at", "state", "created_at", "id"),
                       Index("ix_ticket_department_created_at", "department", "created_at", "id"),
                       Index("ix_ticket_closed_at", "closed_at"),
+                      # 并案: a located report's merge candidates are its category's tickets of the last hours;
+                      # on (category_code) alone SQLite read every ticket of the category the city ever had.
+                      Index("ix_ticket_category_created_at", "category_code", "created_at"),
                       # The board counts and lists the open tickets only: a few thousand among 200,000.
                       Index("ix_ticket_open_deadline", "deadline", "created_at", "id",
-                            sqlite_where=sa.text("state != 'closed'"), postgresql_where=sa.text("state != 'closed'")),
-                      *(Index(f"ix_ticket_open_{name}", column, "sla_level", sqlite_where=sa.text("state != 'closed'"),
-                              postgresql_where=sa.text("state != 'closed'"))
+                            sqlite_where=sa.text(OPEN_CONDITION), postgresql_where=sa.text(OPEN_CONDITION)),
+                      *(Index(f"ix_ticket_open_{name}", column, "sla_level", sqlite_where=sa.text(OPEN_CONDITION),
+                              postgresql_where=sa.text(OPEN_CONDITION))
                         for name, column in (("department", "department"), ("town", "town_code"),
                                              ("village", "village_code"), ("grid", "grid_code"))))
 
     id: str = Field(primary_key=True, max_length=36)
     report_id: str = Field(max_length=36)
-    category_code: str = Field(max_length=10, index=True)
+    category_code: str = Field(max_length=10)
     description: str = Field(max_length=2000)
     lon: float | None = None
     lat: float | None = None
@@ -86,6 +95,11 @@ class Ticket(DispatchTable, table=True):
             return None
         return {"verdict": self.geofence_verdict, "reasons": json.loads(self.geofence_reasons or "[]"),
                 "checked_at": self.geofence_checked_at}
+
+
+def is_open() -> ColumnElement[bool]:
+    """The ticket is not closed, written as the open tickets' partial indexes write it (see ``OPEN_CONDITION``)."""
+    return Ticket.state != sa.literal_column("'closed'")
 
 
 class TicketTransition(DispatchTable, table=True):

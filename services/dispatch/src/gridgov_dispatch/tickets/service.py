@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from gridgov_common.errors import Conflict, ErrorDetail, NotFound
 from gridgov_dispatch.tickets.access import ListScope, TicketFacts
 from gridgov_dispatch.tickets.merge import OpenCase
-from gridgov_dispatch.tickets.models import MergedReport, Ticket, TicketTransition
+from gridgov_dispatch.tickets.models import MergedReport, Ticket, TicketTransition, is_open
 
 
 def get(session: Session, ticket_id: str) -> Ticket | None:
@@ -78,7 +78,7 @@ def list_page(session: Session, scope: ListScope, *, report_id: str | None = Non
         conditions.append(Ticket.grid_code == grid)
     if overdue is not None:
         # 超期: breached (red) and still open; the clock's own record, so a paused breach still counts.
-        breached = (Ticket.sla_level == "red") & (Ticket.state != "closed")
+        breached = (Ticket.sla_level == "red") & is_open()
         conditions.append(breached if overdue else ~breached)
     if geofence:
         conditions.append(Ticket.geofence_verdict.in_(sorted(set(geofence))))
@@ -126,7 +126,7 @@ def update_unversioned(session: Session, ticket: Ticket, version: int, values: d
 def open_cases(session: Session, category_code: str, since: datetime) -> list[OpenCase]:
     """Open tickets of a category created since ``since``, with coordinates: the merge candidates."""
     rows = session.exec(select(Ticket.id, Ticket.category_code, Ticket.lon, Ticket.lat, Ticket.created_at).where(
-        Ticket.category_code == category_code, Ticket.state != "closed", Ticket.created_at >= since,
+        Ticket.category_code == category_code, is_open(), Ticket.created_at >= since,
         Ticket.lon.is_not(None))).all()
     return [OpenCase(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 

@@ -1,0 +1,78 @@
+"""The plans SQLite makes for the board's queries and the merge candidates' look-up, on a migrated database.
+
+SQLite keeps no statistics here, so a plan is decided by the statement's shape alone and does not change as the
+city's past grows: a look-up that walks every ticket of a category, or an open-ticket count that reads each row
+to test ``state != ?``, is fast in a test and slow with 200,000 past tickets. Each statement is explained as the
+planner sees it before any value is known (parameters NULL, as PostgreSQL's generic plan sees ``$1``): a partial
+index of the open tickets (``state != 'closed'``) can then be used only if the statement writes that very
+condition, and the merge look-up must bound its range by the time window, not only by the category.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import event
+
+from gridgov_dispatch.sla import service as sla
+from gridgov_dispatch.tickets import service as tickets
+
+
+def _captured(db, work) -> list[str]:
+    """The SELECT statements ``work(session)`` ran against ``db``."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many):  # noqa: ANN001
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.session() as session:
+            work(session)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def _plan(db, statement: str) -> str:
+    with db.engine.connect() as conn:
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, (None,) * statement.count("?")).all()
+    return " | ".join(str(r[-1]) for r in rows)
+
+
+def test_merge_candidates_are_searched_by_category_and_time(stack):
+    stack.ticket_for(category="04002")
+    db = stack.runtime.db
+    statements = _captured(db, lambda s: tickets.open_cases(s, "04002", datetime.now(UTC) - timedelta(hours=2)))
+    assert len(statements) == 1
+    plan = _plan(db, statements[0])
+    assert "ix_ticket_category_created_at (category_code=? AND created_at>?)" in plan, plan
+
+
+def test_board_queries_use_the_open_tickets_partial_indexes(stack):
+    stack.ticket_for(category="04002")
+    db = stack.runtime.db
+    now = datetime.now(UTC)
+
+    def board(session):
+        sla.overdue_count(session, now)
+        sla.open_counts_by(session, "department")
+        sla.open_counts_by(session, "town")
+        sla.sla_level_counts(session)
+        sla.open_tickets(session, 50)
+        sla.breaches(session, department=None, town=None, limit=50, offset=0)
+        for level in ("town", "village", "grid"):
+            sla.area_counts(session, level)
+
+    statements = _captured(db, board)
+    assert len(statements) == 10
+    for statement in statements:
+        plan = _plan(db, statement)
+        assert "ix_ticket_open_" in plan, f"{plan}\n{statement}"
+
+
+def test_returned_queue_reads_only_the_return_transitions(stack):
+    stack.ticket_for(category="04002")
+    db = stack.runtime.db
+    statements = _captured(db, lambda s: sla.returned_queue(s, limit=20, offset=0))
+    plans = [_plan(db, s) for s in statements if "ticket_transition" in s]
+    assert plans and all("ix_ticket_transition_returns" in p for p in plans), plans
