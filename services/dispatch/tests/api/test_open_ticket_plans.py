@@ -76,3 +76,14 @@ def test_returned_queue_reads_only_the_return_transitions(stack):
     statements = _captured(db, lambda s: sla.returned_queue(s, limit=20, offset=0))
     plans = [_plan(db, s) for s in statements if "ticket_transition" in s]
     assert plans and all("ix_ticket_transition_returns" in p for p in plans), plans
+
+
+def test_overdue_list_reads_the_open_tickets_not_every_ticket(stack):
+    stack.ticket_for(category="04002")
+    db = stack.runtime.db
+    statements = _captured(db, lambda s: [tickets.list_page(s, scope, overdue=True, limit=50)
+                                          for scope in (tickets.ListScope(), tickets.ListScope(department="water"))])
+    assert len(statements) == 4  # a count and a page, city-wide and for one department
+    for statement in statements:
+        plan = _plan(db, statement)
+        assert "ix_ticket_open_" in plan and "ix_ticket_created_at_id" not in plan, f"{plan}\n{statement}"

@@ -83,7 +83,11 @@ def list_page(session: Session, scope: ListScope, *, report_id: str | None = Non
     if geofence:
         conditions.append(Ticket.geofence_verdict.in_(sorted(set(geofence))))
     total = session.exec(select(func.count()).select_from(Ticket).where(*conditions)).one()
-    query = select(Ticket).where(*conditions).order_by(Ticket.created_at, Ticket.id)
+    # The breached tickets are few (open and red): read them by an open tickets' index and sort them. Ordered by
+    # the bare column, SQLite (no statistics) walked every ticket oldest first by ix_ticket_created_at_id to skip
+    # the sort (66 ms with the 90-day history, growing with it); the same order, as an expression, it cannot take.
+    oldest = func.coalesce(Ticket.created_at, Ticket.created_at) if overdue else Ticket.created_at
+    query = select(Ticket).where(*conditions).order_by(oldest, Ticket.id)
     rows = session.exec(query.limit(limit).offset(offset)).all()
     return list(rows), total
 
