@@ -222,3 +222,43 @@ def test_probes_answer(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "bus": True}
+
+
+def test_inbox_page_and_unread_count_read_a_page_not_the_whole_inbox(client):
+    """A role address (the command centre's) gets a message per ticket, ~2,400 a day. A page and the unread badge
+    must read about a page of index entries, not every message: SQLite's VM steps are counted while the three
+    statements of ``list_for`` run over 3,000 messages: 18,000 with the indexes of the whole order and of the
+    unread ones, 128,400 with (recipient, created_at) alone."""
+    from gridgov_notification.inbox import service
+
+    db = client.app.state.runtime.db
+    start = datetime(2026, 9, 8, tzinfo=UTC)
+    rows = [dict(id=str(uuid.uuid4()), recipient="role:command_centre" if i % 3 else "user:cc-1",
+                 ticket_id=str(uuid.uuid4()), report_id="R", event_type="ticket.registered",
+                 source_event_id=str(uuid.uuid4()), title="t", body="b", created_at=start + timedelta(seconds=i),
+                 read_at=None if i % 5 == 0 else start) for i in range(3_000)]
+    with db.engine.begin() as conn:
+        conn.execute(InboxMessage.__table__.insert(), rows)
+    steps = [0]
+
+    def count(_steps=steps) -> int:
+        _steps[0] += 1
+        return 0  # go on
+
+    with db.session() as session:
+        raw = session.connection().connection.driver_connection
+        raw.set_progress_handler(count, 100)
+        try:
+            page = service.list_for(session, ["user:cc-1", "role:command_centre"], unread_only=False, limit=20,
+                                    offset=0)
+            unread = service.list_for(session, ["user:cc-1", "role:command_centre"], unread_only=True, limit=20,
+                                      offset=0)
+        finally:
+            raw.set_progress_handler(None, 0)
+    assert [m.created_at for m in page.items] == sorted((m.created_at for m in page.items), reverse=True)
+    assert page.items[0].created_at == start + timedelta(seconds=2_999)
+    assert (page.total, page.unread, unread.total) == (3_000, 600, 600)
+    assert all(m.read_at is None for m in unread.items) and len(unread.items) == 20
+    # the two totals walk the addresses' index entries (3,000 + 600); the pages and the unread count must not
+    # add a sort or a row read per message on top of that
+    assert steps[0] * 100 < 50_000, steps[0] * 100

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field
 
 from gridgov_notification.tables import NotificationTable
@@ -18,7 +18,14 @@ class InboxMessage(NotificationTable, table=True):
     __tablename__ = "inbox_message"
     __table_args__ = (
         UniqueConstraint("source_event_id", "recipient", name="uq_inbox_message_event_recipient"),
-        Index("ix_inbox_message_recipient_created", "recipient", "created_at"),
+        # An inbox page is ``recipient IN (the user's addresses) ORDER BY created_at DESC, id DESC LIMIT n``: with
+        # the whole order in the index SQLite reads each address's newest n entries and stops; with (recipient,
+        # created_at) it sorted every message of every address (the command centre's role address gets one per
+        # ticket: 83 ms a page with 207,000 of them, 0.07 ms now).
+        Index("ix_inbox_message_recipient_created_id", "recipient", "created_at", "id"),
+        # the unread ones alone, for the badge's count and the unread page (52 -> 1.7 ms with 37,000 unread)
+        Index("ix_inbox_message_unread", "recipient", "created_at", "id",
+              sqlite_where=text("read_at IS NULL"), postgresql_where=text("read_at IS NULL")),
     )
 
     id: str = Field(primary_key=True, max_length=36)
