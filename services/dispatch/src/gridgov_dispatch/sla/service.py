@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal_column
+from sqlalchemy import and_, case, func
 from sqlmodel import Session, select
 
 from gridgov_dispatch.tickets.lifecycle import STATES, State
-from gridgov_dispatch.tickets.models import Ticket, TicketTransition, is_open
+from gridgov_dispatch.tickets.models import Ticket, TicketTransition, is_open, is_return
 
 CLOSED = State.CLOSED.value
 RETURNED = "returned"  # 退单 awaiting the command centre's ruling (state added by issue #6)
 YELLOW, RED = "yellow", "red"
-RETURN_ACTION = "return"  # the condition of ``ix_ticket_transition_returns``, written as a literal (see is_open)
 AREA_COLUMNS = {"town": Ticket.town_code, "village": Ticket.village_code, "grid": Ticket.grid_code}
 
 
@@ -72,8 +71,7 @@ def returned_queue(session: Session, *, limit: int, offset: int
                    ) -> tuple[list[tuple[Ticket, TicketTransition | None]], int]:
     """Returned tickets awaiting a ruling, oldest return first, each with its latest ``return`` transition."""
     latest = (select(TicketTransition.ticket_id, func.max(TicketTransition.seq).label("seq"))
-              .where(TicketTransition.action == literal_column(f"'{RETURN_ACTION}'"))  # the partial index's own
-              .group_by(TicketTransition.ticket_id).subquery())
+              .where(is_return()).group_by(TicketTransition.ticket_id).subquery())
     total = session.exec(select(func.count()).select_from(Ticket).where(Ticket.state == RETURNED)).one()
     rows = session.exec(
         select(Ticket, TicketTransition)
