@@ -16,6 +16,7 @@ from sqlmodel import select
 from gridgov_dispatch.indicators.formulas import CHINA_TIME
 from gridgov_dispatch.sla import scanner
 from gridgov_dispatch.tickets.models import Ticket, TicketTransition
+from tests.support.sql_plans import plan
 
 TOWN = "441900001"
 OTHER_TOWN = "441900002"
@@ -341,10 +342,8 @@ def test_scan_due_tickets_oldest_first_in_pages_without_changing_rows(stack):
 def test_scan_due_query_uses_next_check_index_on_sqlite(stack):
     db = stack.runtime.db
     compiled = scanner.due_query(datetime.now(UTC), 1000, (datetime.now(UTC), "x")).compile(db.engine)
-    with db.engine.connect() as conn:
-        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), tuple(None for _ in compiled.positiontup))
-        plan = " ".join(str(r[-1]) for r in rows)
-    assert "ix_ticket_next_check_at" in plan, plan
+    found = plan(db.engine, str(compiled))
+    assert "ix_ticket_next_check_at" in found, found
 
 
 # --- the ticket list by area (the risk map's drill-down) ---------------------------------------------------------

@@ -10,42 +10,25 @@ condition, and the merge look-up must bound its range by the time window, not on
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event
-
 from gridgov_dispatch.sla import service as sla
 from gridgov_dispatch.tickets import service as tickets
+from tests.support.sql_plans import captured, is_select, plan
 
 
-def _captured(db, work) -> list[str]:
+def _selects(db, work) -> list[str]:
     """The SELECT statements ``work(session)`` ran against ``db``."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many):  # noqa: ANN001
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        with db.session() as session:
-            work(session)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    return seen
-
-
-def _plan(db, statement: str) -> str:
-    with db.engine.connect() as conn:
-        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, (None,) * statement.count("?")).all()
-    return " | ".join(str(r[-1]) for r in rows)
+    with captured(db.engine, is_select) as seen, db.session() as session:
+        work(session)
+    return [statement for statement, _ in seen]
 
 
 def test_merge_candidates_are_searched_by_category_and_time(stack):
     stack.ticket_for(category="04002")
     db = stack.runtime.db
-    statements = _captured(db, lambda s: tickets.open_cases(s, "04002", datetime.now(UTC) - timedelta(hours=2)))
+    statements = _selects(db, lambda s: tickets.open_cases(s, "04002", datetime.now(UTC) - timedelta(hours=2)))
     assert len(statements) == 1
-    plan = _plan(db, statements[0])
-    assert "ix_ticket_category_created_at (category_code=? AND created_at>?)" in plan, plan
+    found = plan(db.engine, statements[0])
+    assert "ix_ticket_category_created_at (category_code=? AND created_at>?)" in found, found
 
 
 def test_board_queries_use_the_open_tickets_partial_indexes(stack):
@@ -63,27 +46,27 @@ def test_board_queries_use_the_open_tickets_partial_indexes(stack):
         for level in ("town", "village", "grid"):
             sla.area_counts(session, level)
 
-    statements = _captured(db, board)
+    statements = _selects(db, board)
     assert len(statements) == 10
     for statement in statements:
-        plan = _plan(db, statement)
-        assert "ix_ticket_open_" in plan, f"{plan}\n{statement}"
+        found = plan(db.engine, statement)
+        assert "ix_ticket_open_" in found, f"{found}\n{statement}"
 
 
 def test_returned_queue_reads_only_the_return_transitions(stack):
     stack.ticket_for(category="04002")
     db = stack.runtime.db
-    statements = _captured(db, lambda s: sla.returned_queue(s, limit=20, offset=0))
-    plans = [_plan(db, s) for s in statements if "ticket_transition" in s]
+    statements = _selects(db, lambda s: sla.returned_queue(s, limit=20, offset=0))
+    plans = [plan(db.engine, s) for s in statements if "ticket_transition" in s]
     assert plans and all("ix_ticket_transition_returns" in p for p in plans), plans
 
 
 def test_overdue_list_reads_the_open_tickets_not_every_ticket(stack):
     stack.ticket_for(category="04002")
     db = stack.runtime.db
-    statements = _captured(db, lambda s: [tickets.list_page(s, scope, overdue=True, limit=50)
+    statements = _selects(db, lambda s: [tickets.list_page(s, scope, overdue=True, limit=50)
                                           for scope in (tickets.ListScope(), tickets.ListScope(department="water"))])
     assert len(statements) == 4  # a count and a page, city-wide and for one department
     for statement in statements:
-        plan = _plan(db, statement)
-        assert "ix_ticket_open_" in plan and "ix_ticket_created_at_id" not in plan, f"{plan}\n{statement}"
+        found = plan(db.engine, statement)
+        assert "ix_ticket_open_" in found and "ix_ticket_created_at_id" not in found, f"{found}\n{statement}"

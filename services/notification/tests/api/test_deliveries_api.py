@@ -266,23 +266,12 @@ def test_get_deliveries_forbidden_to_departments_and_grid_workers(make_client, t
 def test_deliveries_list_reads_newest_first_by_its_index_on_sqlite(make_client):
     """SQLite keeps no statistics, so the plan is the same for 10 deliveries as for 600,000: it must walk the
     (created_at, id) index, not sort the whole table for each page."""
-    from sqlalchemy import event
+    from tests.support.sql_plans import captured, plan
 
     db = make_client().app.state.runtime.db
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many):  # noqa: ANN001
-        if "ORDER BY delivery.created_at DESC" in statement:  # the list's (the delivery worker runs its own)
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        with db.session() as session:
-            service.list_filtered(session, status=None, channel=None, event_id=None, limit=50, offset=0)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+    # the list's statement (the delivery worker runs its own meanwhile)
+    with captured(db.engine, lambda s: "ORDER BY delivery.created_at DESC" in s) as seen, db.session() as session:
+        service.list_filtered(session, status=None, channel=None, event_id=None, limit=50, offset=0)
     assert len(seen) == 1
-    with db.engine.connect() as conn:
-        plan = " | ".join(str(r[-1]) for r in conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + seen[0], (None,) * seen[0].count("?")))
-    assert "ix_delivery_created_at_id" in plan and "TEMP B-TREE" not in plan, plan
+    found = plan(db.engine, seen[0][0])
+    assert "ix_delivery_created_at_id" in found and "TEMP B-TREE" not in found, found

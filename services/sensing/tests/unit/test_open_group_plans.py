@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import event
-
 from gridgov_common.bus.envelope import new_envelope
 from gridgov_common.bus.topics import REPORTS_RECEIVED
 from gridgov_common.events.tickets import TicketEvent, ticket_event_type
@@ -19,6 +17,7 @@ from gridgov_sensing.suppression import service as rules_service
 from gridgov_sensing.suppression.models import SuppressionRule
 from services.sensing.tests.alarm_support import CAMERA, GRID, NOW, deliver_tickets, make_db, take_outbox
 from services.sensing.tests.unit.test_alarm_batch_upsert import replay, stream
+from tests.support.sql_plans import captured, plan
 
 
 def _case_event(action: str, to_state: str, report_id: str):
@@ -38,32 +37,26 @@ def test_open_groups_are_found_by_their_own_index_on_sqlite(tmp_path):
                                     equal=["label.zone"], created_by="cc-1", created_at=NOW, updated_at=NOW))
         rules_service.changed(session)
         session.commit()
-    seen: list[tuple[str, object]] = []
 
-    @event.listens_for(db.engine, "before_cursor_execute")
-    def _record(_conn, _cursor, statement, parameters, _context, executemany):
-        words = statement.lstrip().split(None, 1)[0].upper()
-        if "alarm_group" in statement and words in ("SELECT", "UPDATE"):
-            seen.append((statement, parameters[0] if executemany else parameters))
+    def on_open_groups(statement: str) -> bool:
+        return "alarm_group" in statement and statement.lstrip().split(None, 1)[0].upper() in ("SELECT", "UPDATE")
 
-    for seed in (1, 2, 3):
-        replay(db, stream(seed))
-    reports = take_outbox(db, REPORTS_RECEIVED)
-    assert reports, "the replay opened no case: nothing of the tickets consumer would run"
-    report_id = reports[0].payload["report_id"]
-    deliver_tickets(db, [_case_event("dispatch", "dispatched", report_id)])
-    deliver_tickets(db, [_case_event("close", "closed", report_id)])
-    event.remove(db.engine, "before_cursor_execute", _record)
+    with captured(db.engine, on_open_groups) as seen:
+        for seed in (1, 2, 3):
+            replay(db, stream(seed))
+        reports = take_outbox(db, REPORTS_RECEIVED)
+        assert reports, "the replay opened no case: nothing of the tickets consumer would run"
+        report_id = reports[0].payload["report_id"]
+        deliver_tickets(db, [_case_event("dispatch", "dispatched", report_id)])
+        deliver_tickets(db, [_case_event("close", "closed", report_id)])
 
     kinds = {" ".join(s.split()[:2]) for s, _ in seen}
     assert any(s.lstrip().startswith("UPDATE") and "last_seen <" in s for s, _ in seen), kinds  # quiet ones closed
     assert any("report_id IN" in s for s, _ in seen), kinds  # a case's ticket followed
     assert any("resolved_at IS NULL" in s for s, _ in seen), kinds  # an inhibition rule's superior groups
     bad = []
-    with db.engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        for statement, parameters in seen:
-            plan = [row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters)]
-            if any("ix_alarm_group_open_grid" in p or p.startswith("SCAN alarm_group") for p in plan):
-                bad.append((" ".join(statement.split())[:160], plan))
+    for statement, parameters in seen:
+        found = plan(db.engine, statement, parameters)
+        if "ix_alarm_group_open_grid" in found or "SCAN alarm_group" in found:
+            bad.append((" ".join(statement.split())[:160], found))
     assert not bad, bad
