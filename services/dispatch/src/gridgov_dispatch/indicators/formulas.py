@@ -17,7 +17,8 @@ closure time, current state, deadline and SLA level. Then, per ticket and P:
 - **dispatched**: the first ``dispatch`` transition in P (a re-dispatch after a return is not a new dispatch);
   **returned**: dispatched, and returned (``return`` transition, or ``return_count`` > 0) at any time.
 - **handling hours**: for a dispatched ticket whose first ``handle`` after its first dispatch lies in P, the
-  clock hours between the two (paused time included: it is what the reporter waited).
+  clock hours between the two (paused time included: it is what the reporter waited), summed in whole
+  microseconds so that the mean is the same whatever order the tickets are added in.
 - **breached** (超期): at least one ``escalate`` transition in P.
 - **rated** (回访): each rating of the ticket answered in P counts once (a ticket with two reporters may have
   two); **satisfied**: rated with satisfaction ≥ 4 (满意 or 非常满意 on the 1–5 scale).
@@ -42,13 +43,15 @@ city total counts every ticket once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from gridgov_common.periods import CHINA_TIME, MAX_PERIOD_DAYS, Period, parse_period  # noqa: F401 - re-exported
 
 SATISFIED_MIN = 4  # 满意: 4 or 5 on the 1–5 scale  # periods are China calendar days (no daylight saving)
 NO_GROUP = "none"
+MICROSECOND = timedelta(microseconds=1)
+US_PER_HOUR = 3_600_000_000
 
 
 @dataclass(frozen=True)
@@ -74,17 +77,19 @@ class CaseFacts:
 
 @dataclass(frozen=True)
 class Contribution:
-    """What one ticket adds to the counts of one period."""
+    """What tickets add to the counts of one period: one ticket's (``contribution``), or the sums of many tickets
+    of one group (the service adds them up in SQL); every field a count but ``handling_us``, a sum."""
 
-    due: bool = False
-    closed: bool = False
-    closed_on_time: bool = False
-    handled: bool = False
-    reworked: bool = False
-    dispatched: bool = False
-    returned: bool = False
-    handling_hours: float | None = None
-    breached: bool = False
+    due: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    handled: int = 0
+    reworked: int = 0
+    dispatched: int = 0
+    returned: int = 0
+    handling_count: int = 0  # tickets with a handling time in the period
+    handling_us: int = 0  # their handling times summed, in whole microseconds (exact in any order)
+    breached: int = 0
     rated: int = 0
     satisfied: int = 0
 
@@ -108,14 +113,14 @@ def is_closed_on_time(facts: CaseFacts, period: Period) -> bool:
     return facts.closed_at in period and not ever_breached(facts)
 
 
-def handling_hours(facts: CaseFacts, period: Period) -> float | None:
-    """Clock hours from the first dispatch to the first handling after it, if that handling lies in the period."""
+def handling_time(facts: CaseFacts, period: Period) -> timedelta | None:
+    """Clock time from the first dispatch to the first handling after it, if that handling lies in the period."""
     if facts.dispatched_at is None:
         return None
     after = [at for at in facts.handled_at if at >= facts.dispatched_at]
     if not after or min(after) not in period:
         return None
-    return (min(after) - facts.dispatched_at).total_seconds() / 3600
+    return min(after) - facts.dispatched_at
 
 
 def contribution(facts: CaseFacts, period: Period, now: datetime) -> Contribution:
@@ -123,16 +128,18 @@ def contribution(facts: CaseFacts, period: Period, now: datetime) -> Contributio
     handled = any(at in period for at in facts.handled_at)
     dispatched = facts.dispatched_at in period
     rated = [satisfaction for at, satisfaction in facts.ratings if at in period]
+    took = handling_time(facts, period)
     return Contribution(
-        due=is_due(facts, period, now),
-        closed=facts.closed_at in period,
-        closed_on_time=is_closed_on_time(facts, period),
-        handled=handled,
-        reworked=handled and any(at in period for at in facts.reworked_at),
-        dispatched=dispatched,
-        returned=dispatched and (bool(facts.returned_at) or facts.return_count > 0),
-        handling_hours=handling_hours(facts, period),
-        breached=any(at in period for at in facts.escalated_at),
+        due=int(is_due(facts, period, now)),
+        closed=int(facts.closed_at in period),
+        closed_on_time=int(is_closed_on_time(facts, period)),
+        handled=int(handled),
+        reworked=int(handled and any(at in period for at in facts.reworked_at)),
+        dispatched=int(dispatched),
+        returned=int(dispatched and (bool(facts.returned_at) or facts.return_count > 0)),
+        handling_count=int(took is not None),
+        handling_us=0 if took is None else took // MICROSECOND,
+        breached=int(any(at in period for at in facts.escalated_at)),
         rated=len(rated),
         satisfied=sum(1 for satisfaction in rated if satisfaction >= SATISFIED_MIN),
     )
@@ -169,7 +176,8 @@ class Tally:
     returned: int = 0
     first_dispatched: int = 0  # for first-dispatch accuracy (first department)
     first_returned: int = 0
-    handling_hours: list[float] = field(default_factory=list)
+    handling_count: int = 0
+    handling_us: int = 0
     breached: int = 0
     rated: int = 0
     satisfied: int = 0
@@ -183,8 +191,8 @@ class Tally:
         self.reworked += c.reworked
         self.dispatched += c.dispatched
         self.returned += c.returned
-        if c.handling_hours is not None:
-            self.handling_hours.append(c.handling_hours)
+        self.handling_count += c.handling_count
+        self.handling_us += c.handling_us
         self.breached += c.breached
         self.rated += c.rated
         self.satisfied += c.satisfied
@@ -212,15 +220,14 @@ class Indicators:
 
 def indicators(t: Tally) -> Indicators:
     """The indicators of a tally."""
-    hours = t.handling_hours
     return Indicators(
         closure_rate=rate(t.closed, t.due),
         on_time_closure_rate=rate(t.closed_on_time, t.due),
         rework_rate=rate(t.reworked, t.handled),
         return_rate=rate(t.returned, t.dispatched),
         first_dispatch_accuracy=rate(t.first_dispatched - t.first_returned, t.first_dispatched),
-        mean_handling_hours=sum(hours) / len(hours) if hours else None,
-        handled_count=len(hours),
+        mean_handling_hours=t.handling_us / t.handling_count / US_PER_HOUR if t.handling_count else None,
+        handled_count=t.handling_count,
         breach_count=t.breached,
         satisfaction_rate=rate(t.satisfied, t.rated) if t.rated else None,
     )
@@ -246,8 +253,8 @@ def group_keys(group_by: str, department: str | None, first_department: str | No
 
 
 def tally(contributions: Iterable[tuple[str, str, Contribution]]) -> tuple[dict[str, Indicators], Indicators]:
-    """The indicators per group and for the city from each ticket's (outcome group, first-dispatch group,
-    contribution)."""
+    """The indicators per group and for the city from (outcome group, first-dispatch group, contribution) of each
+    ticket, or of each set of tickets sharing both groups."""
     groups: dict[str, Tally] = {}
     city = Tally()
     empty = Contribution()

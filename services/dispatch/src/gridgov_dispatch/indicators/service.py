@@ -88,8 +88,8 @@ def _flag(condition: sa.ColumnElement) -> sa.ColumnElement:
 
 
 def _microseconds_between(dialect: str, earlier: sa.ColumnElement, later: sa.ColumnElement) -> sa.ColumnElement:
-    """Whole microseconds from ``earlier`` to ``later`` in SQL, exact (as a ``timedelta``), so the mean handling
-    hours come out to the last bit as ``formulas.handling_hours`` makes them (julianday's float days do not)."""
+    """Whole microseconds from ``earlier`` to ``later`` in SQL, exact (as a ``timedelta``), so the handling times
+    add up to the microsecond as ``formulas.handling_time`` makes them (julianday's float days do not)."""
     if dialect == "sqlite":  # times are stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC)
         def us(t: sa.ColumnElement) -> sa.ColumnElement:
             # seconds of the text without its fraction: strftime('%s') would round 46.9998 s up to 47
@@ -106,7 +106,7 @@ def evaluate_period(session: Session, period: Period, now: datetime, group_by: s
     The same definitions as ``formulas.contribution`` on ``case_facts`` (the reference; a test holds the two
     equal), without moving every ticket's transitions into Python: a month of a city with 200k past tickets read
     ~500k transition rows and built 73k fact objects, 6 s of CPU. Here the database reduces each ticket of the
-    period to flags (one row of small integers, and its handling hours), and Python only adds them up by group.
+    period to flags (small integers, and its handling time) and adds them up per group.
     """
     start, end = period.start, period.end
     tr, tk, rt = TicketTransition.__table__, Ticket.__table__, TicketRating.__table__
@@ -146,7 +146,7 @@ def evaluate_period(session: Session, period: Period, now: datetime, group_by: s
     handled = t.handled == 1
     handling_us = sa.case((_in(t.first_handle, start, end), _microseconds_between(
         session.get_bind().dialect.name, t.first_dispatch, t.first_handle)))
-    query = (sa.select(
+    per_ticket_flags = (sa.select(
         t.department, t.first_department, t.town_code,
         _flag(sa.or_(closed, lapsed)).label("due"),
         _flag(closed).label("closed"),
@@ -161,13 +161,33 @@ def evaluate_period(session: Session, period: Period, now: datetime, group_by: s
         sa.func.coalesce(rated.c.rated, 0).label("rated"),
         sa.func.coalesce(rated.c.satisfied, 0).label("satisfied"))
         .select_from(facts.outerjoin(rated, rated.c.ticket_id == t.id))
-        .order_by(t.id))  # ticket order, as case_facts reads them: the hours are summed in the same order
+        .subquery("flags"))
+    f = per_ticket_flags.c
+    counts = (f.due, f.closed, f.closed_on_time, f.handled, f.reworked, f.dispatched, f.returned, f.breached,
+              f.rated, f.satisfied)
+    # Added up per group in SQL, in exact integers (the handling times in microseconds): only the groups' rows
+    # come back, not one row per ticket of the period. A group whose tickets did nothing in the period sums to an
+    # empty contribution, which ``formulas.tally`` skips as it skips such a ticket.
+    keys = (f.town_code,) if group_by == "town" else (f.department, f.first_department)
+    query = (sa.select(
+        *keys, *(sa.cast(sa.func.sum(c), sa.BigInteger) for c in counts),
+        sa.func.count(f.handling_us), sa.cast(sa.func.coalesce(sa.func.sum(f.handling_us), 0), sa.BigInteger))
+        .group_by(*keys))
     rows = session.connection().execute(query).all()
-    return tally(
-        (*group_keys(group_by, department, first_department, town),
-         Contribution(due=bool(due), closed=bool(closed_), closed_on_time=bool(on_time), handled=bool(handled_),
-                      reworked=bool(reworked), dispatched=bool(dispatched_), returned=bool(returned),
-                      handling_hours=None if us is None else us / 10**6 / 3600, breached=bool(breached),
-                      rated=int(rated_), satisfied=int(satisfied)))
-        for (department, first_department, town, due, closed_, on_time, handled_, reworked, dispatched_, returned,
-             us, breached, rated_, satisfied) in rows)
+    return tally(_grouped(group_by, row) for row in rows)
+
+
+def _grouped(group_by: str, row: sa.Row) -> tuple[str, str, Contribution]:
+    """(outcome group, first-dispatch group, the sums) of one row of ``evaluate_period``'s grouped query."""
+    if group_by == "town":
+        (town, *numbers) = row
+        department = first_department = None
+    else:
+        (department, first_department, *numbers) = row
+        town = None
+    (due, closed, on_time, handled, reworked, dispatched, returned, breached, rated, satisfied,
+     handling_count, handling_us) = (int(n) for n in numbers)
+    return (*group_keys(group_by, department, first_department, town),
+            Contribution(due=due, closed=closed, closed_on_time=on_time, handled=handled, reworked=reworked,
+                         dispatched=dispatched, returned=returned, handling_count=handling_count,
+                         handling_us=handling_us, breached=breached, rated=rated, satisfied=satisfied))
