@@ -190,6 +190,11 @@ def configure_logging(service: str, level: str = "INFO", json_lines: bool = True
     handler.setFormatter(JsonFormatter(service) if json_lines else RedactingFormatter(
         f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(PhoneMaskingFilter())
+    # No line here prints where a call came from (file, line, function) or its thread or process: the logging
+    # HOWTO's "Optimization" settings skip collecting them, ~4-10 µs of the ~20-27 µs each record cost (measured,
+    # 20,000 records, issue #18: the loop writes five lines a report). Tracebacks are unaffected.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
