@@ -256,12 +256,23 @@ def mean_batches(before: dict[str, tuple[float, float]], after: dict[str, tuple[
     return out
 
 
+def start_profiles(procs: dict[str, subprocess.Popen], seconds: int, into: Path) -> list[subprocess.Popen]:
+    """py-spy samples each process for ``seconds`` (100 Hz, collapsed stacks, one file per process in ``into``)."""
+    into.mkdir(parents=True, exist_ok=True)
+    return [subprocess.Popen(["py-spy", "record", "-r", "100", "-d", str(seconds), "-f", "raw", "--nonblocking",
+                              "-o", str(into / f"{name}.txt"), "--pid", str(proc.pid)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, proc in procs.items()]
+
+
 def measure(label: str, kind: str, url: str, token: str, procs: dict[str, subprocess.Popen], timings: Timings,
             rate: float, seconds: float, burst_seconds: int, connections: int,
-            metrics_urls: dict[str, str] | None = None) -> dict:
+            metrics_urls: dict[str, str] | None = None, profile: Path | None = None) -> dict:
     """Latency at a fixed rate, then sustained throughput with CPU per report, then peak RSS, of one system.
 
-    With ``metrics_urls`` (service → base URL), the mean batch each service's consumers worked in each phase too.
+    With ``metrics_urls`` (service → base URL), the mean batch each service's consumers worked in each phase too;
+    with ``profile`` (a directory), a py-spy profile of each process during the burst (py-spy's own CPU is then
+    on the machine's two cores too: take the throughput of such a run as a profile's, not as a figure).
     """
     metrics_urls = metrics_urls or {}
     settled_s = settle(metrics_urls) if metrics_urls else None
@@ -289,7 +300,10 @@ def measure(label: str, kind: str, url: str, token: str, procs: dict[str, subpro
     infra_before = infra_cpu_seconds()
     load_before = loadavg()
     totals = consumer_totals(metrics_urls)
+    profilers = start_profiles(procs, burst_seconds, profile / kind) if profile else []
     wrk = wrk_burst(url, token, burst_seconds, connections)
+    for profiler in profilers:
+        profiler.wait(timeout=60)
     sub, disp = timings.wait_all_dispatched(since)
     burst_batches = mean_batches(totals, consumer_totals(metrics_urls))
     cpu_after = cpu_seconds(procs)
@@ -321,7 +335,7 @@ def loadavg() -> str:
 
 
 def run_gridgov(kind: str, rate: float, seconds: float, burst_seconds: int, connections: int,
-                env: dict[str, str] | None = None) -> dict:
+                env: dict[str, str] | None = None, profile: Path | None = None) -> dict:
     """All measurements of gridgov's services on one stack (``env``: settings to give every service)."""
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack(kind, Path(tmp), extra_env={"GRIDGOV_LOG_JSON": "true", **(env or {})})
@@ -331,7 +345,8 @@ def run_gridgov(kind: str, rate: float, seconds: float, burst_seconds: int, conn
             timings = Timings.of_stack(stack)
             return measure("gridgov", kind, stack.urls.intake, stack.mint(sub="bench", role="grid_worker"),
                            stack.procs, timings, rate, seconds, burst_seconds, connections,
-                           metrics_urls={name: stack.url(name) for name in stack.procs if name != "console"})
+                           metrics_urls={name: stack.url(name) for name in stack.procs if name != "console"},
+                           profile=profile)
         finally:
             if timings is not None:
                 timings.close()
@@ -386,6 +401,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting for gridgov's services, e.g. GRIDGOV_TOPIC_PARTITIONS=8 (repeatable)")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="py-spy profiles (collapsed stacks) of gridgov's processes during the burst, into DIR")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "loop_throughput.json",
                         help="where to write the results (default bench/results/loop_throughput.json)")
     args = parser.parse_args()
@@ -402,7 +419,8 @@ def main() -> None:
     for kind in args.stacks.split(","):
         entry: dict = {}
         if "gridgov" in systems:
-            entry.update(run_gridgov(kind, args.rate, args.seconds, burst, args.connections, env))
+            entry.update(run_gridgov(kind, args.rate, args.seconds, burst, args.connections, env,
+                                     args.profile))
         if "baseline" in systems:
             entry["baseline"] = run_baseline(kind, args.rate, args.seconds, burst, args.connections)
         if "gridgov" in systems and "baseline" in systems:
