@@ -278,9 +278,8 @@ def _recurrence_items(db: Database, f: Filters) -> list[RecurrenceItem]:
         facts = service.located_facts(session, start=f.window.start, end=f.window.end, area=f.area,
                                       categories=f.categories, channels=f.channels)
     places = {fact.ticket_id: (fact.village_code, fact.town_code) for fact in facts}
-    found = recurrences((Case(x.ticket_id, x.grid_code, x.category_code, x.registered_at, x.closed_at)
-                         for x in facts), min_cases=MIN_CASES, window_days=f.window.days,
-                        now=_end_of(f.window.end))
+    found = recurrences([Case(x.ticket_id, x.grid_code, x.category_code, x.registered_at, x.closed_at)
+                         for x in facts], min_cases=MIN_CASES, window_days=f.window.days, now=_end_of(f.window.end))
     items = []
     for rec in found:
         village, town = places[rec.ticket_ids[-1]]

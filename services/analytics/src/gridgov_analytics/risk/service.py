@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
@@ -16,9 +16,8 @@ from gridgov_analytics.grids.models import LearnedGrid
 AREA_COLUMNS = {"grid": TicketFact.grid_code, "village": TicketFact.village_code, "town": TicketFact.town_code}
 
 
-@dataclass(frozen=True)
-class FactRow:
-    """A located ticket as recurrence reads it."""
+class FactRow(NamedTuple):
+    """A located ticket as recurrence reads it (a tuple, for the same reason as ``recurrence.Case``)."""
 
     ticket_id: str
     grid_code: str
