@@ -7,8 +7,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, literal, or_, select, update
+import numpy as np
+from sqlalchemy import Select, String, and_, delete, func, literal, or_, select, type_coerce, update
 from sqlmodel import Session
 
 from gridgov_analytics.cube.models import BUS, HISTORY, CubeState, DailyCount, TicketFact
@@ -253,6 +255,37 @@ def counts(session: Session, *, start: date, end: date, bucket: str = "day", lev
         out.append(CountRow(key[0], key[1], key[2], n, channel=named.get("channel"),
                             category_code=named.get("category_code")))
     return out
+
+
+def daily_series(session: Session, *, start: date, end: date, level: str, area: tuple[str, str] | None,
+                 categories: Sequence[str] | None, channels: Sequence[str] | None, measure: str
+                 ) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """One measure's daily counts per (area code at ``level``, category) over ``start``..``end``, as the keys and a
+    matrix of a row per key and a column per day; areas not located to the level ('') are left out.
+
+    The surges' read (``counts`` gives the same sums as rows): a 90-day city at grid level has 124,713 such series
+    from ~208,000 sums, and rows of named objects, sorted, were over half of the surges' seconds."""
+    column = LEVEL_COLUMNS[level]
+    # the day as the driver gives it (SQLite: text; PostgreSQL: a date), looked up once per distinct day
+    day = type_coerce(DailyCount.day, String)
+    query = _filtered(select(column, DailyCount.category_code, day, func.sum(DailyCount.n)), start=start, end=end,
+                      area=area, categories=categories, channels=channels, measures=[measure])
+    query = query.where(column != "").group_by(column, DailyCount.category_code, day)
+    days = (end - start).days + 1
+    index: dict[tuple[str, str], int] = {}
+    day_of: dict[Any, int] = {}
+    rows, cols, values = [], [], []
+    for code, category, when, n in session.execute(query):
+        col = day_of.get(when)
+        if col is None:
+            col = day_of[when] = ((when if isinstance(when, date) else date.fromisoformat(when)) - start).days
+        rows.append(index.setdefault((code, category), len(index)))
+        cols.append(col)
+        values.append(int(n or 0))
+    matrix = np.zeros((len(index), days), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp)),
+              np.asarray(values, dtype=np.int64))
+    return list(index), matrix
 
 
 def week_start(day: date) -> date:

@@ -1,0 +1,94 @@
+"""The risk map's reads on both databases (SQLite, and PostgreSQL, whose driver hands back dates and aware times
+where SQLite hands back text): the daily series the surges read give the same sums as the cube's counts, and the
+surges, recurrences and hot spots found over a small history loaded by the read model's own loader."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from gridgov_analytics.cube import service as cube
+from gridgov_analytics.cube.backfill import load_history
+from gridgov_analytics.grids import service as grids
+from gridgov_analytics.risk import handlers
+from gridgov_analytics.tables import metadata
+from gridgov_analytics.trends.filters import Window
+from gridgov_analytics.trends.handlers import Filters
+from gridgov_common.db import Database
+from gridgov_common.events.grids import GridPublished
+from gridgov_common.events.tickets import TicketEvent
+from gridgov_common.migrations import upgrade_to_head
+
+CN = timezone(timedelta(hours=8))
+TOWN = "441900031"
+FIRST, LAST = date(2026, 10, 5), date(2026, 11, 29)  # Monday .. Sunday: 8 whole weeks
+GRIDS = [f"{TOWN}001{k:03d}" for k in range(1, 5)]
+SURGE_DAY = date(2026, 11, 25)
+
+
+def _registered(ticket_id: str, grid: str, at: datetime, category: str = "01001") -> tuple[str, TicketEvent]:
+    return "ticket.registered", TicketEvent(
+        ticket_id=ticket_id, report_id=f"R-{ticket_id}", action="register", from_state=None, to_state="registered",
+        category_code=category, department="urban-management", grid_code=grid, village_code=grid[:12],
+        town_code=TOWN, reporter_id="citizen-42", deadline=at + timedelta(days=3), actor_id="dispatch",
+        actor_role="system", occurred_at=at, channel="hotline")
+
+
+def _history() -> list[tuple[str, TicketEvent]]:
+    events = []
+    for day in range((LAST - FIRST).days + 1):
+        for g, grid in enumerate(GRIDS):
+            if (day + g) % 3 == 0:  # a case every third day in every grid, staggered
+                at = datetime.combine(FIRST + timedelta(days=day), datetime.min.time(), tzinfo=CN) + timedelta(hours=9)
+                events.append(_registered(f"T{day}-{g}", grid, at))
+    # a surge: 9 cases of one code in the first grid on 25 November; a drain back again and again in the second
+    events += [_registered(f"S{k}", GRIDS[0], datetime.combine(SURGE_DAY, datetime.min.time(), tzinfo=CN)
+                           + timedelta(hours=8 + k), "02001") for k in range(9)]
+    events += [_registered(f"D{k}", GRIDS[1], datetime(2026, 11, 2 + 7 * k, 9, tzinfo=CN), "04002") for k in range(3)]
+    return sorted(events, key=lambda e: e[1].occurred_at)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.distributed)])
+def db(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'analytics.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    database = Database(url, metadata, "analytics")
+    upgrade_to_head(database, "gridgov_analytics")
+    with database.session() as session:
+        for k, grid in enumerate(GRIDS):
+            x = 113.60 + k * 0.01
+            grids.store_grid(session, GridPublished(
+                grid_code=grid, grid_name=f"测试第{k + 1}网格", village_code=grid[:12], town_code=TOWN,
+                grid_set_version="1", published_at=datetime(2026, 1, 1, tzinfo=UTC), boundary={
+                    "type": "Polygon",
+                    "coordinates": [[[x, 23.0], [x + 0.01, 23.0], [x + 0.01, 23.01], [x, 23.01], [x, 23.0]]]}))
+        session.commit()
+    load_history(database, _history())
+    try:
+        yield database
+    finally:
+        database.engine.dispose()
+
+
+def test_daily_series_hold_the_counts_sums(db):
+    with db.snapshot() as session:
+        keys, matrix = cube.daily_series(session, start=FIRST, end=LAST, level="grid", area=None, categories=None,
+                                         channels=None, measure="registered")
+        rows = cube.counts(session, start=FIRST, end=LAST, bucket="day", level="grid", measures=["registered"],
+                           by=("category_code",))
+    from_counts = {(r.area, r.category_code, (r.day - FIRST).days): r.n for r in rows}
+    from_series = {(*key, day): int(matrix[i, day]) for i, key in enumerate(keys)
+                   for day in range(matrix.shape[1]) if matrix[i, day]}
+    assert from_series == from_counts and matrix.shape[1] == (LAST - FIRST).days + 1
+    assert from_series[(GRIDS[0], "02001", (SURGE_DAY - FIRST).days)] == 9
+
+
+def test_surges_recurrences_and_hot_spots_are_found(db):
+    f = Filters(window=Window(FIRST, LAST), area=None, categories=[], channels=[])
+    surges = handlers._surge_items(db, f, "grid")
+    assert [(s.code, s.category_code, s.day, s.count) for s in surges] == [(GRIDS[0], "02001", SURGE_DAY, 9)]
+    recurrences = handlers._recurrence_items(db, f)
+    drain = [r for r in recurrences if r.category_code == "04002"]
+    assert len(drain) == 1 and drain[0].grid_code == GRIDS[1] and drain[0].count == 3
+    found = handlers.hotspots(db, f)
+    assert {g.grid_code for g in found.read.grids} == set(GRIDS)
