@@ -401,6 +401,8 @@ class Database:
             metadata.tables["outbox"], metadata.tables["handled_message"]
         )
         self.outbox_written = threading.Event()
+        self._reader: Engine | None = None
+        self._reader_lock = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -432,6 +434,44 @@ class Database:
         with self.session() as session:
             session.connection(execution_options=options)
             yield session
+
+    @contextmanager
+    def long_read(self) -> Iterator[Session]:
+        """A snapshot (see ``snapshot``) for a read of seconds — a month's indicators, the risk map's statistics —
+        on SQLite on a read-only connection of its own, so that it does not hold the one connection the process's
+        consumers and other requests share (a month's indicators held dispatch's for 2-3 s, the loop waiting
+        behind it). In WAL the two connections do not wait for each other. PostgreSQL's pool has connections
+        enough; an in-memory SQLite database is one connection's alone, so both read as ``snapshot`` does."""
+        reader = self._reader_engine()
+        if reader is None:
+            with self.snapshot() as session:
+                yield session
+            return
+        with Session(reader, expire_on_commit=False) as session:
+            session.connection(execution_options={_SNAPSHOT: True})
+            yield session
+
+    def _reader_engine(self) -> Engine | None:
+        """The read-only engine of ``long_read`` (made on first use), or None where the main one serves."""
+        path = self.url.removeprefix("sqlite:///") if self.url.startswith("sqlite:///") else ""
+        if not self.is_sqlite or not path or path == ":memory:" or "mode=memory" in path:
+            return None
+        with self._reader_lock:
+            if self._reader is None:
+                reader = make_engine(self.url)
+
+                @event.listens_for(reader, "connect")
+                def _read_only(dbapi_conn, _record):  # noqa: ANN001
+                    dbapi_conn.execute("PRAGMA query_only=ON")  # a write through it is an error, not a lock
+
+                self._reader = reader
+            return self._reader
+
+    def dispose(self) -> None:
+        """Close the database's connections (at shutdown)."""
+        self.engine.dispose()
+        if self._reader is not None:
+            self._reader.dispose()
 
     def add_outbox(self, session: Session, topic: str, envelope: Envelope) -> None:
         """Stage a message in the outbox, to be committed with the state change that emits it."""

@@ -100,7 +100,7 @@ class ServiceRuntime:
             self.relay.join(timeout=10)
         if self.bus:
             self.bus.close()
-        self.db.engine.dispose()
+        self.db.dispose()
 
     def ready(self) -> dict[str, bool]:
         """Whether each dependency answers now (for /readyz)."""

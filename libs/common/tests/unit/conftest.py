@@ -16,4 +16,4 @@ def db(request, tmp_path):
     database = Database(url, request.module.METADATA, request.module.__name__.rsplit(".", 1)[-1])
     database.create_all()
     yield database
-    database.engine.dispose()
+    database.dispose()

@@ -2,7 +2,8 @@
 
 On SQLite and (with the real-stack env) PostgreSQL: a commit made by another writer between two of the session's
 queries is not seen by the second, a later session sees it, the snapshot writes nothing, and on SQLite it does not
-hold the write lock (a writer in another process is not kept waiting by a reader).
+hold the write lock (a writer in another process is not kept waiting by a reader). A long read (``long_read``) is
+such a snapshot that on SQLite leaves the process's one shared connection to its writers.
 """
 
 from __future__ import annotations
@@ -76,3 +77,50 @@ def test_a_snapshot_stores_nothing(db):
         session.commit()
     with db.session() as session:
         assert count(session) == 1
+
+
+def test_a_long_read_leaves_the_shared_connection_free_and_sees_one_state(db):
+    """While a long read is open (its first query run), the same process writes and commits through its own
+    sessions at once — on SQLite they share one connection, which the long read must not hold — and the long read
+    still sees the state of its first query."""
+    import threading
+
+    done = threading.Event()
+
+    def write() -> None:
+        with db.session() as session:
+            session.execute(insert(ITEM), [{"id": 4, "name": "d"}])
+            session.commit()
+        done.set()
+
+    with db.long_read() as reading:
+        assert count(reading) == 0
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(10)
+        assert done.is_set(), "the write waited for the long read"
+        assert count(reading) == 0
+    with db.long_read() as reading:
+        assert count(reading) == 1
+
+
+def test_a_long_read_stores_nothing(db):
+    with db.long_read() as reading:
+        with pytest.raises(DBAPIError, match="read-only|readonly|attempt to write"):
+            reading.execute(insert(ITEM), [{"id": 5, "name": "e"}])
+    with db.session() as session:
+        assert count(session) == 0
+
+
+def test_an_in_memory_database_reads_long_on_its_one_connection():
+    memory = Database("sqlite:///:memory:", METADATA, "memory")
+    memory.create_all()
+    try:
+        with memory.session() as session:
+            session.execute(insert(ITEM), [{"id": 6, "name": "f"}])
+            session.commit()
+        with memory.long_read() as reading:
+            assert count(reading) == 1
+        assert memory._reader is None
+    finally:
+        memory.dispose()

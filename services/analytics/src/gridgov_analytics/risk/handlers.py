@@ -203,7 +203,7 @@ def _adjacency(db: Database, rows: list[grids.GridRow]) -> Adjacency:
 
 
 def _city_hotspots(db: Database, f: Filters, steps: list[date], end: date) -> _CityHotspots:
-    with db.snapshot() as session:
+    with db.long_read() as session:
         known = [r for r in grids.current_grids(session) if r.boundary_geojson]
         counts = cube.counts(session, start=steps[0], end=end, bucket="day", level="grid",
                              categories=f.categories, channels=f.channels, measures=["registered"])
@@ -274,7 +274,7 @@ def hotspots(db: Database, f: Filters) -> Hotspots:
 # --- recurrences ---------------------------------------------------------------------------------------------------
 
 def _recurrence_items(db: Database, f: Filters) -> list[RecurrenceItem]:
-    with db.snapshot() as session:
+    with db.long_read() as session:
         facts = service.located_facts(session, start=f.window.start, end=f.window.end, area=f.area,
                                       categories=f.categories, channels=f.channels)
     places = {fact.ticket_id: (fact.village_code, fact.town_code) for fact in facts}
@@ -301,7 +301,7 @@ def recurrence_list(db: Database, f: Filters, *, limit: int) -> RecurrencesRead:
 
 def _surge_items(db: Database, f: Filters, level: str) -> list[SurgeItem]:
     first = f.window.start - timedelta(days=BASELINE_DAYS)
-    with db.snapshot() as session:
+    with db.long_read() as session:
         counted = service.first_counted_day(session)
         # a baseline reaching before the first counted day would read "no data" as "no cases": start after it
         first = max(first, counted) if counted else first

@@ -25,7 +25,7 @@ def get_indicators(runtime: Runtime, _principal: CityWide,
     Who: command_centre, admin."""
     parsed = formulas.parse_period(period)
     now = datetime.now(UTC)
-    with runtime.db.snapshot() as session:  # the groups and the city from one committed state
+    with runtime.db.long_read() as session:  # one committed state; seconds, on a connection of its own
         groups, city = service.evaluate_period(session, parsed, now, group_by)
     return IndicatorReport(
         period=parsed.label, start=parsed.start, end=parsed.end, group_by=group_by, generated_at=now,
