@@ -99,7 +99,9 @@ def group_detail(db: Database, principal: Principal, group_id: str) -> AlarmGrou
 def groups_geojson(db: Database, principal: Principal, f: GroupFilter, limit: int = GEOJSON_MAX) -> dict[str, Any]:
     """The groups as a GeoJSON FeatureCollection for the map (points; ``total`` and ``truncated`` say if more)."""
     base = _filtered(scoped(select(G), principal), f).where(G.c.lon.is_not(None), G.c.lat.is_not(None))
-    with db.snapshot() as session:  # the count and the page (the group and its alarms) from one state
+    # the count and the features from one state, on a connection of their own: with 212,000 open groups the map's
+    # read took 420 ms, polled every 15 s by each open screen, and the grouping consumer would wait behind it
+    with db.long_read() as session:
         total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
         rows = session.execute(base.order_by(G.c.last_seen.desc(), G.c.id).limit(limit)).all()
     features = [{
