@@ -77,7 +77,7 @@ def get_counts(runtime: Runtime, _principal: CityWide, from_: From = None, to: T
     local day of the event (China time), on the grid, village and town they were recorded in.
     Who: command_centre, admin."""
     measures = filters.parse_measures(measure)
-    with runtime.db.session() as session:
+    with runtime.db.long_read() as session:  # reads only, for up to a second: off the shared connection
         f = _filters(runtime, session, from_, to, area, category, channel)
         answer = handlers.trend_counts(session, f, bucket=bucket, measures=measures, group_by=group_by)
     return cached(answer, runtime, if_none_match)
@@ -90,7 +90,7 @@ def get_indicators(runtime: Runtime, _principal: CityWide, from_: From = None, t
     """The indicators per week (or day): registered, closed, on-time rate ((closed − closed late) / closed),
     return rate (退单 / registered), rework rate (返工 / closed), satisfaction rate ((rated − dissatisfied) / rated);
     a rate is null where its denominator is zero. Who: command_centre, admin."""
-    with runtime.db.session() as session:
+    with runtime.db.long_read() as session:
         f = _filters(runtime, session, from_, to, area, category, channel)
         answer = handlers.indicators(session, f, bucket=bucket)
     return cached(answer, runtime, if_none_match)
@@ -106,7 +106,7 @@ def get_areas(runtime: Runtime, _principal: CityWide, from_: From = None, to: To
     """Totals per area of a level over the range, for the drill-down town → village → grid: registered, closed,
     closed late, returned, reworked, dissatisfied; every area in effect is listed (zeros too), most registered
     first. Who: command_centre, admin."""
-    with runtime.db.session() as session:
+    with runtime.db.long_read() as session:
         f = _filters(runtime, session, from_, to, None, category, channel)
         answer = handlers.areas(session, f, level=level, parent=parent)
     return cached(answer, runtime, if_none_match)
