@@ -19,20 +19,18 @@ from gridgov_common.db import Database
 from gridgov_common.events.grids import GridPublished
 from gridgov_common.events.tickets import TicketEvent
 from gridgov_common.migrations import upgrade_to_head
+from services.analytics.tests.support import TOWN, VILLAGE, ticket_envelope
 
 CN = timezone(timedelta(hours=8))
-TOWN = "441900031"
 FIRST, LAST = date(2026, 10, 5), date(2026, 11, 29)  # Monday .. Sunday: 8 whole weeks
-GRIDS = [f"{TOWN}001{k:03d}" for k in range(1, 5)]
+GRIDS = [f"{VILLAGE}{k:03d}" for k in range(1, 5)]  # one village's four grids
 SURGE_DAY = date(2026, 11, 25)
 
 
 def _registered(ticket_id: str, grid: str, at: datetime, category: str = "01001") -> tuple[str, TicketEvent]:
-    return "ticket.registered", TicketEvent(
-        ticket_id=ticket_id, report_id=f"R-{ticket_id}", action="register", from_state=None, to_state="registered",
-        category_code=category, department="urban-management", grid_code=grid, village_code=grid[:12],
-        town_code=TOWN, reporter_id="citizen-42", deadline=at + timedelta(days=3), actor_id="dispatch",
-        actor_role="system", occurred_at=at, channel="hotline")
+    """A ticket registered as dispatch publishes it (the analytics tests' own builder), as the loader takes it."""
+    envelope = ticket_envelope("register", ticket_id, at, grid=grid, category=category)
+    return envelope.type, TicketEvent.model_validate(envelope.payload)
 
 
 def _history() -> list[tuple[str, TicketEvent]]:
@@ -58,7 +56,7 @@ def db(request, tmp_path):
         for k, grid in enumerate(GRIDS):
             x = 113.60 + k * 0.01
             grids.store_grid(session, GridPublished(
-                grid_code=grid, grid_name=f"测试第{k + 1}网格", village_code=grid[:12], town_code=TOWN,
+                grid_code=grid, grid_name=f"测试第{k + 1}网格", village_code=VILLAGE, town_code=TOWN,
                 grid_set_version="1", published_at=datetime(2026, 1, 1, tzinfo=UTC), boundary={
                     "type": "Polygon",
                     "coordinates": [[[x, 23.0], [x + 0.01, 23.0], [x + 0.01, 23.01], [x, 23.01], [x, 23.0]]]}))
