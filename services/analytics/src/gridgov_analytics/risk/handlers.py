@@ -110,10 +110,10 @@ class _Answers:
         refresh = None
         with self._lock:
             hit = self._items.get(key)
-            age = self._clock() - hit.at if hit is not None else None
-            if hit is not None and age <= STALE_S:  # type: ignore[operator]
+            age = STALE_S + 1 if hit is None else self._clock() - hit.at
+            if hit is not None and age <= STALE_S:
                 self._items.move_to_end(key)
-                if age > CACHE_TTL_S and key not in self._refreshing:  # type: ignore[operator]
+                if age > CACHE_TTL_S and key not in self._refreshing:
                     self._refreshing.add(key)
                     refresh = hit
                 if refresh is None:
