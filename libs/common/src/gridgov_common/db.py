@@ -87,12 +87,20 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
 _SNAPSHOT = "gridgov_snapshot"  # a connection's execution option: its transaction only reads, from one snapshot
 
 
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL, or None: not SQLite, or a database in memory (one connection's alone)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.removeprefix("sqlite:///")
+    return path if path and path != ":memory:" and "mode=memory" not in path else None
+
+
 def make_engine(url: str, sqlite_cache_kib: int | None = None) -> Engine:
     """An engine tuned for the backend: WAL SQLite in the embedded stack (a page cache of ``sqlite_cache_kib`` per
     connection, SQLite's 2,000 KiB when None), pooled PostgreSQL otherwise."""
     if url.startswith("sqlite"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
+        path = sqlite_file(url)
+        if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # One connection per process: threads queue for it in Python instead of racing for SQLite's write
         # lock, whose busy handler sleeps in steps of milliseconds (it cut intake throughput by half).
@@ -397,6 +405,7 @@ class Database:
         self.session_class = session_class
         # A service whose batches touch more pages than SQLite's default cache holds passes a larger one.
         self.engine = make_engine(url, sqlite_cache_kib)
+        self._sqlite_cache_kib = sqlite_cache_kib  # the long reads' connection gets the same page cache
         self.tables = messaging_tables(metadata) if "outbox" not in metadata.tables else MessagingTables(
             metadata.tables["outbox"], metadata.tables["handled_message"]
         )
@@ -453,12 +462,11 @@ class Database:
 
     def _reader_engine(self) -> Engine | None:
         """The read-only engine of ``long_read`` (made on first use), or None where the main one serves."""
-        path = self.url.removeprefix("sqlite:///") if self.url.startswith("sqlite:///") else ""
-        if not self.is_sqlite or not path or path == ":memory:" or "mode=memory" in path:
+        if sqlite_file(self.url) is None:
             return None
         with self._reader_lock:
             if self._reader is None:
-                reader = make_engine(self.url)
+                reader = make_engine(self.url, self._sqlite_cache_kib)
 
                 @event.listens_for(reader, "connect")
                 def _read_only(dbapi_conn, _record):  # noqa: ANN001

@@ -124,3 +124,14 @@ def test_an_in_memory_database_reads_long_on_its_one_connection():
         assert memory._reader is None
     finally:
         memory.dispose()
+
+
+def test_a_long_read_has_the_page_cache_of_the_database(tmp_path):
+    """A service that sizes its SQLite page cache (sensing: 16 MiB) reads long with the same cache."""
+    sized = Database(f"sqlite:///{tmp_path / 'sized.db'}", METADATA, "sized", sqlite_cache_kib=4096)
+    sized.create_all()
+    try:
+        with sized.long_read() as reading:
+            assert reading.connection().exec_driver_sql("PRAGMA cache_size").scalar_one() == -4096
+    finally:
+        sized.dispose()

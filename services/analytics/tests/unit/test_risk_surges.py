@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridgov_analytics.risk.surges import surges
+from gridgov_analytics.risk.surges import surges, surges_of_rows
 
 
 def test_surge_against_a_flat_baseline():
@@ -33,3 +33,15 @@ def test_baseline_median_shrugs_off_an_earlier_surge():
     found = surges({"k": series}, baseline_days=28)
     assert [s.day_index for s in found] == [30, 45]  # the day-30 spike does not lift day 45's baseline
     assert found[0].z > found[1].z
+
+
+def test_surges_of_rows_equal_surges_of_every_row():
+    rng = np.random.default_rng(7)
+    counts = rng.poisson(1.5, size=(300, 60))
+    counts[17, 45] = 14  # a surge in one row; most rows never reach min_count after the baseline
+    counts[200, 50] = 9
+    keys = [("g", f"{i:03d}") for i in range(len(counts))]
+    expected = surges(dict(zip(keys, counts, strict=True)), baseline_days=28, min_count=5, z_min=3)
+    found = surges_of_rows(keys, counts, baseline_days=28, min_count=5, z_min=3)
+    assert found == expected and {s.key for s in found} >= {keys[17], keys[200]}
+    assert surges_of_rows(keys, counts[:, :28], baseline_days=28) == []  # no day after the baseline

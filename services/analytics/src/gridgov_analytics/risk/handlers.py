@@ -40,7 +40,7 @@ from gridgov_analytics.risk.schemas import (
     SurgeItem,
     SurgesRead,
 )
-from gridgov_analytics.risk.surges import surges as find_surges
+from gridgov_analytics.risk.surges import surges_of_rows
 from gridgov_analytics.trends.filters import refused
 from gridgov_analytics.trends.handlers import Filters, local_today
 from gridgov_common.db import Database
@@ -59,31 +59,6 @@ STALE_S = 600.0  # up to this age, an older answer is served while the next one 
 CACHE_ENTRIES = 32
 
 log = logging.getLogger(__name__)
-
-
-class _Cache:
-    """A small in-memory cache: least recently used out first, entries expire after ``CACHE_TTL_S``."""
-
-    def __init__(self, entries: int) -> None:
-        self._entries = entries
-        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """The cached value of ``key``, or ``compute()`` kept for next time."""
-        now = time.monotonic()
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None and now - hit[0] <= CACHE_TTL_S:
-                self._items.move_to_end(key)
-                return hit[1]
-        value = compute()  # outside the lock: two first requests may both compute, neither waits on the other
-        with self._lock:
-            self._items[key] = (time.monotonic(), value)
-            self._items.move_to_end(key)
-            while len(self._items) > self._entries:
-                self._items.popitem(last=False)
-        return value
 
 
 @dataclass
@@ -153,8 +128,12 @@ def _data_version(db: Database) -> Callable[[], tuple]:
     return read
 
 
+def _unchanging() -> None:
+    """The version of what a key already names in full (the adjacency's key holds its grids' fingerprint)."""
+
+
 _results = _Answers(CACHE_ENTRIES)
-_adjacencies = _Cache(4)
+_adjacencies = _Answers(4)
 
 
 def _end_of(day: date) -> datetime:
@@ -199,7 +178,7 @@ def _adjacency(db: Database, rows: list[grids.GridRow]) -> Adjacency:
         kept = [(r.grid_code, g) for r, g in zip(rows, geometries, strict=True) if g is not None and not g.is_empty]
         return grid_adjacency([code for code, _ in kept], [g for _, g in kept])
 
-    return _adjacencies.get_or_compute((db.url, fingerprint), build)
+    return _adjacencies.get((db.url, fingerprint), _unchanging, build)
 
 
 def _city_hotspots(db: Database, f: Filters, steps: list[date], end: date) -> _CityHotspots:
@@ -310,11 +289,8 @@ def _surge_items(db: Database, f: Filters, level: str) -> list[SurgeItem]:
     days = (f.window.end - first).days + 1
     if days <= BASELINE_DAYS:
         return []
-    # Only the series with a day of at least SURGE_MIN_COUNT after their baseline can hold a surge (``surges``
-    # passes over the others itself, one at a time: 124,713 of them at grid level in a 90-day city).
-    candidates = np.flatnonzero((matrix[:, BASELINE_DAYS:] >= SURGE_MIN_COUNT).any(axis=1))
-    series = {keys[i]: matrix[i] for i in candidates}
-    found = find_surges(series, baseline_days=BASELINE_DAYS, min_count=SURGE_MIN_COUNT, z_min=SURGE_Z_MIN)
+    found = surges_of_rows(keys, matrix, baseline_days=BASELINE_DAYS, min_count=SURGE_MIN_COUNT,
+                           z_min=SURGE_Z_MIN)
     return [SurgeItem(level=level, code=s.key[0], category_code=s.key[1], day=first + timedelta(days=s.day_index),
                       count=s.count, expected=round(s.expected, 2), ratio=round(s.ratio, 2), z=round(s.z, 2))
             for s in found]

@@ -35,7 +35,7 @@ def _filters(runtime: Runtime, from_: str | None, to: str | None, area: str | No
              channel: str | None) -> trends.Filters:
     window = filters.parse_window(from_, to, trends.local_today())
     parsed = (filters.parse_area(area), filters.parse_categories(category), filters.parse_channels(channel))
-    with runtime.db.session() as session:
+    with runtime.db.snapshot() as session:  # reads only: no write lock for a check
         return trends.check(session, window, *parsed)
 
 
