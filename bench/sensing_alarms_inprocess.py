@@ -88,8 +88,10 @@ def run_once(args) -> dict:
         url, drop = _pg_database(args.pg_admin_url)
     else:
         url = f"sqlite:///{work / 'sensing.db'}"
-    # As the service opens it (the page cache its tables module asks for; an older sensing may name none).
-    db = Database(url, metadata, "sensing", sqlite_cache_kib=getattr(sensing_tables, "SQLITE_CACHE_KIB", None))
+    # As the service opens it (the page cache and WAL checkpoint interval its tables module asks for; an older
+    # sensing may name neither).
+    db = Database(url, metadata, "sensing", sqlite_cache_kib=getattr(sensing_tables, "SQLITE_CACHE_KIB", None),
+                  sqlite_checkpoint_pages=getattr(sensing_tables, "SQLITE_CHECKPOINT_PAGES", None))
     try:
         db.create_all()
         seed_alarm_types(db)

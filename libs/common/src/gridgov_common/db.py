@@ -95,9 +95,10 @@ def sqlite_file(url: str) -> str | None:
     return path if path and path != ":memory:" and "mode=memory" not in path else None
 
 
-def make_engine(url: str, sqlite_cache_kib: int | None = None) -> Engine:
+def make_engine(url: str, sqlite_cache_kib: int | None = None, sqlite_checkpoint_pages: int | None = None) -> Engine:
     """An engine tuned for the backend: WAL SQLite in the embedded stack (a page cache of ``sqlite_cache_kib`` per
-    connection, SQLite's 2,000 KiB when None), pooled PostgreSQL otherwise."""
+    connection, SQLite's 2,000 KiB when None; the WAL copied into the database after ``sqlite_checkpoint_pages``
+    pages, SQLite's 1,000 when None), pooled PostgreSQL otherwise."""
     if url.startswith("sqlite"):
         path = sqlite_file(url)
         if path:
@@ -118,6 +119,8 @@ def make_engine(url: str, sqlite_cache_kib: int | None = None) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             if sqlite_cache_kib:
                 cur.execute(f"PRAGMA cache_size=-{int(sqlite_cache_kib)}")  # negative: KiB, not pages
+            if sqlite_checkpoint_pages:
+                cur.execute(f"PRAGMA wal_autocheckpoint={int(sqlite_checkpoint_pages)}")
             cur.close()
             # Let SQLAlchemy issue BEGIN itself (pysqlite's own transaction handling is off).
             dbapi_conn.isolation_level = None
@@ -396,15 +399,17 @@ class Database:
     """One service's database: engine, sessions, outbox and idempotency records."""
 
     def __init__(self, url: str, metadata: MetaData, service_name: str,
-                 session_class: type[OutboxSession] = OutboxSession, sqlite_cache_kib: int | None = None):
+                 session_class: type[OutboxSession] = OutboxSession, sqlite_cache_kib: int | None = None,
+                 sqlite_checkpoint_pages: int | None = None):
         self.url = url
         self.metadata = metadata
         self.service_name = service_name
         # A service whose transactions stage rows of their own to write at commit passes its subclass here,
         # at construction, rather than hooking the shared class (see event-intake's ReportSession).
         self.session_class = session_class
-        # A service whose batches touch more pages than SQLite's default cache holds passes a larger one.
-        self.engine = make_engine(url, sqlite_cache_kib)
+        # A service whose batches touch more pages than SQLite's default cache holds passes a larger one; one that
+        # writes the same pages again and again at a high rate, a larger WAL between checkpoints.
+        self.engine = make_engine(url, sqlite_cache_kib, sqlite_checkpoint_pages)
         self._sqlite_cache_kib = sqlite_cache_kib  # the long reads' connection gets the same page cache
         self.tables = messaging_tables(metadata) if "outbox" not in metadata.tables else MessagingTables(
             metadata.tables["outbox"], metadata.tables["handled_message"]

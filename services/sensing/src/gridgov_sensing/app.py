@@ -19,7 +19,7 @@ from gridgov_sensing.runtime import SensingRuntime
 from gridgov_sensing.settings import SensingSettings
 from gridgov_sensing.suppression import models as _rule_models  # noqa: F401 - registers the tables
 from gridgov_sensing.suppression.views import router as suppression_router
-from gridgov_sensing.tables import SQLITE_CACHE_KIB, metadata
+from gridgov_sensing.tables import SQLITE_CACHE_KIB, SQLITE_CHECKPOINT_PAGES, metadata
 from gridgov_sensing.types import models as _type_models  # noqa: F401 - registers the tables
 from gridgov_sensing.types.views import router as types_router
 from gridgov_sensing.verification import models as _task_models  # noqa: F401 - registers the tables
@@ -30,7 +30,7 @@ def build_runtime(settings: SensingSettings | None = None, registry: RegistryCli
     """The service runtime: its database, the bus, its consumers, grid-registry's client and the MQTT subscriber."""
     settings = settings or SensingSettings()
     db = Database(settings.resolved_database_url(), metadata, settings.service_name,
-                  sqlite_cache_kib=SQLITE_CACHE_KIB)
+                  sqlite_cache_kib=SQLITE_CACHE_KIB, sqlite_checkpoint_pages=SQLITE_CHECKPOINT_PAGES)
     return SensingRuntime(settings=settings, db=db, consumers=consumer_specs(db, settings),
                           migrations_package="gridgov_sensing", registry=registry)
 
