@@ -3,12 +3,13 @@
 
 Why: on Kafka + PostgreSQL the services spend more CPU per report and per alarm than on the embedded stack, and
 py-spy put a share of it in kafka-python's pure-Python record building and parsing. This measures that share alone:
-each round, in a fresh child process per client (alternating, kafka-python first), a fresh topic of 4 partitions
-gets ``--messages`` keyed messages of 800 bytes (a ticket event's size), published as the outbox relay publishes
-(``OutgoingMessage`` batches of 200, then wait for every acknowledgement: acks=all, idempotent, one request in
-flight, linger 2 ms, 256 KB batches — ``gridgov_common.bus.kafka.KafkaBus``'s settings), then read back by a new
-consumer group as the consumer runner reads (polls of up to 100, a synchronous commit after each). CPU is the
-child's own (user + system, the client's background threads included); the broker's is not in it.
+each round, in a fresh child process per client (in turn: kafka-python with its statistics on, as the bus ran until
+2026-12-06, kafka-python as the bus runs now, confluent-kafka), a fresh topic of 4 partitions gets ``--messages``
+keyed messages of 800 bytes (a ticket event's size), published as the outbox relay publishes (batches of 200, then
+wait for every acknowledgement: acks=all, idempotent, one request in flight, linger 2 ms, 256 KB batches, no
+statistics — ``gridgov_common.bus.kafka.KafkaBus``'s settings), then read back by a new consumer group as the
+consumer runner reads (polls of up to 100, a synchronous commit after each). CPU is the child's own (user + system,
+the client's background threads included); the broker's is not in it.
 
 confluent-kafka is not one of gridgov's dependencies: run this with it added for the run only.
 
@@ -37,6 +38,9 @@ POLL = 100  # records per poll (the consumer runner's default)
 PARTITIONS = 4
 VALUE_BYTES = 800
 TIMEOUT_S = 120.0
+# "kafka-python" runs with the bus's settings (its statistics off since 2026-12-06); "kafka-python+metrics" with
+# them on, as the bus ran before.
+CLIENTS = ("kafka-python+metrics", "kafka-python", "confluent-kafka")
 
 
 def _cpu() -> float:
@@ -62,14 +66,14 @@ def _new_topic(bootstrap: str) -> str:
     return name
 
 
-def _kafka_python(bootstrap: str, topic: str, n: int, value: bytes) -> dict:
+def _kafka_python(bootstrap: str, topic: str, n: int, value: bytes, metrics: bool = False) -> dict:
     """Publish and read back ``n`` messages with kafka-python, as ``gridgov_common.bus.kafka`` does."""
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.structs import OffsetAndMetadata
 
     producer = KafkaProducer(bootstrap_servers=[bootstrap], acks="all", enable_idempotence=True, retries=2**31 - 1,
                              max_in_flight_requests_per_connection=1, linger_ms=2, batch_size=262_144,
-                             request_timeout_ms=15000)
+                             request_timeout_ms=15000, metrics_enabled=metrics)
     producer.send(topic, key=b"warm-up", value=value).get(30)  # connections and metadata outside the timing
     c0, t0 = _cpu(), time.perf_counter()
     for start in range(0, n, PUBLISH_BATCH):
@@ -82,7 +86,7 @@ def _kafka_python(bootstrap: str, topic: str, n: int, value: bytes) -> dict:
     producer.close()
 
     consumer = KafkaConsumer(topic, bootstrap_servers=[bootstrap], group_id=f"bench-{uuid.uuid4().hex[:8]}",
-                             enable_auto_commit=False, auto_offset_reset="earliest")
+                             enable_auto_commit=False, auto_offset_reset="earliest", metrics_enabled=metrics)
     got, c0, t0 = 0, _cpu(), time.perf_counter()
     while got < n + 1 and time.perf_counter() - t0 < TIMEOUT_S:
         batches = consumer.poll(timeout_ms=1000, max_records=POLL)
@@ -135,7 +139,10 @@ def child(client: str, bootstrap: str, n: int) -> None:
     """One client's measurement on a fresh topic; one JSON line on stdout."""
     topic = _new_topic(bootstrap)
     value = os.urandom(VALUE_BYTES // 2).hex().encode()
-    run = (_kafka_python if client == "kafka-python" else _confluent)(bootstrap, topic, n, value)
+    if client == "confluent-kafka":
+        run = _confluent(bootstrap, topic, n, value)
+    else:
+        run = _kafka_python(bootstrap, topic, n, value, metrics=client.endswith("+metrics"))
     (pub_cpu, pub_s), (con_cpu, con_s) = run["publish"], run["consume"]
     print(json.dumps({
         "client": client, "messages": n, "read": run["read"],  # n and the warm-up message
@@ -149,7 +156,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=40_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--bootstrap", default="127.0.0.1:19092")
-    parser.add_argument("--child", choices=("kafka-python", "confluent-kafka"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=CLIENTS, help=argparse.SUPPRESS)
     parser.add_argument("--save", action="store_true")
     args = parser.parse_args()
     if args.child:
@@ -160,7 +167,7 @@ def main() -> None:
 
     runs: list[dict] = []
     for _ in range(args.rounds):
-        for client in ("kafka-python", "confluent-kafka"):
+        for client in CLIENTS:
             out = subprocess.run([sys.executable, __file__, "--child", client, "--bootstrap", args.bootstrap,
                                   "--messages", str(args.messages)], capture_output=True, text=True, check=True,
                                  timeout=4 * TIMEOUT_S)
@@ -169,7 +176,7 @@ def main() -> None:
     medians = {client: {key: statistics.median(r[key] for r in runs if r["client"] == client)
                         for key in ("publish_cpu_us_per_message", "consume_cpu_us_per_message", "publish_per_s",
                                     "consume_per_s")}
-               for client in ("kafka-python", "confluent-kafka")}
+               for client in CLIENTS}
     result = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": f"{os.cpu_count()} cores",
               "load_after": [round(x, 2) for x in os.getloadavg()],
               "versions": {"kafka-python": kafka.__version__, "confluent-kafka": confluent_kafka.__version__,

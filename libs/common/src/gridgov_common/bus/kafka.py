@@ -55,6 +55,10 @@ class KafkaBus:
                     batch_size=262_144,
                     request_timeout_ms=15000,
                     # Java-client compatible murmur2 partitioner is kafka-python's default for keyed records.
+                    # kafka-python's own statistics (sensors recorded in Python on every send; nothing here reads
+                    # them): off, medians of six interleaved rounds 56.3 -> 47.5 us of CPU per published message
+                    # and 33.9 -> 29.4 us per message consumed and committed (bench/kafka_clients.py).
+                    metrics_enabled=False,
                 )
             return self._producer
 
@@ -146,6 +150,7 @@ class KafkaBusConsumer:
             # A member assigned nothing for a topic whose metadata had not arrived rejoins once a refresh
             # shows its partitions: within 10 s, not the default 5 minutes.
             metadata_max_age_ms=10000,
+            metrics_enabled=False,  # as the producer's: statistics recorded per fetch that nothing reads
         )
         try:
             self._await_partitions(topics)
