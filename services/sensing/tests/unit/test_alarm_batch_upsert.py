@@ -18,6 +18,7 @@ from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.topics import ALARMS_EVENTS, ALARMS_RECEIVED, REPORTS_RECEIVED
 from gridgov_common.events.alarms import AlarmReceived
 from gridgov_sensing.alarms import handlers, service, storage
+from gridgov_sensing.alarms.directory import directory_of
 from gridgov_sensing.alarms.models import Alarm, AlarmGroup
 from gridgov_sensing.alarms.service import accept_alarms
 from gridgov_sensing.devices.models import Device
@@ -160,6 +161,38 @@ def test_a_batch_of_many_fingerprints_is_one_upsert_statement(tmp_path):
         assert sorted((r.count, r.state) for r in rows) == [(3, "recorded")] * 40
         assert {r.first_seen.replace(tzinfo=None) for r in rows} == {(NOW - timedelta(seconds=2)).replace(tzinfo=None)}
         assert take_outbox(db, ALARMS_RECEIVED) == []
+    finally:
+        db.engine.dispose()
+
+
+def test_the_cases_a_batch_opens_look_their_devices_up_in_one_query(tmp_path):
+    """40 cameras × an ``auto`` type in one batch, grouped by a process whose directory has not seen them: 40 cases,
+    each report with its device's place as the address, and one query of the device table for all of them (one per
+    case was a round trip each on PostgreSQL)."""
+    db = make_db(f"sqlite:///{tmp_path}/cases.db")
+    try:
+        with db.session() as session:
+            for i in range(40):
+                session.add(Device(device_id=f"4419000000131{i:07d}", kind="camera", name=f"路口{i}号", lon=113.75,
+                                   lat=23.02, grid_code=GRID, village_code=VILLAGE, town_code=TOWN,
+                                   owner_department="urban", algorithms=[], created_at=NOW, updated_at=NOW))
+            bump_version(session, "devices")
+            session.commit()
+        accept_alarms(db, [alarm("exposed_garbage", f"4419000000131{i:07d}", at=NOW, confidence=0.95,
+                                 alarm_id=f"c{i}") for i in range(40)], "http", NOW)
+        directory_of(db).forget()  # grouped by a process that did not accept them (another replica's API took them)
+        statements: list[str] = []
+
+        def seen(_conn, _cursor, statement, *_args) -> None:
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", seen)
+        deliver(db, Clock())
+        event.remove(db.engine, "before_cursor_execute", seen)
+        device_reads = [s for s in statements if "FROM device" in s]
+        assert len(device_reads) == 1, device_reads
+        reports = take_outbox(db, REPORTS_RECEIVED)
+        assert sorted(e.payload["address"] for e in reports) == sorted(f"路口{i}号" for i in range(40))
     finally:
         db.engine.dispose()
 
