@@ -132,28 +132,41 @@ def test_a_multi_row_upsert_groups_as_one_upsert_per_run_on_postgresql(pg_url, m
     compare(lambda _name: pg_url, monkeypatch, seed)
 
 
+def add_cameras(db, n: int) -> None:
+    """``n`` registered cameras in the test grid, ``4419000000131<i>``, each named 路口<i>号."""
+    with db.session() as session:
+        for i in range(n):
+            session.add(Device(device_id=f"4419000000131{i:07d}", kind="camera", name=f"路口{i}号", lon=113.75,
+                               lat=23.02, grid_code=GRID, village_code=VILLAGE, town_code=TOWN,
+                               owner_department="urban", algorithms=[], created_at=NOW, updated_at=NOW))
+        bump_version(session, "devices")
+        session.commit()
+
+
+def grouped_with_statements(db) -> list[str]:
+    """Deliver the accepted alarms to grouping as one batch; the SQL statements it ran."""
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        deliver(db, Clock())
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    return statements
+
+
 def test_a_batch_of_many_fingerprints_is_one_upsert_statement(tmp_path):
     """40 devices × 1 type, 3 alarms each, in one batch: one INSERT into alarm_group (not 40), and it is exact."""
     db = make_db(f"sqlite:///{tmp_path}/many.db")
     try:
-        with db.session() as session:
-            for i in range(40):
-                session.add(Device(device_id=f"4419000000131{i:07d}", kind="camera", name="路口", lon=113.75,
-                                   lat=23.02, grid_code=GRID, village_code=VILLAGE, town_code=TOWN,
-                                   owner_department="urban", algorithms=[], created_at=NOW, updated_at=NOW))
-            bump_version(session, "devices")
-            session.commit()
+        add_cameras(db, 40)
         alarms = [alarm("crowd_gathering", f"4419000000131{i:07d}", at=NOW - timedelta(seconds=r), confidence=0.9,
                         alarm_id=f"m{i}-{r}") for r in range(3) for i in range(40)]
         accept_alarms(db, alarms, "http", NOW)
-        statements: list[str] = []
-
-        def seen(_conn, _cursor, statement, *_args) -> None:
-            statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", seen)
-        deliver(db, Clock())
-        event.remove(db.engine, "before_cursor_execute", seen)
+        statements = grouped_with_statements(db)
         upserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO ALARM_GROUP")]
         assert len(upserts) == 1, upserts
         with db.session() as session:
@@ -171,24 +184,11 @@ def test_the_cases_a_batch_opens_look_their_devices_up_in_one_query(tmp_path):
     case was a round trip each on PostgreSQL)."""
     db = make_db(f"sqlite:///{tmp_path}/cases.db")
     try:
-        with db.session() as session:
-            for i in range(40):
-                session.add(Device(device_id=f"4419000000131{i:07d}", kind="camera", name=f"路口{i}号", lon=113.75,
-                                   lat=23.02, grid_code=GRID, village_code=VILLAGE, town_code=TOWN,
-                                   owner_department="urban", algorithms=[], created_at=NOW, updated_at=NOW))
-            bump_version(session, "devices")
-            session.commit()
+        add_cameras(db, 40)
         accept_alarms(db, [alarm("exposed_garbage", f"4419000000131{i:07d}", at=NOW, confidence=0.95,
                                  alarm_id=f"c{i}") for i in range(40)], "http", NOW)
         directory_of(db).forget()  # grouped by a process that did not accept them (another replica's API took them)
-        statements: list[str] = []
-
-        def seen(_conn, _cursor, statement, *_args) -> None:
-            statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", seen)
-        deliver(db, Clock())
-        event.remove(db.engine, "before_cursor_execute", seen)
+        statements = grouped_with_statements(db)
         device_reads = [s for s in statements if "FROM device" in s]
         assert len(device_reads) == 1, device_reads
         reports = take_outbox(db, REPORTS_RECEIVED)
