@@ -186,8 +186,8 @@ def main() -> None:
     print(json.dumps(result, indent=1))
     if args.save:
         previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else None
-        if previous:
-            result["previous"] = [previous.pop("previous", None), previous]
+        if previous:  # newest first, one flat list (not a list nested one level deeper at every save)
+            result["previous"] = [previous, *previous.pop("previous", [])]
         RESULTS.write_text(json.dumps(result, indent=1) + "\n")
 
 
