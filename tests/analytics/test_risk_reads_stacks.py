@@ -79,13 +79,23 @@ def test_daily_series_hold_the_counts_sums(db):
                    for day in range(matrix.shape[1]) if matrix[i, day]}
     assert from_series == from_counts and matrix.shape[1] == (LAST - FIRST).days + 1
     assert from_series[(GRIDS[0], "02001", (SURGE_DAY - FIRST).days)] == 9
+    with db.snapshot() as session:  # the hot spots' read: one series per grid, its categories summed
+        grid_keys, per_grid = cube.daily_series(session, start=FIRST, end=LAST, level="grid", area=None,
+                                                categories=None, channels=None, measure="registered",
+                                                per_category=False)
+    summed: dict[tuple[str, int], int] = {}
+    for (grid, _category, day), n in from_counts.items():
+        summed[(grid, day)] = summed.get((grid, day), 0) + n
+    assert {(key[0], day): int(per_grid[i, day]) for i, key in enumerate(grid_keys)
+            for day in range(per_grid.shape[1]) if per_grid[i, day]} == summed
+    assert all(len(key) == 1 for key in grid_keys)
 
 
 def test_surges_recurrences_and_hot_spots_are_found(db):
     f = Filters(window=Window(FIRST, LAST), area=None, categories=[], channels=[])
     surges = handlers._surge_items(db, f, "grid")
     assert [(s.code, s.category_code, s.day, s.count) for s in surges] == [(GRIDS[0], "02001", SURGE_DAY, 9)]
-    recurrences = handlers._recurrence_items(db, f)
+    recurrences = handlers.recurrence_list(db, f, limit=1000).items
     drain = [r for r in recurrences if r.category_code == "04002"]
     assert len(drain) == 1 and drain[0].grid_code == GRIDS[1] and drain[0].count == 3
     found = handlers.hotspots(db, f)

@@ -258,30 +258,34 @@ def counts(session: Session, *, start: date, end: date, bucket: str = "day", lev
 
 
 def daily_series(session: Session, *, start: date, end: date, level: str, area: tuple[str, str] | None,
-                 categories: Sequence[str] | None, channels: Sequence[str] | None, measure: str
-                 ) -> tuple[list[tuple[str, str]], np.ndarray]:
-    """One measure's daily counts per (area code at ``level``, category) over ``start``..``end``, as the keys and a
-    matrix of a row per key and a column per day; areas not located to the level ('') are left out.
+                 categories: Sequence[str] | None, channels: Sequence[str] | None, measure: str,
+                 per_category: bool = True) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    """One measure's daily counts per (area code at ``level``, category) — per ``(area code,)`` with
+    ``per_category`` False — over ``start``..``end``, as the keys and a matrix of a row per key and a column per
+    day; areas not located to the level ('') are left out.
 
-    The surges' read (``counts`` gives the same sums as rows): a 90-day city at grid level has 124,713 such series
-    from ~208,000 sums, and rows of named objects, sorted, were over half of the surges' seconds."""
+    The surges' and the hot spots' read (``counts`` gives the same sums as rows): a 90-day city at grid level has
+    124,713 such series from ~208,000 sums, and rows of named objects, sorted, were over half of the surges'
+    seconds (and of the hot spots')."""
     column = LEVEL_COLUMNS[level]
     # the day as the driver gives it (SQLite: text; PostgreSQL: a date), looked up once per distinct day
     day = type_coerce(DailyCount.day, String)
-    query = _filtered(select(column, DailyCount.category_code, day, func.sum(DailyCount.n)), start=start, end=end,
+    keys = (column, DailyCount.category_code) if per_category else (column,)
+    query = _filtered(select(*keys, day, func.sum(DailyCount.n)), start=start, end=end,
                       area=area, categories=categories, channels=channels, measures=[measure])
-    query = query.where(column != "").group_by(column, DailyCount.category_code, day)
+    query = query.where(column != "").group_by(*keys, day)
     days = (end - start).days + 1
-    index: dict[tuple[str, str], int] = {}
+    index: dict[tuple[str, ...], int] = {}
     day_of: dict[Any, int] = {}
     rows, cols, values = [], [], []
-    for code, category, when, n in session.execute(query):
+    for row in session.connection().execute(query):  # Core rows: plain columns, no ORM handling
+        when = row[-2]
         col = day_of.get(when)
         if col is None:
             col = day_of[when] = ((when if isinstance(when, date) else date.fromisoformat(when)) - start).days
-        rows.append(index.setdefault((code, category), len(index)))
+        rows.append(index.setdefault(row[:-2], len(index)))
         cols.append(col)
-        values.append(int(n or 0))
+        values.append(int(row[-1] or 0))
     matrix = np.zeros((len(index), days), dtype=np.int64)
     np.add.at(matrix, (np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp)),
               np.asarray(values, dtype=np.int64))

@@ -31,7 +31,7 @@ from gridgov_analytics.grids import service as grids
 from gridgov_analytics.risk import service
 from gridgov_analytics.risk.adjacency import Adjacency, grid_adjacency
 from gridgov_analytics.risk.emerging import CLASSES, NO_PATTERN, Emerging, emerging_hot_spots
-from gridgov_analytics.risk.recurrence import Case, recurrences
+from gridgov_analytics.risk.recurrence import Recurrence, recurrences
 from gridgov_analytics.risk.schemas import (
     HotspotGrid,
     HotspotsRead,
@@ -184,17 +184,20 @@ def _adjacency(db: Database, rows: list[grids.GridRow]) -> Adjacency:
 def _city_hotspots(db: Database, f: Filters, steps: list[date], end: date) -> _CityHotspots:
     with db.long_read() as session:
         known = [r for r in grids.current_grids(session) if r.boundary_geojson]
-        counts = cube.counts(session, start=steps[0], end=end, bucket="day", level="grid",
-                             categories=f.categories, channels=f.channels, measures=["registered"])
+        codes, daily = cube.daily_series(session, start=steps[0], end=end, level="grid", area=None,
+                                         categories=f.categories, channels=f.channels, measure="registered",
+                                         per_category=False)
     adj = _adjacency(db, known)
     by_code = {r.grid_code: r for r in known}
     rows = [by_code[code] for code in adj.codes]
     index = {r.grid_code: i for i, r in enumerate(rows)}
+    # whole 7-day steps from steps[0] to end: each grid's days summed per step
+    weekly = daily.reshape(len(codes), len(steps), STEP_DAYS).sum(axis=2)
     matrix = np.zeros((len(rows), len(steps)), dtype=np.int64)
-    for row in counts:
-        i = index.get(row.area)
+    for (code,), counts in zip(codes, weekly, strict=True):
+        i = index.get(code)
         if i is not None:  # counts on grids no longer in effect (an older grid set) are not on today's map
-            matrix[i, (row.day - steps[0]).days // STEP_DAYS] += row.n
+            matrix[i] += counts
     result = emerging_hot_spots(matrix, adj, alpha=ALPHA, neighbourhood_steps=NEIGHBOURHOOD_STEPS)
     return _CityHotspots(rows, steps, matrix, result)
 
@@ -252,28 +255,32 @@ def hotspots(db: Database, f: Filters) -> Hotspots:
 
 # --- recurrences ---------------------------------------------------------------------------------------------------
 
-def _recurrence_items(db: Database, f: Filters) -> list[RecurrenceItem]:
+@dataclass(frozen=True)
+class _Recurrences:
+    found: list[Recurrence]  # best first
+    places: dict[str, tuple[str, str]]  # ticket id → its village and town
+
+
+def _recurrences(db: Database, f: Filters) -> _Recurrences:
     with db.long_read() as session:
         facts = service.located_facts(session, start=f.window.start, end=f.window.end, area=f.area,
                                       categories=f.categories, channels=f.channels)
-    places = {fact.ticket_id: (fact.village_code, fact.town_code) for fact in facts}
-    found = recurrences([Case(x.ticket_id, x.grid_code, x.category_code, x.registered_at, x.closed_at)
-                         for x in facts], min_cases=MIN_CASES, window_days=f.window.days, now=_end_of(f.window.end))
-    items = []
-    for rec in found:
-        village, town = places[rec.ticket_ids[-1]]
-        items.append(RecurrenceItem(grid_code=rec.grid_code, village_code=village, town_code=town,
-                                    category_code=rec.category_code, count=rec.count,
-                                    after_closure=rec.after_closure, first_at=rec.first_at, last_at=rec.last_at,
-                                    ticket_ids=list(reversed(rec.ticket_ids[-NEWEST_TICKETS:])), score=rec.score))
-    return items
+    found = recurrences(facts, min_cases=MIN_CASES, window_days=f.window.days, now=_end_of(f.window.end))
+    return _Recurrences(found, {fact.ticket_id: (fact.village_code, fact.town_code) for fact in facts})
 
 
 def recurrence_list(db: Database, f: Filters, *, limit: int) -> RecurrencesRead:
     """The 每月一题 candidates of the range: grids and categories with cases again and again, best first."""
     key = (db.url, "recurrences", f.window, f.area, tuple(f.categories), tuple(f.channels))
-    items = _results.get(key, _data_version(db), lambda: _recurrence_items(db, f))
-    return RecurrencesRead(from_=f.window.start, to=f.window.end, min_cases=MIN_CASES, items=items[:limit])
+    city: _Recurrences = _results.get(key, _data_version(db), lambda: _recurrences(db, f))
+    items = []
+    for rec in city.found[:limit]:  # a 90-day city has ~16,000 candidates; an answer shows the first few
+        village, town = city.places[rec.ticket_ids[-1]]
+        items.append(RecurrenceItem(grid_code=rec.grid_code, village_code=village, town_code=town,
+                                    category_code=rec.category_code, count=rec.count,
+                                    after_closure=rec.after_closure, first_at=rec.first_at, last_at=rec.last_at,
+                                    ticket_ids=list(reversed(rec.ticket_ids[-NEWEST_TICKETS:])), score=rec.score))
+    return RecurrencesRead(from_=f.window.start, to=f.window.end, min_cases=MIN_CASES, items=items)
 
 
 # --- surges --------------------------------------------------------------------------------------------------------

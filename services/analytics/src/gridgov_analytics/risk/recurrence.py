@@ -12,10 +12,34 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import NamedTuple
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple, Protocol
 
 AFTER_CLOSURE_WEIGHT = 1.0
+
+
+class CaseLike(Protocol):
+    """What recurrence reads of a case: ``Case``, or a row of the read model with these fields (no copy made)."""
+
+    @property
+    def ticket_id(self) -> str:
+        """The ticket."""
+
+    @property
+    def grid_code(self) -> str:
+        """Its grid ('' when not located)."""
+
+    @property
+    def category_code(self) -> str:
+        """Its catalog code."""
+
+    @property
+    def registered_at(self) -> datetime:
+        """When it was registered (aware)."""
+
+    @property
+    def closed_at(self) -> datetime | None:
+        """When it was closed, if it was."""
 
 
 class Case(NamedTuple):
@@ -43,15 +67,19 @@ class Recurrence:
     score: float
 
 
-def recurrences(cases: Iterable[Case], *, min_cases: int = 3, window_days: int = 90,
+def recurrences(cases: Iterable[CaseLike], *, min_cases: int = 3, window_days: int = 90,
                 now: datetime) -> list[Recurrence]:
     """The recurrences among ``cases`` over the ``window_days`` before ``now``, best score first."""
     if min_cases < 1:
         raise ValueError("min_cases must be >= 1")
+    # The bounds in UTC, like the read model's moments: two datetimes of one zone object compare without asking
+    # either for its offset (a 90-day city's 195,000 cases: 1.6 s with ``now`` in China time, 0.6 s so).
+    now = now.astimezone(UTC)
     start = now - timedelta(days=window_days)
-    groups: dict[tuple[str, str], list[Case]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[CaseLike]] = defaultdict(list)
     for case in cases:
-        if not case.grid_code or case.registered_at < start or case.registered_at > now:
+        at = case.registered_at
+        if not case.grid_code or at < start or at > now:
             continue
         groups[(case.grid_code, case.category_code)].append(case)
     out = []
