@@ -5,9 +5,10 @@ the same classes as the city view) and kept in memory per query (``_Answers``): 
 ``CACHE_TTL_S``, the age its HTTP answer allows a browser to reuse it; after that, up to ``STALE_S``, it is still
 served at once while one background thread checks the version of the data (``service.data_version``) and computes
 the next answer if they changed. On a live city the data change with every ticket event, and a view of a 90-day
-city takes seconds to compute (recurrences 6.0 s, surges 4.6 s, hot spots 2.3 s, measured 2026-12-06): keyed by
-the version, as before, every view of the wall screen waited for them again; now a view is computed at most once
-a minute however often it is asked, and nobody waits but its first asker.
+city takes a second or two to compute (CPU of the console's default 12 weeks: recurrences 1.7 s, surges 0.8 s,
+hot spots 0.55 s; bench/risk_views.py, 2026-12-06): keyed by the version, as before, every view of the wall
+screen waited for them again; now a view is computed at most once a minute however often it is asked, and nobody
+waits but its first asker.
 """
 
 from __future__ import annotations
