@@ -62,7 +62,7 @@ def child(data_dir: Path, days: int, per_day: int, jobs: int, with_digest: bool)
                       "digest": sha, "data_dir_bytes": size, "module": run.__file__}))
 
 
-def _source_path(tree: Path) -> str:
+def source_path(tree: Path) -> str:
     """The tree's packages' source directories, for ``PYTHONPATH``."""
     dirs = [tree / "cli" / "src", *sorted(tree.glob("libs/*/src")), *sorted(tree.glob("services/*/src"))]
     return os.pathsep.join(str(d) for d in dirs)
@@ -78,7 +78,7 @@ def one_run(variant: str, args: argparse.Namespace) -> dict:
     env = {**os.environ, "GRIDGOV_LOG_LEVEL": "WARNING"}
     # Each variant's packages first on the path: the base tree's, or the tree this file is in (which need not be
     # the one the environment's editable installs point at, e.g. a worktree of a commit).
-    env["PYTHONPATH"] = _source_path(Path(args.before_tree) if variant == "before" else ROOT)
+    env["PYTHONPATH"] = source_path(Path(args.before_tree) if variant == "before" else ROOT)
     tmp = Path(tempfile.mkdtemp(prefix="history_bench_", dir=args.tmp))
     try:
         u0, s0, o0 = _usage()

@@ -28,6 +28,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.history_generate import source_path  # noqa: E402  (a tree's packages first on PYTHONPATH)
+
 RESULTS = ROOT / "bench" / "results" / "risk_views.json"
 VIEWS = ("hotspots", "recurrences", "surges_grid", "surges_town")
 
@@ -71,11 +75,6 @@ def child(data_dir: Path, weeks: int, repeats: int) -> None:
     print(json.dumps(out))
 
 
-def _source_path(tree: Path) -> str:
-    dirs = [tree / "cli" / "src", *sorted(tree.glob("libs/*/src")), *sorted(tree.glob("services/*/src"))]
-    return os.pathsep.join(str(d) for d in dirs)
-
-
 def main() -> int:
     """Run the variants interleaved; print (and with ``--save`` record) the figures."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -97,7 +96,7 @@ def main() -> int:
     runs: dict[str, list[dict]] = {"before": [], "after": []}
     for _ in range(args.rounds):
         for variant, tree in (("before", Path(args.before_tree)), ("after", ROOT)):
-            env = {**os.environ, "GRIDGOV_LOG_LEVEL": "WARNING", "PYTHONPATH": _source_path(tree)}
+            env = {**os.environ, "GRIDGOV_LOG_LEVEL": "WARNING", "PYTHONPATH": source_path(tree)}
             cmd = [sys.executable, __file__, "--child", "--data-dir", str(data_dir), "--weeks", str(args.weeks),
                    "--repeats", str(args.repeats)]
             done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)

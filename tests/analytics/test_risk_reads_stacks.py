@@ -96,6 +96,9 @@ def test_surges_recurrences_and_hot_spots_are_found(db):
     surges = handlers._surge_items(db, f, "grid")
     assert [(s.code, s.category_code, s.day, s.count) for s in surges] == [(GRIDS[0], "02001", SURGE_DAY, 9)]
     recurrences = handlers.recurrence_list(db, f, limit=1000).items
+    # what the answer cache keeps: the candidates and the place of each one's newest ticket, not every ticket's
+    city = handlers._recurrences(db, f)
+    assert set(city.places) == {rec.ticket_ids[-1] for rec in city.found} and len(city.found) == len(recurrences)
     drain = [r for r in recurrences if r.category_code == "04002"]
     assert len(drain) == 1 and drain[0].grid_code == GRIDS[1] and drain[0].count == 3
     found = handlers.hotspots(db, f)

@@ -259,7 +259,7 @@ def hotspots(db: Database, f: Filters) -> Hotspots:
 @dataclass(frozen=True)
 class _Recurrences:
     found: list[Recurrence]  # best first
-    places: dict[str, tuple[str, str]]  # ticket id → its village and town
+    places: dict[str, tuple[str, str]]  # the newest ticket of each → its village and town (where it is listed)
 
 
 def _recurrences(db: Database, f: Filters) -> _Recurrences:
@@ -267,7 +267,8 @@ def _recurrences(db: Database, f: Filters) -> _Recurrences:
         facts = service.located_facts(session, start=f.window.start, end=f.window.end, area=f.area,
                                       categories=f.categories, channels=f.channels)
     found = recurrences(facts, min_cases=MIN_CASES, window_days=f.window.days, now=_end_of(f.window.end))
-    return _Recurrences(found, {fact.ticket_id: (fact.village_code, fact.town_code) for fact in facts})
+    newest = {rec.ticket_ids[-1] for rec in found}  # kept with the answer: not every ticket of the range
+    return _Recurrences(found, {x.ticket_id: (x.village_code, x.town_code) for x in facts if x.ticket_id in newest})
 
 
 def recurrence_list(db: Database, f: Filters, *, limit: int) -> RecurrencesRead:

@@ -521,7 +521,7 @@ def _fire_many(session: Session, runs: Sequence[_Run]) -> list[str]:
     # one query per new case, a round trip each on PostgreSQL, was 27-33 % of the grouping handler's time in a
     # replay on Kafka + PostgreSQL (py-spy --idle on both sensing processes; 15 % of the alarms opened cases).
     opening = [run.received.alarm.device_id for run, p in zip(runs, params, strict=True)
-               if p["state"] == "case" and returned[p["fingerprint"]].id == p["id"]]
+               if returned[p["fingerprint"]].id == p["id"] and _reports_now(p["state"], p["report_id"])]
     if opening:
         ctx.directory.devices(session, opening)
     tasks: list[dict[str, Any]] = []
@@ -632,12 +632,18 @@ def _after_fire(session: Session, run: _Run, group: Any, params: dict[str, Any],
         _tell_repeat(session, ctx, kind, group, now)
 
 
+def _reports_now(state: str, report_id: str | None) -> bool:
+    """Whether a new group's case policy reports it at once (a case with its report id), rather than a 核实 task
+    or only the record."""
+    return state == "case" and report_id is not None
+
+
 def _open_case(session: Session, ctx: GroupingContext, received: AlarmReceived, kind: TypeFacts,
                row: dict[str, Any], group_id: str, state: str, report_id: str | None, now: datetime,
                tasks: list[dict[str, Any]]) -> None:
     """What a new group's case policy asks: a report now, a 核实 task (appended to ``tasks``, inserted by the
     caller with the batch's others), or only the record."""
-    if state == "case" and report_id is not None:
+    if _reports_now(state, report_id):
         device = ctx.directory.devices(session, [received.alarm.device_id]).get(received.alarm.device_id)
         payload = cases.report_payload(
             report_id=report_id, kind=kind, device=device, device_id=received.alarm.device_id,
