@@ -25,6 +25,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -39,6 +40,7 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -62,6 +64,9 @@ class MessagingTables:
     handled: Table
 
 
+HANDLED_AT_INDEX = "ix_handled_message_handled_at"
+
+
 def messaging_tables(metadata: MetaData) -> MessagingTables:
     """Add the outbox and handled-message tables to a service's metadata."""
     outbox = Table(
@@ -80,6 +85,9 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("consumer", String(100), primary_key=True),
         Column("message_id", String(36), primary_key=True),
         Column("handled_at", DateTime(timezone=True), nullable=False),
+        # the oldest records first, for ``Database.prune_handled`` (appended at the index's end: records come in
+        # time order)
+        Index(HANDLED_AT_INDEX, "handled_at"),
     )
     return MessagingTables(outbox, handled)
 
@@ -507,6 +515,29 @@ class Database:
         session.execute(insert(handled).values(consumer=consumer, message_id=message_id,
                                                handled_at=datetime.now(UTC)))
         return True
+
+    def prune_handled(self, before: datetime, batch: int = 5_000, most: int = 500_000) -> int:
+        """Forget the handled-message records made before ``before``; how many (at most ``most``).
+
+        A record must outlive every copy of its message that can still arrive: one still in the bus's log (a group
+        reset to the oldest message re-reads it) or a relay's resend after a crash between publishing and marking
+        its outbox row. The caller picks ``before`` accordingly (``ServiceRuntime``: the bus's retention and a
+        day). Transactions of at most ``batch`` records, so the consumers sharing this database wait little.
+        """
+        handled = self.tables.handled
+        deleted = 0
+        while deleted < most:
+            size = min(batch, most - deleted)
+            oldest = (select(handled.c.consumer, handled.c.message_id)
+                      .where(handled.c.handled_at < before).limit(size))
+            with self.session() as session:
+                gone = session.execute(delete(handled).where(
+                    tuple_(handled.c.consumer, handled.c.message_id).in_(oldest))).rowcount
+                session.commit()
+            deleted += gone
+            if gone < size:
+                break
+        return deleted
 
     def idempotent_batch(self, consumer: str,
                          apply: Callable[[Session, Envelope], None]) -> Callable[[list[Envelope]], None]:

@@ -18,7 +18,7 @@ from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import MetaData, text
 
-from gridgov_common.db import Database, make_engine
+from gridgov_common.db import HANDLED_AT_INDEX, Database, make_engine
 
 
 def alembic_config(package: str) -> Config:
@@ -59,6 +59,17 @@ def create_messaging_tables() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+
+
+def create_handled_at_index() -> None:
+    """The index ``Database.prune_handled`` reads the oldest handled-message records by, instead of the whole
+    table (each service's revision of 2026-12-06). Records come in time order: each new one lands at its end."""
+    op.create_index(HANDLED_AT_INDEX, "handled_message", ["handled_at"], unique=False)
+
+
+def drop_handled_at_index() -> None:
+    """Revert ``create_handled_at_index``."""
+    op.drop_index(HANDLED_AT_INDEX, table_name="handled_message")
 
 
 def drop_messaging_tables() -> None:

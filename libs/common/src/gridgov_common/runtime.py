@@ -5,18 +5,24 @@ consumers are handed what they need when the runtime is built."""
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from gridgov_common.bus.envelope import Envelope
 from gridgov_common.bus.interface import Bus, open_bus
 from gridgov_common.bus.runner import MAX_BATCH, ConsumerRunner
 from gridgov_common.bus.topics import COMPACTED_TOPICS, all_topics_with_dlq
 from gridgov_common.db import Database, OutboxRelay
+from gridgov_common.periodic import Periodic
 from gridgov_common.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+# Handled-message records outlive the bus's retention by this much: a copy of a message may still arrive a little
+# after the original left the log (a relay resending after a crash, clocks of two machines apart).
+HANDLED_GRACE = timedelta(days=1)
 
 
 @dataclass
@@ -45,6 +51,7 @@ class ServiceRuntime:
     bus: Bus | None = None
     relay: OutboxRelay | None = None
     runners: list[ConsumerRunner] = field(default_factory=list)
+    retention: Periodic | None = None
 
     def open_bus(self) -> Bus:
         """The bus named by the settings (opened once)."""
@@ -67,7 +74,8 @@ class ServiceRuntime:
         deadline = time.monotonic() + ensure_topics_timeout
         while True:
             try:
-                bus.ensure_topics(all_topics_with_dlq(), self.settings.common.topic_partitions, COMPACTED_TOPICS)
+                bus.ensure_topics(all_topics_with_dlq(), self.settings.common.topic_partitions, COMPACTED_TOPICS,
+                                  self.retention_s())
                 break
             except Exception as exc:  # noqa: BLE001 - the broker may still be starting
                 if time.monotonic() > deadline:
@@ -84,9 +92,30 @@ class ServiceRuntime:
                                             name=f"{spec.group}-{i}", max_batch=spec.max_batch)
                     runner.start()
                     self.runners.append(runner)
+        if math.isfinite(self.retention_s()):
+            self.retention = Periodic(f"{self.settings.service_name}-retention", self.prune_expired,
+                                      self.settings.common.retention_check_s)
+            self.retention.start()
 
     def prepare(self) -> None:
         """Service-specific set-up after the schema exists and before any consumer runs (seeds, caches)."""
+
+    def retention_s(self) -> float:
+        """How long the bus keeps messages, in seconds (``GRIDGOV_BUS_RETENTION_HOURS``; 0 there: ``math.inf``)."""
+        hours = self.settings.common.bus_retention_hours
+        return hours * 3600 if hours else math.inf
+
+    def prune_expired(self) -> int:
+        """One pass of retention: the bus's expired messages (the embedded log; Kafka's brokers prune their own)
+        and this service's handled-message records no copy of whose message can arrive any more."""
+        retention_s = self.retention_s()
+        if math.isinf(retention_s):
+            return 0
+        messages = self.open_bus().prune()
+        records = self.db.prune_handled(datetime.now(UTC) - timedelta(seconds=retention_s) - HANDLED_GRACE)
+        if messages or records:
+            log.info("retention: %d expired messages and %d handled-message records deleted", messages, records)
+        return messages + records
 
     def stop(self) -> None:
         """Stop consumers and relay, then release the bus and the database."""
@@ -94,6 +123,9 @@ class ServiceRuntime:
             runner.stop()
         if self.relay:
             self.relay.stop()
+        if self.retention:
+            self.retention.stop()
+            self.retention.join(timeout=10)
         for runner in self.runners:
             runner.join(timeout=10)
         if self.relay:

@@ -26,6 +26,12 @@ class CommonSettings(BaseSettings):
     topic_partitions: int = Field(default=4, ge=1, le=256)
     # Prefix of physical topic and consumer-group names, for several environments on one Kafka cluster.
     topic_namespace: str = ""
+    # How long the bus keeps a topic's messages (compacted topics: their latest per key, for ever), 0: for ever.
+    # Kafka's default (7 days). The embedded log is pruned by the services (``ServiceRuntime``); on Kafka it is
+    # the topic's ``retention.ms``, set when a service creates it. Handled-message records are kept a day longer.
+    bus_retention_hours: float = Field(default=168, ge=0, le=10 * 365 * 24)
+    # How often each service prunes what has expired (the embedded log, its handled-message records).
+    retention_check_s: float = Field(default=60, gt=0, le=3600)
     jwt_secret: str | None = None
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     log_level: str = "INFO"

@@ -1,9 +1,10 @@
 """gridgov_common.db.Database.idempotent_batch: each message applied once — a repeat inside a batch, a redelivered
-batch, a message another batch handled — and its handled-message row stored as SQLAlchemy stores it, on SQLite and
-(with the real-stack env) PostgreSQL."""
+batch, a message another batch handled — and its handled-message row stored as SQLAlchemy stores it; and the
+records' pruning by age; on SQLite and (with the real-stack env) PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -53,3 +54,25 @@ def test_a_failing_message_records_nothing_of_its_batch(db):
     with pytest.raises(ValueError, match="poison"):
         handle([_envelope(1), _envelope(2)])
     assert _handled(db) == []
+
+
+def test_pruning_forgets_only_the_records_made_before_the_moment(db):
+    applied: list[int] = []
+    handle = db.idempotent_batch("c.prune", lambda _s, e: applied.append(e.payload["i"]))
+    old = [_envelope(i) for i in range(7)]
+    handle(old)
+    time.sleep(0.01)
+    moment = datetime.now(UTC)
+    time.sleep(0.01)
+    recent = [_envelope(10), _envelope(11)]
+    handle(recent)
+
+    assert db.prune_handled(moment, batch=3, most=5) == 5  # two transactions, then the pass's limit
+    assert db.prune_handled(moment, batch=3) == 2
+    assert db.prune_handled(moment) == 0
+    assert sorted(r[1] for r in _handled(db)) == sorted(str(e.id) for e in recent)
+    applied.clear()
+    handle(recent)  # still remembered: not applied again
+    assert applied == []
+    handle(old[:1])  # forgotten: a copy arriving now would be applied (the caller's moment must rule that out)
+    assert applied == [0]

@@ -3,11 +3,13 @@
 It gives the services the Kafka semantics they rely on: named topics with a fixed partition count, a key
 always on the same partition (so one key's messages stay in order), consumer groups whose members each own
 a share of the partitions through leases, offsets committed explicitly, at-least-once delivery, and
-durability across restarts (SQLite WAL: a committed append survives the process being killed).
+durability across restarts (SQLite WAL: a committed append survives the process being killed), and retention:
+a topic's messages older than its retention are deleted by ``prune`` (a compacted topic keeps them all).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import threading
@@ -19,7 +21,7 @@ from pathlib import Path
 from gridgov_common.bus.interface import OutgoingMessage, Record, partition_for
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL, retention_s REAL);
 CREATE TABLE IF NOT EXISTS heads (
     topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
     PRIMARY KEY (topic, partition)) WITHOUT ROWID;
@@ -29,7 +31,7 @@ CREATE TABLE IF NOT EXISTS log (
     PRIMARY KEY (topic, partition, "offset")) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS group_offsets (
     grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, committed INTEGER NOT NULL,
-    PRIMARY KEY (grp, topic, partition)) WITHOUT ROWID;
+    committed_at REAL, PRIMARY KEY (grp, topic, partition)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS members (
     grp TEXT NOT NULL, member TEXT NOT NULL, heartbeat REAL NOT NULL, PRIMARY KEY (grp, member));
 CREATE TABLE IF NOT EXISTS leases (
@@ -51,17 +53,44 @@ IDLE_CHECK_S = 0.025
 IDLE_AFTER_S = 1.0
 
 
+# ``prune``'s transactions: at most this many messages each (~8 ms of the write lock for ~1 KB messages here:
+# bench/bus_retention.py), and at most this many per call (a first pass over a long-kept log goes on at the next).
+PRUNE_BATCH = 1_000
+PRUNE_MOST = 200_000
+
+
 class UnknownTopic(Exception):
     """Publishing to a topic that was never created (as with Kafka's auto-create switched off)."""
 
 
+# The page size of a new log file (an existing one keeps its own). SQLite keeps a record of a WITHOUT ROWID table
+# in its leaf page only up to about a quarter of a page: with 4 KiB pages a message of over ~1,000 bytes (a ticket
+# event's envelope is ~1,050) spilled into an overflow page of its own, mostly empty; with 8 KiB pages messages up
+# to ~2,000 bytes stay in the leaf (bench/bus_retention.py measures both).
+PAGE_SIZE = 8192
+
+
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: a WAL file's page size is fixed at its creation
     conn.execute("PRAGMA journal_mode=WAL")
     # NORMAL in WAL mode: a committed transaction survives the process being killed (not a power cut).
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a log file written by an earlier version to this schema (columns added since; NULL in old rows:
+    a topic kept for ever until ``ensure_topics`` sets its retention, a group not known to be alive)."""
+    for table, column in (("topics", "retention_s"), ("group_offsets", "committed_at")):
+        names = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in names:
+            try:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} REAL")
+            except sqlite3.OperationalError as exc:  # another process added it first
+                if "duplicate column" not in str(exc):
+                    raise
 
 
 class _Notifier:
@@ -109,6 +138,7 @@ class EmbeddedBus:
         self._notifier = _notifier(self.path)
         conn = self._conn()
         conn.executescript(SCHEMA)
+        _add_missing_columns(conn)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -119,17 +149,28 @@ class EmbeddedBus:
                 self._local.conn, self._local.generation = conn, self._generation
         return conn
 
-    def ensure_topics(self, topics: list[str], partitions: int, compacted: Collection[str] = ()) -> None:
-        """Create the topics that do not exist yet (an existing topic keeps its partition count).
+    def ensure_topics(self, topics: list[str], partitions: int, compacted: Collection[str] = (),
+                      retention_s: float | None = None) -> None:
+        """Create the topics that do not exist yet (an existing topic keeps its partition count) and set how long
+        each keeps its messages: ``retention_s`` seconds, for an existing topic too (``math.inf``: for ever; None:
+        a new topic for ever, an existing one as it was).
 
-        ``compacted`` changes nothing here: the embedded log never deletes a message, so it keeps at least the
-        latest of each key, which is all compaction promises.
+        A topic in ``compacted`` keeps every message: the embedded log does not compact, and keeping all of them
+        keeps at least the latest of each key, which is all compaction promises (those topics hold one message per
+        catalog version or grid). Unlike Kafka, where a topic's configuration is an operator's step once it
+        exists, the setting applies to existing topics here: the embedded stack has no operator's tool for it.
         """
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
             for topic in topics:
-                conn.execute("INSERT OR IGNORE INTO topics(name, partitions) VALUES (?, ?)", (topic, partitions))
+                if retention_s is None:
+                    conn.execute("INSERT OR IGNORE INTO topics(name, partitions) VALUES (?, ?)", (topic, partitions))
+                else:
+                    kept = None if topic in compacted or math.isinf(retention_s) else retention_s
+                    conn.execute("INSERT INTO topics(name, partitions, retention_s) VALUES (?, ?, ?) "
+                                 "ON CONFLICT(name) DO UPDATE SET retention_s = excluded.retention_s",
+                                 (topic, partitions, kept))
                 (count,) = conn.execute("SELECT partitions FROM topics WHERE name=?", (topic,)).fetchone()
                 conn.executemany(
                     "INSERT OR IGNORE INTO heads(topic, partition, next_offset) VALUES (?, ?, 0)",
@@ -173,6 +214,62 @@ class EmbeddedBus:
             conn.execute("ROLLBACK")
             raise
         self._notifier.notify()
+
+    def prune(self, now: float | None = None, batch: int = PRUNE_BATCH, most: int = PRUNE_MOST) -> int:
+        """Delete the messages older than their topic's retention; how many were deleted (at most ``most``).
+
+        Oldest first, partition by partition, in transactions of at most ``batch`` messages, so that a publisher
+        never waits long for the file's write lock. A message a consumer group has not committed yet stays while
+        that group is alive (it committed within the retention): a group that lags by more than the retention
+        does not lose its backlog. A group that committed nothing for longer no longer holds messages back, as
+        Kafka forgets a group's offsets after a week; it resumes from the oldest message kept. Deleted pages go
+        to SQLite's free list and are reused by later appends: the file stops growing, it does not shrink.
+        """
+        now = time.time() if now is None else now
+        conn = self._conn()
+        deleted = 0
+        for topic, partitions, retention_s in conn.execute(
+                "SELECT name, partitions, retention_s FROM topics WHERE retention_s IS NOT NULL").fetchall():
+            cutoff = now - retention_s
+            for partition in range(partitions):
+                first = conn.execute('SELECT appended_at FROM log WHERE topic=? AND partition=? ORDER BY "offset" '
+                                     "LIMIT 1", (topic, partition)).fetchone()
+                if first is None or first[0] >= cutoff:
+                    continue  # nothing old enough: no write lock taken
+                while deleted < most:
+                    gone = self._prune_partition(conn, topic, partition, cutoff, min(batch, most - deleted))
+                    deleted += gone
+                    if gone < batch:
+                        break
+        return deleted
+
+    @staticmethod
+    def _prune_partition(conn: sqlite3.Connection, topic: str, partition: int, cutoff: float, batch: int) -> int:
+        """One transaction of ``prune``: the partition's oldest messages appended before ``cutoff``, up to the
+        first one a live group still needs."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            (pin,) = conn.execute(
+                "SELECT min(committed) FROM group_offsets WHERE topic=? AND partition=? AND committed_at >= ?",
+                (topic, partition, cutoff)).fetchone()
+            # the log is in append order, and so (within a clock step) are its moments: stop at the first message
+            # young enough to keep, as Kafka deletes a segment only once its newest message has expired
+            upto = None
+            for offset, appended_at in conn.execute(
+                    'SELECT "offset", appended_at FROM log WHERE topic=? AND partition=? ORDER BY "offset" LIMIT ?',
+                    (topic, partition, batch)):
+                if appended_at >= cutoff or (pin is not None and offset >= pin):
+                    break
+                upto = offset
+            gone = 0
+            if upto is not None:
+                gone = conn.execute('DELETE FROM log WHERE topic=? AND partition=? AND "offset" <= ?',
+                                    (topic, partition, upto)).rowcount
+            conn.execute("COMMIT")
+            return gone
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def consumer(self, group: str, topics: list[str]) -> EmbeddedConsumer:
         """Join a consumer group on these topics."""
@@ -372,6 +469,7 @@ class EmbeddedConsumer:
         upto: dict[tuple[str, int], int] = {}
         for r in records:
             upto[(r.topic, r.partition)] = max(upto.get((r.topic, r.partition), 0), r.offset + 1)
+        now = time.time()  # when the group last committed: while recent, its backlog is kept (``prune``)
 
         def step():
             for (topic, partition), offset in upto.items():
@@ -382,9 +480,10 @@ class EmbeddedConsumer:
                 if owner is None or owner[0] != self.member:
                     continue  # the partition moved on; its new owner re-reads from the last commit
                 self._conn.execute(
-                    "INSERT INTO group_offsets(grp, topic, partition, committed) VALUES (?,?,?,?) "
-                    "ON CONFLICT(grp, topic, partition) DO UPDATE SET committed=excluded.committed",
-                    (self.group, topic, partition, offset),
+                    "INSERT INTO group_offsets(grp, topic, partition, committed, committed_at) VALUES (?,?,?,?,?) "
+                    "ON CONFLICT(grp, topic, partition) DO UPDATE SET committed=excluded.committed, "
+                    "committed_at=excluded.committed_at",
+                    (self.group, topic, partition, offset, now),
                 )
 
         self._write(step)

@@ -65,8 +65,11 @@ class BusConsumer(Protocol):
 class Bus(Protocol):
     """A durable, partitioned log."""
 
-    def ensure_topics(self, topics: list[str], partitions: int, compacted: Collection[str] = ()) -> None:
-        """Create the topics that do not exist yet; those named in ``compacted`` keep the latest message per key."""
+    def ensure_topics(self, topics: list[str], partitions: int, compacted: Collection[str] = (),
+                      retention_s: float | None = None) -> None:
+        """Create the topics that do not exist yet; those named in ``compacted`` keep the latest message per key,
+        the others their messages for ``retention_s`` seconds (``math.inf``: for ever; None: the broker's default
+        on Kafka, and on the embedded log for ever for a new topic, as before for an existing one)."""
         ...
 
     def publish(self, messages: list[OutgoingMessage]) -> None:
@@ -79,6 +82,10 @@ class Bus(Protocol):
 
     def healthy(self) -> bool:
         """Whether the bus can be reached now."""
+        ...
+
+    def prune(self) -> int:
+        """Delete the messages past their topic's retention, where the bus does not do it itself; how many."""
         ...
 
     def close(self) -> None:
@@ -98,10 +105,11 @@ class NamespacedBus:
         self.inner = inner
         self.namespace = namespace
 
-    def ensure_topics(self, topics: list[str], partitions: int, compacted: Collection[str] = ()) -> None:
+    def ensure_topics(self, topics: list[str], partitions: int, compacted: Collection[str] = (),
+                      retention_s: float | None = None) -> None:
         """Create the prefixed topics."""
         self.inner.ensure_topics([self.namespace + t for t in topics], partitions,
-                                 [self.namespace + t for t in compacted])
+                                 [self.namespace + t for t in compacted], retention_s)
 
     def publish(self, messages: list[OutgoingMessage]) -> None:
         """Publish to the prefixed topics."""
@@ -115,6 +123,10 @@ class NamespacedBus:
     def healthy(self) -> bool:
         """Whether the underlying bus answers."""
         return self.inner.healthy()
+
+    def prune(self) -> int:
+        """Delete the expired messages of every namespace (see the underlying bus)."""
+        return self.inner.prune()
 
     def close(self) -> None:
         """Close the underlying bus."""

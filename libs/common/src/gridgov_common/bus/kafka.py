@@ -8,6 +8,7 @@ rebalances partitions when a member joins or leaves.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -67,9 +68,11 @@ class KafkaBus:
                                 request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
 
     def ensure_topics(self, topics: list[str], partitions: int, compacted: Collection[str] = (),
-                      timeout: float = 30.0) -> None:
+                      retention_s: float | None = None, timeout: float = 30.0) -> None:
         """Create the topics that do not exist yet, with ``partitions`` partitions each (``cleanup.policy=compact``
-        for those named in ``compacted``), and wait until the cluster describes every one with its partitions.
+        for those named in ``compacted``, ``retention.ms`` from ``retention_s`` for the others: -1 for
+        ``math.inf``, the broker's ``log.retention.*`` for None), and wait until the cluster describes every one
+        with its partitions.
 
         An existing topic is left as it is (partitions and configuration): changing them is an operator's step.
 
@@ -80,11 +83,14 @@ class KafkaBus:
         try:
             existing = set(admin.list_topics())
             missing = [t for t in topics if t not in existing]
+            # Kafka's -1: no time limit (``math.inf``: for ever, as on the embedded log)
+            expiring = ({} if retention_s is None else
+                        {"retention.ms": "-1" if math.isinf(retention_s) else str(round(retention_s * 1000))})
             if missing:
                 try:
                     admin.create_topics(
                         [NewTopic(t, partitions, self.replication_factor,
-                                  topic_configs=COMPACT if t in compacted else {}) for t in missing],
+                                  topic_configs=COMPACT if t in compacted else expiring) for t in missing],
                         raise_errors=False,
                     )
                 except TopicAlreadyExistsError:
@@ -112,6 +118,10 @@ class KafkaBus:
     def consumer(self, group: str, topics: list[str]) -> KafkaBusConsumer:
         """Join a consumer group on these topics."""
         return KafkaBusConsumer(self, group, topics)
+
+    def prune(self) -> int:
+        """Nothing to do: the brokers delete expired segments themselves (``retention.ms``, ``log.retention.*``)."""
+        return 0
 
     def healthy(self) -> bool:
         """Whether the cluster answers a metadata request within 3 seconds (readiness must answer fast)."""
