@@ -215,6 +215,10 @@ def create_service_app(
     Gauge("gridgov_consumer_lag", "Messages in owned partitions not yet committed (checked each second)",
           registry=registry).set_function(gauge(lambda runtime: sum(r.lag for r in runtime.runners)))
 
+    Gauge("gridgov_retention_deleted_total", "Expired bus messages (embedded log) and handled-message records "
+          "this process's retention passes deleted", registry=registry
+          ).set_function(gauge(lambda runtime: runtime.retention.steps if runtime.retention else 0))
+
     app.add_middleware(_LatencyMiddleware, histogram=latency)
     # Outermost: limits and text policy before anything reads the request; headers on every answer.
     app.add_middleware(RequestGuard, route_limits=route_limits, error_renderers=error_renderers)

@@ -328,6 +328,7 @@ def test_metrics_expose_tickets_by_state_and_breaches(stack):
     assert 'gridgov_tickets{state="dispatched"} 1.0' in text
     assert "gridgov_sla_breaches 0.0" in text
     assert "gridgov_outbox_backlog" in text and "gridgov_consumer_lag" in text
+    assert "gridgov_retention_deleted_total 0.0" in text  # a week's retention: nothing has expired
 
 
 def test_consume_report_handled_on_spot_awaits_verification_without_department(stack):
