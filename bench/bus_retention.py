@@ -78,7 +78,6 @@ def run(seconds: float, rate: int, size: int, retention: float | None, check: fl
         sizes: list[tuple[float, int]] = []
         start = time.monotonic()
         next_sample = start
-        interval = BATCH / rate
         while (now := time.monotonic()) - start < seconds:
             batch = [OutgoingMessage(TOPIC, f"k{(published + i) % 9973}", body) for i in range(BATCH)]
             t = time.perf_counter()
