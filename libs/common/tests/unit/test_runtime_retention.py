@@ -59,7 +59,7 @@ def _wait(condition, timeout: float = 15.0) -> bool:
 
 def test_the_runtime_prunes_what_its_consumers_handled_once_it_expired(tmp_path):
     handled: list[int] = []
-    runtime = _runtime(tmp_path, hours=0.0002, handled=handled)  # 0.72 s
+    runtime = _runtime(tmp_path, hours=0.001, handled=handled)  # 3.6 s: time to handle them before they go
     runtime.start(ensure_topics_timeout=10)
     try:
         _publish(runtime, 6)
@@ -113,6 +113,8 @@ def test_the_handled_records_go_a_day_after_the_retention_on_both_stacks(stack_s
     runtime = ServiceRuntime(stack_settings, db)
     runtime.start(ensure_topics_timeout=60)
     try:
+        assert runtime.retention is not None
+        assert _wait(lambda: runtime.retention.passes >= 1)  # its first pass, at start, is over: the next in an hour
         expiry = datetime.now(UTC) - timedelta(hours=1) - HANDLED_GRACE
         handled = db.tables.handled
         with db.engine.begin() as conn:
