@@ -187,29 +187,6 @@ def test_deadlines_and_working_time_equal_the_day_by_day_answers(seed, kind):
         asked += [a.astimezone(UTC), got.at]
 
 
-@pytest.mark.parametrize("kind", ["package", "partial"])
-@pytest.mark.parametrize("seed", range(4))
-def test_a_stage_s_three_answers_at_once_equal_the_three_questions(seed, kind):
-    """``stage_times``: the deadline of ``add``, the working seconds from the start to it and the moment the
-    warning share of them has passed, as the reference answers the three questions one by one."""
-    rng = random.Random(50 + seed)
-    new, ref = _calendars(rng, kind)
-    around = datetime(rng.choice([2019, 2025, 2026, 2027, 2031]), rng.randint(1, 12), 15, tzinfo=UTC)
-    for _ in range(2000):
-        start, unit = _instant(rng, around), rng.choice(UNITS)
-        amount = rng.choice([0.0, 1e-9, 0.5, 1.0, 2.0, 3.0, 5.0, 24.0, rng.uniform(0, 30)])
-        share = rng.choice([0.0, 0.5, 0.8, 1.0])
-        due, total, check = new.stage_times(start, amount, unit, share)
-        want_due = ref.add(start, amount, unit)
-        want_total = ref.working_seconds_between(start, want_due.at, unit)
-        assert due == want_due and _same(total, want_total), (start, amount, unit)
-        wait = want_total - (1.0 - share) * want_total
-        if wait <= 0:  # no time at all: the start itself, as given
-            assert check is start, (start, amount, unit, share)
-        else:
-            assert check == ref.add_seconds(start, wait, unit).at and check.tzinfo is UTC, (start, amount, unit, share)
-
-
 def test_running_out_of_working_days_fails_as_before(monkeypatch):
     """A calendar with no working time within the scan limit raises the same error; one just within finds it."""
     monkeypatch.setattr(wc, "MAX_SCAN_DAYS", 40)

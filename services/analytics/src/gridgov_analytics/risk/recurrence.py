@@ -43,8 +43,8 @@ class CaseLike(Protocol):
 
 
 class Case(NamedTuple):
-    """One ticket as recurrence sees it (a tuple: a 90-day city hands over 211,000 of them, and a frozen
-    dataclass cost ~4 µs each to make, a tuple under 1)."""
+    """One ticket as recurrence sees it, made by hand (the risk view hands over the read model's rows as they
+    are: ``CaseLike``)."""
 
     ticket_id: str
     grid_code: str

@@ -75,12 +75,6 @@ def _with(clock: Clock, **changes: Any) -> Clock:
 
 def start(calendar: Calendar, stage: str, amount: float, unit: str, now: datetime, warning_share: float) -> Clock:
     """A fresh clock for a stage starting ``now`` (green, not escalated)."""
-    at_once = getattr(calendar, "stage_times", None)  # the working calendar answers the three questions together
-    if at_once is not None and stage is not None:
-        due, total, check = at_once(now, amount, unit, warning_share)
-        if check is not None:  # a running stage whose deadline is after ``now``: green, its warning next
-            return Clock(stage=stage, started_at=now, deadline=due.at, unit=unit, amount=amount, total_s=total,
-                         provisional=due.provisional, next_check_at=check)
     due = calendar.add(now, amount, unit)
     deadline = due.at
     total = calendar.working_seconds_between(now, deadline, unit)

@@ -353,16 +353,9 @@ class WorkingCalendar:
         _require_finite("seconds", seconds)
         if _unit(unit) is Unit.CLOCK_HOURS:
             return Deadline((start + timedelta(seconds=seconds)).astimezone(UTC))
-        remaining = _to_us(seconds)
+        remaining, day_total = _to_us(seconds), self.hours.day_us
         if remaining == 0:  # not even a microsecond: the start itself (the earliest-instant rule could go back)
             return Deadline(start.astimezone(UTC))
-        day, found, offset = self._working_after(start, remaining)
-        return self._deadline(day, found, offset)
-
-    def _working_after(self, start: datetime, remaining: int) -> tuple[date, date, int]:
-        """Where ``remaining`` (> 0) working microseconds after ``start`` end: the start's local day, the day they
-        end on and the working offset into it (``add_seconds``'s arithmetic)."""
-        day_total = self.hours.day_us
         # Day by day from the start's day, the first working day whose working time left covers what remains: on
         # the start's own day that is what is left after its offset, on the later days a whole day each. So the
         # answer is the start's day, or the n-th working day after it with n = ceil(remaining / day) (remembered).
@@ -370,49 +363,13 @@ class WorkingCalendar:
         if self.is_working_day(day):
             available = day_total - offset
             if remaining <= available:
-                return day, day, offset + remaining
+                return self._deadline(day, day, offset + remaining)
             remaining -= available
         n = -(-remaining // day_total)
         found = self._nth_working_day_after(day, n)
         if found is None or (found - day).days >= MAX_SCAN_DAYS:
             raise ValueError(f"no working time found within {MAX_SCAN_DAYS} days of {start.isoformat()}")
-        return day, found, remaining - (n - 1) * day_total
-
-    def stage_times(self, start: datetime, amount: float, unit: Unit | str,
-                    warning_share: float) -> tuple[Deadline, float, datetime | None]:
-        """A stage clock's three questions at once: its deadline (``add``), its length in the unit's seconds
-        (``working_seconds_between`` of the start and the deadline) and when ``warning_share`` of that length has
-        passed (``start`` when that is no time at all), or None for that moment when the deadline is not after the
-        start (the general rule then applies). The very answers of the three calls, with the start placed once
-        and checked once (issue #15: a 90-day history starts ~560,000 clocks; 24.5 µs each the long way, 21.3 so:
-        bench/clock_start.py)."""
-        _require_aware("start", start)
-        _require_finite("amount", amount)
-        kind = _unit(unit)
-        seconds = amount * (self.hours.day_seconds if kind is Unit.WORKING_DAYS else 3600.0)
-        _require_finite("seconds", seconds)
-        if kind is Unit.CLOCK_HOURS:
-            due = Deadline((start + timedelta(seconds=seconds)).astimezone(UTC))
-            total = (due.at - start).total_seconds()
-        else:
-            remaining = _to_us(seconds)
-            if remaining == 0:
-                due = Deadline(start.astimezone(UTC))
-            else:
-                due = self._deadline(*self._working_after(start, remaining))
-            total = self.working_seconds_between(start, due.at, kind) if start <= due.at else 0.0
-        if not start <= due.at:
-            return due, total, None
-        wait = total - (1.0 - warning_share) * (total or 0.0)
-        if wait <= 0:
-            return due, total, start
-        if kind is Unit.CLOCK_HOURS:
-            return due, total, (start + timedelta(seconds=wait)).astimezone(UTC)
-        remaining = _to_us(wait)
-        if remaining == 0:
-            return due, total, start.astimezone(UTC)
-        _, day, offset = self._working_after(start, remaining)
-        return due, total, self._instant(day, self.hours.time_at(offset))
+        return self._deadline(day, found, remaining - (n - 1) * day_total)
 
     def _deadline(self, first: date, day: date, offset: int) -> Deadline:
         """The deadline at ``offset`` working microseconds into ``day``; provisional when a day from ``first`` to
