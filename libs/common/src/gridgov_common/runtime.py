@@ -117,6 +117,10 @@ class ServiceRuntime:
             log.info("retention: %d expired messages and %d handled-message records deleted", messages, records)
         return messages + records
 
+    def retention_deleted(self) -> int:
+        """What this process's retention passes deleted so far (``/metrics``: ``gridgov_retention_deleted_total``)."""
+        return self.retention.steps if self.retention else 0
+
     def stop(self) -> None:
         """Stop consumers and relay, then release the bus and the database."""
         for runner in self.runners:

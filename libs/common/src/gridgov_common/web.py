@@ -215,9 +215,9 @@ def create_service_app(
     Gauge("gridgov_consumer_lag", "Messages in owned partitions not yet committed (checked each second)",
           registry=registry).set_function(gauge(lambda runtime: sum(r.lag for r in runtime.runners)))
 
-    Gauge("gridgov_retention_deleted_total", "Expired bus messages (embedded log) and handled-message records "
-          "this process's retention passes deleted", registry=registry
-          ).set_function(gauge(lambda runtime: runtime.retention.steps if runtime.retention else 0))
+    Gauge("gridgov_retention_deleted_total", "Expired bus messages (embedded log), handled-message records and "
+          "(sensing) logged alarms this process's retention passes deleted", registry=registry
+          ).set_function(gauge(lambda runtime: runtime.retention_deleted()))
 
     app.add_middleware(_LatencyMiddleware, histogram=latency)
     # Outermost: limits and text policy before anything reads the request; headers on every answer.

@@ -1,12 +1,12 @@
 """sensing's runtime: the shared one, plus the alarm types seeded at start, the grid-registry client that places
-devices, and the MQTT subscriber when ``mqtt_url`` is set."""
+devices, the sweep of quiet groups, the alarm log's retention, and the MQTT subscriber when ``mqtt_url`` is set."""
 
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from gridgov_common.auth import load_secret, mint_token
 from gridgov_common.bus.interface import OutgoingMessage
@@ -16,7 +16,7 @@ from gridgov_common.periodic import Periodic
 from gridgov_common.runtime import ServiceRuntime
 from gridgov_sensing.adapters.mqtt import SOURCE as MQTT_SOURCE
 from gridgov_sensing.adapters.mqtt import MqttAdapter
-from gridgov_sensing.alarms.handlers import close_quiet_groups
+from gridgov_sensing.alarms.handlers import close_quiet_groups, prune_alarm_log
 from gridgov_sensing.alarms.service import accept_alarms
 from gridgov_sensing.devices.registry import RegistryClient
 from gridgov_sensing.settings import SensingSettings
@@ -45,6 +45,7 @@ class SensingRuntime(ServiceRuntime):
     registry: RegistryClient | None = None
     mqtt: MqttAdapter | None = None
     sweeper: Periodic | None = None
+    alarm_retention: Periodic | None = None
 
     @property
     def sensing(self) -> SensingSettings:
@@ -67,6 +68,10 @@ class SensingRuntime(ServiceRuntime):
             self.sweeper = Periodic("alarm-group-sweeper", lambda: close_quiet_groups(db, datetime.now(UTC)),
                                     self.sensing.sweep_interval_s)
             self.sweeper.start()
+        if self.settings.run_consumers and self.sensing.alarm_retention_days:
+            self.alarm_retention = Periodic("alarm-log-retention", self.prune_alarm_log,
+                                            self.settings.common.retention_check_s)
+            self.alarm_retention.start()
         if self.runs_mqtt:
             settings = self.sensing
             assert settings.mqtt_url is not None
@@ -78,6 +83,18 @@ class SensingRuntime(ServiceRuntime):
     def runs_mqtt(self) -> bool:
         """Whether this process subscribes to the MQTT broker."""
         return bool(self.sensing.mqtt_url and self.settings.run_consumers)
+
+    def prune_alarm_log(self) -> int:
+        """One pass of the alarm log's retention (``alarm_retention_days``); how many alarms it deleted."""
+        before = datetime.now(UTC) - timedelta(days=self.sensing.alarm_retention_days)
+        deleted = prune_alarm_log(self.db, before)
+        if deleted:
+            log.info("alarm log retention: %d alarms that occurred before %s deleted", deleted, before.isoformat())
+        return deleted
+
+    def retention_deleted(self) -> int:
+        """The shared retention's deletions and the alarm log's."""
+        return super().retention_deleted() + (self.alarm_retention.steps if self.alarm_retention else 0)
 
     def accept_mqtt(self, alarms: list[AlarmIn], source: str = MQTT_SOURCE) -> None:
         """Ingest an MQTT batch (all or nothing; raises what ingest refuses)."""
@@ -94,9 +111,10 @@ class SensingRuntime(ServiceRuntime):
                                                  json.dumps(body, ensure_ascii=False).encode())])
 
     def stop(self) -> None:
-        """Stop the sweeper and the MQTT subscriber, then the shared runtime."""
-        if self.sweeper is not None:
-            self.sweeper.stop()
+        """Stop the sweeper, the alarm log's retention and the MQTT subscriber, then the shared runtime."""
+        for thread in (self.sweeper, self.alarm_retention):
+            if thread is not None:
+                thread.stop()
         if self.mqtt is not None:
             self.mqtt.stop()
         if self.registry is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from gridgov_common.settings import ServiceSettings
@@ -14,6 +14,10 @@ def _local_registry() -> str:
     """grid-registry on loopback at the port the stack gave it (``gridgov up`` and the test stacks set
     ``GRIDGOV_REGISTRY_PORT`` for every process)."""
     return f"http://127.0.0.1:{os.environ.get('GRIDGOV_REGISTRY_PORT') or 8002}"
+
+
+# The longest period a suppression rule's replay covers (``suppression.handlers``): the alarm log keeps at least it.
+REPLAY_MAX_DAYS = 31
 
 
 class SensingSettings(ServiceSettings):
@@ -38,8 +42,21 @@ class SensingSettings(ServiceSettings):
     # How often the groups without a case that heard nothing within their dedupe window are closed (the grouping
     # consumer closes one lazily when its fingerprint fires again; the sweep keeps the lists and the map honest).
     sweep_interval_s: float = Field(default=60.0, ge=0, le=3600)  # 0: no sweep
+    # How long the alarm log (one row per accepted alarm) keeps an alarm, by its occurred_at; 0: for ever. A
+    # city's choice: the groups keep their counts, first and last seen and latest evidence, the tickets their own
+    # evidence; what goes is the alarm-by-alarm detail and what a rule can be replayed over (a replay covers at
+    # most 31 days, hence the floor). Pruned every GRIDGOV_RETENTION_CHECK_S by the processes running consumers.
+    alarm_retention_days: int = Field(default=90, ge=0, le=3650)
 
     # MQTT (sensor alarms): off while unset, e.g. mqtt://127.0.0.1:11883.
     mqtt_url: str | None = None
     mqtt_topic: str = "gridgov/alarms/#"
     mqtt_client_id: str = "gridgov-sensing"
+
+    @field_validator("alarm_retention_days")
+    @classmethod
+    def _replayable(cls, days: int) -> int:
+        if 0 < days < REPLAY_MAX_DAYS:
+            raise ValueError(f"0 (keep for ever) or at least {REPLAY_MAX_DAYS} days: a suppression rule's replay "
+                             f"covers up to {REPLAY_MAX_DAYS} days of alarms")
+        return days

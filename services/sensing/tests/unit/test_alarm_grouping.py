@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select
@@ -14,7 +15,7 @@ from gridgov_common.bus.topics import ALARMS_EVENTS, ALARMS_RECEIVED, REPORTS_RE
 from gridgov_common.errors import ValidationFailed
 from gridgov_common.events.alarms import ALARM_GROUP_REPEATED, ALARM_GROUP_RESOLVED
 from gridgov_common.events.tickets import TicketEvent, ticket_event_type
-from gridgov_sensing.alarms.handlers import close_quiet_groups
+from gridgov_sensing.alarms.handlers import close_quiet_groups, prune_alarm_log
 from gridgov_sensing.alarms.models import Alarm
 from gridgov_sensing.alarms.service import accept_alarms, reject_raw
 from gridgov_sensing.devices.service import bump_version
@@ -340,6 +341,25 @@ def test_one_sweep_closes_each_quiet_group_by_its_window_in_one_statement(stack_
     event.remove(db.engine, "before_cursor_execute", _count)
     assert sorted((g.device_id, g.is_open, g.state) for g in groups(db)) == [
         (CAMERA, False, "closed"), (CAMERA_2, False, "closed"), (SENSOR, True, "case")]
+
+
+def test_the_alarm_log_is_pruned_oldest_first_and_the_groups_keep_their_counts(stack_db):
+    db = stack_db
+    days = [0, 0, 1, 2, 3, 40]
+    for day in days:  # one camera's repeats: one group, six logged alarms
+        at = NOW + timedelta(days=day)
+        ingest(db, alarm(at=at, confidence=0.9), at=at)
+    [group] = groups(db)
+    assert group.count == 6 and len(alarms_logged(db)) == 6
+    before = NOW + timedelta(days=2, hours=1)  # the four alarms of days 0, 0, 1 and 2 are older
+    assert prune_alarm_log(db, NOW) == 0  # strictly before
+    assert prune_alarm_log(db, before, batch=1, most=3) == 3  # bounded per pass, oldest first
+    assert [a.occurred_at.day for a in alarms_logged(db)] == [(NOW + timedelta(days=d)).day for d in days[3:]]
+    assert prune_alarm_log(db, before, batch=2) == 1
+    assert prune_alarm_log(db, before) == 0
+    [kept] = groups(db)
+    assert (kept.id, kept.count, kept.first_seen, kept.last_evidence) == (group.id, 6, group.first_seen,
+                                                                           group.last_evidence)
 
 
 def test_one_batch_keeps_the_order_of_firing_resolved_firing(db):

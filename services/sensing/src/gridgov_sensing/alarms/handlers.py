@@ -32,6 +32,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    delete,
     event,
     insert,
     literal,
@@ -776,3 +777,26 @@ def close_quiet_groups(db: Database, now: datetime) -> int:
         closed = result.rowcount or 0
         session.commit()
     return closed
+
+
+# --- the alarm log's retention -----------------------------------------------------------------------------------
+
+
+def prune_alarm_log(db: Database, before: datetime, batch: int = 2_000, most: int = 1_000_000) -> int:
+    """Delete the logged alarms that occurred before ``before``, oldest first; how many (at most ``most``).
+
+    Only the log: a group keeps its count, first and last seen and latest evidence, a ticket its own evidence, a
+    verification task its outcome (the false-positive rates). Transactions of at most ``batch`` alarms by the
+    ``occurred_at`` index, so the grouping consumer writing the same table waits a few milliseconds at a time.
+    """
+    deleted = 0
+    while deleted < most:
+        size = min(batch, most - deleted)
+        oldest = select(A.c.id).where(A.c.occurred_at < before).order_by(A.c.occurred_at).limit(size)
+        with db.session() as session:
+            gone = session.execute(delete(A).where(A.c.id.in_(oldest))).rowcount or 0
+            session.commit()
+        deleted += gone
+        if gone < size:
+            break
+    return deleted

@@ -15,6 +15,7 @@ from gridgov_common.ids import new_id
 from gridgov_sensing.alarms.directory import directory_of
 from gridgov_sensing.alarms.durations import parse_duration
 from gridgov_sensing.alarms.models import Alarm, AlarmGroup
+from gridgov_sensing.settings import REPLAY_MAX_DAYS
 from gridgov_sensing.suppression import service
 from gridgov_sensing.suppression.engine import Candidate, rule_matches, rule_problems
 from gridgov_sensing.suppression.models import SuppressionRule
@@ -23,7 +24,7 @@ from gridgov_sensing.suppression.schemas import ReplayResult, RuleRead, RuleWrit
 A = Alarm.__table__
 G = AlarmGroup.__table__
 REPLAY_MAX_ALARMS = 200_000
-REPLAY_MAX_PERIOD = timedelta(days=31)
+REPLAY_MAX_PERIOD = timedelta(days=REPLAY_MAX_DAYS)
 REPLAY_CHUNK = 5000
 SOURCES_MAX = 50_000
 
