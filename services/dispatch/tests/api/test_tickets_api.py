@@ -218,6 +218,46 @@ def test_list_tickets_filters_by_state_and_caller_scope(stack):
     assert client.get("/v1/tickets", params={"state": "lost"}, headers=t("admin")).status_code == 422
 
 
+def test_list_tickets_by_several_states_and_open_within_the_callers_scope(stack):
+    a = stack.ticket_for(category="04002")  # water: dispatched
+    b = stack.ticket_for(category="04004")  # water: claimed, then handled
+    c = stack.ticket_for(category="04004")  # water: claimed
+    d = stack.ticket_for(category="01002", grid=OTHER_GRID)  # urban-management: dispatched
+    drive_to(stack, b["id"], "claim", "handle")
+    drive_to(stack, c["id"], "claim")
+    t, client = stack.token, stack.client
+
+    def ids(headers, *params):
+        resp = client.get("/v1/tickets", params=list(params), headers=headers)
+        assert resp.status_code == 200, resp.text
+        page = resp.json()
+        assert page["total"] == len(page["items"])
+        return {i["id"] for i in page["items"]}
+
+    todo = [("state", "dispatched"), ("state", "claimed"), ("state", "returned")]
+    assert ids(water(t), *todo) == {a["id"], c["id"]}
+    assert ids(t("command_centre"), *todo) == {a["id"], c["id"], d["id"]}
+    assert ids(t("command_centre"), ("open", "true")) == {a["id"], b["id"], c["id"], d["id"]}
+    assert ids(t("command_centre"), ("open", "false")) == set()
+    assert ids(water(t), ("open", "true"), ("state", "handled")) == {b["id"]}
+    assert ids(t("dept_dispatcher", department="urban-management"), ("open", "true"), *todo) == {d["id"]}
+    assert ids(worker(t, OTHER_GRID), ("open", "true")) == {d["id"]}
+
+
+@pytest.mark.parametrize("params, field", [
+    ([("state", "dispatched"), ("state", "lost")], "state"),
+    ([("state", "claimed")] * 20, "state"),
+    ([("open", "maybe")], "open"),
+    ([("state", "claimed\x00")], "state"),
+])
+def test_list_tickets_refuses_a_bad_state_or_open_naming_it_in_chinese(stack, params, field):
+    resp = stack.client.get("/v1/tickets", params=params,
+                            headers={**stack.token("command_centre"), "Accept-Language": "zh-CN"})
+    assert resp.status_code == 422, resp.text
+    detail = resp.json()["error"]["details"][0]
+    assert detail["field"].split(".")[0] == field and any("\u4e00" <= ch <= "\u9fff" for ch in detail["reason"]), detail
+
+
 def test_list_tickets_pages_oldest_first(stack):
     made = [stack.ticket_for()["id"] for _ in range(3)]
     headers = stack.token("command_centre")

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from gridgov_common.errors import Conflict, ErrorDetail, NotFound
 from gridgov_dispatch.tickets.access import ListScope, TicketFacts
+from gridgov_dispatch.tickets.lifecycle import State
 from gridgov_dispatch.tickets.merge import OpenCase
 from gridgov_dispatch.tickets.models import MergedReport, Ticket, TicketTransition, is_open
 
@@ -50,13 +51,15 @@ def facts(ticket: Ticket) -> TicketFacts:
     return TicketFacts(department=ticket.department, grid_code=ticket.grid_code)
 
 
-def list_page(session: Session, scope: ListScope, *, report_id: str | None = None, state: str | None = None,
+def list_page(session: Session, scope: ListScope, *, report_id: str | None = None,
+              state: str | Collection[str] | None = None, open_tickets: bool | None = None,
               department: str | None = None, town: str | None = None, village: str | None = None,
               grid: str | None = None, overdue: bool | None = None,
               geofence: Sequence[str] | None = None, limit: int = 50,
               offset: int = 0) -> tuple[list[Ticket], int]:
     """A page of tickets inside ``scope`` and how many match in all.
 
+    ``state``: one state or several; ``open_tickets``: True for the tickets not closed (在办), False for the closed.
     Oldest first: a queue reads that way, and offset paging stays stable while new tickets arrive.
     """
     conditions = []
@@ -66,8 +69,11 @@ def list_page(session: Session, scope: ListScope, *, report_id: str | None = Non
         conditions.append(Ticket.grid_code == scope.grid_code)
     if report_id is not None:
         conditions.append(Ticket.report_id == report_id)
-    if state is not None:
-        conditions.append(Ticket.state == state)
+    states = [state] if isinstance(state, str) else sorted(set(state or ()))
+    if len(states) == 1:
+        conditions.append(Ticket.state == states[0])
+    elif states:
+        conditions.append(col(Ticket.state).in_(states))
     if department is not None:
         conditions.append(Ticket.department == department)
     if town is not None:
@@ -80,13 +86,21 @@ def list_page(session: Session, scope: ListScope, *, report_id: str | None = Non
         # 超期: breached (red) and still open; the clock's own record, so a paused breach still counts.
         breached = (Ticket.sla_level == "red") & is_open()
         conditions.append(breached if overdue else ~breached)
-    if geofence:
-        conditions.append(Ticket.geofence_verdict.in_(sorted(set(geofence))))
+    # Only open tickets asked for (open, overdue, or several states none of them closed): said in the words of the
+    # open tickets' partial indexes, so SQLite can read them by one (it does not infer ``state != 'closed'`` from
+    # ``state IN (…)``).
+    only_open = open_tickets is True or bool(overdue) or (len(states) > 1 and State.CLOSED.value not in states)
+    if only_open:
+        conditions.append(is_open())
+    elif open_tickets is False:
+        conditions.append(Ticket.state == State.CLOSED.value)
     total = session.exec(select(func.count()).select_from(Ticket).where(*conditions)).one()
-    # The breached tickets are few (open and red): read them by an open tickets' index and sort them. Ordered by
-    # the bare column, SQLite (no statistics) walked every ticket oldest first by ix_ticket_created_at_id to skip
-    # the sort (66 ms with the 90-day history, growing with it); the same order, as an expression, it cannot take.
-    oldest = func.coalesce(Ticket.created_at, Ticket.created_at) if overdue else Ticket.created_at
+    # Open tickets are few (thousands of a city's hundreds of thousands): read them by an open tickets' index and
+    # sort them. Ordered by the bare column, SQLite (no statistics) walked every ticket of the scope oldest first by
+    # ix_ticket_created_at_id or ix_ticket_department_created_at to skip the sort: 66 ms for the overdue ones with
+    # the 90-day history, 85 ms per page of a department's 待办 (5 ms now); the same order, as an expression, it
+    # cannot take from those indexes.
+    oldest = func.coalesce(Ticket.created_at, Ticket.created_at) if only_open else Ticket.created_at
     query = select(Ticket).where(*conditions).order_by(oldest, Ticket.id)
     rows = session.exec(query.limit(limit).offset(offset)).all()
     return list(rows), total

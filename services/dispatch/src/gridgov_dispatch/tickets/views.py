@@ -67,7 +67,10 @@ def _verdicts(text: str | None) -> list[str] | None:
 @router.get("", response_model=TicketPage)
 def list_tickets(ctx: Context, principal: Reader,
                  report_id: Annotated[str | None, Query(max_length=36)] = None,
-                 state: State | None = None,
+                 state: Annotated[list[State] | None, Query(max_length=len(State), description=(
+                     "one state, or several (the parameter repeated: ?state=dispatched&state=claimed)"))] = None,
+                 open_: Annotated[bool | None, Query(alias="open", description=(
+                     "true: the tickets not closed (在办); false: the closed ones"))] = None,
                  department: Annotated[str | None, Query(max_length=50)] = None,
                  town: Annotated[str | None, Query(max_length=20)] = None,
                  village: Annotated[str | None, Query(max_length=20)] = None,
@@ -85,7 +88,8 @@ def list_tickets(ctx: Context, principal: Reader,
     verdicts = _verdicts(geofence)
     with ctx.db.session() as session:
         rows, total = service.list_page(session, scope, report_id=report_id,
-                                        state=state.value if state else None, department=department,
+                                        state=[s.value for s in state] if state else None, open_tickets=open_,
+                                        department=department,
                                         town=town, village=village, grid=grid, overdue=overdue,
                                         geofence=verdicts, limit=limit, offset=offset)
     return TicketPage(items=[_read(t) for t in rows], total=total, limit=limit, offset=offset)

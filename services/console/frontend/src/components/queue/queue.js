@@ -61,10 +61,15 @@ export function keeps(ticket, filters) {
   return true;
 }
 
-/** The dispatch list path for the filters dispatch applies itself (one state, overdue). */
+/**
+ * The dispatch list path for the filters dispatch applies itself (the state or the 待办 states, overdue): a
+ * department's past is tens of thousands of closed tickets, so the open ones must be asked for, not picked out of
+ * the first pages here.
+ */
 export function listPath(filters) {
   const params = new URLSearchParams();
-  if (filters.state && filters.state !== 'todo' && filters.state !== 'all') params.set('state', filters.state);
+  if (filters.state === 'todo') for (const state of TODO_STATES) params.append('state', state);
+  else if (filters.state && filters.state !== 'all') params.set('state', filters.state);
   if (filters.overdue) params.set('overdue', 'true');
   const query = params.toString();
   return `dispatch/v1/tickets${query ? `?${query}` : ''}`;
