@@ -47,11 +47,35 @@ export class ApiError extends Error {
     this.code = code;
   }
 
-  /** One line for a message box: the message, then each field's reason. */
+  /**
+   * One line for a message box: the message, then each field's reason the message does not already say (the field
+   * by its name on the page).
+   */
   get text() {
-    const reasons = this.details.map((d) => (d.field ? `${d.field}：${d.reason}` : d.reason));
+    const reasons = this.details.filter((d) => !(d.reason && this.message.includes(d.reason)))
+      .map((d) => (d.field ? `${fieldLabel(d.field)}：${d.reason}` : d.reason));
     return [this.message, ...reasons].join('；');
   }
+}
+
+// What the pages call the fields the services name in their errors (`details[].field`, e.g. `photos.2`); a field
+// not listed keeps its own name, which is what the API documents.
+const FIELD_LABELS = {
+  description: '问题描述', category_code: '事件类别', catalog_code: '事项编码', lon: '经度', lat: '纬度',
+  location: '位置', address_string: '地址', media_ids: '照片', photos: '照片', note: '说明', handled_note: '处置说明',
+  reason: '原因', department: '部门', grid: '网格', grid_code: '网格', village: '村（社区）', town: '镇街',
+  state: '状态', open: '在办', overdue: '超期', version: '版本', amount: '时长', unit: '单位', passed: '核查结果',
+  satisfaction: '满意度', solved: '是否解决', phone: '手机号', caller_phone: '来电号码', code: '验证码',
+  since: '开始时间', until: '结束时间', start: '开始', end: '结束', period: '统计周期', q: '搜索词',
+  device_id: '设备编号', repeat_of: '原工单', request_id: '验证码请求', body: '请求内容',
+};
+
+/** The page's name of an error's field: `photos.2` → `照片（第 3 项）`; an unknown field keeps its own name. */
+export function fieldLabel(field) {
+  const [head, index] = String(field).split('.');
+  const label = FIELD_LABELS[head];
+  if (!label) return field;
+  return /^\d+$/.test(index || '') ? `${label}（第 ${Number(index) + 1} 项）` : label;
 }
 
 // The services answer {"error": {code, message, details: [{field, reason}]}}; Open311 answers [{code, description}].
@@ -128,6 +152,33 @@ export const HANDLED_TASKS = { path: 'dispatch/v1/tickets?state=handled', pageSi
 
 /** The path of one page of a list read by `allPages`. */
 export const pagePath = (path, pageSize, offset) => `${path}${path.includes('?') ? '&' : '?'}limit=${pageSize}&offset=${offset}`;
+
+/**
+ * Reads a dispatch list (oldest first, like the list) whole, or its newest `max` items when it is longer: a list
+ * nobody reads whole (every ticket of a city with a past), where `allPages` would give the oldest. The first page
+ * tells the total; a longer list is then read from its last pages. Answers `{ items, total }`.
+ */
+export async function newestPages(path, { pageSize = 500, max = 5000 } = {}) {
+  const first = await read(pagePath(path, pageSize, 0));
+  const { total } = first;
+  if (total <= max) {
+    const items = [...first.items];
+    for (let offset = pageSize; items.length < total && first.items.length === pageSize; offset += pageSize) {
+      const page = await read(pagePath(path, pageSize, offset));
+      items.push(...page.items);
+      if (page.items.length < pageSize) break;
+    }
+    return { items, total };
+  }
+  const items = [];
+  for (let offset = total - max; offset < total; offset += pageSize) {
+    const size = Math.min(pageSize, total - offset);
+    const page = await read(pagePath(path, size, offset));
+    items.push(...page.items);
+    if (page.items.length < size) break;
+  }
+  return { items, total };
+}
 
 /** Reads every page of a dispatch list (`items`, `total`) up to `max` items. */
 export async function allPages(path, { pageSize = 500, max = 5000 } = {}) {

@@ -1,12 +1,12 @@
 // The analytics API as the risk map calls it (through the console: /api/analytics/...): the common filters as a
 // query string, and an export downloaded with the signed-in user's token (a plain link could not carry it).
-import { ApiError, api } from '../../api.js';
+import { ApiError, api, fieldLabel } from '../../api.js';
 
 /** An error as one Chinese line: the service's message, and the per-field reasons it does not already say. */
 export function errorLine(exc) {
   if (!(exc instanceof ApiError)) return String(exc?.message || exc);
   const extra = exc.details.filter((d) => d.reason && !exc.message.includes(d.reason))
-    .map((d) => (d.field ? `${d.field}：${d.reason}` : d.reason));
+    .map((d) => (d.field ? `${fieldLabel(d.field)}：${d.reason}` : d.reason));
   return [exc.message, ...extra].join('；');
 }
 
