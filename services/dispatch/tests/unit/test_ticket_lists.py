@@ -38,7 +38,11 @@ def db(request, tmp_path):
     database.engine.dispose()
 
 
-def listed(db, scope=tickets.ListScope(), **filters) -> tuple[list[str], int]:
+CITY = tickets.ListScope()  # the command centre's: every ticket
+
+
+def listed(db, scope=CITY, **filters) -> tuple[list[str], int]:
+    """The ids the list gives in two pages (3, then the rest) and the count it says."""
     with db.session() as session:
         rows, total = tickets.list_page(session, scope, limit=3, **filters)
         rest, _ = tickets.list_page(session, scope, limit=50, offset=3, **filters)
