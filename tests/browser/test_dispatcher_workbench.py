@@ -233,6 +233,15 @@ def test_typing_in_row_survives_live_update_and_refresh(page, api, shot, size):
     page.wait_view("queue")
     assert in_row(page, mine["id"], "note").get_attribute("value") == "已到场，正在清运"
 
+    # The state the dispatcher picked stays picked over a refresh too (the next sign-in starts at 待办 again).
+    choose(page, "filter-state", "已签收")
+    page.gone(f"[data-id='{other['id']}'][data-state='dispatched']")
+    page.driver.refresh()
+    page.wait_view("queue")
+    page.row(mine["id"], state="claimed")
+    assert {r.get_attribute("data-state") for r in page.css("[data-view=queue] .q-row")} == {"claimed"}
+    assert "已签收" in page.test_id("filter-state").find_element(By.XPATH, "..").text
+
 
 @pytest.mark.parametrize("size", list(DESK_SIZES), ids=list(DESK_SIZES))
 def test_queue_sorted_by_deadline_with_overdue_red_on_top(page, api, shot, size):
