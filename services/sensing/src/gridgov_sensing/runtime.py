@@ -112,9 +112,11 @@ class SensingRuntime(ServiceRuntime):
 
     def stop(self) -> None:
         """Stop the sweeper, the alarm log's retention and the MQTT subscriber, then the shared runtime."""
-        for thread in (self.sweeper, self.alarm_retention):
-            if thread is not None:
-                thread.stop()
+        threads = [t for t in (self.sweeper, self.alarm_retention) if t is not None]
+        for thread in threads:
+            thread.stop()
+        for thread in threads:  # a pass under way finishes before the database goes
+            thread.join(timeout=10)
         if self.mqtt is not None:
             self.mqtt.stop()
         if self.registry is not None:
