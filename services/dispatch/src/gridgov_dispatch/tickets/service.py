@@ -86,6 +86,8 @@ def list_page(session: Session, scope: ListScope, *, report_id: str | None = Non
         # 超期: breached (red) and still open; the clock's own record, so a paused breach still counts.
         breached = (Ticket.sla_level == "red") & is_open()
         conditions.append(breached if overdue else ~breached)
+    if geofence:
+        conditions.append(Ticket.geofence_verdict.in_(sorted(set(geofence))))
     # Only open tickets asked for (open, overdue, or several states none of them closed): said in the words of the
     # open tickets' partial indexes, so SQLite can read them by one (it does not infer ``state != 'closed'`` from
     # ``state IN (…)``).
