@@ -218,8 +218,12 @@ def test_risk_map_filters_drill_down_charts_and_export(console, stack, history, 
 
     click_shape(console, f"path.grid-{grid}")
     console.one(f"[data-view=risk][data-focus='{grid}'][data-level=grid]")
-    assert "selected" in console.one(f"path.grid-{grid}").get_attribute("class").split()
-    assert console.test_id("focus-class").get_attribute("data-class") == target["class"]
+    # Read in the page, each at once: the map redraws its shapes (and the panel its badge) as the focus settles, so
+    # an element found a moment earlier may be gone by the time it is asked for its class.
+    wait_until("the grid's shape drawn selected", lambda: console.driver.execute_script(
+        "return document.querySelector(arguments[0])?.classList.contains('selected')", f"path.grid-{grid}"))
+    wait_until("the grid's class named", lambda: console.driver.execute_script(
+        "return document.querySelector('[data-test=focus-class]')?.dataset.class") == target["class"])
     listing = console.one(f"[data-test=grid-tickets][data-grid='{grid}'][data-loaded=true]")
     tickets = listing.find_elements("css selector", "li[data-id]")
     days = [t.get_attribute("data-day") for t in tickets]
