@@ -25,6 +25,16 @@ export function useDraft(key, initial = '') {
   return text;
 }
 
+/** An object kept in sessionStorage under `key` (a page's state for the tab's life), or `{}` when none or unreadable. */
+export function readSessionObject(key) {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(key) || 'null');
+    return saved && typeof saved === 'object' ? saved : {};
+  } catch {
+    return {};
+  }
+}
+
 /** Reads a draft without binding it (for lists that keep one draft per row). */
 export function readDraft(key) {
   return localStorage.getItem(DRAFT_PREFIX + key) || '';
