@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -313,3 +315,37 @@ def test_indicators_by_town_show_numerators_and_denominators(page, api, shot):
     error = wait_until("the period's error", lambda: (e := page.css(".el-form-item__error")) and e[0].text, 20)
     assert "2026-13" in error
     page.gone('[data-test="indicators-table"]')
+
+
+CITY = timezone(timedelta(hours=8))  # Asia/Shanghai: China keeps no daylight saving time
+
+
+def city_text(iso: str) -> str:
+    """A moment as the console shows it: the city's wall clock, zh-CN order (2026/12/6 09:05:03)."""
+    d = datetime.fromisoformat(iso).astimezone(CITY)
+    return f"{d.year}/{d.month}/{d.day} {d:%H:%M:%S}"
+
+
+def test_times_are_the_citys_whatever_the_browsers_zone(page, api, shot):
+    """A desk whose browser is set to another zone (a laptop brought back from abroad; this machine's UTC) still
+    reads the city's times: the ticket's trail, and the indicators' month from the city's midnight."""
+    ticket = api.ticket_of(api.report("时区测试：路边暴露垃圾", WANJIANG[3]))
+    driver = page.driver
+    driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
+    try:
+        assert driver.execute_script("return Intl.DateTimeFormat().resolvedOptions().timeZone") == "America/New_York"
+        centre_signs_in(page, "1366x768", f"/tickets/{ticket['id']}", "ticket")
+        first = api.ticket(ticket["id"])["transitions"][0]
+        shown = wait_until("the trail's first time", lambda: (e := page.css(".el-timeline-item__timestamp"))
+                           and e[0].text)
+        assert shown == city_text(first["at"]), (shown, first["at"])
+        shot("ticket-new-york-browser")
+
+        page.driver.get(f"{page.url}/indicators")
+        page.wait_view("indicators", timeout=90)
+        period = wait_until("the period's bounds", lambda: (e := page.css(".page-count")) and e[0].text)
+        today = datetime.now(CITY)
+        # This month in the city, from its first midnight: "2026/12/1 00:00:00 至 2027/1/1 00:00:00（不含）".
+        assert re.match(rf"{today.year}/{today.month}/1 00:00:00 至 \d{{4}}/\d{{1,2}}/1 00:00:00", period), period
+    finally:
+        driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -205,3 +207,119 @@ def test_grid_worker_rejects_a_verify_first_alarm_on_the_phone(console, city, sh
     # sensing recorded it: the camera's false-positive row counts the worker's rejection
     rows = s.get("/v1/stats/false-positives", by="device")["rows"]
     assert next(r for r in rows if r["key"] == CAMERA)["rejected"] == 1
+
+
+def _rules(s: Sensing) -> list[dict]:
+    return s.get("/v1/suppression-rules")["items"]
+
+
+def _choose(console: ConsolePage, group: str, text: str) -> None:
+    """Click the radio (or radio button) of ``data-test=<group>`` whose label says ``text``."""
+    box = console.test_id(group)
+    option = next(e for e in box.find_elements(By.CSS_SELECTOR, ".el-radio-button, .el-radio") if text in e.text)
+    option.click()
+    wait_until(f"{text} chosen", lambda: "is-checked" in (option.get_attribute("class") or "")
+               or "is-active" in (option.get_attribute("class") or ""), 5)
+
+
+def _settled(console: ConsolePage, selector: str):
+    """The element once it stops moving (a drawer slides in: a click during the slide lands on another element)."""
+    last = {}
+
+    def still():
+        rect = console.one(selector).rect
+        same = rect == last.get("rect")
+        last["rect"] = rect
+        return same and console.one(selector)
+
+    return wait_until(f"{selector} to settle", still, 10)
+
+
+def test_command_centre_snoozes_a_noisy_camera_tries_it_then_enforces_and_ends_it(console, city, shot):
+    """The noisy camera's false-positive row → 静默: a name left empty is refused on the form (nothing stored); 8
+    hours in 试运行 is stored for that camera; its next alarm is handled as usual and marked; the rule's replay
+    counts the camera's alarms; 转为执行 holds back its next alarm (no group, while another camera's alarm of the same
+    moment is grouped); 立即结束 ends it."""
+    s = city["sensing"]
+    before = {r["id"] for r in _rules(s)}
+    console.sign_in("command_centre", "cc-snooze", size=WALL)
+    console.open("/sensing", "sensing")
+    console.one('[data-test="rules-open"]')
+    row = wait_until("the noisy camera's row", lambda: next(
+        (r for r in console.css('[data-test="fp-device"] .el-table__row') if CAMERA_NOISY in r.text), None), 20)
+    row.find_element(By.CSS_SELECTOR, '[data-test="fp-snooze"]').click()
+    dialog = console.one('[data-test="snooze-dialog"]')
+    wait_until("the dialog shown", dialog.is_displayed, 5)
+    assert "东城市场北门球机" in console.test_id("snooze-device").text
+    assert console.test_id("snooze-name").get_attribute("value") == "静默 东城市场北门球机"
+
+    # a wrong entry: the name emptied — refused next to the name, nothing stored
+    console.type_into("snooze-name", " ")
+    console.test_id("snooze-submit").click()
+    error = wait_until("the name's error", lambda: (e := console.css(
+        '[data-test="snooze-dialog"] .el-form-item__error')) and e[0].text, 10)
+    assert error == "请填写规则名称"
+    assert {r["id"] for r in _rules(s)} == before
+
+    console.type_into("snooze-name", "静默 北门球机（镜头遮挡）")
+    _choose(console, "snooze-for", "8 小时")
+    _choose(console, "snooze-mode", "试运行")
+    console.type_into("snooze-note", "树枝遮挡镜头，已通知运维修剪")
+    shot("sensing-snooze-dialog-1920x1080")
+    console.test_id("snooze-submit").click()
+    rule = wait_until("the rule stored", lambda: next((r for r in _rules(s) if r["id"] not in before), None)
+                      or (console.css('[data-test="snooze-error"]') and pytest.fail(
+                          console.test_id("snooze-error").text)), 10)
+    wait_until("the dialog closed", lambda: not any(e.is_displayed() for e in console.css(
+        '[data-test="snooze-dialog"]')), 10)
+    assert (rule["kind"], rule["mode"], rule["device_ids"], rule["alarm_types"]) == \
+        ("snooze", "monitor", [CAMERA_NOISY], [])
+    assert rule["name"] == "静默 北门球机（镜头遮挡）" and rule["note"] == "树枝遮挡镜头，已通知运维修剪"
+    left = datetime.fromisoformat(rule["ends_at"]) - datetime.now(UTC)
+    assert timedelta(hours=7, minutes=55) < left <= timedelta(hours=8), left
+    wait_until("the header counting it", lambda: console.test_id("rules-open").get_attribute("data-active")
+               == str(len([r for r in _rules(s) if r["active"]])), 30)
+
+    # 试运行: the camera's next alarm is handled as usual, marked with the rule that would have held it back
+    s.alarms([_alarm(CAMERA_NOISY, "piled_materials", 0, 100, confidence=0.74)])
+    monitored = wait_until("the new group marked by the rule", lambda: next(
+        (g for g in s.groups(alarm_type="piled_materials") if g["device_id"] == CAMERA_NOISY and g["is_open"]),
+        None), 30)
+    assert monitored["monitored_by"] == [rule["id"]] and monitored["suppressed_by"] is None
+    assert monitored["state"] == "pending_verification"
+
+    # the rules drawer: the rule in 试运行, its replay over the last week counts the camera's two alarms
+    console.test_id("rules-open").click()
+    item = _settled(console, f'[data-test="rule-row"][data-id="{rule["id"]}"]')
+    assert item.get_attribute("data-mode") == "monitor" and item.get_attribute("data-status") == "active"
+    assert "东城市场北门球机" in item.find_element(By.CSS_SELECTOR, '[data-test="rule-scope"]').text
+    item.find_element(By.CSS_SELECTOR, '[data-test="rule-replay-button"]').click()
+    replay = wait_until("the replay", lambda: (e := item.find_elements(By.CSS_SELECTOR, '[data-test="rule-replay"]'))
+                        and e[0].text, 20)
+    suppressed = int(re.search(r"将屏蔽 (\d+) 条", replay).group(1))
+    assert suppressed == 2 and "乱堆物料 2" in replay, replay
+    shot("sensing-rules-drawer-1920x1080")
+
+    # 转为执行: the camera's next alarm opens nothing, while another camera's alarm of the same moment is grouped
+    item.find_element(By.CSS_SELECTOR, '[data-test="rule-enforce"]').click()
+    assert "不再立案" in console.accept_confirmation()
+    wait_until("the rule enforced", lambda: next(r for r in _rules(s) if r["id"] == rule["id"])["mode"] == "enforce",
+               10)
+    wait_until("the drawer showing it", lambda: console.one(f'[data-test="rule-row"][data-id="{rule["id"]}"]')
+               .get_attribute("data-mode") == "enforce", 20)
+    s.alarms([_alarm(CAMERA_NOISY, "exposed_garbage", 0, 101, confidence=0.9),
+              _alarm(CAMERA, "exposed_garbage", 0, 101, confidence=0.9)])
+    wait_until("the other camera's alarm counted", lambda: next(
+        (g for g in s.groups(alarm_type="exposed_garbage") if g["device_id"] == CAMERA and g["count"] == 6), None), 30)
+    time.sleep(2)  # the snoozed camera's alarm went through the same consumer
+    assert not [g for g in s.groups(alarm_type="exposed_garbage") if g["device_id"] == CAMERA_NOISY]
+
+    # 立即结束: the rule ends now; the drawer says so
+    console.size(*DESK)
+    item = console.one(f'[data-test="rule-row"][data-id="{rule["id"]}"]')
+    item.find_element(By.CSS_SELECTOR, '[data-test="rule-end"]').click()
+    assert "立即结束" in console.accept_confirmation()
+    wait_until("the rule ended", lambda: not next(r for r in _rules(s) if r["id"] == rule["id"])["active"], 10)
+    wait_until("the drawer showing it", lambda: console.one(f'[data-test="rule-row"][data-id="{rule["id"]}"]')
+               .get_attribute("data-status") == "ended", 20)
+    shot("sensing-rules-drawer-1366x768")

@@ -119,8 +119,20 @@ export function areaName(code) {
 export const stateName = (s) => STATE_NAMES[s] || s;
 /** An action's Chinese name. */
 export const actionName = (a) => ACTION_NAMES[a] || a;
-/** A time as the city reads it (24-hour, Beijing order). */
-export const timeText = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false }) : '—');
+/** The city's time zone. Every time the console shows or names is the city's, whatever the browser's zone: a
+ *  laptop set to another zone, or a test machine's UTC, must not shift a deadline by eight hours. China keeps no
+ *  daylight saving time, so the city's clock is also UTC+8, which the date arithmetic below relies on. */
+export const CITY_ZONE = 'Asia/Shanghai';
+const CITY_OFFSET_MS = 8 * 3600 * 1000;
+/** The city's wall clock at a moment, as a Date whose UTC fields read it (`getUTCHours()` is the city's hour). */
+export const cityClock = (t = Date.now()) => new Date(new Date(t).getTime() + CITY_OFFSET_MS);
+/** The city's calendar day of a moment, e.g. "2026-12-06". */
+export const cityDay = (t = Date.now()) => cityClock(t).toISOString().slice(0, 10);
+/** Two digits, as clocks write them. */
+export const pad2 = (n) => String(n).padStart(2, '0');
+/** A time as the city reads it (24-hour, Beijing order, the city's zone). */
+export const timeText = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false, timeZone: CITY_ZONE })
+  : '—');
 /** The last eight characters of an id, as the desks quote it: random in every id, where a time-ordered id
  *  (UUIDv7, the demo history's) begins with its time, the same for the cases of one minute. */
 export const shortId = (id) => (id ? id.slice(-8) : '');

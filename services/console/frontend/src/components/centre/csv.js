@@ -2,6 +2,7 @@
 // reads a CSV as the system's ANSI code page) opens the Chinese headers and names correctly.
 import {
   CHANNEL_NAMES, LOCATION_NAMES, PRIORITY_NAMES, SLA_NAMES, areaName, categoryName, departmentName, stateName, timeText,
+  cityClock, pad2 as pad,
 } from '../../names.js';
 
 const BOM = '\ufeff';
@@ -21,11 +22,11 @@ export function toCsv(columns, rows) {
   return BOM + lines.join('\r\n') + '\r\n';
 }
 
-/** A file name with the list's name and the local date and time, e.g. 工单列表-20261202-1030.csv. */
+/** A file name with the list's name and the city's date and time, e.g. 工单列表-20261202-1030.csv. */
 export function csvName(title) {
-  const d = new Date();
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${title}-${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}.csv`;
+  const d = cityClock();
+  return `${title}-${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`
+    + `-${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}.csv`;
 }
 
 /** Saves the CSV of `rows` as a download named after `title`; answers the blob URL (kept briefly for the link). */

@@ -2,6 +2,8 @@
 // analysis): their Chinese names and colours, hot ones in reds, cold ones in blues, in the order the legend reads.
 // Also the risk map's dates: local (China) calendar days, the analytics API's `from`/`to`.
 
+import { cityClock, pad2 as pad } from '../../names.js';
+
 /** [code, Chinese name, fill colour, what it means], hot classes first, strongest signal first. */
 export const CLASSES = [
   ['new_hot', '新增热点', '#7f0000', '最后一周首次成为显著热点'],
@@ -43,16 +45,15 @@ export const MEASURE_NAMES = {
 export const LEVEL_NAMES = { city: '全市', town: '镇街', village: '村（社区）', grid: '网格' };
 
 const DAY_MS = 86400000;
-const pad = (n) => String(n).padStart(2, '0');
 
 /** A UTC-midnight date as YYYY-MM-DD. */
 export function isoDay(date) {
   return `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`;
 }
 
-/** Today in China (UTC+8), whatever the browser's zone, as a UTC-midnight Date. */
+/** Today in China (the city's day), whatever the browser's zone, as a UTC-midnight Date. */
 export function chinaToday(now = Date.now()) {
-  const d = new Date(now + 8 * 3600 * 1000);
+  const d = cityClock(now);
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
 }
 
