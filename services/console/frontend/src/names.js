@@ -137,16 +137,20 @@ export const timeText = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { 
  *  (UUIDv7, the demo history's) begins with its time, the same for the cases of one minute. */
 export const shortId = (id) => (id ? id.slice(-8) : '');
 
-/** Time left until `deadline` as text (负数为已超期), e.g. "剩 2小时05分" or "超期 35分". */
-export function countdown(deadline, now = Date.now()) {
-  if (!deadline) return '—';
-  let ms = new Date(deadline).getTime() - now;
-  const late = ms < 0;
-  ms = Math.abs(ms);
-  const minutes = Math.floor(ms / 60000);
+/** A span of whole minutes as text: "3天2小时", "1小时05分", "12分". */
+export function minutesText(minutes) {
   const days = Math.floor(minutes / 1440);
   const hours = Math.floor((minutes % 1440) / 60);
   const mins = minutes % 60;
-  const text = days ? `${days}天${hours}小时` : hours ? `${hours}小时${String(mins).padStart(2, '0')}分` : `${mins}分`;
-  return late ? `超期 ${text}` : `剩 ${text}`;
+  if (days) return `${days}天${hours}小时`;
+  if (hours) return `${hours}小时${pad2(mins)}分`;
+  return `${mins}分`;
+}
+
+/** Time left until `deadline` as text (负数为已超期), e.g. "剩 2小时05分" or "超期 35分". */
+export function countdown(deadline, now = Date.now()) {
+  if (!deadline) return '—';
+  const ms = new Date(deadline).getTime() - now;
+  const text = minutesText(Math.floor(Math.abs(ms) / 60000));
+  return ms < 0 ? `超期 ${text}` : `剩 ${text}`;
 }

@@ -2,6 +2,8 @@
 // stage's clock, so earlier stages are told by when they started and ended, how long their limit was, and whether
 // the clock warned (预警) or escalated (超期) while they ran.
 
+import { minutesText } from '../../names.js';
+
 // The state in which each stage's clock runs (as dispatch's lifecycle.STAGE_OF).
 const STAGE_OF = { dispatched: 'claim', claimed: 'handle', handled: 'verify' };
 // States in which the clock stands still, and the actions that start it again.
@@ -50,12 +52,5 @@ export const UNIT_NAMES = { clock_hours: '自然小时', working_hours: '工作�
 export const limitText = (limit) => (limit ? `${limit.amount} ${UNIT_NAMES[limit.unit] || limit.unit}` : '—');
 
 /** A span of clock time as text ("1小时05分", "3天2小时", "12分"). */
-export function spanText(fromIso, toIso) {
-  const minutes = Math.max(0, Math.round((new Date(toIso) - new Date(fromIso)) / 60000));
-  const days = Math.floor(minutes / 1440);
-  const hours = Math.floor((minutes % 1440) / 60);
-  const mins = minutes % 60;
-  if (days) return `${days}天${hours}小时`;
-  if (hours) return `${hours}小时${String(mins).padStart(2, '0')}分`;
-  return `${mins}分`;
-}
+export const spanText = (fromIso, toIso) => minutesText(Math.max(0, Math.round((new Date(toIso) - new Date(fromIso))
+  / 60000)));
