@@ -39,6 +39,19 @@ class ConsolePage:
         """Wait until nothing matches ``selector``."""
         wait_until(f"{selector} to go", lambda: not self.css(selector), timeout)
 
+    def settled(self, selector: str, timeout: float = 10.0):
+        """The element once it stops moving: a drawer slides in, and a click during the slide lands on whatever
+        passes under the pointer."""
+        last: dict = {}
+
+        def still():
+            rect = self.one(selector).rect
+            same = rect == last.get("rect")
+            last["rect"] = rect
+            return same and self.one(selector)
+
+        return wait_until(f"{selector} to settle", still, timeout)
+
     def test_id(self, name: str, timeout: float = 30.0):
         """The element with ``data-test="<name>"``."""
         return self.one(f'[data-test="{name}"]', timeout)

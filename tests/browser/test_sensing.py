@@ -222,19 +222,6 @@ def _choose(console: ConsolePage, group: str, text: str) -> None:
                or "is-active" in (option.get_attribute("class") or ""), 5)
 
 
-def _settled(console: ConsolePage, selector: str):
-    """The element once it stops moving (a drawer slides in: a click during the slide lands on another element)."""
-    last = {}
-
-    def still():
-        rect = console.one(selector).rect
-        same = rect == last.get("rect")
-        last["rect"] = rect
-        return same and console.one(selector)
-
-    return wait_until(f"{selector} to settle", still, 10)
-
-
 def test_command_centre_snoozes_a_noisy_camera_tries_it_then_enforces_and_ends_it(console, city, shot):
     """The noisy camera's false-positive row → 静默: a name left empty is refused on the form (nothing stored); 8
     hours in 试运行 is stored for that camera; its next alarm is handled as usual and marked; the rule's replay
@@ -290,7 +277,7 @@ def test_command_centre_snoozes_a_noisy_camera_tries_it_then_enforces_and_ends_i
 
     # the rules drawer: the rule in 试运行, its replay over the last week counts the camera's two alarms
     console.test_id("rules-open").click()
-    item = _settled(console, f'[data-test="rule-row"][data-id="{rule["id"]}"]')
+    item = console.settled(f'[data-test="rule-row"][data-id="{rule["id"]}"]')
     assert item.get_attribute("data-mode") == "monitor" and item.get_attribute("data-status") == "active"
     assert "东城市场北门球机" in item.find_element(By.CSS_SELECTOR, '[data-test="rule-scope"]').text
     item.find_element(By.CSS_SELECTOR, '[data-test="rule-replay-button"]').click()

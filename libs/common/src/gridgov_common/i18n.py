@@ -209,6 +209,10 @@ def _rule(pattern: str, render: Callable[[re.Match[str]], str]) -> _Rule:
     return re.compile(pattern, re.DOTALL), render
 
 
+# A value a checker quotes with repr(): 'text', a number, None/True/False (so that "content is not one of …"
+# and the like keep their own patterns below).
+_VALUE = r"(?P<v>'[^']*'|-?[\d.]+|None|True|False)"
+
 _PATTERNS: list[_Rule] = [
     # messages of the standard errors
     _rule(r"authentication required", lambda m: "需要登录认证"),
@@ -337,6 +341,42 @@ _PATTERNS: list[_Rule] = [
     _rule(r"the rule set is invalid", lambda m: "派遣规则集无效"),
     _rule(r"the rule set cannot be published", lambda m: "派遣规则集不能发布"),
     _rule(r"a rule set must be an object", lambda m: "派遣规则集必须是 JSON 对象"),
+    # the rule set's own checks (dispatch's rules/parsing.py): what the console's rules editor shows
+    _rule(r"rule '(?P<id>[^']*)': (?P<why>.+)", lambda m: f"规则 {m['id']}：{text_zh(m['why']) or m['why']}"),
+    _rule(r"category (?P<code>\d+) is unroutable: no rule matches it; add a rule with only a category prefix that "
+          r"sends it to a department",
+          lambda m: f"事项类别 {m['code']} 无处派遣：没有规则匹配它；请添加一条只按类别前缀派往某部门的规则"),
+    _rule(r"category (?P<code>\d+) is unroutable: only conditional or triage rules match it \((?P<named>.*)\); add "
+          r"a rule with only a category prefix that sends it to a department",
+          lambda m: f"事项类别 {m['code']} 无处派遣：只有带附加条件或转人工的规则匹配它（{m['named']}）；"
+                    "请添加一条只按类别前缀派往某部门的规则"),
+    _rule(r"department (?P<d>\S+) is (?P<state>unknown|inactive)",
+          lambda m: f"部门 {m['d']} {'不存在' if m['state'] == 'unknown' else '已停用'}"),
+    _rule(r"department type (?P<d>\S+) is (?P<state>unknown|inactive) \(no active city bureau\)",
+          lambda m: f"部门类型 {m['d']} {'不存在' if m['state'] == 'unknown' else '已停用'}（没有在用的市级部门）"),
+    _rule(r"must be a non-empty list of at most (?P<n>\d+) rules", lambda m: f"必须是 1 到 {m['n']} 条规则的列表"),
+    _rule(r"must be a non-empty list of at most (?P<n>\d+) strings",
+          lambda m: f"必须是非空的字符串列表，最多 {m['n']} 项"),
+    _rule(rf"{_VALUE} is not a non-empty string of at most 100 characters",
+          lambda m: f"{m['v']} 不是 1 到 100 个字符的字符串"),
+    _rule(rf"{_VALUE} is not a valid code", lambda m: f"{m['v']} 不是有效的编码"),
+    _rule(rf"{_VALUE} is not one of (?P<choices>.+)", lambda m: f"{m['v']} 不是以下取值之一：{m['choices']}"),
+    _rule(rf"{_VALUE} is not HH:MM-HH:MM \(24-hour local time, e\.g\. 22:00-06:00\)",
+          lambda m: f"{m['v']} 不是 HH:MM-HH:MM 格式（24 小时制本地时间，例如 22:00-06:00）"),
+    _rule(rf"{_VALUE} is empty: start and end are the same \(leave hours out for all day\)",
+          lambda m: f"{m['v']} 的起止时间相同（全天有效请不写 hours）"),
+    _rule(r"unknown key (?P<k>.+?); known: (?P<known>.+)", lambda m: f"未知的键 {m['k']}；可用的键：{m['known']}"),
+    _rule(rf"{_VALUE} is not 2 to 5 digits", lambda m: f"{m['v']} 不是 2 到 5 位数字"),
+    _rule(r"must be true or false", lambda m: "必须是 true 或 false"),
+    _rule(r"must have exactly one of department, department_type or triage: true \(has (?P<has>.*)\)",
+          lambda m: f"department、department_type、triage: true 三者必须恰好有一个（现有：{_none(m['has'])}）"),
+    _rule(rf"{_VALUE} is not a department code", lambda m: f"{m['v']} 不是部门编码"),
+    _rule(rf"{_VALUE} is not an id of 1 to 64 characters a-z, 0-9 and -",
+          lambda m: f"{m['v']} 不是有效的规则编号（1 到 64 个字符：a-z、0-9 和 -）"),
+    _rule(r"duplicate id: (?P<where>.+) has it too", lambda m: f"编号重复：{m['where']} 也用了它"),
+    _rule(rf"{_VALUE} is not an integer", lambda m: f"{m['v']} 不是整数"),
+    _rule(r"must be a string of at most (?P<n>\d+) characters", lambda m: f"必须是最多 {m['n']} 个字符的字符串"),
+    _rule(r"is required", lambda m: "必填"),
     _rule(r"must be an object", lambda m: "必须是 JSON 对象"),
     _rule(r"media listed twice", lambda m: "图片重复列出"),
     _rule(r"each id at most once", lambda m: "每个编号只能出现一次"),
@@ -423,6 +463,12 @@ HTTP_STATUS_ZH: dict[int, str] = {
     500: "服务器内部错误",
     503: "服务暂时不可用，请稍后重试",
 }
+
+
+def as_asked(text: str) -> str:
+    """A text an answer carries outside an error (a warning, a note): in Chinese when this request asked for it and
+    the pattern table knows it, else as it is."""
+    return (text_zh(text) or text) if REQUEST_WANTS_ZH.get() else text
 
 
 def text_zh(text: str) -> str | None:

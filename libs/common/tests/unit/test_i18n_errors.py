@@ -222,6 +222,17 @@ def test_value_error_of_a_validator_is_translated_where_known():
     ("JSON nested deeper than 32 levels", "JSON 嵌套超过 32 层"),
     ("the database is unavailable; retry later", "数据库暂时不可用，请稍后重试"),
     ("return needs a reason", "退单需要填写原因"),
+    # the rules editor (dispatch's rule-set checks)
+    ("category 01002 is unroutable: no rule matches it; add a rule with only a category prefix that sends it to a "
+     "department", "事项类别 01002 无处派遣：没有规则匹配它；请添加一条只按类别前缀派往某部门的规则"),
+    ("rule 'gas-x': department type gas is unknown (no active city bureau)",
+     "规则 gas-x：部门类型 gas 不存在（没有在用的市级部门）"),
+    ("rule 'night': '25:00-06:00' is not HH:MM-HH:MM (24-hour local time, e.g. 22:00-06:00)",
+     "规则 night：'25:00-06:00' 不是 HH:MM-HH:MM 格式（24 小时制本地时间，例如 22:00-06:00）"),
+    ("rule 'a': 'fax' is not one of citizen, hotline", "规则 a：'fax' 不是以下取值之一：citizen, hotline"),
+    ("rule 'b': must have exactly one of department, department_type or triage: true (has none)",
+     "规则 b：department、department_type、triage: true 三者必须恰好有一个（现有：无）"),
+    ("content is not one of image/jpeg, image/png", "内容不是以下类型之一：image/jpeg, image/png"),
 ])
 def test_texts_desk_users_meet_have_chinese(english, chinese):
     assert i18n.text_zh(english) == chinese

@@ -37,6 +37,7 @@ export const routes = [
   // 风险一张图: hot spots, recurrences and surges from analytics; ECharts lives in this route's chunk only.
   { path: '/risk', component: desk(() => import('./views/RiskView.vue')), meta: { title: '风险一张图', roles: CENTRE } },
   // 感知告警: the cameras' and sensors' open alarm groups and devices on a map, and the false-positive rates.
+  { path: '/rules', component: desk(() => import('./views/RulesView.vue')), meta: { title: '派遣规则', roles: CENTRE } },
   { path: '/sensing', component: desk(() => import('./views/SensingView.vue')), meta: { title: '感知告警', roles: CENTRE } },
   { path: '/map', component: desk(() => import('./views/MapView.vue')), meta: { title: '网格地图', roles: STAFF } },
   { path: '/field', component: () => import('./views/FieldView.vue'), meta: { title: '网格员', roles: ['grid_worker'] } },

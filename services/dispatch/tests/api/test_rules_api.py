@@ -147,3 +147,26 @@ def test_replay_rules_refuses_bad_limit_bad_rules_and_other_roles(stack):
     worker = stack.client.post("/v1/rules/replay", json={"rules": rules},
                                headers=stack.token("grid_worker", grid="441900001001001"))
     assert worker.status_code == 403
+
+
+def test_replay_warnings_and_rule_errors_read_in_chinese_when_asked(stack):
+    """The console's rules editor shows a candidate's warnings and errors as they come: in Chinese when asked."""
+    stack.ticket_for(category="01002")
+    rules = [r for r in candidate(stack) if r["id"] != "class-01"]
+    zh = {**stack.token("command_centre"), "Accept-Language": "zh-CN"}
+    english = stack.client.post("/v1/rules/replay", json={"rules": rules}, headers=stack.token("command_centre"))
+    chinese = stack.client.post("/v1/rules/replay", json={"rules": rules}, headers=zh)
+    assert english.status_code == chinese.status_code == 200, chinese.text
+    by_code = {w["reason"].split()[1]: w["reason"] for w in english.json()["warnings"]}
+    assert by_code["01002"].startswith("category 01002 is unroutable")
+    reasons = [w["reason"] for w in chinese.json()["warnings"]]
+    assert "事项类别 01002 无处派遣：没有规则匹配它；请添加一条只按类别前缀派往某部门的规则" in reasons
+    assert not [r for r in reasons if "unroutable" in r]
+
+    bad_hours = [{**r, "match": {**r["match"], "hours": "25:00-06:00"}} if r["id"] == "night-construction" else r
+                 for r in candidate(stack)]
+    refused = stack.client.post("/v1/rules/validate", json={"rules": bad_hours}, headers=zh)
+    assert refused.status_code == 422
+    reason = next(v for k, v in errors(refused).items() if k.endswith(".match.hours"))
+    assert reason == ("规则 night-construction：'25:00-06:00' 不是 HH:MM-HH:MM 格式"
+                      "（24 小时制本地时间，例如 22:00-06:00）")

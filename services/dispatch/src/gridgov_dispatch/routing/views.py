@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
+from gridgov_common import i18n
 from gridgov_common.deps import Admin, CityWide, OfficeStaff, Staff
 from gridgov_dispatch.deps import Runtime
 from gridgov_dispatch.routing import handlers
@@ -87,4 +88,4 @@ def replay_rules(body: ReplayBody, runtime: Runtime, _principal: CityWide) -> Re
                                        after=_decision(c.after))
                        for c in report.changed_cases],
         changed_cases_truncated=report.changed_cases_truncated,
-        warnings=[{"field": w.field, "reason": w.reason} for w in warnings])
+        warnings=[{"field": w.field, "reason": i18n.as_asked(w.reason)} for w in warnings])

@@ -97,7 +97,7 @@ def seed(db: Database) -> None:
                 data = parse_rule_set(default_rules_data()).to_data()  # a broken packaged file fails start-up
                 session.add(RuleSetVersion(version=1, body=json.dumps(data, ensure_ascii=False, sort_keys=True),
                                            published_at=datetime.now(UTC), published_by=SEED_AUTHOR,
-                                           note="default rule set"))
+                                           note="默认规则集"))
                 session.commit()
             forget(db)
             return
