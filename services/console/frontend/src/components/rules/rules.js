@@ -13,13 +13,13 @@ const listed = (values, name) => {
 };
 
 /** What a rule matches, in words, e.g. "类别 04 突发事件 · 含“燃气”“煤气” · 22:00-06:00". */
-export function matchText(match, { categoryName, areaName }) {
+export function matchText(match, { categoryName, areaName, dutyAreaName = (c) => c }) {
   const parts = [];
   if (match.category_prefix) parts.push(`类别 ${match.category_prefix} ${categoryName(match.category_prefix)}`);
   if (match.towns?.length) parts.push(`镇街 ${listed(match.towns, areaName)}`);
   if (match.villages?.length) parts.push(`村（社区） ${listed(match.villages, areaName)}`);
   if (match.grids?.length) parts.push(`网格 ${listed(match.grids, areaName)}`);
-  if (match.department_areas?.length) parts.push(`责任区 ${listed(match.department_areas, (c) => c)}`);
+  if (match.department_areas?.length) parts.push(`责任区 ${listed(match.department_areas, dutyAreaName)}`);
   if (match.channels?.length) parts.push(`渠道 ${listed(match.channels, (c) => CHANNEL_NAMES[c] || c)}`);
   if (match.keywords?.length) parts.push(`含${match.keywords.map((k) => `“${k}”`).join('')}`);
   if (match.hours) parts.push(`时段 ${match.hours}`);
