@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import threading
 import time
 import uuid
@@ -29,7 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from conftest import require_infra
-from gridgov_cli.demo import DEMO_POINT
+from gridgov_cli.demo import DEMO_CAMERA, DEMO_POINT, run_sensing_demo
 from gridgov_common.bus.interface import open_bus
 from gridgov_common.bus.topics import ALARMS_RAW, dlq
 from tests.e2e.conftest import stack_params
@@ -291,6 +292,32 @@ def test_verify_first_alarm_waits_for_the_grid_worker_then_becomes_a_ticket(stac
     assert decided.status_code == 200, decided.text
     group, ticket = case_of(stack, camera, "piled_materials")
     assert ticket["channel"] == "video_ai"
+
+
+def test_gridgov_demo_sensing_drives_a_camera_and_a_sensor_round_the_loop_twice(stack):
+    """``gridgov demo --sensing`` as a newcomer runs it: its own devices registered once, three repeats of the
+    camera's alarm one group and one dispatched ticket of channel video_ai, the sensor's another (iot) until it
+    clears; run again, the repeats attach to the open group and its ticket (no second case)."""
+    urls = stack.urls
+    lines: list[str] = []
+    steps = run_sensing_demo(urls, stack.mint, timeout=60, out=lines.append)
+    assert list(steps) == ["online", "alarms", "grouped", "dispatched", "sensor ticket", "resolved"], lines
+    text = "\n".join(lines)
+    first = re.search(r"group (\S+) ×(\d+) .*report (\S+)", text)
+    ticket = re.search(r"ticket (\S+) \(video_ai\)", text)
+    assert first and ticket and int(first[2]) == 3, text
+    assert re.search(r"ticket \S+ \(iot\)", text), text
+
+    again: list[str] = []
+    run_sensing_demo(urls, stack.mint, timeout=60, out=again.append)
+    second = re.search(r"group (\S+) ×(\d+) .*report (\S+)", "\n".join(again))
+    assert (second[1], int(second[2]), second[3]) == (first[1], 6, first[3]), again
+    assert f"ticket {ticket[1]} (video_ai)" in "\n".join(again)
+    cases = [g for g in httpx.get(f"{urls.sensing}/v1/alarm-groups", params={"alarm_type": "exposed_garbage",
+                                                                             "limit": 1000},
+                                  headers=stack.auth(role="admin", sub="t")).json()["items"]
+             if g["device_id"] == DEMO_CAMERA["device_id"]]
+    assert len(cases) == 1
 
 
 def test_racing_producers_on_two_instances_open_one_case_per_fingerprint(stack):

@@ -144,7 +144,8 @@ class Stack:
         p = self.ports
         return Urls(intake=f"http://127.0.0.1:{p['event-intake']}", registry=f"http://127.0.0.1:{p['grid-registry']}",
                     dispatch=f"http://127.0.0.1:{p['dispatch']}",
-                    notification=f"http://127.0.0.1:{p['notification']}")
+                    notification=f"http://127.0.0.1:{p['notification']}",
+                    **({"sensing": f"http://127.0.0.1:{p['sensing']}"} if "sensing" in p else {}))
 
     def url(self, service: str) -> str:
         """Base URL of one service."""

@@ -69,8 +69,9 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Drive one report round the loop against a running stack; non-zero if a step fails."""
-    from gridgov_cli.demo import DemoFailed, Urls, run_demo
+    """Drive one report (or, with --sensing, a camera's and a sensor's alarms) round the loop against a running
+    stack; non-zero if a step fails."""
+    from gridgov_cli.demo import DemoFailed, Urls, run_demo, run_sensing_demo
 
     common = CommonSettings(data_dir=_data_dir(args.data_dir))
     secret = load_secret(common)
@@ -79,9 +80,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return mint_token(secret, **claims)
 
     urls = Urls(intake=args.intake_url, registry=args.registry_url, dispatch=args.dispatch_url,
-                notification=args.notification_url)
+                notification=args.notification_url, sensing=args.sensing_url)
     try:
-        run_demo(urls, mint, timeout=args.timeout)
+        (run_sensing_demo if args.sensing else run_demo)(urls, mint, timeout=args.timeout)
     except DemoFailed as exc:
         print(f"demo FAILED: {exc}", file=sys.stderr)
         return 1
@@ -161,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--registry-url", default="http://127.0.0.1:8002")
     demo.add_argument("--dispatch-url", default="http://127.0.0.1:8003")
     demo.add_argument("--notification-url", default="http://127.0.0.1:8004")
+    demo.add_argument("--sensing-url", default="http://127.0.0.1:8005")
+    demo.add_argument("--sensing", action="store_true",
+                      help="drive a camera's and a sensor's alarms round the loop instead of a patrol report")
     demo.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each step")
     demo.set_defaults(func=cmd_demo)
 

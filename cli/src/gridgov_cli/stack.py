@@ -327,6 +327,7 @@ def run_up(data_dir: Path, ready_timeout: float = 90.0, mode: str = "fork") -> i
     for name, url in urls.items():
         print(f"  {name:<14} {url}   docs: {url}/docs")
     print("Try:  gridgov demo        (drives one report round the loop)")
+    print("      gridgov demo --sensing   (a camera's and a sensor's alarms round the loop)")
     print("      gridgov token command_centre   (a bearer token for curl)")
     print("Stop with Ctrl-C.", flush=True)
     if load_demo_data(data_dir, urls["grid-registry"]) == 130:
