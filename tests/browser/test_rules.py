@@ -123,12 +123,56 @@ def test_admin_reads_tries_edits_replays_and_publishes_the_rules(page, api, shot
     shot("rules-replay-1366x768")
     assert current_rules(api)["version"] == before["version"]  # nothing published by checking or replaying
 
-    # 发布: a note is required; then a version whose only change is a rule's note (routing unchanged for the
-    # other tests on this stack)
-    renoted = [{**r, "note": "莞城街道（历史城区）：街面秩序类事件紧急（浏览器测试）"}
-               if r["id"] == "town-441900006-street-order" else r for r in draft]
-    set_draft(page, json.dumps(renoted, ensure_ascii=False))
-    page.test_id("rules-publish").click()
+    # 添加规则 with the form: wrong entries are refused beside their fields, nothing written; a right one goes into
+    # the draft in its place (by order), in the engine's words
+    page.test_id("rules-reset").click()
+    page.test_id("rules-add").click()
+    form = page.settled('[data-test="rule-form"]')
+    page.type_into("rf-id", "Night Noise")
+    page.type_into("rf-hours", "25:00-06:00")
+    page.test_id("rf-save").click()
+    wrong = wait_until("the form's errors", lambda: [e.text for e in form.find_elements(
+        By.CSS_SELECTOR, ".el-form-item__error")] or None, 10)
+    assert "编号为 1 到 64 个字符：小写字母、数字和 -" in wrong and "时段格式为 HH:MM-HH:MM，如 22:00-06:00" in wrong
+    assert "请选择部门类型" in wrong
+    assert "night-noise" not in page.one('textarea[data-test="rules-json"]').get_attribute("value")
+    page.type_into("rf-id", "night-noise")
+    page.type_into("rf-hours", "22:00-06:00")
+    page.type_into("rf-prefix", "05")
+    assert page.test_id("rf-prefix-name").text == "街面秩序"
+    picker = page.test_id("rf-department-type")
+    picker.click()
+    bureau = "城市管理和综合执法局"
+    wait_until(f"the bureau {bureau}", lambda: next((o for o in page.css(".el-select-dropdown__item")
+                                                    if o.is_displayed() and o.text == bureau), None)).click()
+    next(e for e in page.test_id("rf-priority").find_elements(By.CSS_SELECTOR, ".el-radio") if e.text == "紧急").click()
+    page.test_id("rf-save").click()
+    wait_until("the form closed", lambda: not any(e.is_displayed() for e in page.css('[data-test="rule-form"]')), 10)
+    written = json.loads(page.one('textarea[data-test="rules-json"]').get_attribute("value"))
+    added = next(r for r in written if r["id"] == "night-noise")
+    assert added == {"id": "night-noise", "order": 50, "match": {"category_prefix": "05", "hours": "22:00-06:00"},
+                     "outcome": {"department_type": "urban-management", "priority": "urgent"}}
+    assert [r["id"] for r in written].index("night-noise") < [r["id"] for r in written].index("class-01")
+    page.test_id("rules-validate").click()
+    assert "校验通过" in wait_until("validated", lambda: (e := page.css('[data-test="rules-checked"]')) and e[0].text)
+    shot("rules-form-1366x768")
+
+    # 修改 a rule from the table with the form: its note only (routing unchanged for the other tests on this stack)
+    page.test_id("rules-reset").click()
+    page.one('.el-drawer__close-btn').click()
+    wait_until("the drawer closed", lambda: not any(e.is_displayed() for e in page.css('[data-test="rules-editor"]')))
+    page.one('[data-test="rule-edit"][data-id="town-441900006-street-order"]').click()
+    page.settled('[data-test="rule-form"]')
+    assert page.test_id("rf-id").get_attribute("disabled") is not None  # an existing rule keeps its id
+    page.type_into("rf-note", "莞城街道（历史城区）：街面秩序类事件紧急（浏览器测试）")
+    page.test_id("rf-save").click()
+    renoted = json.loads(page.one('textarea[data-test="rules-json"]').get_attribute("value"))
+    street = next(r for r in renoted if r["id"] == "town-441900006-street-order")
+    assert street["note"].endswith("（浏览器测试）") and street["outcome"] == next(
+        r for r in draft if r["id"] == street["id"])["outcome"]
+
+    # 发布: a note is required; then the new version
+    page.settled('[data-test="rules-publish"]').click()
     assert "请写明本次修改的原因" in problems(page)
     page.type_into("rules-note", "规则说明改为中文")
     page.test_id("rules-publish").click()
