@@ -310,3 +310,47 @@ def test_command_centre_snoozes_a_noisy_camera_tries_it_then_enforces_and_ends_i
     wait_until("the drawer showing it", lambda: console.one(f'[data-test="rule-row"][data-id="{rule["id"]}"]')
                .get_attribute("data-status") == "ended", 20)
     shot("sensing-rules-drawer-1366x768")
+
+
+def test_admin_imports_devices_from_a_csv_file_a_bad_row_named_and_nothing_stored(console, city, shot, tmp_path):
+    """导入设备 (admin): a CSV with one bad row is refused whole, the row and field named in Chinese, no device
+    stored; the mended file registers its devices, each placed in its grid."""
+    s = city["sensing"]
+    lon, lat = DEMO_POINT
+    header = "device_id,kind,name,lon,lat,algorithms\n"
+    good = (f"44190000001320000201,camera,导入测试枪机 201,{lon + 0.002},{lat + 0.002},exposed_garbage\n"
+            f"IOT-import-202,sensor,导入测试井盖 202,{lon - 0.002},{lat + 0.002},manhole_displaced\n")
+    bad = tmp_path / "devices-bad.csv"
+    bad.write_text(header + good + f"IOT-import-203,drone,无人机 203,{lon},{lat},\n", encoding="utf-8")
+    mended = tmp_path / "devices.csv"
+    mended.write_text(header + good, encoding="utf-8")
+
+    console.sign_in("admin", "import-admin", size=DESK, expect_view="board")
+    console.open("/sensing", "sensing")
+    console.test_id("device-import-open").click()
+    dialog = console.settled('[data-test="device-import"]')
+    console.one('input[data-test="device-import-file"]').send_keys(str(bad))
+    console.test_id("device-import-submit").click()
+    error = wait_until("the refusal", lambda: (e := console.css('[data-test="device-import-error"]')) and e[0].text,
+                       20)
+    assert "未导入任何设备" in error and error.count("未导入") == 1, error
+    rows = console.test_id("device-import-problems").text
+    assert "数据第 3 行 · kind" in rows and "camera" in rows and "Input should" not in rows, rows
+    shot("sensing-import-refused-1366x768")
+    for device in ("44190000001320000201", "IOT-import-202"):
+        assert s.client.get(f"{s.url}/v1/devices/{device}", headers=s.admin).status_code == 404
+
+    console.one('input[data-test="device-import-file"]').send_keys(str(mended))
+    console.test_id("device-import-submit").click()
+    done = wait_until("the import", lambda: (e := console.css('[data-test="device-import-result"]')) and e[0].text, 30)
+    assert "新设备 2 台" in done and "更新 0 台" in done, done
+    camera = s.get("/v1/devices/44190000001320000201")
+    assert camera["name"] == "导入测试枪机 201" and camera["grid_code"] and camera["kind"] == "camera"
+    dialog.find_element(By.CSS_SELECTOR, ".el-dialog__footer .el-button").click()
+
+
+def test_command_centre_is_not_offered_the_device_import(console, city):
+    console.sign_in("command_centre", "cc-no-import", size=DESK)
+    console.open("/sensing", "sensing")
+    console.one('[data-test="rules-open"]')
+    assert not console.css('[data-test="device-import-open"]')

@@ -32,10 +32,12 @@ def test_forward_only_service_headers():
     assert kept == {"Authorization": "Bearer x", "If-None-Match": '"e"'}
 
 
-def test_body_limit_larger_only_for_photo_uploads():
+def test_body_limit_larger_only_for_photo_uploads_and_the_device_import():
     assert body_limit("intake", "v1/media", 1024, 8192) == 8192
+    assert body_limit("sensing", "v1/devices/import", 1024, 8192) == 8192
     assert body_limit("intake", "v1/reports/patrol", 1024, 8192) == 1024
     assert body_limit("dispatch", "v1/media", 1024, 8192) == 1024
+    assert body_limit("sensing", "v1/alarms", 1024, 8192) == 1024
 
 
 class Chunks:

@@ -16,8 +16,9 @@ FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "accept-
                              "idempotency-key", "x-correlation-id")
 # Response headers the page needs: the body's type, caching (ETag → 304 saves the map its GeoJSON), back-off.
 FORWARDED_RESPONSE_HEADERS = ("content-type", "etag", "cache-control", "vary", "retry-after", "last-modified")
-# Routes whose bodies are uploads (photos), allowed the larger upload limit: (service, path as proxied).
-UPLOAD_ROUTES = frozenset({("intake", "v1/media")})
+# Routes whose bodies are uploads, allowed the larger upload limit: (service, path as proxied) — a photo, and the
+# admin's device import file (a city's cameras as CSV or GeoJSON, megabytes).
+UPLOAD_ROUTES = frozenset({("intake", "v1/media"), ("sensing", "v1/devices/import")})
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gridgov_common import i18n
 from gridgov_common.errors import ErrorDetail, ValidationFailed
 from gridgov_sensing.devices.schemas import DeviceCreate, id_problem
 
@@ -51,7 +52,8 @@ def _checked(items: Iterable[tuple[str, dict[str, Any]]]) -> list[DeviceCreate]:
         except ValidationError as exc:
             for error in exc.errors():
                 where = ".".join(str(part) for part in error["loc"])
-                details.append(ErrorDetail(f"{prefix}.{where}" if where else prefix, error["msg"]))
+                details.append(ErrorDetail(f"{prefix}.{where}" if where else prefix, error["msg"],
+                                           i18n.validation_reason_zh(error)))
             continue
         problem = id_problem(row.kind, row.device_id)
         if problem:
