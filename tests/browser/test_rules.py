@@ -157,8 +157,18 @@ def test_admin_reads_tries_edits_replays_and_publishes_the_rules(page, api, shot
     assert "校验通过" in wait_until("validated", lambda: (e := page.css('[data-test="rules-checked"]')) and e[0].text)
     shot("rules-form-1366x768")
 
+    # a refresh keeps the unpublished draft, and says so
+    page.driver.refresh()
+    page.wait_view("rules")
+    wait_until("the rules listed again", lambda: page.css('[data-test="rules-table"] .el-table__row'), 20)
+    page.test_id("rules-edit").click()
+    page.settled('[data-test="rules-validate"]')
+    assert page.test_id("rules-draft-restored").is_displayed()
+    assert "night-noise" in page.one('textarea[data-test="rules-json"]').get_attribute("value")
+
     # 修改 a rule from the table with the form: its note only (routing unchanged for the other tests on this stack)
     page.test_id("rules-reset").click()
+    page.gone('[data-test="rules-draft-restored"]')
     page.one('.el-drawer__close-btn').click()
     wait_until("the drawer closed", lambda: not any(e.is_displayed() for e in page.css('[data-test="rules-editor"]')))
     page.one('[data-test="rule-edit"][data-id="town-441900006-street-order"]').click()

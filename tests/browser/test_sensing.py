@@ -329,7 +329,12 @@ def test_admin_imports_devices_from_a_csv_file_a_bad_row_named_and_nothing_store
     console.open("/sensing", "sensing")
     console.test_id("device-import-open").click()
     dialog = console.settled('[data-test="device-import"]')
+    assert console.test_id("device-import-name").text == "未选择文件"
+    console.test_id("device-import-submit").click()  # nothing chosen: said so, nothing sent
+    assert wait_until("the ask", lambda: (e := console.css('[data-test="device-import-error"]')) and e[0].text,
+                      10) == "请选择 CSV 或 GeoJSON 文件"
     console.one('input[data-test="device-import-file"]').send_keys(str(bad))
+    assert console.test_id("device-import-name").text.startswith("devices-bad.csv（")
     console.test_id("device-import-submit").click()
     error = wait_until("the refusal", lambda: (e := console.css('[data-test="device-import-error"]')) and e[0].text,
                        20)
