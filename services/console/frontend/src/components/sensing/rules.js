@@ -1,7 +1,7 @@
 // 屏蔽规则: sensing's suppression rules (/v1/suppression-rules) as the command centre reads and writes them: their
 // Chinese names, whether one is in force, what it covers, and the bodies the page sends (a snooze of one camera,
 // a rule written back whole with one change, since the service's PUT takes the whole rule).
-import { timeText } from '../../names.js';
+import { areaName, cityClock, timeText } from '../../names.js';
 import { typeName } from './alarms.js';
 
 export const RULES_PATH = 'sensing/v1/suppression-rules';
@@ -30,7 +30,7 @@ function listed(values, name) {
 export function scopeText(rule, types, deviceName = (id) => id) {
   const parts = [];
   if (rule.device_ids?.length) parts.push(`设备 ${listed(rule.device_ids, deviceName)}`);
-  if (rule.area_codes?.length) parts.push(`区域 ${listed(rule.area_codes, (c) => c)}`);
+  if (rule.area_codes?.length) parts.push(`区域 ${listed(rule.area_codes, areaName)}`);
   if (rule.source_types?.length) parts.push(`上级告警 ${listed(rule.source_types, (c) => typeName(types, c))}`);
   if (rule.alarm_types?.length) parts.push(`类型 ${listed(rule.alarm_types, (c) => typeName(types, c))}`);
   if (rule.min_confidence !== null && rule.min_confidence !== undefined) {
@@ -74,4 +74,19 @@ export function replayText(result, types, days) {
   const more = top.length ? `（${top.join('、')}）` : '';
   const cut = result.truncated ? '；告警过多，只回放了其中一部分' : '';
   return `近 ${days} 天 ${result.alarms_seen} 条告警中将屏蔽 ${result.would_suppress} 条${more}${cut}`;
+}
+
+/** A moment as a datetime-local input holds it, on the city's clock: "2026-12-06T21:05". */
+export const cityInput = (t = Date.now()) => cityClock(t).toISOString().slice(0, 16);
+
+/** A datetime-local input's value read as the city's time, as ISO with its offset ("…T21:05:00+08:00"); '' if
+ *  it is not a whole date and time. */
+export const fromCityInput = (value) => (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(value || '') ? `${value}:00+08:00` : '');
+
+/** The body of a maintenance window over areas (town, village or grid codes) from `startsAt` to `endsAt` (ISO). */
+export function maintenanceBody({ name, areaCodes, startsAt, endsAt, mode = 'enforce', note = '' }) {
+  const body = { name: name.trim(), kind: 'maintenance', mode, starts_at: startsAt, ends_at: endsAt,
+    area_codes: areaCodes };
+  if (note.trim()) body.note = note.trim();
+  return body;
 }
