@@ -1,6 +1,7 @@
 // 屏蔽规则: sensing's suppression rules (/v1/suppression-rules) as the command centre reads and writes them: their
 // Chinese names, whether one is in force, what it covers, and the bodies the page sends (a snooze of one camera,
 // a rule written back whole with one change, since the service's PUT takes the whole rule).
+import { ApiError, api } from '../../api.js';
 import { areaName, cityClock, timeText } from '../../names.js';
 import { typeName } from './alarms.js';
 
@@ -89,4 +90,26 @@ export function maintenanceBody({ name, areaCodes, startsAt, endsAt, mode = 'enf
     area_codes: areaCodes };
   if (note.trim()) body.note = note.trim();
   return body;
+}
+
+/**
+ * Store a new rule; the stored rule, or null when refused — then `errors` (field → reason, with `general`) holds the
+ * service's reasons beside the fields the form has and the rest in `general`.
+ */
+export async function postRule(body, errors) {
+  try {
+    return await api('POST', RULES_PATH, body);
+  } catch (exc) {
+    if (!(exc instanceof ApiError)) {
+      errors.general = `保存失败：${exc.message || exc}`;
+      return null;
+    }
+    errors.general = exc.message;
+    for (const d of exc.details) {
+      const field = String(d.field || '').replace(/^body\./, '');
+      if (field in errors && field !== 'general') errors[field] = d.reason;
+      else errors.general += `；${d.reason}`;
+    }
+    return null;
+  }
 }
