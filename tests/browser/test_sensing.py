@@ -362,10 +362,8 @@ def test_command_centre_is_not_offered_the_device_import(console, city):
 
 
 def _set_time(console: ConsolePage, test: str, value: str) -> None:
-    """Fill a datetime-local input as a user's picker would (typing into one depends on the browser's locale)."""
-    console.driver.execute_script(
-        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
-        console.test_id(test), value)
+    """Fill a datetime-local input as a user's picker would."""
+    console.fill(console.test_id(test), value)
 
 
 def test_command_centre_sets_a_maintenance_window_over_a_village_in_city_time(console, city, api, shot):

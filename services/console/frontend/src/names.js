@@ -24,6 +24,8 @@ export const CHANNEL_NAMES = {
   patrol: '网格巡查', hotline: '12345热线', citizen: '市民随手拍', open311: 'Open311', video_ai: '视频AI', iot: '物联感知',
 };
 export const PRIORITY_NAMES = { normal: '一般', urgent: '紧急' };
+/** The channels a report comes by, in the order the pages list them. */
+export const CHANNELS = Object.keys(CHANNEL_NAMES);
 export const LOCATION_NAMES = { located: '已定位', village_only: '定位到村', town_only: '仅定位到镇街', unlocated: '未定位' };
 
 /** Reference data by code: catalog items, departments and areas (towns, villages), with loading flags. */
@@ -56,6 +58,10 @@ export function loadReference() {
   })();
   return ref.loading;
 }
+
+/** The towns, villages… read so far (`loadAreas`) at the levels given, by code. */
+export const areasAt = (...levels) => Object.values(ref.areas).filter((a) => levels.includes(a.level))
+  .sort((a, b) => a.code.localeCompare(b.code));
 
 let areas = null;
 

@@ -41,6 +41,20 @@ export function loadAlarmTypes() {
   return types;
 }
 
+/**
+ * Reads the names of `ids` into `names` (device id → name), a few at a time, each id once per page (`asked`): the
+ * wall knows a camera by where it stands, not by its 20-digit id, and must not flood sensing on its first read.
+ */
+export async function nameDevices(ids, names, asked) {
+  const wanted = ids.filter((id) => !asked.has(id));
+  for (let i = 0; i < wanted.length; i += 6) {
+    const part = wanted.slice(i, i + 6);
+    part.forEach((id) => asked.add(id));
+    const read = await Promise.allSettled(part.map((id) => sensing(`v1/devices/${encodeURIComponent(id)}`)));
+    read.forEach((r, j) => { if (r.status === 'fulfilled' && r.value?.name) names[part[j]] = r.value.name; });
+  }
+}
+
 /** An alarm type's Chinese name from `byCode` (its code when unknown). */
 export const typeName = (byCode, code) => byCode?.[code]?.name_zh || code || '—';
 

@@ -14,11 +14,10 @@ export const NAME_MAX = 200;
 export const NOTE_MAX = 2000;
 const LISTED = 2; // devices or types named in a rule's scope before "等 N 个"
 
-/** Where a rule stands at `now` (ms): 'active', 'pending' (starts later) or 'ended'. */
+/** Where a rule stands: 'active' (in force now, as sensing said when it answered), else 'ended' or 'pending'. */
 export function ruleStatus(rule, now = Date.now()) {
-  if (rule.ends_at && Date.parse(rule.ends_at) <= now) return 'ended';
-  if (rule.starts_at && Date.parse(rule.starts_at) > now) return 'pending';
-  return 'active';
+  if (rule.active) return 'active';
+  return rule.ends_at && Date.parse(rule.ends_at) <= now ? 'ended' : 'pending';
 }
 export const STATUS_NAMES = { active: '生效中', pending: '未开始', ended: '已结束' };
 
