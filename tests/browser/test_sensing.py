@@ -402,7 +402,10 @@ def test_command_centre_sets_a_maintenance_window_over_a_village_in_city_time(co
         None)).click()
     _set_time(console, "mw-end", end.strftime("%Y-%m-%dT%H:%M"))
     console.type_into("mw-name", "洲源社区管线施工")
-    assert not [e.text for e in dialog.find_elements(By.CSS_SELECTOR, ".el-form-item__error") if e.text]  # mended
+    # mended: the reasons go (read in the page at once: a reason's element is removed as it fades)
+    wait_until("the reasons gone", lambda: not console.driver.execute_script(
+        "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
+        ".filter(Boolean)", dialog), 10)
     shot("sensing-maintenance-1920x1080")
     console.test_id("mw-submit").click()
     rule = wait_until("the window stored", lambda: next((r for r in _rules(s) if r["id"] not in before), None), 10)
