@@ -289,7 +289,7 @@ def test_command_centre_snoozes_a_noisy_camera_tries_it_then_enforces_and_ends_i
 
     # 转为执行: the camera's next alarm opens nothing, while another camera's alarm of the same moment is grouped
     item.find_element(By.CSS_SELECTOR, '[data-test="rule-enforce"]').click()
-    assert "不再立案" in console.accept_confirmation()
+    assert "只记入告警日志，不再成组立案" in console.accept_confirmation()
     wait_until("the rule enforced", lambda: next(r for r in _rules(s) if r["id"] == rule["id"])["mode"] == "enforce",
                10)
     wait_until("the drawer showing it", lambda: console.one(f'[data-test="rule-row"][data-id="{rule["id"]}"]')
@@ -423,3 +423,105 @@ def test_command_centre_sets_a_maintenance_window_over_a_village_in_city_time(co
     item.find_element(By.CSS_SELECTOR, '[data-test="rule-end"]').click()
     console.accept_confirmation()
     wait_until("the window ended", lambda: not next(r for r in _rules(s) if r["id"] == rule["id"])["active"], 10)
+
+
+DUST_CAMERA = "44190000001320000301"
+
+
+def _type(s: Sensing, code: str) -> dict:
+    return next(t for t in s.get("/v1/alarm-types")["items"] if t["code"] == code)
+
+
+def _table_row(console: ConsolePage, code: str) -> dict:
+    """The 告警类型设置 table's row of ``code``, read in the page at once: its policy tag, floor and rate."""
+    return console.driver.execute_script("""
+      const row = document.querySelector(`[data-test=alarm-types-table] .at-row-${arguments[0]}`);
+      if (!row) return null;
+      const text = (t) => row.querySelector(`[data-test=${t}]`)?.textContent.trim() ?? null;
+      return {policy: text('at-policy-tag'), floor: text('at-floor-text'), rate: text('at-rate'),
+              edit: Boolean(row.querySelector('[data-test=at-edit]')), text: row.innerText};""", code)
+
+
+def test_admin_retunes_an_algorithm_the_wrong_entry_refused_and_sensing_applies_it(console, city, shot):
+    """告警类型设置: every alarm type with its case policy, floor, merge window and false-positive rate; the admin's
+    调整 of 工地扬尘: a merge window of 40 days is refused beside the field (nothing stored); 自动立案 with a floor of
+    85 % is stored, shown in the table, and sensing applies it to the next alarms (one at 0.80 held back, one at 0.90
+    a case). The command centre reads the same table without 调整. The type is put back as it was."""
+    s = city["sensing"]
+    before = _type(s, "construction_dust")
+    assert (before["case_policy"], before["min_confidence"]) == ("verify_first", 0.7)
+    lon, lat = DEMO_POINT
+    s.post("/v1/devices", {"device_id": DUST_CAMERA, "kind": "camera", "name": "东城工地东门枪机",
+                           "lon": lon + 0.003, "lat": lat - 0.002, "algorithms": ["construction_dust"]})
+    try:
+        console.sign_in("admin", "types-admin", size=DESK, expect_view="board")
+        console.open("/sensing", "sensing")
+        console.test_id("alarm-types-open").click()
+        console.settled('[data-test="alarm-types-drawer"]')
+        types = s.get("/v1/alarm-types")["items"]
+        wait_until("every type listed", lambda: len(console.css("[data-test=alarm-types-table] .el-table__row"))
+                   == len(types), 10)
+        # the noisy camera's rejection shows on 乱堆物料's rate, as sensing counts it over the page's 30 days
+        since = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+        piled = next(r for r in s.get("/v1/stats/false-positives", by="alarm_type", since=since)["rows"]
+                     if r["key"] == "piled_materials")
+        assert piled["rejected"] >= 1
+        want = f"{round(piled['rate'] * 100)}%"
+        wait_until("乱堆物料's rate", lambda: (_table_row(console, "piled_materials") or {}).get("rate") == want, 10)
+        row = _table_row(console, "construction_dust")
+        assert (row["policy"], row["floor"], row["edit"]) == ("先核实后立案", "70%", True), row
+
+        console.one('[data-test=alarm-types-table] .at-row-construction_dust [data-test=at-edit]').click()
+        dialog = console.settled('[data-test="alarm-type-dialog"]')
+        assert "工地扬尘" in dialog.text and "暂无网格员核实结果" in console.test_id("at-stats").text
+        console.fill(console.one('[data-test=at-dedupe] input'), "40")
+        console.test_id("at-dedupe-unit").click()
+        wait_until("the unit 天", lambda: next((o for o in console.css(".el-select-dropdown__item")
+                                                if o.is_displayed() and o.text.strip() == "天"), None)).click()
+        console.test_id("at-submit").click()
+        errors = wait_until("the form's errors", lambda: console.driver.execute_script(
+            "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
+            ".filter(Boolean)", dialog) or None, 10)
+        assert errors == ["最长 30 天"], errors
+        assert _type(s, "construction_dust") == before
+
+        console.fill(console.one('[data-test=at-dedupe] input'), "2")
+        _choose(console, "at-policy", "自动立案")
+        console.fill(console.one('[data-test=at-floor] input'), "85")
+        wait_until("the reason gone", lambda: not console.driver.execute_script(
+            "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
+            ".filter(Boolean)", dialog), 10)
+        shot("sensing-alarm-type-1366x768")
+        console.test_id("at-submit").click()
+        assert console.message() == "工地扬尘：自动立案，置信度门槛 85%，合并窗口 2 天"
+        after = _type(s, "construction_dust")
+        assert (after["case_policy"], after["min_confidence"], after["dedupe_window"]) == ("auto", 0.85, "2d")
+        assert {k: v for k, v in after.items() if k not in ("case_policy", "min_confidence", "dedupe_window",
+                                                             "updated_at")} == \
+            {k: v for k, v in before.items() if k not in ("case_policy", "min_confidence", "dedupe_window",
+                                                          "updated_at")}
+        wait_until("the table shows it", lambda: (r := _table_row(console, "construction_dust"))
+                   and (r["policy"], r["floor"]) == ("自动立案", "85%"), 10)
+        shot("sensing-alarm-types-1366x768")
+
+        # sensing applies it: a detection at 0.80 is held back, one at 0.90 opens a case at once
+        s.alarms([_alarm(DUST_CAMERA, "construction_dust", 2, 0, confidence=0.80),
+                  _alarm(DUST_CAMERA, "construction_dust", 1, 1, confidence=0.90)])
+        group = wait_until("the dust camera's group", lambda: next(
+            (g for g in s.groups(alarm_type="construction_dust") if g["device_id"] == DUST_CAMERA
+             and g["state"] == "case"), None), 30)
+        assert group["count"] == 1, group
+
+        # the command centre reads the same, and may not change it
+        console.sign_in("command_centre", "types-cc", size=WALL)
+        console.open("/sensing", "sensing")
+        console.test_id("alarm-types-open").click()
+        drawer = console.settled('[data-test="alarm-types-drawer"]')
+        wait_until("the row", lambda: (r := _table_row(console, "construction_dust"))
+                   and (r["policy"], r["floor"]) == ("自动立案", "85%"), 10)
+        assert not console.css("[data-test=at-edit]") and "修改请联系系统管理员" in drawer.text
+        shot("sensing-alarm-types-1920x1080")
+    finally:
+        resp = s.client.put(f"{s.url}/v1/alarm-types/construction_dust", headers=s.admin,
+                            json={k: v for k, v in before.items() if k not in ("code", "updated_at")})
+        assert resp.status_code == 200, resp.text

@@ -222,6 +222,15 @@ def test_value_error_of_a_validator_is_translated_where_known():
     ("JSON nested deeper than 32 levels", "JSON 嵌套超过 32 层"),
     ("the database is unavailable; retry later", "数据库暂时不可用，请稍后重试"),
     ("return needs a reason", "退单需要填写原因"),
+    # sensing's durations (alarm types' windows, snoozes)
+    ("a duration is a whole number and a unit s, m, h or d, e.g. 30m",
+     "时长应为整数加单位 s（秒）、m（分钟）、h（小时）或 d（天），如 30m"),
+    ("a duration is at most 30d", "时长最多 30 天"),
+    ("a duration is at least 1s", "时长至少 1 秒"),
+    # sensing's suppression rules
+    ("an inhibit rule names the superior alarm types", "抑制规则须指定上级告警类型"),
+    ("a confidence rule needs a floor in (0, 1]", "置信度下限规则须给出大于 0、不超过 1 的下限"),
+    ("unknown alarm type(s): fog, rain", "未知的告警类型：fog, rain"),
     # the rules editor (dispatch's rule-set checks)
     ("category 01002 is unroutable: no rule matches it; add a rule with only a category prefix that sends it to a "
      "department", "事项类别 01002 无处派遣：没有规则匹配它；请添加一条只按类别前缀派往某部门的规则"),

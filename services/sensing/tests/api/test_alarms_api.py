@@ -308,6 +308,25 @@ def test_a_rule_the_engine_cannot_use_is_refused_naming_the_field(client, body, 
     assert field in fields(answer)
 
 
+def test_a_rule_refused_says_why_in_chinese_when_asked_and_nothing_is_stored(client):
+    before = client.get("/v1/suppression-rules", headers=CC).json()["total"]
+    answer = client.post("/v1/suppression-rules", headers={**CC, "Accept-Language": "zh-CN"}, json={
+        "name": "停电抑制", "kind": "inhibit", "alarm_types": ["smoke_fire"], "source_types": ["smoke_fire", "nope"]})
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["message"] == "规则无法生效"
+    assert [(d["field"], d["reason"]) for d in error["details"]] == [("source_types", "未知的告警类型：nope")]
+    answer = client.post("/v1/suppression-rules", headers={**CC, "Accept-Language": "zh-CN"}, json={
+        "name": "停电抑制", "kind": "inhibit", "alarm_types": ["smoke_fire"], "source_types": ["smoke_fire"]})
+    assert {d["field"]: d["reason"] for d in answer.json()["error"]["details"]} == {
+        "equal": "抑制规则须至少指定一个两条告警必须相同的字段（如同一网格）", "alarm_types": "告警类型不能抑制自身"}
+    answer = client.post("/v1/suppression-rules", headers={**CC, "Accept-Language": "zh-CN"}, json={
+        "name": "夜间低置信度", "kind": "confidence"})
+    assert [(d["field"], d["reason"]) for d in answer.json()["error"]["details"]] == [
+        ("min_confidence", "置信度下限规则须给出大于 0、不超过 1 的下限")]
+    assert client.get("/v1/suppression-rules", headers=CC).json()["total"] == before
+
+
 def test_rules_are_the_command_centres(client):
     assert client.get("/v1/suppression-rules", headers=WORKER).status_code == 403
     assert client.post("/v1/suppression-rules", headers=URBAN, json={"name": "x", "kind": "snooze",

@@ -248,6 +248,21 @@ def test_alarm_type_bad_change_names_the_field(client, change, field):
     assert fields(resp) == [field]
 
 
+def test_alarm_type_bad_change_says_why_in_chinese_when_asked_and_changes_nothing(client):
+    current = next(t for t in client.get("/v1/alarm-types", headers=ADMIN).json()["items"]
+                   if t["code"] == "street_vending")
+    body = {**{k: v for k, v in current.items() if k not in ("code", "updated_at")},
+            "dedupe_window": "90x", "flap_window": "31d"}
+    resp = client.put("/v1/alarm-types/street_vending", json=body, headers={**ADMIN, "Accept-Language": "zh-CN"})
+    assert resp.status_code == 422, resp.text
+    reasons = {d["field"]: d["reason"] for d in resp.json()["error"]["details"]}
+    assert reasons == {"dedupe_window": "取值无效：时长应为整数加单位 s（秒）、m（分钟）、h（小时）或 d（天），如 30m",
+                       "flap_window": "取值无效：时长最多 30 天"}
+    after = next(t for t in client.get("/v1/alarm-types", headers=ADMIN).json()["items"]
+                 if t["code"] == "street_vending")
+    assert after == current
+
+
 def test_change_unknown_alarm_type_is_not_found(client):
     current = client.get("/v1/alarm-types", headers=ADMIN).json()["items"][0]
     body = {k: v for k, v in current.items() if k not in ("code", "updated_at")}

@@ -30,7 +30,8 @@ export const ALARM_STATE_NAMES = { firing: '告警', resolved: '恢复' };
 
 let types = null;
 
-/** The alarm types by code ({code, name_zh, kind, case_policy, ...}), read once per page load; {} if unreadable. */
+/** The alarm types by code ({code, name_zh, kind, case_policy, ...}), read once per page load (again after
+ *  `forgetAlarmTypes`); {} if unreadable. */
 export function loadAlarmTypes() {
   if (!types) {
     types = sensing('v1/alarm-types').then((answer) => {
@@ -39,6 +40,11 @@ export function loadAlarmTypes() {
     }).catch(() => { types = null; return {}; });
   }
   return types;
+}
+
+/** Read the alarm types again on the next `loadAlarmTypes` (an administrator changed one). */
+export function forgetAlarmTypes() {
+  types = null;
 }
 
 /**

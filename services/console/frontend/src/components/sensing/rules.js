@@ -99,16 +99,22 @@ export async function postRule(body, errors) {
   try {
     return await api('POST', RULES_PATH, body);
   } catch (exc) {
-    if (!(exc instanceof ApiError)) {
-      errors.general = `保存失败：${exc.message || exc}`;
-      return null;
-    }
-    errors.general = exc.message;
-    for (const d of exc.details) {
-      const field = String(d.field || '').replace(/^body\./, '');
-      if (field in errors && field !== 'general') errors[field] = d.reason;
-      else errors.general += `；${d.reason}`;
-    }
+    refusalInto(exc, errors);
     return null;
+  }
+}
+
+/** A refused save's reasons into a form's `errors` (field → reason): each beside the field the form has, the rest
+ *  and the message in `general`. */
+export function refusalInto(exc, errors) {
+  if (!(exc instanceof ApiError)) {
+    errors.general = `保存失败：${exc.message || exc}`;
+    return;
+  }
+  errors.general = exc.message;
+  for (const d of exc.details) {
+    const field = String(d.field || '').replace(/^body\./, '');
+    if (field in errors && field !== 'general') errors[field] = d.reason;
+    else errors.general += `；${d.reason}`;
   }
 }
