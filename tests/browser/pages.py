@@ -103,8 +103,11 @@ class ConsolePage:
         self.one(selector, timeout)
 
     def message(self, timeout: float = 15.0) -> str:
-        """The text of the newest Element Plus message (ElMessage) shown."""
-        return self.one(".el-message .el-message__content", timeout).text
+        """The text of the newest Element Plus message (ElMessage) shown: read in the page (``textContent``), since a
+        message caught in its fade-in is not yet "displayed" to WebDriver, whose ``.text`` is then empty."""
+        return wait_until("a message", lambda: self.driver.execute_script(
+            "const all = document.querySelectorAll('.el-message .el-message__content');"
+            "return all.length ? all[all.length - 1].textContent.trim() : '';"), timeout)
 
     def accept_confirmation(self, timeout: float = 15.0) -> str:
         """Accept the open confirmation box (ElMessageBox) with its primary button; answers the question it asked."""

@@ -525,3 +525,109 @@ def test_admin_retunes_an_algorithm_the_wrong_entry_refused_and_sensing_applies_
         resp = s.client.put(f"{s.url}/v1/alarm-types/construction_dust", headers=s.admin,
                             json={k: v for k, v in before.items() if k not in ("code", "updated_at")})
         assert resp.status_code == 200, resp.text
+
+
+SMOKE_SENSOR = "IOT-smoke-401"
+SMOKE_CAMERA = "44190000001320000401"
+
+
+def test_command_centre_writes_an_inhibit_rule_and_a_confidence_floor(console, city, api, shot):
+    """屏蔽规则 → 新建抑制规则: nothing chosen is refused beside the field (nothing stored); 烟感报警 over 烟火 in the
+    same grid, enforced, is stored as chosen and named by them; while the smoke detector's alarm is open, a camera's
+    smoke detection in that grid opens no group, and once the rule is ended it does. 新建置信度下限: 90 % over the
+    cameras' village until a time, in 试运行, stored so; its replay counts the village's detections below 90 %."""
+    s = city["sensing"]
+    lon, lat = DEMO_POINT
+    spot = {"lon": lon + 0.0005, "lat": lat + 0.0005}
+    s.post("/v1/devices", {"device_id": SMOKE_SENSOR, "kind": "sensor", "name": "东城大道 401 号烟感", **spot,
+                           "algorithms": ["smoke_detector"]})
+    s.post("/v1/devices", {"device_id": SMOKE_CAMERA, "kind": "camera", "name": "东城大道 401 号球机", **spot,
+                           "algorithms": ["smoke_fire"]})
+    before = {r["id"] for r in _rules(s)}
+    console.sign_in("command_centre", "cc-inhibit", size=WALL)
+    console.open("/sensing", "sensing")
+    console.test_id("rules-open").click()
+    console.settled('[data-test="rules-new-inhibit"]').click()
+    dialog = console.settled('[data-test="rule-dialog"]')
+    console.test_id("rd-submit").click()
+    errors = wait_until("the form's errors", lambda: console.driver.execute_script(
+        "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
+        ".filter(Boolean)", dialog) or None, 10)
+    assert errors == ["请选择至少一种上级告警"], errors
+    assert {r["id"] for r in _rules(s)} == before
+
+    for test, name in (("rd-sources", "烟感报警"), ("rd-targets", "烟火")):
+        box = console.test_id(test)
+        box.click()
+        box.find_element(By.CSS_SELECTOR, "input").send_keys(name)
+        wait_until(f"the type {name}", lambda: next((o for o in console.css(".el-select-dropdown__item")
+                                                     if o.is_displayed() and o.text == name), None)).click()
+        dialog.find_element(By.CSS_SELECTOR, ".el-dialog__title").click()  # the list closes
+    _choose(console, "rd-mode", "执行")
+    assert console.test_id("rd-name").get_attribute("value") == "烟感报警时抑制烟火"
+    wait_until("the reason gone", lambda: not console.driver.execute_script(
+        "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
+        ".filter(Boolean)", dialog), 10)
+    shot("sensing-inhibit-1920x1080")
+    console.test_id("rd-submit").click()
+    assert console.message().startswith("抑制“烟感报警时抑制烟火”已设置，长期有效")
+    rule = wait_until("the rule stored", lambda: next((r for r in _rules(s) if r["id"] not in before), None), 10)
+    assert (rule["kind"], rule["mode"], rule["source_types"], rule["alarm_types"], rule["equal"], rule["area_codes"],
+            rule["ends_at"]) == ("inhibit", "enforce", ["smoke_detector"], ["smoke_fire"], ["grid_code"], [], None)
+    item = console.settled(f'[data-test="rule-row"][data-id="{rule["id"]}"]')
+    assert "上级告警 烟感报警 · 类型 烟火 · 须同一网格" in item.find_element(By.CSS_SELECTOR, '[data-test="rule-scope"]').text
+
+    # the smoke detector's alarm is open: the camera's smoke detection in that grid opens nothing, and once the rule
+    # is ended its next one opens a group counting that one alone (one device's alarms are handled in order)
+    # (both now: the maintenance window an earlier test ended a moment ago still covers a minute ago)
+    s.alarms([_alarm(SMOKE_SENSOR, "smoke_detector", 0, 0)])
+    wait_until("the detector's group", lambda: any(g["device_id"] == SMOKE_SENSOR
+                                                   for g in s.groups(alarm_type="smoke_detector")), 30)
+    s.alarms([_alarm(SMOKE_CAMERA, "smoke_fire", 0, 0, confidence=0.95)])
+    time.sleep(2)
+    assert not [g for g in s.groups(alarm_type="smoke_fire") if g["device_id"] == SMOKE_CAMERA]
+    item.find_element(By.CSS_SELECTOR, '[data-test="rule-end"]').click()
+    console.accept_confirmation()
+    wait_until("the rule ended", lambda: not next(r for r in _rules(s) if r["id"] == rule["id"])["active"], 10)
+    s.alarms([_alarm(SMOKE_CAMERA, "smoke_fire", 0, 1, confidence=0.95)])
+    group = wait_until("the camera's group once the rule is ended", lambda: next(
+        (g for g in s.groups(alarm_type="smoke_fire") if g["device_id"] == SMOKE_CAMERA), None), 30)
+    assert group["count"] == 1, group
+
+    # 新建置信度下限 over the cameras' village, until a time, in 试运行 (the default)
+    village = city["garbage"]["village_code"]
+    resp = api.client.get(f"{api.stack.url('grid-registry')}/v1/grids/{village}", headers=api.centre)
+    assert resp.status_code == 200, resp.text
+    village_name = resp.json()["properties"]["name"]
+    console.settled('[data-test="rules-new-confidence"]').click()
+    dialog = console.settled('[data-test="rule-dialog"][data-kind="confidence"]')
+    console.fill(console.one('[data-test="rd-floor"] input'), "90")
+    areas = console.test_id("rd-areas")
+    areas.click()
+    areas.find_element(By.CSS_SELECTOR, "input").send_keys(village_name)
+    wait_until(f"the village {village_name}", lambda: next(
+        (o for o in console.css(".el-select-dropdown__item") if o.is_displayed() and o.text.startswith(village_name)),
+        None)).click()
+    dialog.find_element(By.CSS_SELECTOR, ".el-dialog__title").click()
+    _choose(console, "rd-lasting", "至")
+    china = timezone(timedelta(hours=8))
+    end = (datetime.now(china) + timedelta(days=1)).replace(second=0, microsecond=0)
+    console.fill(console.test_id("rd-end"), end.strftime("%Y-%m-%dT%H:%M"))
+    assert console.test_id("rd-name").get_attribute("value") == "视频AI置信度低于 90% 不立案"
+    before = {r["id"] for r in _rules(s)}
+    console.test_id("rd-submit").click()
+    assert console.message().startswith("置信度下限“视频AI置信度低于 90% 不立案”已设置，至 ")
+    floor = wait_until("the floor stored", lambda: next((r for r in _rules(s) if r["id"] not in before), None), 10)
+    assert (floor["kind"], floor["mode"], floor["min_confidence"], floor["alarm_types"], floor["area_codes"]) == \
+        ("confidence", "monitor", 0.9, [], [village])
+    assert datetime.fromisoformat(floor["ends_at"]) == end
+    item = console.settled(f'[data-test="rule-row"][data-id="{floor["id"]}"]')
+    assert f"区域 {village_name} · 置信度低于 90%" in item.find_element(By.CSS_SELECTOR, '[data-test="rule-scope"]').text
+    # the village's video detections below 90 % (乱堆物料 at 0.88, 0.74, 0.71) are what it would hold back
+    item.find_element(By.CSS_SELECTOR, '[data-test="rule-replay-button"]').click()
+    replay = wait_until("the replay", lambda: (e := item.find_elements(By.CSS_SELECTOR, '[data-test="rule-replay"]'))
+                        and e[0].text, 20)
+    assert int(re.search(r"将屏蔽 (\d+) 条", replay).group(1)) >= 2 and "乱堆物料" in replay, replay
+    item.find_element(By.CSS_SELECTOR, '[data-test="rule-end"]').click()
+    console.accept_confirmation()
+    wait_until("the floor ended", lambda: not next(r for r in _rules(s) if r["id"] == floor["id"])["active"], 10)

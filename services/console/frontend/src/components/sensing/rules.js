@@ -33,6 +33,7 @@ export function scopeText(rule, types, deviceName = (id) => id) {
   if (rule.area_codes?.length) parts.push(`区域 ${listed(rule.area_codes, areaName)}`);
   if (rule.source_types?.length) parts.push(`上级告警 ${listed(rule.source_types, (c) => typeName(types, c))}`);
   if (rule.alarm_types?.length) parts.push(`类型 ${listed(rule.alarm_types, (c) => typeName(types, c))}`);
+  if (rule.equal?.length) parts.push(`须${rule.equal.map((k) => EQUAL_NAMES[k] || k).join('、')}`);
   if (rule.min_confidence !== null && rule.min_confidence !== undefined) {
     parts.push(`置信度低于 ${Math.round(rule.min_confidence * 100)}%`);
   }
@@ -47,13 +48,27 @@ export function periodText(rule) {
   return '长期';
 }
 
-/** The body of a snooze of one device (and one alarm type, if given) for `duration` ('2h'…). */
-export function snoozeBody({ name, deviceId, alarmType = '', duration, mode = 'enforce', note = '' }) {
-  const body = { name: name.trim(), kind: 'snooze', mode, for: duration, device_ids: [deviceId] };
-  if (alarmType) body.alarm_types = [alarmType];
-  if (note.trim()) body.note = note.trim();
+/** What an inhibit rule's `equal` keys mean: the superior alarm and the held-back one share this place. */
+export const EQUAL_NAMES = { device_id: '同一设备', grid_code: '同一网格', village_code: '同一村（社区）',
+  town_code: '同一镇街' };
+
+/**
+ * The body of a new rule of `kind` from a form's fields: times as ISO, `duration` ('2h') for a snooze, the confidence
+ * floor as a share (0–1); empty lists, times and notes left out (the service's defaults: any, open, none).
+ */
+export function newRuleBody(kind, { name, mode = 'enforce', note = '', duration = '', startsAt = '', endsAt = '',
+  deviceIds = [], areaCodes = [], alarmTypes = [], sourceTypes = [], equal = [], minConfidence = null }) {
+  const body = { name: name.trim(), kind, mode };
+  const optional = { for: duration, starts_at: startsAt, ends_at: endsAt, device_ids: deviceIds, area_codes: areaCodes,
+    alarm_types: alarmTypes, source_types: sourceTypes, equal, note: note.trim() };
+  for (const [key, value] of Object.entries(optional)) if (value && value.length) body[key] = value;
+  if (minConfidence !== null && minConfidence !== undefined) body.min_confidence = minConfidence;
   return body;
 }
+
+/** The body of a snooze of one device (and one alarm type, if given) for `duration` ('2h'…). */
+export const snoozeBody = ({ deviceId, alarmType = '', ...fields }) => newRuleBody('snooze', {
+  ...fields, deviceIds: [deviceId], alarmTypes: alarmType ? [alarmType] : [] });
 
 /** A stored rule as the service's PUT takes it (the whole rule), with `changes` applied. */
 export function ruleBody(rule, changes = {}) {
@@ -84,12 +99,7 @@ export const cityInput = (t = Date.now()) => cityClock(t).toISOString().slice(0,
 export const fromCityInput = (value) => (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(value || '') ? `${value}:00+08:00` : '');
 
 /** The body of a maintenance window over areas (town, village or grid codes) from `startsAt` to `endsAt` (ISO). */
-export function maintenanceBody({ name, areaCodes, startsAt, endsAt, mode = 'enforce', note = '' }) {
-  const body = { name: name.trim(), kind: 'maintenance', mode, starts_at: startsAt, ends_at: endsAt,
-    area_codes: areaCodes };
-  if (note.trim()) body.note = note.trim();
-  return body;
-}
+export const maintenanceBody = (fields) => newRuleBody('maintenance', fields);
 
 /**
  * Store a new rule; the stored rule, or null when refused — then `errors` (field → reason, with `general`) holds the
