@@ -560,8 +560,8 @@ def test_command_centre_writes_an_inhibit_rule_and_a_confidence_floor(console, c
         box = console.test_id(test)
         box.click()
         box.find_element(By.CSS_SELECTOR, "input").send_keys(name)
-        wait_until(f"the type {name}", lambda: next((o for o in console.css(".el-select-dropdown__item")
-                                                     if o.is_displayed() and o.text == name), None)).click()
+        wait_until(f"the type {name}", lambda name=name: next((o for o in console.css(".el-select-dropdown__item")
+                                                               if o.is_displayed() and o.text == name), None)).click()
         dialog.find_element(By.CSS_SELECTOR, ".el-dialog__title").click()  # the list closes
     _choose(console, "rd-mode", "执行")
     assert console.test_id("rd-name").get_attribute("value") == "烟感报警时抑制烟火"
@@ -575,7 +575,8 @@ def test_command_centre_writes_an_inhibit_rule_and_a_confidence_floor(console, c
     assert (rule["kind"], rule["mode"], rule["source_types"], rule["alarm_types"], rule["equal"], rule["area_codes"],
             rule["ends_at"]) == ("inhibit", "enforce", ["smoke_detector"], ["smoke_fire"], ["grid_code"], [], None)
     item = console.settled(f'[data-test="rule-row"][data-id="{rule["id"]}"]')
-    assert "上级告警 烟感报警 · 类型 烟火 · 须同一网格" in item.find_element(By.CSS_SELECTOR, '[data-test="rule-scope"]').text
+    scope = item.find_element(By.CSS_SELECTOR, '[data-test="rule-scope"]').text
+    assert "上级告警 烟感报警 · 类型 烟火 · 须同一网格" in scope, scope
 
     # the smoke detector's alarm is open: the camera's smoke detection in that grid opens nothing, and once the rule
     # is ended its next one opens a group counting that one alone (one device's alarms are handled in order)
@@ -622,7 +623,8 @@ def test_command_centre_writes_an_inhibit_rule_and_a_confidence_floor(console, c
         ("confidence", "monitor", 0.9, [], [village])
     assert datetime.fromisoformat(floor["ends_at"]) == end
     item = console.settled(f'[data-test="rule-row"][data-id="{floor["id"]}"]')
-    assert f"区域 {village_name} · 置信度低于 90%" in item.find_element(By.CSS_SELECTOR, '[data-test="rule-scope"]').text
+    scope = item.find_element(By.CSS_SELECTOR, '[data-test="rule-scope"]').text
+    assert f"区域 {village_name} · 置信度低于 90%" in scope, scope
     # the village's video detections below 90 % (乱堆物料 at 0.88, 0.74, 0.71) are what it would hold back
     item.find_element(By.CSS_SELECTOR, '[data-test="rule-replay-button"]').click()
     replay = wait_until("the replay", lambda: (e := item.find_elements(By.CSS_SELECTOR, '[data-test="rule-replay"]'))
