@@ -200,3 +200,69 @@ def test_command_centre_reads_and_replays_but_does_not_publish(page, shot):
     page.test_id("rules-edit").click()
     page.settled('[data-test="rules-replay"]')
     assert not page.css('[data-test="rules-publish"]') and not page.css('[data-test="rules-note"]')
+
+
+def calendar_year(api, year: int):
+    """Dispatch's table of ``year`` (None when no table covers it)."""
+    resp = api.client.get(f"{api.stack.url('dispatch')}/v1/calendar/years/{year}", headers=api.centre)
+    assert resp.status_code in (200, 404), resp.text
+    return resp.json() if resp.status_code == 200 else None
+
+
+def test_admin_enters_next_years_holiday_notice_a_wrong_day_refused_and_deadlines_count_it(page, api, shot):
+    """工作日历: the command centre reads this year's official days off on a wall calendar and is told next year has
+    none yet (its deadlines are provisional) but may not enter it; the admin enters 2027's notice — a Monday as an
+    adjusted working day and a break ending before it starts are refused beside their rows, nothing stored — then
+    the mended notice is stored as entered (weekend days dropped) and a deadline across New Year's Day skips it."""
+    assert calendar_year(api, 2027) is None, "a fresh stack has no table for 2027 (chinesecalendar stops at 2026)"
+    page.sign_in("command_centre", "cal-cc", size=DESK)
+    page.open("/rules", "rules")
+    page.test_id("calendar-open").click()
+    drawer = page.settled('[data-test="calendar-drawer"]')
+    wait_until("2026's table", lambda: page.test_id("calendar-status").get_attribute("data-source") == "package", 20)
+    assert "10月1日—10月7日" in page.test_id("calendar-breaks").text, drawer.text
+    assert "2027 年节假日安排尚未录入" in page.test_id("calendar-next-missing").text
+    assert page.css('[data-day="2026-10-01"].cal-off') and page.css('[data-day="2026-10-03"].cal-weekend')
+    assert not page.css('[data-test="calendar-edit"]')
+    shot("calendar-1366x768")
+
+    page.sign_in("admin", "cal-admin", size=WALL, expect_view="board")
+    page.open("/rules", "rules")
+    page.test_id("calendar-open").click()
+    page.settled('[data-test="calendar-drawer"]')
+    page.one('[data-test="calendar-year"] [data-year="2027"]').click()
+    wait_until("2027 not covered", lambda: "2027 年尚未录入" in page.test_id("calendar-status").text, 20)
+    page.test_id("calendar-edit").click()
+    editor = page.settled('[data-test="calendar-editor"]')
+    first = page.css('[data-test="calendar-break"]')[0]
+    page.fill(first.find_element(By.CSS_SELECTOR, '[data-test="calendar-break-end"]'), "2027-01-03")
+    page.test_id("calendar-add-break").click()
+    second = page.css('[data-test="calendar-break"]')[1]
+    page.fill(second.find_element(By.CSS_SELECTOR, '[data-test="calendar-break-start"]'), "2027-02-12")
+    page.fill(second.find_element(By.CSS_SELECTOR, '[data-test="calendar-break-end"]'), "2027-02-06")
+    page.test_id("calendar-add-workday").click()
+    page.fill(page.one('[data-test="calendar-workday-date"]'), "2027-01-04")
+    page.test_id("calendar-save").click()
+    reasons = wait_until("the rows' reasons", lambda: page.driver.execute_script(
+        "return [...arguments[0].querySelectorAll('[data-test=calendar-problem]')].map((e) => e.textContent.trim())",
+        editor) or None, 10)
+    assert reasons == ["结束日期不能早于开始日期", "只有周六或周日可以调休上班"], reasons
+    assert calendar_year(api, 2027) is None
+
+    page.fill(second.find_element(By.CSS_SELECTOR, '[data-test="calendar-break-start"]'), "2027-02-06")
+    page.fill(second.find_element(By.CSS_SELECTOR, '[data-test="calendar-break-end"]'), "2027-02-12")
+    page.fill(page.one('[data-test="calendar-workday-date"]'), "2027-02-20")
+    page.test_id("calendar-save").click()
+    assert page.message() == "2027 年节假日安排已保存：放假 6 个工作日，调休上班 1 天"
+    assert calendar_year(api, 2027) == {"year": 2027, "source": "loaded", "workdays": ["2027-02-20"], "holidays": [
+        "2027-01-01", "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11", "2027-02-12"]}
+    wait_until("the drawer showing it", lambda: page.test_id("calendar-status").get_attribute("data-source")
+               == "loaded" and page.css('[data-day="2027-02-20"].cal-work'), 20)
+    assert not page.css('[data-test="calendar-next-missing"]')
+    shot("calendar-2027-1920x1080")
+    # New Year's Eve 16:00 + 2 working days: Thursday's last 1.5 h, then Monday 4 and Tuesday 5 January
+    resp = api.client.get(f"{api.stack.url('dispatch')}/v1/calendar/deadline", headers=api.centre, params={
+        "start": "2026-12-31T16:00:00+08:00", "amount": 2, "unit": "working_days"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["provisional"] is False
+    assert resp.json()["deadline"].startswith("2027-01-05T08:00:00")

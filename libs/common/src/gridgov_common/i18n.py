@@ -440,6 +440,15 @@ _PATTERNS: list[_Rule] = [
           lambda m: "时长应为整数加单位 s（秒）、m（分钟）、h（小时）或 d（天），如 30m"),
     _rule(r"a duration is at least 1s", lambda m: "时长至少 1 秒"),
     _rule(r"a duration is at most 30d", lambda m: "时长最多 30 天"),
+    # dispatch's working calendar (工作日历): a year's official holiday table as an administrator loads it
+    _rule(r"the (?P<y>\d{4}) calendar table is invalid: (?P<field>holidays|workdays): (?P<why>.*)",
+          lambda m: f"{m['y']} 年节假日安排有误：{'放假日期' if m['field'] == 'holidays' else '调休上班日期'}"
+                    f" {text_zh(m['why']) or m['why']}"),
+    _rule(r"(?P<d>\d{4}-\d{2}-\d{2}) is not in (?P<y>\d{4})", lambda m: f"{m['d']} 不在 {m['y']} 年内"),
+    _rule(r"(?P<d>\d{4}-\d{2}-\d{2}) is not a weekend day: only a Saturday or Sunday can be an adjusted working day",
+          lambda m: f"{m['d']} 不是周末：只有周六或周日可以调休上班"),
+    _rule(r"(?P<d>\d{4}-\d{2}-\d{2}) is listed both as a holiday and as a working day",
+          lambda m: f"{m['d']} 同时列为放假日和调休上班日"),
     # sensing's suppression rules (屏蔽规则): what the console's rule forms show beside a field
     _rule(r"the rule cannot be used", lambda m: "规则无法生效"),
     _rule(r"must be after starts_at", lambda m: "必须晚于开始时间"),

@@ -131,3 +131,35 @@ def test_put_year_malformed_date_is_422_naming_it(client, token):
                       headers=token("admin"))
     assert resp.status_code == 422
     assert fields(resp) == ["holidays.0"]
+
+
+def test_get_year_reads_the_table_the_clocks_count_on(client, token):
+    resp = client.get("/v1/calendar/years/2026", headers=token("grid_worker"))
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    # the package's 2026: 国庆 from 1 October (its weekdays kept, Saturday 3 October dropped), 调休 on weekends
+    assert body["source"] == "package" and "2026-10-01" in body["holidays"] and "2026-10-03" not in body["holidays"]
+    assert body["workdays"] and all(datetime.fromisoformat(d).weekday() >= 5 for d in body["workdays"])
+    missing = client.get("/v1/calendar/years/2027", headers={**token("command_centre"), "Accept-Language": "zh-CN"})
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == "2027 年的节假日安排尚未录入"
+    table = {"holidays": ["2027-01-01"], "workdays": ["2027-09-26"]}
+    assert client.put("/v1/calendar/years/2027", json=table, headers=token("admin")).status_code == 200
+    assert client.get("/v1/calendar/years/2027", headers=token("grid_worker")).json() == {
+        "year": 2027, "source": "loaded", "holidays": ["2027-01-01"], "workdays": ["2027-09-26"]}
+    assert client.get("/v1/calendar/years/2027").status_code == 401
+    assert client.get("/v1/calendar/years/1999", headers=token("admin")).status_code == 422
+
+
+@pytest.mark.parametrize(("table", "reason"), [
+    ({"holidays": ["2026-12-31"], "workdays": []}, "2027 年节假日安排有误：放假日期 2026-12-31 不在 2027 年内"),
+    ({"holidays": [], "workdays": ["2027-01-04"]},
+     "2027 年节假日安排有误：调休上班日期 2027-01-04 不是周末：只有周六或周日可以调休上班"),
+    ({"holidays": ["2027-09-26"], "workdays": ["2027-09-26"]},
+     "2027 年节假日安排有误：调休上班日期 2027-09-26 同时列为放假日和调休上班日"),
+])
+def test_put_year_refusal_is_chinese_when_asked_and_stores_nothing(client, token, table, reason):
+    resp = client.put("/v1/calendar/years/2027", json=table, headers={**token("admin"), "Accept-Language": "zh-CN"})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["message"] == reason
+    assert 2027 not in {row["year"] for row in client.get("/v1/calendar/years", headers=token("admin")).json()}

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from gridgov_common.deps import Admin, Staff
-from gridgov_common.errors import ErrorDetail, ValidationFailed
+from gridgov_common.errors import ErrorDetail, NotFound, ValidationFailed
 from gridgov_dispatch.deps import Runtime
 from gridgov_dispatch.sla.calendar_schemas import CalendarCoverage, CalendarYearRead, CalendarYearWrite, DeadlineRead
 from gridgov_dispatch.worktime import calendar_store
@@ -45,6 +45,19 @@ def list_years(runtime: Runtime, _principal: Staff) -> list[CalendarCoverage]:
     Monday–Friday and makes deadlines provisional. Who: any staff role."""
     rows = calendar_store.coverage(runtime.db)
     return [CalendarCoverage(year=year, source=source) for year, source in rows]
+
+
+@router.get("/years/{year}", response_model=CalendarYearRead)
+def get_year(runtime: Runtime, _principal: Staff, year: Year) -> CalendarYearRead:
+    """A year's official table as the clocks count on it: its weekday days off and its adjusted working weekend days
+    (调休); 404 for a year no table covers (counted Monday–Friday). Who: any staff role."""
+    table = calendar_store.year_table(runtime.db, runtime.settings, year)
+    if table is None:
+        error = NotFound("calendar year", str(year))
+        error.message_zh = f"{year} 年的节假日安排尚未录入"
+        raise error
+    return CalendarYearRead(year=table.year, source=table.source, holidays=sorted(table.holidays),
+                            workdays=sorted(table.workdays))
 
 
 @router.put("/years/{year}", response_model=CalendarYearRead)

@@ -84,6 +84,11 @@ def load_year(db: Database, year: int, holidays: list[date], workdays: list[date
     return table
 
 
+def year_table(db: Database, settings: CalendarSettings, year: int) -> YearTable | None:
+    """The official table the clocks count on for ``year`` (an admin's over the package's), or None."""
+    return current_calendar(db, settings).tables.get(year)
+
+
 def coverage(db: Database) -> list[tuple[int, str]]:
     """The years an official table covers, in order, each with its source: ``loaded`` over ``package``."""
     sources = {year: "package" for year in package_tables()}
