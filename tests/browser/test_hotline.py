@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,7 @@ ADDRESS = "南城街道下坑社区宏伟路12号"  # places/data/eval_addresses
 VILLAGE = "441900004001"
 CALL = "小区门口路边堆了一大堆生活垃圾好几天没人清运，臭气熏天，苍蝇很多"
 QUESTION = "老板拖欠我三个月工资了，我想问一下去哪里投诉，要带什么"
+CITY = timezone(timedelta(hours=8))
 
 
 @pytest.fixture(scope="module")
@@ -352,3 +354,91 @@ def test_a_slow_answer_to_an_older_text_never_replaces_the_newer_one(page, model
     finally:
         page.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
             "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+
+
+def kb_articles(api) -> list[dict]:
+    """Every article of the knowledge base, as intake answers it."""
+    out, offset = [], 0
+    while True:
+        resp = api.client.get(f"{api.stack.url('event-intake')}/v1/knowledge/articles", headers=api.centre,
+                              params={"limit": 200, "offset": offset})
+        assert resp.status_code == 200, resp.text
+        page = resp.json()
+        out += page["items"]
+        offset += len(page["items"])
+        if not page["items"] or offset >= page["total"]:
+            return out
+
+
+def test_command_centre_adds_corrects_and_withdraws_an_answer_and_a_stale_copy_overwrites_nothing(page, api, shot):
+    """知识库维护 on the hotline page: an empty article is refused beside its fields (nothing stored); a new answer
+    is stored as typed (keywords split, valid until the day chosen); a correction made on a copy someone changed
+    meanwhile is refused (409, said in Chinese) and their change stands; made on the fresh copy it is stored; the
+    article is withdrawn and no longer exists."""
+    before = kb_articles(api)
+    open_hotline(page, DESK)
+    page.test_id("knowledge-open").click()
+    page.settled('[data-test="knowledge-drawer"]')
+    wait_until("the total", lambda: page.test_id("knowledge-total").text == f"共 {len(before)} 条", 20)
+    assert len(page.css('[data-test="knowledge-item"]')) == min(50, len(before))
+
+    page.test_id("knowledge-new").click()
+    dialog = page.settled('[data-test="article-dialog"]')
+    page.test_id("article-submit").click()
+    reasons = wait_until("the reasons", lambda: page.driver.execute_script(
+        "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
+        ".filter(Boolean)", dialog) or None, 10)
+    assert reasons == ["请填写问题（至少 2 个字）", "请填写答复内容（至少 2 个字）",
+                       "请填写答复依据，如政策文件或部门通知"], reasons
+    assert len(kb_articles(api)) == len(before)
+
+    question = "2027年城乡居民医保什么时候缴费？"
+    until = (datetime.now(CITY) + timedelta(days=30)).date().isoformat()
+    page.type_into("article-question", question)
+    page.fill(page.one('textarea[data-test="article-answer"]'), "集中缴费期至12月31日，可通过“粤税通”小程序缴纳。")
+    page.type_into("article-keywords", "医保 缴费，居民医保")
+    page.type_into("article-source", "东莞市医疗保障局 缴费通知")
+    page.fill(page.test_id("article-to"), until)
+    shot("knowledge-new-1366x768")
+    page.test_id("article-submit").click()
+    assert page.message() == "答复已加入知识库"
+    added = wait_until("the article stored", lambda: next((a for a in kb_articles(api) if a["question"] == question),
+                                                           None), 10)
+    assert (added["keywords"], added["valid_to"], added["source"], added["version"], added["valid_today"]) == \
+        (["医保", "缴费", "居民医保"], until, "东莞市医疗保障局 缴费通知", 1, True)
+    item = page.settled(f'[data-test="knowledge-item"][data-id="{added["id"]}"]')
+    assert item.get_attribute("data-status") == "valid" and "第 1 版" in item.text
+
+    # a colleague corrects it while this copy is open: saving the stale copy is refused, theirs stands
+    item.find_element(By.CSS_SELECTOR, '[data-test="knowledge-edit"]').click()
+    page.settled('[data-test="article-dialog"]')
+    url = f"{api.stack.url('event-intake')}/v1/knowledge/articles/{added['id']}"
+    theirs = {k: added[k] for k in ("question", "answer", "keywords", "valid_to", "source")}
+    resp = api.client.put(url, headers=api.centre, json={**theirs, "answer": "集中缴费期至12月31日。", "version": 1})
+    assert resp.status_code == 200, resp.text
+    page.fill(page.one('textarea[data-test="article-answer"]'), "集中缴费期至2026年12月31日，逾期可办理补缴。")
+    page.test_id("article-submit").click()
+    error = wait_until("the refusal", lambda: (e := page.css('[data-test="article-error"]')) and e[0].text, 10)
+    assert "已被他人修改" in error, error
+    assert api.client.get(url, headers=api.centre).json()["answer"] == "集中缴费期至12月31日。"
+
+    page.driver.find_element(By.CSS_SELECTOR, '[data-test="article-dialog"] .el-dialog__headerbtn').click()
+    wait_until("the dialog closed", lambda: not page.test_id("article-dialog").is_displayed(), 10)
+    page.test_id("knowledge-refresh").click()
+    wait_until("the list read again", lambda: "第 2 版" in page.one(
+        f'[data-test="knowledge-item"][data-id="{added["id"]}"]').text, 10)
+    page.one(f'[data-test="knowledge-item"][data-id="{added["id"]}"] [data-test="knowledge-edit"]').click()
+    page.settled('[data-test="article-dialog"]')
+    assert page.one('textarea[data-test="article-answer"]').get_attribute("value") == "集中缴费期至12月31日。"
+    page.fill(page.one('textarea[data-test="article-answer"]'), "集中缴费期至2026年12月31日，逾期可办理补缴。")
+    page.test_id("article-submit").click()
+    assert page.message() == "答复已更新"
+    stored_now = api.client.get(url, headers=api.centre).json()
+    assert (stored_now["answer"], stored_now["version"]) == ("集中缴费期至2026年12月31日，逾期可办理补缴。", 3)
+
+    item = page.settled(f'[data-test="knowledge-item"][data-id="{added["id"]}"]')
+    item.find_element(By.CSS_SELECTOR, '[data-test="knowledge-delete"]').click()
+    assert "坐席将检索不到" in page.accept_confirmation()
+    assert page.message() == "答复已删除"
+    assert api.client.get(url, headers=api.centre).status_code == 404
+    wait_until("the row gone", lambda: not page.css(f'[data-test="knowledge-item"][data-id="{added["id"]}"]'), 10)
