@@ -408,6 +408,10 @@ def test_command_centre_adds_corrects_and_withdraws_an_answer_and_a_stale_copy_o
         (["医保", "缴费", "居民医保"], until, "东莞市医疗保障局 缴费通知", 1, True)
     item = page.settled(f'[data-test="knowledge-item"][data-id="{added["id"]}"]')
     assert item.get_attribute("data-status") == "valid" and "第 1 版" in item.text
+    # found again by a piece of its source, alone
+    page.type_into("knowledge-search", "医疗保障局 缴费")
+    wait_until("the search's one answer", lambda: page.test_id("knowledge-total").text == "共 1 条" and [
+        e.get_attribute("data-id") for e in page.css('[data-test="knowledge-item"]')] == [added["id"]], 10)
 
     # a colleague corrects it while this copy is open: saving the stale copy is refused, theirs stands
     item.find_element(By.CSS_SELECTOR, '[data-test="knowledge-edit"]').click()

@@ -248,3 +248,29 @@ def test_bad_period_is_refused_naming_period(client, token, period):
     resp = client.get("/v1/indicators/direct-answer", params={"period": period}, headers={**token("admin"), **ZH})
     assert resp.status_code == 422, resp.text
     assert [d["field"] for d in resp.json()["error"]["details"]] == ["period"]
+
+
+def test_list_finds_articles_by_a_piece_of_their_text_valid_or_not(client, token):
+    cc = token("command_centre")
+    old = {**ARTICLE, "question": "长者饭堂 2025 年怎么申请？", "valid_from": "2025-01-01", "valid_to": "2025-12-31",
+           "source": "民政局 100%_补贴通知"}
+    assert client.post("/v1/knowledge/articles", json=ARTICLE, headers=cc).status_code == 201
+    assert client.post("/v1/knowledge/articles", json=old, headers=cc).status_code == 201
+    found = client.get("/v1/knowledge/articles", params={"q": " 长者饭堂 "}, headers=cc).json()
+    assert found["total"] == 2 and {a["valid_today"] for a in found["items"]} == {True, False}
+    by_answer = client.get("/v1/knowledge/articles", params={"q": "社区公告"}, headers=cc).json()
+    assert [a["question"] for a in by_answer["items"]] == [old["question"], ARTICLE["question"]]  # newest first
+    # % and _ are the user's characters, not wildcards
+    assert [a["source"] for a in client.get("/v1/knowledge/articles", params={"q": "100%_"},
+                                            headers=cc).json()["items"]] == ["民政局 100%_补贴通知"]
+    assert client.get("/v1/knowledge/articles", params={"q": "0%1"}, headers=cc).json()["total"] == 0
+    assert client.get("/v1/knowledge/articles", params={"q": "长者", "department": "water"},
+                      headers=cc).json()["total"] == 0
+
+
+@pytest.mark.parametrize(("q", "reason"), [("长者\x00饭堂", "U+0000"), ("长" * 201, "200")])
+def test_list_refuses_a_bad_search_text_naming_q(client, token, q, reason):
+    resp = client.get("/v1/knowledge/articles", params={"q": q}, headers={**token("command_centre"), **ZH})
+    assert resp.status_code == 422, resp.text
+    details = resp.json()["error"]["details"]
+    assert [d["field"] for d in details] == ["q"] and reason in details[0]["reason"], details

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from importlib import resources
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -54,10 +54,17 @@ def holds_on(article: KnowledgeArticle, day: date) -> bool:
     return article.valid_from <= day and (article.valid_to is None or day <= article.valid_to)
 
 
-def page(session: Session, limit: int, offset: int,
-         department: str | None = None) -> tuple[list[KnowledgeArticle], int]:
-    """A page of articles (newest change first) and the total count, of one department when given."""
+def page(session: Session, limit: int, offset: int, department: str | None = None,
+         contains: str | None = None) -> tuple[list[KnowledgeArticle], int]:
+    """A page of articles (newest change first) and the total count, of one department when given, and with
+    ``contains`` in the question, the answer or the source when given (whatever the article's dates: the list is
+    for keeping the base, not for answering)."""
     where = [] if department is None else [KnowledgeArticle.department == department]
+    if contains:
+        # a literal piece of text: % and _ typed by the user are characters, not wildcards
+        pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(or_(*(column.ilike(pattern, escape="\\") for column in (
+            KnowledgeArticle.question, KnowledgeArticle.answer, KnowledgeArticle.source))))
     rows = session.exec(select(KnowledgeArticle).where(*where)
                         .order_by(KnowledgeArticle.updated_at.desc(), KnowledgeArticle.id)
                         .offset(offset).limit(limit)).all()

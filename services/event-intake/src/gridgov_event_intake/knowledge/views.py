@@ -65,12 +65,15 @@ def search_articles(runtime: Runtime, _principal: CityWide,
 @router.get("/articles", response_model=ArticlePage)
 def list_articles(runtime: Runtime, _principal: CityWide,
                   department: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9-]{1,49}$")] = None,
+                  q: Annotated[SafeText | None, Query(max_length=QUERY_MAX, description=(
+                      "only articles with this text in the question, the answer or the source"))] = None,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
                   offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> ArticlePage:
-    """The articles, newest change first (of one department when given). Who: command_centre, admin."""
+    """The articles, newest change first (of one department, and with some text, when given), valid or not. Who:
+    command_centre, admin."""
     today = service.today(runtime.settings.zone)
     with runtime.db.session() as session:
-        rows, total = service.page(session, limit, offset, department)
+        rows, total = service.page(session, limit, offset, department, (q or "").strip() or None)
     return ArticlePage(items=[_read(a, today) for a in rows], total=total)
 
 

@@ -11,11 +11,13 @@ export const QUESTION_MAX = 500;
 export const ANSWER_MAX = 2000;
 export const SOURCE_MAX = 200;
 export const KEYWORDS_MAX = 20;
+export const QUERY_MAX = 200;
 
-/** A page of articles, newest change first: {items, total}. */
-export const loadArticles = (offset = 0, department = '') => {
+/** A page of articles, newest change first (of a department, with a piece of text, when given): {items, total}. */
+export const loadArticles = (offset = 0, department = '', text = '') => {
   const query = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
   if (department) query.set('department', department);
+  if (text.trim()) query.set('q', text.trim().slice(0, QUERY_MAX));
   return api('GET', `${ARTICLES_PATH}?${query}`);
 };
 
