@@ -102,6 +102,13 @@ class ConsolePage:
         selector = f'[data-view="{view}"][data-loaded="true"]' if view else '[data-view][data-loaded="true"]'
         self.one(selector, timeout)
 
+    def form_errors(self, container) -> list[str]:
+        """The reasons a form shows beside its fields inside ``container`` now, read in the page at once (a reason's
+        element is removed as it fades: read one by one through WebDriver, it may be gone between two calls)."""
+        return self.driver.execute_script(
+            "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
+            ".filter(Boolean)", container)
+
     def message(self, timeout: float = 15.0) -> str:
         """The text of the newest Element Plus message (ElMessage) shown: read in the page (``textContent``), since a
         message caught in its fade-in is not yet "displayed" to WebDriver, whose ``.text`` is then empty."""

@@ -385,9 +385,7 @@ def test_command_centre_adds_corrects_and_withdraws_an_answer_and_a_stale_copy_o
     page.test_id("knowledge-new").click()
     dialog = page.settled('[data-test="article-dialog"]')
     page.test_id("article-submit").click()
-    reasons = wait_until("the reasons", lambda: page.driver.execute_script(
-        "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
-        ".filter(Boolean)", dialog) or None, 10)
+    reasons = wait_until("the reasons", lambda: page.form_errors(dialog) or None, 10)
     assert reasons == ["请填写问题（至少 2 个字）", "请填写答复内容（至少 2 个字）",
                        "请填写答复依据，如政策文件或部门通知"], reasons
     assert len(kb_articles(api)) == len(before)

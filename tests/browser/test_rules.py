@@ -128,8 +128,7 @@ def test_admin_reads_tries_edits_replays_and_publishes_the_rules(page, api, shot
     page.type_into("rf-id", "Night Noise")
     page.type_into("rf-hours", "25:00-06:00")
     page.test_id("rf-save").click()
-    wrong = wait_until("the form's errors", lambda: [e.text for e in form.find_elements(
-        By.CSS_SELECTOR, ".el-form-item__error")] or None, 10)
+    wrong = wait_until("the form's errors", lambda: page.form_errors(form) or None, 10)
     assert "编号为 1 到 64 个字符：小写字母、数字和 -" in wrong and "时段格式为 HH:MM-HH:MM，如 22:00-06:00" in wrong
     assert "请选择部门类型" in wrong
     assert "night-noise" not in page.one('textarea[data-test="rules-json"]').get_attribute("value")

@@ -389,8 +389,7 @@ def test_command_centre_sets_a_maintenance_window_over_a_village_in_city_time(co
     _set_time(console, "mw-start", start.strftime("%Y-%m-%dT%H:%M"))
     _set_time(console, "mw-end", (start - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
     console.test_id("mw-submit").click()
-    errors = wait_until("the form's errors", lambda: [e.text for e in dialog.find_elements(
-        By.CSS_SELECTOR, ".el-form-item__error")] or None, 10)
+    errors = wait_until("the form's errors", lambda: console.form_errors(dialog) or None, 10)
     assert "请选择至少一个镇街或村（社区）" in errors and "结束时间须晚于开始时间" in errors, errors
     assert {r["id"] for r in _rules(s)} == before
 
@@ -403,9 +402,7 @@ def test_command_centre_sets_a_maintenance_window_over_a_village_in_city_time(co
     _set_time(console, "mw-end", end.strftime("%Y-%m-%dT%H:%M"))
     console.type_into("mw-name", "洲源社区管线施工")
     # mended: the reasons go (read in the page at once: a reason's element is removed as it fades)
-    wait_until("the reasons gone", lambda: not console.driver.execute_script(
-        "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
-        ".filter(Boolean)", dialog), 10)
+    wait_until("the reasons gone", lambda: not console.form_errors(dialog), 10)
     shot("sensing-maintenance-1920x1080")
     console.test_id("mw-submit").click()
     rule = wait_until("the window stored", lambda: next((r for r in _rules(s) if r["id"] not in before), None), 10)
@@ -479,18 +476,14 @@ def test_admin_retunes_an_algorithm_the_wrong_entry_refused_and_sensing_applies_
         wait_until("the unit 天", lambda: next((o for o in console.css(".el-select-dropdown__item")
                                                 if o.is_displayed() and o.text.strip() == "天"), None)).click()
         console.test_id("at-submit").click()
-        errors = wait_until("the form's errors", lambda: console.driver.execute_script(
-            "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
-            ".filter(Boolean)", dialog) or None, 10)
+        errors = wait_until("the form's errors", lambda: console.form_errors(dialog) or None, 10)
         assert errors == ["最长 30 天"], errors
         assert _type(s, "construction_dust") == before
 
         console.fill(console.one('[data-test=at-dedupe] input'), "2")
         _choose(console, "at-policy", "自动立案")
         console.fill(console.one('[data-test=at-floor] input'), "85")
-        wait_until("the reason gone", lambda: not console.driver.execute_script(
-            "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
-            ".filter(Boolean)", dialog), 10)
+        wait_until("the reason gone", lambda: not console.form_errors(dialog), 10)
         shot("sensing-alarm-type-1366x768")
         console.test_id("at-submit").click()
         assert console.message() == "工地扬尘：自动立案，置信度门槛 85%，合并窗口 2 天"
@@ -550,9 +543,7 @@ def test_command_centre_writes_an_inhibit_rule_and_a_confidence_floor(console, c
     console.settled('[data-test="rules-new-inhibit"]').click()
     dialog = console.settled('[data-test="rule-dialog"]')
     console.test_id("rd-submit").click()
-    errors = wait_until("the form's errors", lambda: console.driver.execute_script(
-        "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
-        ".filter(Boolean)", dialog) or None, 10)
+    errors = wait_until("the form's errors", lambda: console.form_errors(dialog) or None, 10)
     assert errors == ["请选择至少一种上级告警"], errors
     assert {r["id"] for r in _rules(s)} == before
 
@@ -565,9 +556,7 @@ def test_command_centre_writes_an_inhibit_rule_and_a_confidence_floor(console, c
         dialog.find_element(By.CSS_SELECTOR, ".el-dialog__title").click()  # the list closes
     _choose(console, "rd-mode", "执行")
     assert console.test_id("rd-name").get_attribute("value") == "烟感报警时抑制烟火"
-    wait_until("the reason gone", lambda: not console.driver.execute_script(
-        "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
-        ".filter(Boolean)", dialog), 10)
+    wait_until("the reason gone", lambda: not console.form_errors(dialog), 10)
     shot("sensing-inhibit-1920x1080")
     console.test_id("rd-submit").click()
     assert console.message().startswith("抑制“烟感报警时抑制烟火”已设置，长期有效")
