@@ -265,3 +265,71 @@ def test_admin_enters_next_years_holiday_notice_a_wrong_day_refused_and_deadline
     assert resp.status_code == 200, resp.text
     assert resp.json()["provisional"] is False
     assert resp.json()["deadline"].startswith("2027-01-05T08:00:00")
+
+
+def contacts(api) -> list[dict]:
+    """Notification's contact points, as the admin reads them."""
+    resp = api.client.get(f"{api.stack.url('notification')}/v1/contacts", headers=api.stack.auth(sub="api-admin",
+                                                                                                    role="admin"))
+    assert resp.status_code == 200, resp.text
+    return resp.json()["items"]
+
+
+def test_admin_adds_a_departments_duty_phone_and_the_command_centre_sees_the_sms_sent(page, api, shot):
+    """通知渠道: a wrong phone number is refused beside the field (nothing stored); the department's duty phone is
+    stored; the department's next ticket is sent to it as an SMS, which the command centre reads in 投递记录 as
+    已发送; the admin removes the phone (the other tests' tickets are not texted)."""
+    department = api.ticket_of(api.report("通知渠道测试：先看这类工单派往哪个部门"))["department"]
+    resp = api.client.get(f"{api.stack.url('dispatch')}/v1/departments", headers=api.centre)
+    assert resp.status_code == 200, resp.text
+    name = next(d["name_zh"] for d in resp.json() if d["code"] == department)
+    assert not [c for c in contacts(api) if c["address"] == f"department:{department}"]
+
+    page.sign_in("admin", "notify-admin", size=DESK, expect_view="board")
+    page.open("/rules", "rules")
+    page.test_id("notify-open").click()
+    page.settled('[data-test="notify-drawer"]')
+    page.one('[data-test="notify-tab"] .el-radio-button:nth-child(2)').click()
+    form = page.settled('[data-test="contact-form"]')
+    picker = form.find_element(By.CSS_SELECTOR, ".department-picker")
+    picker.click()
+    picker.find_element(By.CSS_SELECTOR, "input").send_keys(name)
+    wait_until(f"the department {name}", lambda: next((o for o in page.css(".el-select-dropdown__item")
+                                                       if o.is_displayed() and o.text == name), None)).click()
+    page.type_into("contact-target", "138-0013")
+    page.test_id("contact-add").click()
+    assert wait_until("the reason", lambda: page.form_errors(form) or None, 10) == ["手机号只能是数字（可带 +）"]
+    assert not [c for c in contacts(api) if c["address"] == f"department:{department}"]
+    page.type_into("contact-target", "13800138000")
+    page.test_id("contact-add").click()
+    assert page.message() == f"已添加：{name} · 短信 13800138000"
+    added = next(c for c in contacts(api) if c["address"] == f"department:{department}")
+    assert (added["channel"], added["target"], added["active"]) == ("sms", "13800138000", True)
+    shot("notify-contacts-1366x768")
+
+    ticket = api.ticket_of(api.report("通知渠道测试：这张工单应以短信通知部门值班电话"))
+    page.sign_in("command_centre", "notify-cc", size=WALL)
+    page.open("/rules", "rules")
+    page.test_id("notify-open").click()
+    page.settled('[data-test="notify-drawer"]')
+    assert len(page.css('[data-test="notify-tab"] .el-radio-button')) == 1  # no 联系方式 for the command centre
+
+    def sent_row():
+        page.one('[data-test="notify-drawer"] .nd-head .el-button').click()  # 刷新
+        return next((r for r in page.css('[data-test="deliveries-table"] .el-table__row')
+                     if "13800138000" in r.text and "已发送" in r.text), None)
+
+    row = wait_until("the SMS sent", sent_row, 30)
+    assert "新工单待签收" in row.text and f"{name} · 短信 13800138000" in row.text, row.text
+    shot("notify-deliveries-1920x1080")
+    assert ticket["department"] == department
+
+    page.sign_in("admin", "notify-admin", size=DESK, expect_view="board")
+    page.open("/rules", "rules")
+    page.test_id("notify-open").click()
+    page.settled('[data-test="notify-drawer"]')
+    page.one('[data-test="notify-tab"] .el-radio-button:nth-child(2)').click()
+    page.settled(f'[data-test="contact-remove"][data-id="{added["id"]}"]').click()
+    assert "不再向此联系方式发送通知" in page.accept_confirmation()
+    assert page.message() == "联系方式已删除"
+    assert not [c for c in contacts(api) if c["address"] == f"department:{department}"]

@@ -21,6 +21,21 @@ export function errorText(exc) {
   return `操作失败：${exc?.message || exc}`;
 }
 
+/** A refused save's reasons into a form's `errors` (field → reason): each beside the field the form has, the rest
+ *  and the message in `general`. */
+export function refusalInto(exc, errors) {
+  if (!(exc instanceof ApiError)) {
+    errors.general = `保存失败：${exc.message || exc}`;
+    return;
+  }
+  errors.general = exc.message;
+  for (const d of exc.details) {
+    const field = String(d.field || '').replace(/^body\./, '');
+    if (field in errors && field !== 'general') errors[field] = d.reason;
+    else errors.general += `；${d.reason}`;
+  }
+}
+
 /** Takes `action` on a ticket (POST /v1/tickets/{id}/{action}) and shows `done` as a success message. */
 export async function act(ticketId, action, body, done) {
   const result = await api('POST', `dispatch/v1/tickets/${ticketId}/${action}`, body);

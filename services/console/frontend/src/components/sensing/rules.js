@@ -1,7 +1,8 @@
 // 屏蔽规则: sensing's suppression rules (/v1/suppression-rules) as the command centre reads and writes them: their
 // Chinese names, whether one is in force, what it covers, and the bodies the page sends (a snooze of one camera,
 // a rule written back whole with one change, since the service's PUT takes the whole rule).
-import { ApiError, api } from '../../api.js';
+import { api } from '../../api.js';
+import { refusalInto } from '../centre/actions.js';
 import { areaName, cityClock, timeText } from '../../names.js';
 import { typeName } from './alarms.js';
 
@@ -114,17 +115,3 @@ export async function postRule(body, errors) {
   }
 }
 
-/** A refused save's reasons into a form's `errors` (field → reason): each beside the field the form has, the rest
- *  and the message in `general`. */
-export function refusalInto(exc, errors) {
-  if (!(exc instanceof ApiError)) {
-    errors.general = `保存失败：${exc.message || exc}`;
-    return;
-  }
-  errors.general = exc.message;
-  for (const d of exc.details) {
-    const field = String(d.field || '').replace(/^body\./, '');
-    if (field in errors && field !== 'general') errors[field] = d.reason;
-    else errors.general += `；${d.reason}`;
-  }
-}
