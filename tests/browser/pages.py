@@ -109,12 +109,15 @@ class ConsolePage:
             "return [...arguments[0].querySelectorAll('.el-form-item__error')].map((e) => e.textContent.trim())"
             ".filter(Boolean)", container)
 
-    def message(self, timeout: float = 15.0) -> str:
-        """The text of the newest Element Plus message (ElMessage) shown: read in the page (``textContent``), since a
-        message caught in its fade-in is not yet "displayed" to WebDriver, whose ``.text`` is then empty."""
-        return wait_until("a message", lambda: self.driver.execute_script(
-            "const all = document.querySelectorAll('.el-message .el-message__content');"
-            "return all.length ? all[all.length - 1].textContent.trim() : '';"), timeout)
+    def message(self, timeout: float = 15.0, saying: str = "") -> str:
+        """The text of the newest Element Plus message (ElMessage) shown — with ``saying``, of the newest one that
+        says it (an earlier action's message may still be fading out when this one comes). Read in the page
+        (``textContent``): a message caught in its fade-in is not yet "displayed" to WebDriver, whose ``.text`` is
+        then empty."""
+        return wait_until(f"a message{f' saying {saying}' if saying else ''}", lambda: self.driver.execute_script(
+            "const all = [...document.querySelectorAll('.el-message .el-message__content')]"
+            ".map((e) => e.textContent.trim()).filter((t) => t && t.includes(arguments[0]));"
+            "return all.length ? all[all.length - 1] : '';", saying), timeout)
 
     def accept_confirmation(self, timeout: float = 15.0) -> str:
         """Accept the open confirmation box (ElMessageBox) with its primary button; answers the question it asked."""

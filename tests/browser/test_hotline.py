@@ -399,7 +399,7 @@ def test_command_centre_adds_corrects_and_withdraws_an_answer_and_a_stale_copy_o
     page.fill(page.test_id("article-to"), until)
     shot("knowledge-new-1366x768")
     page.test_id("article-submit").click()
-    assert page.message() == "答复已加入知识库"
+    assert page.message(saying="答复已加入知识库") == "答复已加入知识库"
     added = wait_until("the article stored", lambda: next((a for a in kb_articles(api) if a["question"] == question),
                                                            None), 10)
     assert (added["keywords"], added["valid_to"], added["source"], added["version"], added["valid_today"]) == \
@@ -434,13 +434,13 @@ def test_command_centre_adds_corrects_and_withdraws_an_answer_and_a_stale_copy_o
     assert page.one('textarea[data-test="article-answer"]').get_attribute("value") == "集中缴费期至12月31日。"
     page.fill(page.one('textarea[data-test="article-answer"]'), "集中缴费期至2026年12月31日，逾期可办理补缴。")
     page.test_id("article-submit").click()
-    assert page.message() == "答复已更新"
+    assert page.message(saying="答复已更新") == "答复已更新"
     stored_now = api.client.get(url, headers=api.centre).json()
     assert (stored_now["answer"], stored_now["version"]) == ("集中缴费期至2026年12月31日，逾期可办理补缴。", 3)
 
     item = page.settled(f'[data-test="knowledge-item"][data-id="{added["id"]}"]')
     item.find_element(By.CSS_SELECTOR, '[data-test="knowledge-delete"]').click()
     assert "坐席将检索不到" in page.accept_confirmation()
-    assert page.message() == "答复已删除"
+    assert page.message(saying="答复已删除") == "答复已删除"
     assert api.client.get(url, headers=api.centre).status_code == 404
     wait_until("the row gone", lambda: not page.css(f'[data-test="knowledge-item"][data-id="{added["id"]}"]'), 10)

@@ -252,7 +252,7 @@ def test_admin_enters_next_years_holiday_notice_a_wrong_day_refused_and_deadline
     page.fill(second.find_element(By.CSS_SELECTOR, '[data-test="calendar-break-end"]'), "2027-02-12")
     page.fill(page.one('[data-test="calendar-workday-date"]'), "2027-02-20")
     page.test_id("calendar-save").click()
-    assert page.message() == "2027 年节假日安排已保存：放假 6 个工作日，调休上班 1 天"
+    assert page.message(saying="节假日安排已保存") == "2027 年节假日安排已保存：放假 6 个工作日，调休上班 1 天"
     assert calendar_year(api, 2027) == {"year": 2027, "source": "loaded", "workdays": ["2027-02-20"], "holidays": [
         "2027-01-01", "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11", "2027-02-12"]}
     wait_until("the drawer showing it", lambda: page.test_id("calendar-status").get_attribute("data-source")
@@ -302,7 +302,7 @@ def test_admin_adds_a_departments_duty_phone_and_the_command_centre_sees_the_sms
     assert not [c for c in contacts(api) if c["address"] == f"department:{department}"]
     page.type_into("contact-target", "13800138000")
     page.test_id("contact-add").click()
-    assert page.message() == f"已添加：{name} · 短信 13800138000"
+    assert page.message(saying="已添加") == f"已添加：{name} · 短信 13800138000"
     added = next(c for c in contacts(api) if c["address"] == f"department:{department}")
     assert (added["channel"], added["target"], added["active"]) == ("sms", "13800138000", True)
     shot("notify-contacts-1366x768")
@@ -331,5 +331,5 @@ def test_admin_adds_a_departments_duty_phone_and_the_command_centre_sees_the_sms
     page.one('[data-test="notify-tab"] .el-radio-button:nth-child(2)').click()
     page.settled(f'[data-test="contact-remove"][data-id="{added["id"]}"]').click()
     assert "不再向此联系方式发送通知" in page.accept_confirmation()
-    assert page.message() == "联系方式已删除"
+    assert page.message(saying="联系方式已删除") == "联系方式已删除"
     assert not [c for c in contacts(api) if c["address"] == f"department:{department}"]

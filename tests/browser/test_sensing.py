@@ -486,7 +486,7 @@ def test_admin_retunes_an_algorithm_the_wrong_entry_refused_and_sensing_applies_
         wait_until("the reason gone", lambda: not console.form_errors(dialog), 10)
         shot("sensing-alarm-type-1366x768")
         console.test_id("at-submit").click()
-        assert console.message() == "工地扬尘：自动立案，置信度门槛 85%，合并窗口 2 天"
+        assert console.message(saying="工地扬尘") == "工地扬尘：自动立案，置信度门槛 85%，合并窗口 2 天"
         after = _type(s, "construction_dust")
         assert (after["case_policy"], after["min_confidence"], after["dedupe_window"]) == ("auto", 0.85, "2d")
         assert {k: v for k, v in after.items() if k not in ("case_policy", "min_confidence", "dedupe_window",
@@ -559,7 +559,7 @@ def test_command_centre_writes_an_inhibit_rule_and_a_confidence_floor(console, c
     wait_until("the reason gone", lambda: not console.form_errors(dialog), 10)
     shot("sensing-inhibit-1920x1080")
     console.test_id("rd-submit").click()
-    assert console.message().startswith("抑制“烟感报警时抑制烟火”已设置，长期有效")
+    assert console.message(saying="已设置").startswith("抑制“烟感报警时抑制烟火”已设置，长期有效")
     rule = wait_until("the rule stored", lambda: next((r for r in _rules(s) if r["id"] not in before), None), 10)
     assert (rule["kind"], rule["mode"], rule["source_types"], rule["alarm_types"], rule["equal"], rule["area_codes"],
             rule["ends_at"]) == ("inhibit", "enforce", ["smoke_detector"], ["smoke_fire"], ["grid_code"], [], None)
@@ -606,7 +606,7 @@ def test_command_centre_writes_an_inhibit_rule_and_a_confidence_floor(console, c
     assert console.test_id("rd-name").get_attribute("value") == "视频AI置信度低于 90% 不立案"
     before = {r["id"] for r in _rules(s)}
     console.test_id("rd-submit").click()
-    assert console.message().startswith("置信度下限“视频AI置信度低于 90% 不立案”已设置，至 ")
+    assert console.message(saying="置信度下限").startswith("置信度下限“视频AI置信度低于 90% 不立案”已设置，至 ")
     floor = wait_until("the floor stored", lambda: next((r for r in _rules(s) if r["id"] not in before), None), 10)
     assert (floor["kind"], floor["mode"], floor["min_confidence"], floor["alarm_types"], floor["area_codes"]) == \
         ("confidence", "monitor", 0.9, [], [village])
