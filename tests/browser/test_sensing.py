@@ -361,6 +361,13 @@ def test_command_centre_is_not_offered_the_device_import(console, city):
     assert not console.css('[data-test="device-import-open"]')
 
 
+def _area_name(api, code: str) -> str:
+    """A town's or village's name, as grid-registry gives it."""
+    resp = api.client.get(f"{api.stack.url('grid-registry')}/v1/grids/{code}", headers=api.centre)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["properties"]["name"]
+
+
 def _set_time(console: ConsolePage, test: str, value: str) -> None:
     """Fill a datetime-local input as a user's picker would."""
     console.fill(console.test_id(test), value)
@@ -372,9 +379,7 @@ def test_command_centre_sets_a_maintenance_window_over_a_village_in_city_time(co
     those instants; its replay holds back the village's alarms; it is ended at once (the other tests' alarms go on)."""
     s = city["sensing"]
     village = city["garbage"]["village_code"]
-    resp = api.client.get(f"{api.stack.url('grid-registry')}/v1/grids/{village}", headers=api.centre)
-    assert resp.status_code == 200, resp.text
-    village_name = resp.json()["properties"]["name"]
+    village_name = _area_name(api, village)
     before = {r["id"] for r in _rules(s)}
     console.sign_in("command_centre", "cc-maintenance", size=WALL)
     console.open("/sensing", "sensing")
@@ -586,9 +591,7 @@ def test_command_centre_writes_an_inhibit_rule_and_a_confidence_floor(console, c
 
     # 新建置信度下限 over the cameras' village, until a time, in 试运行 (the default)
     village = city["garbage"]["village_code"]
-    resp = api.client.get(f"{api.stack.url('grid-registry')}/v1/grids/{village}", headers=api.centre)
-    assert resp.status_code == 200, resp.text
-    village_name = resp.json()["properties"]["name"]
+    village_name = _area_name(api, village)
     console.settled('[data-test="rules-new-confidence"]').click()
     dialog = console.settled('[data-test="rule-dialog"][data-kind="confidence"]')
     console.fill(console.one('[data-test="rd-floor"] input'), "90")

@@ -21,8 +21,8 @@ export function errorText(exc) {
   return `操作失败：${exc?.message || exc}`;
 }
 
-/** A refused save's reasons into a form's `errors` (field → reason): each beside the field the form has, the rest
- *  and the message in `general`. */
+/** A refused save's reasons into a form's `errors` (field → reason): each beside the field the form has (a list's
+ *  item beside the list), the rest and the message in `general`. */
 export function refusalInto(exc, errors) {
   if (!(exc instanceof ApiError)) {
     errors.general = `保存失败：${exc.message || exc}`;
@@ -30,7 +30,8 @@ export function refusalInto(exc, errors) {
   }
   errors.general = exc.message;
   for (const d of exc.details) {
-    const field = String(d.field || '').replace(/^body\./, '');
+    // `body.keywords.3` is the keywords field's reason: beside the field, whichever item it names
+    const field = String(d.field || '').replace(/^body\./, '').replace(/\.\d+$/, '');
     if (field in errors && field !== 'general') errors[field] = d.reason;
     else errors.general += `；${d.reason}`;
   }
