@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from gridgov_cli.main import main
+from gridgov_cli.presence import read_demo_list
 from gridgov_cli.sensing import ensure_demo_devices
 from tests.support.stack import SECRET, Stack
 
@@ -83,4 +84,9 @@ def test_demo_devices_are_placed_once(tmp_path, registry, cli_env):
     first = ensure_demo_devices(tmp_path, url, 500)
     assert first is not None and first["new"] == 500
     assert ensure_demo_devices(tmp_path, url, 500) is None
-    assert len(devices(tmp_path)) == 500
+    stored = devices(tmp_path)
+    assert len(stored) == 500
+    # listed for the demo gateway (``gridgov_cli.presence``) with kind, village and algorithms: the devices stored
+    listed = read_demo_list(tmp_path)
+    assert sorted((d.device_id, d.kind, d.village) for d in listed) == [(row[0], row[1], row[5]) for row in stored]
+    assert all(d.algorithms for d in listed)

@@ -74,9 +74,11 @@ def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 
 def generate(db, registry_url: str, token: str, count: int, seed: int, cameras_share: float = 0.8,
-             progress: Bars | None = None) -> dict[str, Any]:
+             progress: Bars | None = None, placed: list | None = None) -> dict[str, Any]:
     """Place ``count`` devices along the grids in effect (the same for the same seed and grid set) and store them;
-    what was done. ``httpx.HTTPError`` when grid-registry does not answer, ValueError when it has no grid."""
+    what was done (and, into ``placed``, each device as ``presence.DemoDevice``). ``httpx.HTTPError`` when
+    grid-registry does not answer, ValueError when it has no grid."""
+    from gridgov_cli.presence import DemoDevice
     from gridgov_sensing.devices.handlers import store_devices
     from gridgov_sensing.devices.placement import place_devices
 
@@ -93,6 +95,8 @@ def generate(db, registry_url: str, token: str, count: int, seed: int, cameras_s
                                      "town_code": r.town_code, "owner_department": r.owner_department,
                                      "algorithms": list(r.algorithms)} for r in chunk], now)
         imported, updated, done = imported + result.imported, updated + result.updated, done + len(chunk)
+        if placed is not None:
+            placed.extend(DemoDevice(r.device_id, r.kind, r.village_code, tuple(r.algorithms)) for r in chunk)
         if progress is not None:
             progress("devices", done, count)
     return {"devices": done, "grids": len(grids), "new": imported, "replaced": updated,
@@ -123,10 +127,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def ensure_demo_devices(data_dir: Path, registry_url: str, count: int, seed: int = 16) -> dict[str, Any] | None:
-    """``gridgov up``'s demo devices: ``count`` of them placed once, when sensing (in ``data_dir``) has none; None
-    when it has some."""
+    """``gridgov up``'s demo devices: ``count`` of them placed once, when sensing (in ``data_dir``) has none, and
+    listed for the demo gateway (``presence.DEMO_LIST``); None when it has some."""
     from sqlmodel import func, select
 
+    from gridgov_cli.presence import write_demo_list
     from gridgov_sensing.devices.models import Device
     from gridgov_sensing.runtime import registry_client
 
@@ -136,10 +141,13 @@ def ensure_demo_devices(data_dir: Path, registry_url: str, count: int, seed: int
             if session.exec(select(func.count()).select_from(Device)).one():
                 return None
         client = registry_client(settings)
+        placed: list = []
         try:
-            return generate(db, registry_url, client.token(), count, seed, progress=Bars())
+            result = generate(db, registry_url, client.token(), count, seed, progress=Bars(), placed=placed)
         finally:
             client.close()
+        write_demo_list(data_dir, placed)
+        return result
     finally:
         db.engine.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -333,7 +334,34 @@ def run_up(data_dir: Path, ready_timeout: float = 90.0, mode: str = "fork") -> i
     if load_demo_data(data_dir, urls["grid-registry"]) == 130:
         sup.stop_all()
         return 130
+    _presence(data_dir, urls["sensing"])
     return sup.watch()
+
+
+def _presence(data_dir: Path, sensing_url: str) -> None:
+    """The demo devices' heartbeats and alarms, played in this process's thread (``presence``:
+    ``GRIDGOV_DEMO_PRESENCE_S`` seconds between rounds, 60 by default, 0 for none; ``GRIDGOV_DEMO_ALARMS_PER_MIN``,
+    2 by default). Started after the demo data, when no fork is left to make."""
+    from gridgov_cli.presence import DEFAULT_ALARMS_PER_MIN, DEFAULT_INTERVAL_S, DEMO_LIST, start_presence
+    from gridgov_common.auth import load_secret
+    from gridgov_common.settings import CommonSettings
+
+    if not (data_dir / DEMO_LIST).exists():  # no demo devices placed (GRIDGOV_DEMO_DEVICES=0, or an older data dir)
+        return
+    numbers = []
+    for name, default in (("GRIDGOV_DEMO_PRESENCE_S", DEFAULT_INTERVAL_S),
+                          ("GRIDGOV_DEMO_ALARMS_PER_MIN", DEFAULT_ALARMS_PER_MIN)):
+        raw = os.environ.get(name, str(default))
+        try:
+            value = float(raw)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(raw)
+        except ValueError:
+            print(f"{name} must be a number ≥ 0, not {raw!r}: the demo devices stay silent", file=sys.stderr,
+                  flush=True)
+            return
+        numbers.append(value)
+    start_presence(data_dir, sensing_url, load_secret(CommonSettings(data_dir=data_dir)), *numbers)
 
 
 def _demo_data(data_dir: Path, registry_url: str) -> None:

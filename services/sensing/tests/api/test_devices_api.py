@@ -267,3 +267,83 @@ def test_change_unknown_alarm_type_is_not_found(client):
     current = client.get("/v1/alarm-types", headers=ADMIN).json()["items"][0]
     body = {k: v for k, v in current.items() if k not in ("code", "updated_at")}
     assert client.put("/v1/alarm-types/no_such_type", json=body, headers=ADMIN).status_code == 404
+
+
+def _registered(client, n: int) -> list[str]:
+    """``n`` fresh cameras registered in grid A, never heard from."""
+    ids = []
+    for _ in range(n):
+        body = camera()
+        assert client.post("/v1/devices", json=body, headers=ADMIN).status_code == 201
+        ids.append(body["device_id"])
+    return ids
+
+
+def _online(client, device_id: str) -> bool:
+    return client.get(f"/v1/devices/{device_id}", headers=ADMIN).json()["online"]
+
+
+def test_a_gateways_round_of_heartbeats_puts_its_devices_online_and_names_the_unknown(client):
+    ids = _registered(client, 3)
+    stranger = camera_id()
+    resp = client.post("/v1/devices/heartbeats", headers=bearer("device_gateway"),
+                       json={"device_ids": [ids[0], stranger, ids[1], ids[0], ids[2]]})
+    assert resp.status_code == 200, resp.text
+    answer = resp.json()
+    assert (answer["recorded"], answer["unknown_count"], answer["unknown"]) == (3, 1, [stranger])
+    assert all(_online(client, i) for i in ids)
+    assert client.get(f"/v1/devices/{stranger}", headers=ADMIN).status_code == 404  # named, not registered
+
+
+def test_heartbeats_are_for_gateways_and_admin_only(client):
+    (device_id,) = _registered(client, 1)
+    body = {"device_ids": [device_id]}
+    assert client.post("/v1/devices/heartbeats", json=body).status_code == 401
+    for role in ("citizen", "grid_worker", "dept_dispatcher", "command_centre"):
+        assert client.post("/v1/devices/heartbeats", json=body, headers=bearer(role)).status_code == 403, role
+    assert not _online(client, device_id)
+    assert client.post("/v1/devices/heartbeats", json=body, headers=ADMIN).json()["recorded"] == 1
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"device_ids": []}, "device_ids"),
+    ({"device_ids": ["CAM-1"] * 5001}, "device_ids"),
+    ({"device_ids": "CAM-1"}, "device_ids"),
+    ({"device_ids": ["CAM-1", "bad id!"]}, "device_ids.1"),
+    ({"device_ids": ["CAM-1", "CAM\x002"]}, "device_ids.1"),
+    ({"device_ids": ["CAM-1", 7]}, "device_ids.1"),
+    ({"device_ids": ["CAM-1", "x" * 65]}, "device_ids.1"),
+    ({"device_ids": ["CAM-1"], "at": "2099-01-01T00:00:00Z"}, "at"),
+    ({}, "device_ids"),
+])
+def test_a_bad_round_of_heartbeats_names_the_field_and_records_nothing(client, body, field):
+    (device_id,) = _registered(client, 1)
+    if isinstance(body.get("device_ids"), list) and 0 < len(body["device_ids"]) < 10:  # with a real device
+        body = {**body, "device_ids": [device_id, *body["device_ids"][1:]]}
+    resp = client.post("/v1/devices/heartbeats", json=body, headers={**bearer("device_gateway"),
+                                                                     "Accept-Language": "zh-CN"})
+    assert resp.status_code == 422, resp.text
+    assert field in fields(resp)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in resp.json()["error"]["message"])
+    assert not _online(client, device_id)
+
+
+def test_a_spread_page_samples_every_place_and_pages_still_do_not_overlap(client):
+    # ids that begin with their place, as GB/T 28181 ids begin with their centre's code
+    mine = [f"SPREAD{town}-{serial:06d}" for town in (1, 2) for serial in range(1, 6)]
+    for device_id in mine:
+        body = {**camera(), "device_id": device_id, "kind": "sensor", "algorithms": []}
+        assert client.post("/v1/devices", json=body, headers=ADMIN).status_code == 201
+    staff = bearer("command_centre")
+    by_id = [f["id"] for f in client.get("/v1/devices", params={"limit": 5000}, headers=staff).json()["features"]]
+    assert [i for i in by_id if i in mine] == mine  # by id: every device of town 1 first
+    spread = [f["id"] for f in client.get("/v1/devices", params={"limit": 5000, "spread": "true"},
+                                          headers=staff).json()["features"]]
+    assert [i for i in spread if i in mine][:4] == ["SPREAD1-000001", "SPREAD2-000001", "SPREAD1-000002",
+                                                    "SPREAD2-000002"]  # by the serial end: both towns at once
+    pages = []
+    for offset in range(0, len(spread), 7):
+        page = client.get("/v1/devices", params={"limit": 7, "offset": offset, "spread": "true"}, headers=staff)
+        pages += [f["id"] for f in page.json()["features"]]
+    assert pages == spread and len(set(pages)) == len(pages)
+    assert client.get("/v1/devices", params={"spread": "sometimes"}, headers=staff).status_code == 422

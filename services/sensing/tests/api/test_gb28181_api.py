@@ -1,5 +1,6 @@
-"""POST /v1/gb28181/notify: a video platform's alarm Notify becomes an alarm, answered with the MANSCDP Response;
-malformed XML is a 400 naming the element, ingest's refusals a 422 naming it, and the app never answers 5xx."""
+"""POST /v1/gb28181/notify: a video platform's alarm Notify becomes an alarm and a camera's Keepalive its
+heartbeat, each answered with the MANSCDP Response; malformed XML is a 400 naming the element, ingest's refusals a
+422 naming it, and the app never answers 5xx."""
 
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def test_gb2312_notify_accepted(client, camera):
 
 
 @pytest.mark.parametrize(("mutate", "field"), [
-    (lambda x: x.replace(b"<CmdType>Alarm</CmdType>", b"<CmdType>Keepalive</CmdType>"), "CmdType"),
+    (lambda x: x.replace(b"<CmdType>Alarm</CmdType>", b"<CmdType>Catalog</CmdType>"), "CmdType"),
     (lambda x: x.replace(b"<SN>", b"<SNX>").replace(b"</SN>", b"</SNX>"), "SN"),
     (lambda x: x[: len(x) // 2], "xml"),
     (lambda x: x.replace(b"<AlarmPriority>3", b"<AlarmPriority>9"), "AlarmPriority"),
@@ -148,4 +149,84 @@ def test_only_gateways_and_admin_may_notify(client, camera, role):
 def test_malformed_notify_in_chinese(client, camera):
     resp = client.post("/v1/gb28181/notify", content=b"<Notify>", headers={**GATEWAY, **XML, "Accept-Language": "zh"})
     assert resp.status_code == 400
-    assert resp.json()["error"]["message"] == "GB/T 28181 报警通知格式错误"
+    assert resp.json()["error"]["message"] == "GB/T 28181 通知格式错误"
+
+
+def keepalive(device_id: str, sn: int, status: str = "OK") -> bytes:
+    """A camera's GB/T 28181 Keepalive Notify."""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\r\n<Notify>\r\n<CmdType>Keepalive</CmdType>\r\n<SN>{sn}</SN>\r\n'
+            f"<DeviceID>{device_id}</DeviceID>\r\n<Status>{status}</Status>\r\n</Notify>\r\n").encode()
+
+
+def fresh_camera(client) -> str:
+    """Another registered camera in grid A, never heard from."""
+    device_id = f"44190000001329{next(_serial):06d}"
+    resp = client.post("/v1/devices", headers=ADMIN, json={
+        "device_id": device_id, "kind": "camera", "name": "南城路口保活摄像机", "lon": IN_A[0], "lat": IN_A[1],
+        "algorithms": []})
+    assert resp.status_code == 201, resp.text
+    return device_id
+
+
+def device(client, device_id: str) -> dict:
+    """A device as the API reads it."""
+    resp = client.get(f"/v1/devices/{device_id}", headers=ADMIN)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_keepalive_ok_records_the_heartbeat_and_is_answered(client):
+    import xml.etree.ElementTree as ET
+
+    cam = fresh_camera(client)
+    assert device(client, cam)["online"] is False
+    resp = client.post("/v1/gb28181/notify", content=keepalive(cam, 77), headers={**GATEWAY, **XML})
+    assert resp.status_code == 200, resp.text
+    answer = ET.fromstring(resp.content)
+    assert [answer.findtext(t) for t in ("CmdType", "SN", "DeviceID", "Result")] == ["Keepalive", "77", cam, "OK"]
+    assert "X-Gridgov-Ignored" not in resp.headers
+    read = device(client, cam)
+    assert read["online"] is True and read["heartbeat_at"] is not None
+
+
+def test_keepalive_with_status_error_records_nothing(client):
+    cam = fresh_camera(client)
+    resp = client.post("/v1/gb28181/notify", content=keepalive(cam, 78, "ERROR"), headers={**GATEWAY, **XML})
+    assert resp.status_code == 200 and "<Result>OK</Result>" in resp.text
+    assert resp.headers["X-Gridgov-Ignored"] == "Status"
+    assert device(client, cam)["heartbeat_at"] is None
+
+
+def test_keepalive_of_an_unregistered_camera_is_422_naming_device_id_in_chinese(client):
+    stranger = "44190000001329999998"
+    resp = client.post("/v1/gb28181/notify", content=keepalive(stranger, 79),
+                       headers={**GATEWAY, **XML, "Accept-Language": "zh"})
+    assert resp.status_code == 422, resp.text
+    error = resp.json()["error"]
+    assert [d["field"] for d in error["details"]] == ["DeviceID"]
+    assert error["message"] == "未登记设备的保活通知" and error["details"][0]["reason"] == "该设备未登记"
+    assert client.get(f"/v1/devices/{stranger}", headers=ADMIN).status_code == 404
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    (keepalive("44190000001329000001", 80, "MAYBE"), "Status"),
+    (keepalive("44190000001329000001", 80).replace(b"<Status>OK</Status>\r\n", b""), "Status"),
+    (keepalive("4419", 80), "DeviceID"),
+    (keepalive("44190000001329000001", 80).replace(b"<SN>80</SN>", b"<SN>x</SN>"), "SN"),
+    (keepalive("44190000001329000001", 80).replace(b"Keepalive", b"Catalog"), "CmdType"),
+    (keepalive("44190000001329000001", 80).replace(b"80", b"80\x00"), "body"),
+])
+def test_malformed_keepalive_is_400_naming_the_element(client, body, field):
+    resp = client.post("/v1/gb28181/notify", content=body, headers={**GATEWAY, **XML})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["details"][0]["field"] == field
+
+
+@pytest.mark.parametrize("role", ["citizen", "grid_worker", "command_centre"])
+def test_only_gateways_and_admin_may_send_keepalives(client, role):
+    cam = fresh_camera(client)
+    assert client.post("/v1/gb28181/notify", content=keepalive(cam, 81),
+                       headers={**bearer(role), **XML}).status_code == 403
+    assert client.post("/v1/gb28181/notify", content=keepalive(cam, 82), headers=XML).status_code == 401
+    assert client.post("/v1/gb28181/notify", content=keepalive(cam, 83), headers={**ADMIN, **XML}).status_code == 200
+    assert device(client, cam)["online"] is True

@@ -210,3 +210,16 @@ def test_alarm_response_escapes_and_encodes_gb2312():
     assert b"&lt;1&gt;" in body and b"a&amp;b" in body
     with pytest.raises(ValueError):
         alarm_response("1", CAMERA, True, encoding="latin-1")
+
+
+def test_parse_notify_reads_a_keepalive_and_its_status():
+    from gridgov_sensing.adapters.gb28181 import Keepalive, parse_notify
+
+    body = (f"<Notify><cmdType>Keepalive</cmdType><SN>43</SN><DeviceID>{CAMERA}</DeviceID>"
+            "<Status>ok</Status></Notify>").encode()
+    assert parse_notify(body, NOW) == Keepalive(sn="43", device_id=CAMERA, ok=True)
+    assert parse_notify(body.replace(b"ok", b"ERROR"), NOW).ok is False
+    assert parse_notify(notify(), NOW)[0].device_id == CAMERA  # an alarm Notify reads as with parse_alarm_notify
+    with pytest.raises(GB28181Error) as err:
+        parse_notify(body.replace(b"Keepalive", b"MediaStatus"), NOW)
+    assert err.value.field == "CmdType"

@@ -1,4 +1,5 @@
-"""GB/T 28181 alarm notifications (报警通知), pure: a video platform's ``Notify`` XML in, ``AlarmIn`` out.
+"""GB/T 28181 alarm notifications (报警通知) and keepalives (保活), pure: a video platform's ``Notify`` XML in,
+``AlarmIn`` or ``Keepalive`` out.
 
 A GB/T 28181-2016 platform or camera reports an alarm as a MANSCDP ``Notify`` with ``CmdType`` ``Alarm``::
 
@@ -28,6 +29,14 @@ often send GBK characters). Tag names are matched without regard to case (``cmdT
 problem raises ``GB28181Error`` naming the element; an alarm that maps to no alarm type raises its subclass
 ``UnmappedAlarm`` so the caller may answer OK and count it rather than have the platform resend it for ever.
 The producer's id of an alarm is ``gb28181:<DeviceID>:<SN>:<AlarmTime>``: a resent Notify is the same alarm.
+
+A device registered with the platform sends a ``Keepalive`` Notify every minute or so (the standard's default
+interval is 60 s; three missed mean offline)::
+
+    <Notify><CmdType>Keepalive</CmdType><SN>43</SN><DeviceID>44190000001320000001</DeviceID><Status>OK</Status>
+    </Notify>
+
+``Status`` OK is a heartbeat; ERROR is the device saying it does not work properly, which is not one.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import escape
 
@@ -89,7 +99,7 @@ class GB28181Error(ValidationFailed):
         self.reason = reason
         self.sn = sn
         self.device_id = device_id
-        super().__init__("invalid GB/T 28181 alarm notification", [ErrorDetail(field, reason)])
+        super().__init__("invalid GB/T 28181 notification", [ErrorDetail(field, reason)])
 
 
 class UnmappedAlarm(GB28181Error):
@@ -220,19 +230,27 @@ def map_alarm_type(method: int, gb_type: int | None, algorithm: str | None) -> s
     return None
 
 
-def parse_alarm_notify(xml: bytes, now: datetime | None = None) -> list[AlarmIn]:
-    """The alarms of a GB/T 28181 alarm Notify; GB28181Error naming the element when it is not one.
+@dataclass(frozen=True)
+class Keepalive:
+    """A device's GB/T 28181 Keepalive (保活) Notify: alive now; ``ok`` False when its Status is ERROR (it says it
+    is not working properly)."""
 
-    With ``now``, an AlarmTime outside the ingest window (5 minutes ahead, 7 days back) is refused here, naming
-    ``AlarmTime``, rather than later as ``occurred_at``.
-    """
+    sn: str
+    device_id: str
+    ok: bool
+
+
+def _notify(xml: bytes) -> tuple[_Reader, str]:
+    """The reader of a Notify body and its CmdType; GB28181Error when the root is not a Notify."""
     root = parse_xml(xml)
     r = _Reader(root)
     if not isinstance(root.tag, str) or root.tag.lower() != "notify":
         raise r.fail("Notify", f"root element must be Notify, got {str(root.tag)[:40]}")
-    cmd = r.required("CmdType")
-    if cmd.lower() != "alarm":
-        raise r.fail("CmdType", f"must be Alarm, got {cmd[:40]!r}")
+    return r, r.required("CmdType")
+
+
+def _ids(r: _Reader) -> tuple[str, str]:
+    """The Notify's SN and DeviceID, checked and kept on the reader for the errors after them."""
     sn = r.required("SN")
     if not _SN.fullmatch(sn):
         raise r.fail("SN", "an integer of at most 10 digits")
@@ -241,6 +259,40 @@ def parse_alarm_notify(xml: bytes, now: datetime | None = None) -> list[AlarmIn]
     if not _DEVICE_ID.fullmatch(device_id):
         raise r.fail("DeviceID", "20 digits (GB/T 28181 code)")
     r.device_id = device_id
+    return sn, device_id
+
+
+def parse_notify(xml: bytes, now: datetime | None = None) -> list[AlarmIn] | Keepalive:
+    """A Notify as its alarms (``CmdType`` Alarm, see ``parse_alarm_notify``) or as a device's Keepalive;
+    GB28181Error naming the element otherwise."""
+    r, cmd = _notify(xml)
+    if cmd.lower() == "keepalive":
+        sn, device_id = _ids(r)
+        status = r.required("Status")
+        if status.upper() not in ("OK", "ERROR"):
+            raise r.fail("Status", f"OK or ERROR, got {status[:20]!r}")
+        return Keepalive(sn=sn, device_id=device_id, ok=status.upper() == "OK")
+    if cmd.lower() != "alarm":
+        raise r.fail("CmdType", f"must be Alarm or Keepalive, got {cmd[:40]!r}")
+    return _alarms(r, now)
+
+
+def parse_alarm_notify(xml: bytes, now: datetime | None = None) -> list[AlarmIn]:
+    """The alarms of a GB/T 28181 alarm Notify; GB28181Error naming the element when it is not one.
+
+    With ``now``, an AlarmTime outside the ingest window (5 minutes ahead, 7 days back) is refused here, naming
+    ``AlarmTime``, rather than later as ``occurred_at``.
+    """
+    r, cmd = _notify(xml)
+    if cmd.lower() != "alarm":
+        raise r.fail("CmdType", f"must be Alarm, got {cmd[:40]!r}")
+    return _alarms(r, now)
+
+
+def _alarms(r: _Reader, now: datetime | None) -> list[AlarmIn]:
+    """``parse_alarm_notify``'s reading of an alarm Notify's elements after its CmdType."""
+    root = r.root
+    sn, device_id = _ids(r)
     priority = r.integer("AlarmPriority", r.required("AlarmPriority"), range(1, 5))
     method = r.integer("AlarmMethod", r.required("AlarmMethod"), range(1, 8))
     time_text = r.required("AlarmTime")
@@ -290,10 +342,15 @@ def parse_alarm_notify(xml: bytes, now: datetime | None = None) -> list[AlarmIn]
 
 def alarm_response(sn: str | None, device_id: str | None, ok: bool, encoding: str = "UTF-8") -> bytes:
     """The MANSCDP ``Response`` a platform expects to an alarm Notify: ``Result`` OK or ERROR."""
+    return notify_response("Alarm", sn, device_id, ok, encoding)
+
+
+def notify_response(cmd: str, sn: str | None, device_id: str | None, ok: bool, encoding: str = "UTF-8") -> bytes:
+    """The MANSCDP ``Response`` to a Notify of ``cmd`` (Alarm, Keepalive): ``Result`` OK or ERROR."""
     codec = ENCODINGS.get(encoding.lower())
     if codec is None:
         raise ValueError(f"encoding {encoding} not supported")
-    text = (f'<?xml version="1.0" encoding="{encoding}"?>\r\n<Response>\r\n<CmdType>Alarm</CmdType>\r\n'
+    text = (f'<?xml version="1.0" encoding="{encoding}"?>\r\n<Response>\r\n<CmdType>{escape(cmd)}</CmdType>\r\n'
             f"<SN>{escape(sn or '0')}</SN>\r\n<DeviceID>{escape(device_id or '')}</DeviceID>\r\n"
             f"<Result>{'OK' if ok else 'ERROR'}</Result>\r\n</Response>\r\n")
     return text.encode(codec)

@@ -20,11 +20,13 @@ from gridgov_sensing.devices import service
 from gridgov_sensing.devices.models import Device
 from gridgov_sensing.devices.registry import GridPlace, RegistryClient
 from gridgov_sensing.devices.schemas import (
+    UNKNOWN_SHOWN,
     DeviceCollection,
     DeviceCreate,
     DeviceFeature,
     DeviceRead,
     DeviceUpdate,
+    HeartbeatBatchRead,
     HeartbeatRead,
     ImportResult,
     id_problem,
@@ -139,12 +141,12 @@ def get_device(db: Database, device_id: str, now: datetime, window_s: int) -> De
 
 def list_devices(db: Database, *, bbox: tuple[float, float, float, float] | None, kind: str | None,
                  online: bool | None, grid: str | None, limit: int, offset: int, now: datetime,
-                 window_s: int) -> DeviceCollection:
+                 window_s: int, spread: bool = False) -> DeviceCollection:
     """A page of devices as GeoJSON, with the total and whether the page cut the matches off."""
     with db.session() as session:
         rows, total = service.list_devices(session, bbox=bbox, kind=kind, online=online, grid=grid,
                                            online_since=now - timedelta(seconds=window_s), limit=limit,
-                                           offset=offset)
+                                           offset=offset, spread=spread)
     features = []
     for d in rows:
         props = read_of(d, now, window_s).model_dump(mode="json", exclude={"lon", "lat"})
@@ -160,6 +162,18 @@ def heartbeat(db: Database, device_id: str, now: datetime, window_s: int) -> Hea
             raise NotFound("device", device_id)
         session.commit()
     return HeartbeatRead(device_id=device_id, heartbeat_at=now, online=True)
+
+
+def heartbeats(db: Database, device_ids: Sequence[str], now: datetime) -> HeartbeatBatchRead:
+    """Record that these devices are alive now, in one transaction; the ids not registered are named in the answer
+    (a gateway's round is not refused for one device it still lists after the registry dropped it)."""
+    ids = list(dict.fromkeys(device_ids))
+    with db.session() as session:
+        found = service.touch_heartbeats(session, ids, now)
+        session.commit()
+    unknown = [i for i in ids if i not in found]
+    return HeartbeatBatchRead(heartbeat_at=now, recorded=len(found), unknown_count=len(unknown),
+                              unknown=unknown[:UNKNOWN_SHOWN])
 
 
 def import_devices(db: Database, registry: RegistryClient, rows: Sequence[tuple[str, DeviceCreate]],

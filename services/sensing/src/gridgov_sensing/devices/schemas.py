@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -17,6 +17,8 @@ CAMERA_ID = re.compile(r"[0-9]{20}")
 SENSOR_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 ALGORITHMS_MAX = 32
 LIST_MAX = 5000  # devices in one page of the map
+HEARTBEATS_MAX = 5000  # devices in one gateway's round of heartbeats
+UNKNOWN_SHOWN = 100  # unregistered ids named in a heartbeat round's answer
 
 
 class DeviceUpdate(BaseModel):
@@ -71,6 +73,26 @@ class HeartbeatRead(BaseModel):
     device_id: str
     heartbeat_at: datetime
     online: bool
+
+
+class HeartbeatBatch(BaseModel):
+    """One round of a gateway's heartbeats: the devices behind it that are alive now (a video platform's
+    keepalives, an IoT gateway's presence list)."""
+
+    model_config = {"extra": "forbid"}
+
+    device_ids: list[Annotated[str, Field(pattern=SENSOR_ID_PATTERN)]] = Field(
+        min_length=1, max_length=HEARTBEATS_MAX, description="the devices alive now (a repeated id counts once)")
+
+
+class HeartbeatBatchRead(BaseModel):
+    """What a round of heartbeats recorded: the registered devices are online; the others are named, not stored."""
+
+    heartbeat_at: datetime
+    recorded: int = Field(description="registered devices whose heartbeat was recorded (online now)")
+    unknown_count: int = Field(description="ids in the round that are not registered devices")
+    unknown: list[str] = Field(description=f"the first {UNKNOWN_SHOWN} of those ids, to register or to drop "
+                                           "from the gateway")
 
 
 class DeviceFeature(BaseModel):

@@ -75,13 +75,31 @@ def _filtered(query, *, bbox: tuple[float, float, float, float] | None, kind: st
 
 def list_devices(session: Session, *, bbox: tuple[float, float, float, float] | None, kind: str | None,
                  online: bool | None, grid: str | None, online_since: datetime, limit: int,
-                 offset: int) -> tuple[list[Device], int]:
-    """A page of the devices matching the filters (by id) and how many match in all."""
+                 offset: int, spread: bool = False) -> tuple[list[Device], int]:
+    """A page of the devices matching the filters (by id, or ``spread``: by the id's last six characters first)
+    and how many match in all."""
     filters = dict(bbox=bbox, kind=kind, online=online, grid=grid, online_since=online_since)
     total = session.exec(_filtered(select(func.count()).select_from(Device), **filters)).one()
-    rows = session.exec(_filtered(select(Device), **filters).order_by(Device.device_id).limit(limit)
-                        .offset(offset))
+    # Why spread: ids group by place (a GB/T 28181 id begins with its centre's code, so the first 5,000 by id
+    # are a few towns'); their serial at the end runs in every centre alike, so ordering by it first takes a
+    # page from all over the box. Still a total order, so pages do not overlap.
+    order = ((func.substr(Device.device_id, func.length(Device.device_id) - 5), Device.device_id) if spread
+             else (Device.device_id,))
+    rows = session.exec(_filtered(select(Device), **filters).order_by(*order).limit(limit).offset(offset))
     return list(rows), int(total)
+
+
+def touch_heartbeats(session: Session, device_ids: Sequence[str], at: datetime) -> set[str]:
+    """Record a heartbeat at ``at`` for every registered one of ``device_ids`` (never moving one back); the ids
+    registered. One UPDATE per 5,000 ids, touching only the rows whose heartbeat is older."""
+    found = existing_ids(session, device_ids)
+    for start in range(0, len(device_ids), 5000):
+        chunk = list(device_ids[start:start + 5000])
+        session.execute(sa.update(Device).where(col(Device.device_id).in_(chunk),
+                                                sa.or_(col(Device.heartbeat_at).is_(None),
+                                                       col(Device.heartbeat_at) < at))
+                        .values(heartbeat_at=at))
+    return found
 
 
 def touch_heartbeat(session: Session, device_id: str, at: datetime) -> bool:

@@ -18,6 +18,8 @@ from gridgov_sensing.devices.schemas import (
     DeviceCreate,
     DeviceRead,
     DeviceUpdate,
+    HeartbeatBatch,
+    HeartbeatBatchRead,
     HeartbeatRead,
     ImportResult,
 )
@@ -63,11 +65,15 @@ def list_devices(
     grid: Annotated[str | None, Query(pattern=r"^[0-9]{15}$", description="only devices in this grid")] = None,
     limit: Annotated[int, Query(ge=1, le=LIST_MAX)] = 1000,
     offset: Annotated[int, Query(ge=0, le=INT32_MAX)] = 0,
+    spread: Annotated[bool, Query(description="order by the ids' serial end first, so that a page that cannot "
+                                              "hold every device in the box samples all of it, not the first "
+                                              "towns by id")] = False,
 ) -> GeoJSONResponse:
-    """Devices as a GeoJSON FeatureCollection of points (by id), with ``total`` matching and ``truncated`` when
-    this page does not hold them all; for the map. Who: staff."""
+    """Devices as a GeoJSON FeatureCollection of points (by id, or spread over the box), with ``total`` matching
+    and ``truncated`` when this page does not hold them all; for the map. Who: staff."""
     page = handlers.list_devices(runtime.db, bbox=parse_bbox(bbox), kind=kind, online=online, grid=grid, limit=limit,
-                                 offset=offset, now=handlers.utcnow(), window_s=runtime.sensing.online_window_s)
+                                 offset=offset, now=handlers.utcnow(), window_s=runtime.sensing.online_window_s,
+                                 spread=spread)
     return GeoJSONResponse(page.model_dump(mode="json"))
 
 
@@ -99,3 +105,11 @@ def post_heartbeat(runtime: Runtime, device_id: DeviceId,
     """Record that a device is alive (online while its last heartbeat is within the online window). Who: a device
     gateway or admin."""
     return handlers.heartbeat(runtime.db, device_id, handlers.utcnow(), runtime.sensing.online_window_s)
+
+
+@router.post("/devices/heartbeats", response_model=HeartbeatBatchRead)
+def post_heartbeats(runtime: Runtime, body: HeartbeatBatch, _principal: DeviceGateway) -> HeartbeatBatchRead:
+    """Record that up to 5,000 devices are alive now, as a video platform or IoT gateway reports the devices behind
+    it each round (one request and one transaction, not one per device); ids not registered are named in the
+    answer and stored nowhere. Who: a device gateway or admin."""
+    return handlers.heartbeats(runtime.db, body.device_ids, handlers.utcnow())
