@@ -76,7 +76,7 @@ def _generate(data_dir: Path, jobs: int) -> tuple[dict[str, int], str]:
     return digest(data_dir)
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("jobs", [1, 2, 3])
 def test_history_generate_writes_the_pinned_rows(tmp_path, jobs):
     counts, sha = _generate(tmp_path / "var", jobs)
     assert counts == EXPECTED_ROWS

@@ -246,6 +246,25 @@ def test_iot_alarm_via_mqtt_becomes_one_ticket_and_its_resolved_reaches_it(stack
     assert len(tickets_for(stack, group["report_id"])) == 1
 
 
+def test_an_iot_gateways_round_of_heartbeats_over_mqtt_puts_its_sensors_online(stack):
+    require_infra("GRIDGOV_TEST_MQTT_URL", "Mosquitto (MQTT broker)")
+    first, second = register(stack, "sensor", ["manhole_displaced"]), register(stack, "sensor", ["gas_concentration"])
+    stranger = f"IOT-e2e-never-registered-{uuid.uuid4().hex[:6]}"
+
+    def device(device_id: str) -> httpx.Response:
+        return httpx.get(f"{sensing(stack)}/v1/devices/{device_id}", headers=admin(stack), timeout=30)
+
+    assert not device(first["device_id"]).json()["online"]
+    mqtt_publish(stack, {"device_ids": [first["device_id"], stranger, second["device_id"]]})
+    stack.wait_for("both sensors online", lambda: all(device(d["device_id"]).json()["online"]
+                                                      for d in (first, second)))
+    assert device(stranger).status_code == 404  # named in sensing's log, stored nowhere
+    bad = f"bad id! {uuid.uuid4().hex}".encode()
+    mqtt_publish(stack, b'{"device_ids": ["' + bad + b'"]}')
+    dead = dead_letter(stack, ALARMS_RAW, bad)
+    assert dead["consumer"] == "sensing.mqtt" and dead["error"].startswith("device_ids[0]: ")
+
+
 def test_snoozed_alarm_opens_nothing(stack):
     snoozed = register(stack, "camera", ["illegal_parking"])
     witness = register(stack, "camera", ["illegal_parking"])  # the same alarm, not snoozed: a case

@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--days", type=int, default=90, help="how many days back (default 90)")
     generate.add_argument("--per-day", type=int, default=2400, help="reports a day on average (default 2400)")
     generate.add_argument("--seed", type=int, default=15, help="the plan's seed (default 15)")
-    generate.add_argument("--jobs", type=int, default=0, help="worker processes (default: up to 4, by CPUs)")
+    generate.add_argument("--jobs", type=int, default=0, help="worker processes (default: the CPUs + 1, at most 4)")
     generate.set_defaults(func=cmd_history_generate)
 
     assist_cli.add_parser(sub)

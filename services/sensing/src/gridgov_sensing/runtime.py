@@ -18,6 +18,7 @@ from gridgov_sensing.adapters.mqtt import SOURCE as MQTT_SOURCE
 from gridgov_sensing.adapters.mqtt import MqttAdapter
 from gridgov_sensing.alarms.handlers import close_quiet_groups, prune_alarm_log
 from gridgov_sensing.alarms.service import accept_alarms
+from gridgov_sensing.devices.handlers import heartbeats as device_heartbeats
 from gridgov_sensing.devices.registry import RegistryClient
 from gridgov_sensing.settings import SensingSettings
 from gridgov_sensing.types.handlers import seed_alarm_types
@@ -76,7 +77,7 @@ class SensingRuntime(ServiceRuntime):
             settings = self.sensing
             assert settings.mqtt_url is not None
             self.mqtt = MqttAdapter(settings.mqtt_url, settings.mqtt_topic, settings.mqtt_client_id,
-                                    self.accept_mqtt, self.reject_mqtt)
+                                    self.accept_mqtt, self.reject_mqtt, heartbeat=self.heartbeat_mqtt)
             self.mqtt.start()
 
     @property
@@ -95,6 +96,13 @@ class SensingRuntime(ServiceRuntime):
     def retention_deleted(self) -> int:
         """The shared retention's deletions and the alarm log's."""
         return super().retention_deleted() + (self.alarm_retention.steps if self.alarm_retention else 0)
+
+    def heartbeat_mqtt(self, device_ids: list[str]) -> None:
+        """Record an MQTT round of heartbeats (the ids not registered are logged)."""
+        recorded = device_heartbeats(self.db, device_ids, datetime.now(UTC))
+        if recorded.unknown_count:
+            log.info("MQTT heartbeats: %d ids not registered, e.g. %s", recorded.unknown_count,
+                     ", ".join(recorded.unknown[:5]))
 
     def accept_mqtt(self, alarms: list[AlarmIn], source: str = MQTT_SOURCE) -> None:
         """Ingest an MQTT batch (all or nothing; raises what ingest refuses)."""

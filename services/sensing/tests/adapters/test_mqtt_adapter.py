@@ -279,3 +279,59 @@ def test_adapter_without_broker_starts_not_ready_and_stops_promptly():
     started = time.monotonic()
     a.stop()
     assert time.monotonic() - started < 5
+
+
+class Beats:
+    """Stands in for sensing's heartbeat store: records each round; can fail on purpose."""
+
+    def __init__(self, transient_failures: int = 0, refuse: bool = False):
+        self.rounds: list[list[str]] = []
+        self.attempts = 0
+        self.transient_failures = transient_failures
+        self.refuse = refuse
+
+    def __call__(self, device_ids):
+        self.attempts += 1
+        if self.attempts <= self.transient_failures:
+            raise OperationalError("UPDATE ...", {}, ConnectionRefusedError("database is restarting"))
+        if self.refuse:
+            raise ValidationFailed("round refused", [ErrorDetail("device_ids", "not today")])
+        self.rounds.append(list(device_ids))
+
+
+def test_a_round_of_heartbeats_is_recorded_between_alarms_and_retried_while_the_database_is_away(broker_url,
+                                                                                                   channel):
+    root, _ = channel
+    ingest, beats = Ingest(), Beats(transient_failures=2)
+    a = adapter(broker_url, channel, ingest, heartbeat=beats)
+    try:
+        publish(broker_url, f"{root}/gw-1", [alarm(41), b'{"device_ids": ["IOT-manhole-1", "IOT-gas-2"]}',
+                                             alarm(42), b'{"device_ids": ["IOT-manhole-1", "bad id!"]}'])
+        assert wait_until(lambda: ingest.accepted == ["a-41", "a-42"] and beats.rounds and ingest.rejected,
+                          TIMEOUT), (ingest.accepted, beats.rounds, ingest.rejected)
+        assert beats.rounds == [["IOT-manhole-1", "IOT-gas-2"]] and beats.attempts == 3
+        ((raw, why),) = ingest.rejected
+        assert b"bad id!" in raw and why.startswith("device_ids[1]: ")
+        assert (a.accepted, a.heartbeats, a.rejected) == (2, 1, 1)
+    finally:
+        a.stop()
+
+
+def test_a_round_refused_or_not_taken_goes_to_the_dlq_and_the_stream_goes_on(broker_url, channel):
+    root, _ = channel
+    ingest = Ingest()
+    a = adapter(broker_url, channel, ingest)  # no heartbeat store: this subscription takes alarms only
+    try:
+        publish(broker_url, f"{root}/gw-1", [b'{"device_ids": ["IOT-manhole-1"]}', alarm(51)])
+        assert wait_until(lambda: ingest.accepted == ["a-51"] and ingest.rejected, TIMEOUT)
+        assert ingest.rejected[0][1] == "device_ids: heartbeats are not taken on this subscription"
+    finally:
+        a.stop()
+    refusing = Ingest()
+    b = adapter(broker_url, channel, refusing, heartbeat=Beats(refuse=True))
+    try:
+        publish(broker_url, f"{root}/gw-1", [b'{"device_ids": ["IOT-manhole-1"]}', alarm(52)])
+        assert wait_until(lambda: refusing.accepted == ["a-52"] and refusing.rejected, TIMEOUT)
+        assert refusing.rejected[0][1] == "round refused: device_ids: not today"
+    finally:
+        b.stop()

@@ -56,3 +56,30 @@ def test_refusal_reason_names_the_fields():
     assert describe_refusal(exc) == ("alarms refused: alarms[0].device_id: unknown device; "
                                      "alarms[2].alarm_type: unknown alarm type")
     assert describe_refusal(KeyError("x")) == "KeyError: 'x'"
+
+
+def test_parse_message_tells_a_round_of_heartbeats_from_alarms():
+    from gridgov_sensing.adapters.mqtt import HeartbeatRound, parse_message
+
+    assert parse_message(b'{"device_ids": ["IOT-gas-3", "IOT-gas-4"]}') == HeartbeatRound(["IOT-gas-3", "IOT-gas-4"])
+    (alarm,) = parse_message(json.dumps(ALARM).encode())
+    assert alarm.device_id == "IOT-gas-3"
+    # an alarm whose label happens to say "device_ids" is still an alarm
+    (labelled,) = parse_message(json.dumps({**ALARM, "labels": {"note": "device_ids"}}).encode())
+    assert labelled.labels == {"note": "device_ids"}
+
+
+@pytest.mark.parametrize(("raw", "field"), [
+    (b'{"device_ids": []}', "device_ids"),
+    (b'{"device_ids": ["ok-1", "bad id!"]}', "device_ids[1]"),
+    (b'{"device_ids": ["ok-1", 7]}', "device_ids[1]"),
+    (b'{"device_ids": "ok-1"}', "device_ids"),
+    (b'{"device_ids": ["ok-1"], "alarms": []}', "alarms"),
+    (b'{"device_ids": [' + b",".join(b'"d-%d"' % i for i in range(5001)) + b"]}", "device_ids"),
+])
+def test_a_bad_round_of_heartbeats_names_the_field(raw, field):
+    from gridgov_sensing.adapters.mqtt import parse_message
+
+    with pytest.raises(PayloadError) as err:
+        parse_message(raw)
+    assert err.value.field == field

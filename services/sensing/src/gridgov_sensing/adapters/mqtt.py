@@ -6,9 +6,12 @@ back. A message is acknowledged (PUBACK, paho's manual ack) only once its effect
 (``accept``), or the message recorded as rejected with the reason (``reject``: the DLQ) — so a crash in between
 gets it redelivered: at least once, as on the bus (an alarm with an ``alarm_id`` is then idempotent).
 
-A payload is one ``AlarmIn`` as JSON, or ``{"alarms": [AlarmIn, …]}``. Messages are handled by one worker thread,
-in arrival order, in batches of what has arrived (one ``accept`` per batch; a batch that is refused is retried
-one message at a time, so only the culprit is rejected) — as the bus's consumer loop does. A failure of the
+A payload is one ``AlarmIn`` as JSON, or ``{"alarms": [AlarmIn, …]}``; or a gateway's round of heartbeats,
+``{"device_ids": [id, …]}`` (≤ 5,000, as ``POST /v1/devices/heartbeats``), recorded by ``heartbeat`` before
+it is acknowledged (ids not registered are logged, not refused: the round is not the gateway's mistake).
+Messages are handled by one worker thread, in arrival order, in batches of what has arrived (one ``accept`` per
+batch; a batch that is refused is retried one message at a time, so only the culprit is rejected) — as the bus's
+consumer loop does. A failure of the
 infrastructure (database unreachable) is retried without end and acknowledges nothing; any other failure rejects
 the message with the reason, and the stream goes on. paho's network thread reconnects with a growing delay
 (``RECONNECT_DELAY_S``) while the broker is away; the first connection is tried the same way, so sensing starts
@@ -37,6 +40,7 @@ from pydantic import ValidationError
 from gridgov_common.bus.runner import is_transient
 from gridgov_common.errors import DomainError
 from gridgov_sensing.alarms.schemas import BATCH_MAX, AlarmBatch, AlarmIn
+from gridgov_sensing.devices.schemas import HeartbeatBatch
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,14 @@ KEEPALIVE_S = 30
 
 Accept = Callable[[list[AlarmIn], str], None]  # (alarms, source "mqtt"): stores them, all or nothing, or raises
 Reject = Callable[[bytes, str], None]  # (the raw payload, why): records it in the DLQ
+Heartbeat = Callable[[list[str]], None]  # (device ids): records that they are alive now, or raises
+
+
+@dataclass(frozen=True)
+class HeartbeatRound:
+    """A gateway's round of heartbeats: the devices behind it alive now."""
+
+    device_ids: list[str]
 
 
 class PayloadError(ValueError):
@@ -86,6 +98,26 @@ def parse_payload(raw: bytes) -> list[AlarmIn]:
         if "alarms" in data:
             return AlarmBatch.model_validate(data).alarms
         return [AlarmIn.model_validate(data)]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise PayloadError(field_path(first["loc"]), first["msg"]) from None
+
+
+def parse_message(raw: bytes) -> list[AlarmIn] | HeartbeatRound:
+    """One MQTT message as its alarms (``parse_payload``) or, with ``device_ids``, a gateway's round of
+    heartbeats; ``PayloadError`` naming the field."""
+    if len(raw) > PAYLOAD_MAX:
+        raise PayloadError("payload", f"larger than {PAYLOAD_MAX} bytes")
+    if b'"device_ids"' not in raw:  # no round of heartbeats can lack its key: alarms, parsed once
+        return parse_payload(raw)
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PayloadError("payload", f"not JSON: {exc}") from None
+    if not isinstance(data, dict) or "device_ids" not in data:
+        return parse_payload(raw)
+    try:
+        return HeartbeatRound(HeartbeatBatch.model_validate(data).device_ids)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise PayloadError(field_path(first["loc"]), first["msg"]) from None
@@ -139,12 +171,13 @@ class MqttAdapter:
     """Subscribes to the sensors' alarm topic on an MQTT broker and hands each message to ingest (see module doc)."""
 
     def __init__(self, url: str, topic: str, client_id: str, accept: Accept, reject: Reject, *,
-                 reconnect_delay_s: tuple[int, int] = RECONNECT_DELAY_S):
+                 heartbeat: Heartbeat | None = None, reconnect_delay_s: tuple[int, int] = RECONNECT_DELAY_S):
         self.address = BrokerAddress.parse(url)
         self.topic = topic
         self.client_id = client_id
         self._accept = accept
         self._reject = reject
+        self._heartbeat = heartbeat
         self._reconnect_delay_s = reconnect_delay_s
         self._queue: queue.Queue[_Message] = queue.Queue()
         self._stopping = threading.Event()
@@ -156,6 +189,7 @@ class MqttAdapter:
         self._client: paho.Client | None = None
         self._worker: threading.Thread | None = None
         self.accepted = 0  # messages whose alarms were accepted
+        self.heartbeats = 0  # rounds of heartbeats recorded
         self.rejected = 0  # messages recorded as rejected
         self.connects = 0  # successful connections (the first, then every reconnect)
 
@@ -268,16 +302,38 @@ class MqttAdapter:
                 log.exception("MQTT: a batch of %d messages failed; they stay unacknowledged", len(batch))
 
     def _handle(self, batch: list[_Message]) -> None:
-        """Parse each message; reject what is not an alarm; accept the rest together (split if refused)."""
+        """Parse each message; reject what is neither alarms nor heartbeats; record the rounds of heartbeats; accept
+        the alarms together (split if refused)."""
         current = [m for m in batch if m.generation == self._generation]  # the others come again from the broker
         parsed: list[tuple[_Message, list[AlarmIn]]] = []
         for message in current:
             try:
-                parsed.append((message, parse_payload(message.payload)))
+                found = parse_message(message.payload)
             except PayloadError as exc:
                 self._refuse(message, str(exc))
+                continue
+            if isinstance(found, HeartbeatRound):
+                self._record(message, found)
+            else:
+                parsed.append((message, found))
         if parsed:
             self._accept_all(parsed)
+
+    def _record(self, message: _Message, heartbeats: HeartbeatRound) -> None:
+        """Record a round of heartbeats, then acknowledge it (refused when this adapter takes none)."""
+        record = self._heartbeat
+        if record is None:
+            self._refuse(message, "device_ids: heartbeats are not taken on this subscription")
+            return
+        try:
+            self._retrying(lambda: record(heartbeats.device_ids))
+        except _Stopping:
+            raise
+        except Exception as exc:  # noqa: BLE001 - not transient: the round is refused, the stream goes on
+            self._refuse(message, describe_refusal(exc))
+            return
+        self._ack(message)
+        self.heartbeats += 1
 
     def _accept_all(self, parsed: list[tuple[_Message, list[AlarmIn]]]) -> None:
         """One ``accept`` for the lot; refused, each message on its own, so only the culprit is rejected."""
