@@ -80,13 +80,13 @@ def test_the_alarms_come_mostly_from_a_few_noisy_cameras_and_only_from_online_de
     assert presence.AlarmFeed([], random.Random(1)).draw(NOW) is None
 
 
-def test_the_first_start_sends_the_last_hours_alarms_oldest_first():
+def test_the_first_start_sends_the_last_two_hours_alarms_oldest_first():
     feed = presence.AlarmFeed(city(villages=4, per_village=50), random.Random(3))
-    alarms = presence.last_hour(feed, NOW, 2)
+    alarms = presence.backfill_alarms(feed, NOW, 1)
     moments = [datetime.fromisoformat(a["occurred_at"]) for a in alarms]
     assert len(alarms) == 120 and moments == sorted(moments)
-    assert NOW - presence.timedelta(hours=1) <= moments[0] and moments[-1] <= NOW
-    assert len(presence.last_hour(feed, NOW, 600)) == presence.BACKFILL_MAX
+    assert NOW - presence.timedelta(hours=2) <= moments[0] and moments[-1] <= NOW
+    assert len(presence.backfill_alarms(feed, NOW, 600)) == presence.BACKFILL_MAX
 
 
 def test_heartbeats_go_in_requests_of_at_most_round_devices_and_survive_a_silent_sensing(monkeypatch):
@@ -167,5 +167,5 @@ def test_the_played_devices_are_online_the_others_offline_and_their_alarms_group
 
         items = sensing_stack.wait_for("the demo alarms grouped", groups)
         assert not {g["device_id"] for g in items} & (down | {extra})
-        assert sensing_stack.wait_for("the last hour sent", lambda: (data / presence.ALARMS_PLAYED).exists())
+        assert sensing_stack.wait_for("the backfill sent", lambda: (data / presence.ALARMS_PLAYED).exists())
         assert json.loads((data / presence.ALARMS_PLAYED).read_text())["alarms"] == presence.BACKFILL_MAX

@@ -341,7 +341,7 @@ def run_up(data_dir: Path, ready_timeout: float = 90.0, mode: str = "fork") -> i
 def _presence(data_dir: Path, sensing_url: str) -> None:
     """The demo devices' heartbeats and alarms, played in this process's thread (``presence``:
     ``GRIDGOV_DEMO_PRESENCE_S`` seconds between rounds, 60 by default, 0 for none; ``GRIDGOV_DEMO_ALARMS_PER_MIN``,
-    2 by default). Started after the demo data, when no fork is left to make."""
+    1 by default). Started after the demo data, when no fork is left to make."""
     from gridgov_cli.presence import DEFAULT_ALARMS_PER_MIN, DEFAULT_INTERVAL_S, DEMO_LIST, start_presence
     from gridgov_common.auth import load_secret
     from gridgov_common.settings import CommonSettings
