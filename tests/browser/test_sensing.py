@@ -125,6 +125,62 @@ def console(driver, stack) -> ConsolePage:
     return ConsolePage(driver, stack.url("console"))
 
 
+def _presence_rows(page: ConsolePage) -> list[tuple[str, str]]:
+    """The 设备在线率 table's rows: (area code, the row's text)."""
+    return page.driver.execute_script("""
+      return [...document.querySelectorAll('[data-test=presence-table] .el-table__row')].map((tr) =>
+        [tr.querySelector('.presence-name')?.dataset.code || '', tr.innerText.replace(/\\s+/g, ' ')]);""")
+
+
+def _summary(page: ConsolePage) -> str:
+    """The drawer's summary line as the page holds it (its textContent: WebDriver's ``.text`` leaves out what the
+    drawer's slide-in still has off screen)."""
+    return re.sub(r"\s+", " ", page.test_id("presence-sum").get_attribute("textContent")).strip()
+
+
+def test_command_centre_reads_the_online_rate_by_town_then_village(console, city, api, shot):
+    s = Sensing(api)
+    centre = api.stack.auth(sub="cc-presence", role="command_centre")
+    console.sign_in("command_centre", "cc-presence", size=DESK)
+    console.open("/sensing", "sensing")
+    console.test_id("presence-open").click()
+    wait_until("the drawer slid in", lambda: console.driver.execute_script(
+        "const d = document.querySelector('[data-test=presence-drawer]');"
+        "return d && Math.abs(d.getBoundingClientRect().right - window.innerWidth) < 1"
+        " && getComputedStyle(d).transform === 'none';"), 10)
+    rows = wait_until("the towns listed", lambda: _presence_rows(console), 20)
+    want = s.get("/v1/stats/device-presence", headers=centre)
+    assert want["offline"] > 0 and want["online"] > 0  # the test city has silent devices and beating ones
+    summary = _summary(console)
+    assert (f"全市设备 {want['total']:,} 台 · 在线 {want['online']:,} · 离线 {want['offline']:,} · 在线率"
+            in summary), summary
+    assert [code for code, _ in rows] == [a["code"] for a in want["areas"]]  # the lowest rate first
+    shot("sensing-presence-1366x768")
+
+    # the camera's town: its villages, the camera's own village among them with the service's counts
+    place = s.get(f"/v1/devices/{CAMERA}")
+    town, village = place["town_code"], place["village_code"]
+    console.one(f'[data-test=presence-table] .presence-name[data-code="{town}"]').click()
+    wait_until("the town's villages", lambda: console.css("[data-test=presence-city]"), 10)
+    in_town = s.get("/v1/stats/device-presence", headers=centre, by="village", town=town)
+    rows = wait_until("the villages listed", lambda: (r := _presence_rows(console)) and r[0][0] in
+                      {a["code"] for a in in_town["areas"]} and r, 10)
+    assert [code for code, _ in rows] == [a["code"] for a in in_town["areas"]]
+    mine = next(a for a in in_town["areas"] if a["code"] == village)
+    text = dict(rows)[village]
+    assert f"{mine['total']} {mine['online']} {mine['offline']}" in text, text
+    assert console.test_id("presence-crumbs").get_attribute("textContent").strip().startswith("全市 /")
+
+    # cameras only, then back to the city
+    console.css("[data-test=presence-kind] .el-radio-button")[1].click()
+    cameras = s.get("/v1/stats/device-presence", headers=centre, by="village", town=town, kind="camera")
+    wait_until("the town's cameras counted", lambda: f"设备 {cameras['total']:,} 台 · 在线 {cameras['online']:,}"
+               in _summary(console), 10)
+    console.test_id("presence-city").click()
+    city_cameras = s.get("/v1/stats/device-presence", headers=centre, kind="camera")
+    wait_until("the city's cameras", lambda: _summary(console).startswith(f"全市设备 {city_cameras['total']:,} 台"), 10)
+
+
 def _group_rows(page: ConsolePage) -> dict[str, dict]:
     return page.driver.execute_script("""
       const out = {};

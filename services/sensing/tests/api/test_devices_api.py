@@ -347,3 +347,51 @@ def test_a_spread_page_samples_every_place_and_pages_still_do_not_overlap(client
         pages += [f["id"] for f in page.json()["features"]]
     assert pages == spread and len(set(pages)) == len(pages)
     assert client.get("/v1/devices", params={"spread": "sometimes"}, headers=staff).status_code == 422
+
+
+def test_device_presence_counts_online_per_area_the_worst_first(tmp_path):
+    from services.sensing.tests.support import FakeRegistry, sensing_client
+
+    with sensing_client(tmp_path, FakeRegistry()) as app:
+        in_a = [f"PRESENCE-A-{i}" for i in range(4)]
+        in_b = ["PRESENCE-B-0", "PRESENCE-B-1"]
+        for device_id in in_a + in_b:
+            at = IN_A if device_id in in_a else IN_B
+            body = {**camera(at=at), "device_id": device_id, "kind": "sensor", "algorithms": []}
+            assert app.post("/v1/devices", json=body, headers=ADMIN).status_code == 201
+        assert app.post("/v1/devices/heartbeats", json={"device_ids": in_a[:3]},
+                        headers=bearer("device_gateway")).json()["recorded"] == 3
+        centre = bearer("command_centre")
+        by_grid = app.get("/v1/stats/device-presence", params={"by": "grid"}, headers=centre)
+        assert by_grid.status_code == 200, by_grid.text
+        body = by_grid.json()
+        assert (body["total"], body["online"], body["offline"], body["rate"]) == (6, 3, 3, 0.5)
+        assert [(a["code"], a["total"], a["online"], a["offline"], a["rate"]) for a in body["areas"]] == [
+            (GRID_B, 2, 0, 2, 0.0), (GRID_A, 4, 3, 1, 0.75)]  # the dark grid first
+        by_town = app.get("/v1/stats/device-presence", headers=centre).json()
+        assert by_town["by"] == "town" and [(a["code"], a["total"]) for a in by_town["areas"]] == [(TOWN, 6)]
+        inside = app.get("/v1/stats/device-presence", params={"by": "grid", "village": VILLAGE, "town": TOWN},
+                         headers=centre).json()
+        assert inside["total"] == 6
+        elsewhere = app.get("/v1/stats/device-presence", params={"village": "441900002001"}, headers=centre).json()
+        assert (elsewhere["total"], elsewhere["rate"], elsewhere["areas"]) == (0, None, [])
+        assert app.get("/v1/stats/device-presence", params={"kind": "camera"}, headers=centre).json()["total"] == 0
+        assert app.get("/v1/stats/device-presence", headers=ADMIN).status_code == 200
+        assert app.get("/v1/stats/device-presence").status_code == 401
+        for role in ("grid_worker", "dept_dispatcher", "device_gateway", "citizen"):
+            assert app.get("/v1/stats/device-presence", headers=bearer(role)).status_code == 403, role
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"by": "county"}, "by"),
+    ({"town": "4419000011"}, "town"),
+    ({"village": "abc"}, "village"),
+    ({"town": "441900001\x00"}, "town"),
+    ({"kind": "drone"}, "kind"),
+])
+def test_device_presence_bad_parameters_are_named_in_chinese(client, params, field):
+    resp = client.get("/v1/stats/device-presence", params=params,
+                      headers={**bearer("command_centre"), "Accept-Language": "zh-CN"})
+    assert resp.status_code == 422, resp.text
+    assert field in fields(resp)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in resp.json()["error"]["message"])

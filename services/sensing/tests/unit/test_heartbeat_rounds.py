@@ -11,7 +11,17 @@ from sqlalchemy import event, select
 
 from gridgov_sensing.devices import handlers, service
 from gridgov_sensing.devices.models import Device
-from services.sensing.tests.alarm_support import CAMERA, CAMERA_2, GRID, NOW, SENSOR, TOWN, VILLAGE, make_db
+from services.sensing.tests.alarm_support import (
+    CAMERA,
+    CAMERA_2,
+    GRID,
+    GRID_2,
+    NOW,
+    SENSOR,
+    TOWN,
+    VILLAGE,
+    make_db,
+)
 
 MANY = 5000
 
@@ -69,6 +79,12 @@ def check(url: str) -> None:
         assert total == MANY + 3
         every = [*beats]
         assert [d.device_id for d in page] == sorted(every, key=lambda i: (i[-6:], i))[:6]
+
+        # the online rate per grid, the worst first, in one grouped query on both databases (online: a heartbeat
+        # within 30 s of ``later`` — the round of 5,000 and none of the three older ones)
+        presence = handlers.device_presence(db, "grid", later, 30)
+        assert (presence.total, presence.online, presence.rate) == (MANY + 3, MANY, round(MANY / (MANY + 3), 4))
+        assert [(a.code, a.total, a.online) for a in presence.areas] == [(GRID_2, 1, 0), (GRID, MANY + 2, MANY)]
     finally:
         db.metadata.drop_all(db.engine)
         db.engine.dispose()

@@ -29,6 +29,8 @@ from gridgov_sensing.devices.schemas import (
     HeartbeatBatchRead,
     HeartbeatRead,
     ImportResult,
+    PresenceArea,
+    PresenceStats,
     id_problem,
 )
 from gridgov_sensing.types.models import AlarmType
@@ -162,6 +164,19 @@ def heartbeat(db: Database, device_id: str, now: datetime, window_s: int) -> Hea
             raise NotFound("device", device_id)
         session.commit()
     return HeartbeatRead(device_id=device_id, heartbeat_at=now, online=True)
+
+
+def device_presence(db: Database, by: str, now: datetime, window_s: int, *, town: str | None = None,
+                    village: str | None = None, kind: str | None = None) -> PresenceStats:
+    """The devices' online rate overall and per ``by`` area (the lowest rate first, then by code)."""
+    with db.session() as session:
+        counts = service.presence_counts(session, by, now - timedelta(seconds=window_s), town=town, village=village,
+                                         kind=kind)
+    areas = sorted((PresenceArea(code=code, total=n, online=up, offline=n - up, rate=round(up / n, 4))
+                    for code, n, up in counts if n), key=lambda a: (a.rate, a.code))
+    total, online = sum(a.total for a in areas), sum(a.online for a in areas)
+    return PresenceStats(by=by, at=now, online_window_s=window_s, total=total, online=online, offline=total - online,
+                         rate=round(online / total, 4) if total else None, areas=areas)
 
 
 def heartbeats(db: Database, device_ids: Sequence[str], now: datetime) -> HeartbeatBatchRead:

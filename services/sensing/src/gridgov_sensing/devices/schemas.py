@@ -95,6 +95,33 @@ class HeartbeatBatchRead(BaseModel):
                                            "from the gateway")
 
 
+PresenceLevel = Literal["town", "village", "grid"]
+
+
+class PresenceArea(BaseModel):
+    """One area's devices and how many of them are online."""
+
+    code: str
+    total: int
+    online: int
+    offline: int
+    rate: float = Field(description="online ÷ total, 0..1 (4 decimals)")
+
+
+class PresenceStats(BaseModel):
+    """The devices' online rate (在线率) for the city (or the town or village asked for) and per area in it,
+    the worst first."""
+
+    by: PresenceLevel
+    at: datetime
+    online_window_s: int = Field(description="a device is online while its last heartbeat is at most this old")
+    total: int
+    online: int
+    offline: int
+    rate: float | None = Field(description="online ÷ total (None without devices)")
+    areas: list[PresenceArea]
+
+
 class DeviceFeature(BaseModel):
     """A device as a GeoJSON Point feature (properties: the device without its position)."""
 

@@ -89,6 +89,22 @@ def list_devices(session: Session, *, bbox: tuple[float, float, float, float] | 
     return list(rows), int(total)
 
 
+def presence_counts(session: Session, by: str, online_since: datetime, *, town: str | None = None,
+                    village: str | None = None, kind: str | None = None) -> list[tuple[str, int, int]]:
+    """``(area code, devices, online)`` per town, village or grid (``by``) among the devices matching the filters:
+    one grouped query, online meaning a heartbeat at or after ``online_since``."""
+    area = {"town": Device.town_code, "village": Device.village_code, "grid": Device.grid_code}[by]
+    online = func.sum(sa.case((col(Device.heartbeat_at) >= online_since, 1), else_=0))
+    query = select(area, func.count(), online).group_by(area)
+    if town is not None:
+        query = query.where(Device.town_code == town)
+    if village is not None:
+        query = query.where(Device.village_code == village)
+    if kind is not None:
+        query = query.where(Device.kind == kind)
+    return [(code, int(n), int(up or 0)) for code, n, up in session.execute(query)]
+
+
 def touch_heartbeats(session: Session, device_ids: Sequence[str], at: datetime) -> set[str]:
     """Record a heartbeat at ``at`` for every registered one of ``device_ids`` (never moving one back); the ids
     registered. One UPDATE per 5,000 ids, touching only the rows whose heartbeat is older."""

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from gridgov_common.deps import Admin, Staff
+from gridgov_common.deps import Admin, CityWide, Staff
 from gridgov_common.errors import PayloadTooLarge, UnsupportedMediaType
 from gridgov_common.schemas import INT32_MAX
 from gridgov_common.web import GeoJSONResponse, parse_bbox
@@ -22,6 +22,8 @@ from gridgov_sensing.devices.schemas import (
     HeartbeatBatchRead,
     HeartbeatRead,
     ImportResult,
+    PresenceLevel,
+    PresenceStats,
 )
 
 router = APIRouter(prefix="/v1", tags=["devices"])
@@ -113,3 +115,19 @@ def post_heartbeats(runtime: Runtime, body: HeartbeatBatch, _principal: DeviceGa
     it each round (one request and one transaction, not one per device); ids not registered are named in the
     answer and stored nowhere. Who: a device gateway or admin."""
     return handlers.heartbeats(runtime.db, body.device_ids, handlers.utcnow())
+
+
+@router.get("/stats/device-presence", response_model=PresenceStats)
+def device_presence(
+    runtime: Runtime,
+    _principal: CityWide,
+    by: PresenceLevel = "town",
+    town: Annotated[str | None, Query(pattern=r"^[0-9]{9}$", description="only this town's devices")] = None,
+    village: Annotated[str | None, Query(pattern=r"^[0-9]{12}$", description="only this village's devices")] = None,
+    kind: Literal["camera", "sensor"] | None = None,
+) -> PresenceStats:
+    """The devices' online rate (在线率) — online meaning a heartbeat within the online window — for the city, or
+    the town or village asked for, and per town, village or grid in it, the lowest rate first: where the video
+    network is down. Who: command_centre, admin."""
+    return handlers.device_presence(runtime.db, by, handlers.utcnow(), runtime.sensing.online_window_s, town=town,
+                                    village=village, kind=kind)
