@@ -171,6 +171,16 @@ def test_command_centre_reads_the_online_rate_by_town_then_village(console, city
     assert f"{mine['total']} {mine['online']} {mine['offline']}" in text, text
     assert console.test_id("presence-crumbs").get_attribute("textContent").strip().startswith("全市 /")
 
+    # the village picked: its silent devices, each with when it was last heard from
+    console.one(f'[data-test=presence-table] .presence-name[data-code="{village}"]').click()
+    silent = s.get("/v1/devices", headers=centre, village=village, online="false", limit=200)
+    listed = wait_until("the village's silent devices", lambda: console.driver.execute_script("""
+      const box = document.querySelector('[data-test=presence-offline]');
+      return box && [...box.querySelectorAll('.el-table__row .presence-id')].map((e) => e.textContent.trim());"""), 10)
+    assert sorted(listed) == sorted(f["id"] for f in silent["features"]) and silent["total"] == mine["offline"]
+    head = re.sub(r"\s+", " ", console.test_id("presence-offline").get_attribute("textContent"))
+    assert f"离线设备 {mine['offline']} 台" in head and "从未上线" in head  # the test city's silent never beat
+
     # cameras only, then back to the city
     console.css("[data-test=presence-kind] .el-radio-button")[1].click()
     cameras = s.get("/v1/stats/device-presence", headers=centre, by="village", town=town, kind="camera")

@@ -37,8 +37,10 @@ from typing import Any
 
 import httpx
 
+from gridgov_sensing.devices.schemas import HEARTBEATS_MAX
+
 DEMO_LIST = "sensing-demo-devices.tsv"  # in the data directory: id, kind, village code, algorithms (a,b); tabs
-ROUND = 5000  # devices per request: POST /v1/devices/heartbeats takes at most this many
+ROUND = HEARTBEATS_MAX  # devices per request: POST /v1/devices/heartbeats takes at most this many
 SCATTERED_DOWN = 0.015
 DEFAULT_INTERVAL_S = 60.0
 # Nobody works the demo's cases, so each one stays open in a department's queue: a first start's 120 alarms opened

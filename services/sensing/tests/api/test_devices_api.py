@@ -395,3 +395,16 @@ def test_device_presence_bad_parameters_are_named_in_chinese(client, params, fie
     assert resp.status_code == 422, resp.text
     assert field in fields(resp)
     assert any("\u4e00" <= ch <= "\u9fff" for ch in resp.json()["error"]["message"])
+
+
+def test_the_device_list_filters_by_village_and_town(client):
+    staff = bearer("command_centre")
+    every = client.get("/v1/devices", params={"limit": 1}, headers=staff).json()["total"]
+    assert every > 0
+    assert client.get("/v1/devices", params={"village": VILLAGE, "town": TOWN, "limit": 1},
+                      headers=staff).json()["total"] == every  # the fake registry's one village
+    assert client.get("/v1/devices", params={"village": "441900002001"}, headers=staff).json()["total"] == 0
+    assert client.get("/v1/devices", params={"town": "441900002"}, headers=staff).json()["total"] == 0
+    for params, field in (({"village": "abc"}, "village"), ({"town": "4419000010"}, "town")):
+        resp = client.get("/v1/devices", params=params, headers=staff)
+        assert resp.status_code == 422 and field in fields(resp)

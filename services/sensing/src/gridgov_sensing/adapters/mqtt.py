@@ -11,11 +11,10 @@ A payload is one ``AlarmIn`` as JSON, or ``{"alarms": [AlarmIn, …]}``; or a ga
 it is acknowledged (ids not registered are logged, not refused: the round is not the gateway's mistake).
 Messages are handled by one worker thread, in arrival order, in batches of what has arrived (one ``accept`` per
 batch; a batch that is refused is retried one message at a time, so only the culprit is rejected) — as the bus's
-consumer loop does. A failure of the
-infrastructure (database unreachable) is retried without end and acknowledges nothing; any other failure rejects
-the message with the reason, and the stream goes on. paho's network thread reconnects with a growing delay
-(``RECONNECT_DELAY_S``) while the broker is away; the first connection is tried the same way, so sensing starts
-without its broker.
+consumer loop does. A failure of the infrastructure (database unreachable) is retried without end and
+acknowledges nothing; any other failure rejects the message with the reason, and the stream goes on. paho's
+network thread reconnects with a growing delay (``RECONNECT_DELAY_S``) while the broker is away; the first
+connection is tried the same way, so sensing starts without its broker.
 """
 
 from __future__ import annotations

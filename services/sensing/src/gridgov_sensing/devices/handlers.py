@@ -143,12 +143,13 @@ def get_device(db: Database, device_id: str, now: datetime, window_s: int) -> De
 
 def list_devices(db: Database, *, bbox: tuple[float, float, float, float] | None, kind: str | None,
                  online: bool | None, grid: str | None, limit: int, offset: int, now: datetime,
-                 window_s: int, spread: bool = False) -> DeviceCollection:
+                 window_s: int, spread: bool = False, village: str | None = None,
+                 town: str | None = None) -> DeviceCollection:
     """A page of devices as GeoJSON, with the total and whether the page cut the matches off."""
     with db.session() as session:
         rows, total = service.list_devices(session, bbox=bbox, kind=kind, online=online, grid=grid,
                                            online_since=now - timedelta(seconds=window_s), limit=limit,
-                                           offset=offset, spread=spread)
+                                           offset=offset, spread=spread, village=village, town=town)
     features = []
     for d in rows:
         props = read_of(d, now, window_s).model_dump(mode="json", exclude={"lon", "lat"})

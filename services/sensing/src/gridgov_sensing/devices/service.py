@@ -58,7 +58,7 @@ def get_many(session: Session, device_ids: Sequence[str]) -> dict[str, Device]:
 
 
 def _filtered(query, *, bbox: tuple[float, float, float, float] | None, kind: str | None, online: bool | None,
-              grid: str | None, online_since: datetime):
+              grid: str | None, online_since: datetime, village: str | None = None, town: str | None = None):
     if bbox is not None:
         west, south, east, north = bbox
         query = query.where(col(Device.lon).between(west, east), col(Device.lat).between(south, north))
@@ -66,6 +66,10 @@ def _filtered(query, *, bbox: tuple[float, float, float, float] | None, kind: st
         query = query.where(Device.kind == kind)
     if grid is not None:
         query = query.where(Device.grid_code == grid)
+    if village is not None:
+        query = query.where(Device.village_code == village)
+    if town is not None:
+        query = query.where(Device.town_code == town)
     if online is True:
         query = query.where(col(Device.heartbeat_at) >= online_since)
     elif online is False:
@@ -75,10 +79,12 @@ def _filtered(query, *, bbox: tuple[float, float, float, float] | None, kind: st
 
 def list_devices(session: Session, *, bbox: tuple[float, float, float, float] | None, kind: str | None,
                  online: bool | None, grid: str | None, online_since: datetime, limit: int,
-                 offset: int, spread: bool = False) -> tuple[list[Device], int]:
+                 offset: int, spread: bool = False, village: str | None = None,
+                 town: str | None = None) -> tuple[list[Device], int]:
     """A page of the devices matching the filters (by id, or ``spread``: by the id's last six characters first)
     and how many match in all."""
-    filters = dict(bbox=bbox, kind=kind, online=online, grid=grid, online_since=online_since)
+    filters = dict(bbox=bbox, kind=kind, online=online, grid=grid, online_since=online_since, village=village,
+                   town=town)
     total = session.exec(_filtered(select(func.count()).select_from(Device), **filters)).one()
     # Why spread: ids group by place (a GB/T 28181 id begins with its centre's code, so the first 5,000 by id
     # are a few towns'); their serial at the end runs in every centre alike, so ordering by it first takes a

@@ -65,6 +65,8 @@ def list_devices(
     kind: Literal["camera", "sensor"] | None = None,
     online: Annotated[bool | None, Query(description="only devices online (true) or offline (false)")] = None,
     grid: Annotated[str | None, Query(pattern=r"^[0-9]{15}$", description="only devices in this grid")] = None,
+    village: Annotated[str | None, Query(pattern=r"^[0-9]{12}$", description="only devices in this village")] = None,
+    town: Annotated[str | None, Query(pattern=r"^[0-9]{9}$", description="only devices in this town")] = None,
     limit: Annotated[int, Query(ge=1, le=LIST_MAX)] = 1000,
     offset: Annotated[int, Query(ge=0, le=INT32_MAX)] = 0,
     spread: Annotated[bool, Query(description="order by the ids' serial end first, so that a page that cannot "
@@ -75,7 +77,7 @@ def list_devices(
     and ``truncated`` when this page does not hold them all; for the map. Who: staff."""
     page = handlers.list_devices(runtime.db, bbox=parse_bbox(bbox), kind=kind, online=online, grid=grid, limit=limit,
                                  offset=offset, now=handlers.utcnow(), window_s=runtime.sensing.online_window_s,
-                                 spread=spread)
+                                 spread=spread, village=village, town=town)
     return GeoJSONResponse(page.model_dump(mode="json"))
 
 
