@@ -61,6 +61,10 @@ export async function nameDevices(ids, names, asked) {
   }
 }
 
+/** A share 0..1 as a percentage with one decimal, rounded down (99.96 % is not yet 100.0 %); '—' without one. */
+export const ratePercent = (rate) => (rate === null || rate === undefined || Number.isNaN(rate) ? '—'
+  : `${(Math.floor(rate * 1000) / 10).toFixed(1)}%`);
+
 /** An alarm type's Chinese name from `byCode` (its code when unknown). */
 export const typeName = (byCode, code) => byCode?.[code]?.name_zh || code || '—';
 
