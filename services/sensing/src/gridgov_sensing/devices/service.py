@@ -101,13 +101,8 @@ def presence_counts(session: Session, by: str, online_since: datetime, *, town: 
     one grouped query, online meaning a heartbeat at or after ``online_since``."""
     area = {"town": Device.town_code, "village": Device.village_code, "grid": Device.grid_code}[by]
     online = func.sum(sa.case((col(Device.heartbeat_at) >= online_since, 1), else_=0))
-    query = select(area, func.count(), online).group_by(area)
-    if town is not None:
-        query = query.where(Device.town_code == town)
-    if village is not None:
-        query = query.where(Device.village_code == village)
-    if kind is not None:
-        query = query.where(Device.kind == kind)
+    query = _filtered(select(area, func.count(), online), bbox=None, kind=kind, online=None, grid=None,
+                      online_since=online_since, village=village, town=town).group_by(area)
     return [(code, int(n), int(up or 0)) for code, n, up in session.execute(query)]
 
 
