@@ -159,11 +159,9 @@ def list_devices(db: Database, *, bbox: tuple[float, float, float, float] | None
 
 
 def heartbeat(db: Database, device_id: str, now: datetime, window_s: int) -> HeartbeatRead:
-    """Record that a device is alive now."""
-    with db.session() as session:
-        if not service.touch_heartbeat(session, device_id, now):
-            raise NotFound("device", device_id)
-        session.commit()
+    """Record that a device is alive now (a round of one: ``heartbeats``)."""
+    if heartbeats(db, [device_id], now).unknown_count:
+        raise NotFound("device", device_id)
     return HeartbeatRead(device_id=device_id, heartbeat_at=now, online=True)
 
 

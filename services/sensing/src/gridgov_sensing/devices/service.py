@@ -117,12 +117,3 @@ def touch_heartbeats(session: Session, device_ids: Sequence[str], at: datetime) 
                                                        col(Device.heartbeat_at) < at))
                         .values(heartbeat_at=at))
     return found
-
-
-def touch_heartbeat(session: Session, device_id: str, at: datetime) -> bool:
-    """Record a heartbeat (never moving it back); whether the device exists."""
-    result = session.execute(sa.update(Device).where(col(Device.device_id) == device_id)
-                             .values(heartbeat_at=sa.case((sa.or_(col(Device.heartbeat_at).is_(None),
-                                                                  col(Device.heartbeat_at) < at), at),
-                                                          else_=Device.heartbeat_at)))
-    return result.rowcount > 0
