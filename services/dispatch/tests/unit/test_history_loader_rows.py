@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
+from gridgov_common.events.tickets import TicketEvent
 from gridgov_dispatch.tickets import backfill
 from gridgov_dispatch.tickets.models import Ticket
 
@@ -32,6 +33,23 @@ def test_a_past_tickets_row_has_exactly_the_ticket_columns():
                                                                                               "red", None)
     with pytest.raises(TypeError, match="not ticket columns"):
         backfill._Ticket(id="t2", colour="blue")
+
+
+def test_a_past_tickets_next_event_is_the_model_copy_of_its_first():
+    """``_evolve`` makes what ``model_copy(update=…)`` makes: equal fields, the same fields set, dumps and JSON;
+    it relies on TicketEvent having no extra fields and no private attributes, which this pins."""
+    at = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+    base = TicketEvent(ticket_id="t1", report_id="r1", action="register", from_state=None, to_state="registered",
+                       category_code="01002", department=None, grid_code="g1", village_code="v1", town_code="t1",
+                       reporter_id="p1", deadline=None, actor_id="system", actor_role="system", occurred_at=at)
+    changes = {"action": "claim", "from_state": "dispatched", "to_state": "claimed", "department": "cgj",
+               "deadline": at + timedelta(hours=3), "actor_id": "cgj-dispatcher", "actor_role": "dept_dispatcher",
+               "note": None, "occurred_at": at + timedelta(minutes=20), "priority": "normal", "stage": "handle",
+               "deadline_provisional": False, "sla_level": "green", "escalation_level": 0, "supervised": False}
+    made, want = backfill._evolve(base, changes), base.model_copy(update=changes)
+    assert made == want and made.model_fields_set == want.model_fields_set
+    assert made.model_dump_json() == want.model_dump_json() and made.action == "claim" and base.action == "register"
+    assert TicketEvent.model_config.get("extra") in (None, "ignore") and not TicketEvent.__private_attributes__
 
 
 def test_insert_rows_stores_what_sqlalchemys_insert_stores():

@@ -3,13 +3,13 @@ equals the one computed afresh, for repeated, swapped and shifted questions in e
 started on it equals one started without the memo."""
 
 import random
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from gridgov_dispatch.worktime import clock
-from gridgov_dispatch.worktime.working_calendar import WorkingCalendar, package_tables
+from gridgov_dispatch.worktime.working_calendar import WorkingCalendar, WorkingHours, package_tables
 
 UNITS = ("working_hours", "working_days", "clock_hours")
 ZONES = (UTC, timezone(timedelta(hours=8)), ZoneInfo("Asia/Shanghai"), timezone(timedelta(0)))
@@ -70,3 +70,26 @@ def test_the_memo_is_used():
     cal._last_between = (a, b, "working_hours", -1.0)  # a planted answer shows it is read back
     assert cal.working_seconds_between(a, b, "working_hours") == -1.0
     assert cal.working_seconds_between(a.astimezone(ZONES[1]), b, "working_hours") == first  # not UTC: computed
+
+
+HOURS = (None, WorkingHours(((time(0, 0), time(6, 0)), (time(6, 0), time(23, 59)))),
+         WorkingHours(((time(9, 0), time(9, 1)),)))
+TZS = (ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York"))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_length_a_deadline_leaves_behind_is_the_one_computed(seed):
+    """``add_seconds`` remembers ``working_seconds_between(start, deadline)`` as the length it added (issue #15):
+    that answer equals the one computed afresh, in working hours of every shape, in zones with daylight saving too
+    (a deadline on a day whose wall clock jumps), for fractions of a microsecond and for lengths of many days."""
+    rng = random.Random(seed)
+    hours, tz = HOURS[seed % len(HOURS)], TZS[seed % len(TZS)]
+    cal, fresh = WorkingCalendar(package_tables(), hours, tz), Fresh(package_tables(), hours, tz)
+    for _ in range(1500):
+        start = _instant(rng) + timedelta(days=rng.choice((0, 90, 300)))  # across March and October as well
+        unit = rng.choice(UNITS)
+        seconds = rng.choice((rng.uniform(0, 3 * 86400), rng.uniform(0, 60), rng.randint(0, 20) * 3600.0, 1e-7))
+        due = cal.add_seconds(start, seconds, unit).at
+        got = cal.working_seconds_between(start, due, unit)
+        want = fresh.working_seconds_between(start, due, unit)
+        assert got == want and type(got) is type(want), (start, seconds, unit, due)

@@ -356,6 +356,16 @@ class WorkingCalendar:
         remaining, day_total = _to_us(seconds), self.hours.day_us
         if remaining == 0:  # not even a microsecond: the start itself (the earliest-instant rule could go back)
             return Deadline(start.astimezone(UTC))
+        due = self._add_working(start, remaining, day_total)
+        if start.tzinfo is UTC:
+            # The earliest instant at which ``remaining`` of working time has passed is exactly that much working
+            # time after the start, so this is the answer ``working_seconds_between(start, due)`` would compute: a
+            # clock's start asks it next, for the stage's total (issue #15: one calendar walk fewer per stage).
+            self._last_between = (start, due.at, str(unit), remaining / US)
+        return due
+
+    def _add_working(self, start: datetime, remaining: int, day_total: int) -> Deadline:
+        """``add_seconds`` of ``remaining`` (> 0) working microseconds."""
         # Day by day from the start's day, the first working day whose working time left covers what remains: on
         # the start's own day that is what is left after its offset, on the later days a whole day each. So the
         # answer is the start's day, or the n-th working day after it with n = ceil(remaining / day) (remembered).
