@@ -138,6 +138,16 @@ def _summary(page: ConsolePage) -> str:
     return re.sub(r"\s+", " ", page.test_id("presence-sum").get_attribute("textContent")).strip()
 
 
+# The map's rings around the devices the drawer points out: (how many, how many wholly inside the part of the map
+# the drawer does not cover).
+RINGS = """
+  const m = document.querySelector('[data-test=sensing-map]').getBoundingClientRect();
+  const d = document.querySelector('[data-test=presence-drawer]')?.getBoundingClientRect();
+  const edge = Math.min(m.right, d && d.width ? d.left : m.right);
+  const r = [...document.querySelectorAll('[data-test=sensing-map] .sensing-focus')].map((e) => e.getBoundingClientRect());
+  return [r.length, r.filter((b) => b.left >= m.left && b.right <= edge && b.top >= m.top && b.bottom <= m.bottom).length];"""
+
+
 def test_command_centre_reads_the_online_rate_by_town_then_village(console, city, api, shot):
     s = Sensing(api)
     centre = api.stack.auth(sub="cc-presence", role="command_centre")
@@ -172,6 +182,7 @@ def test_command_centre_reads_the_online_rate_by_town_then_village(console, city
     assert console.test_id("presence-crumbs").get_attribute("textContent").strip().startswith("全市 /")
 
     # the village picked: its silent devices, each with when it was last heard from
+    city_zoom = float(console.test_id("sensing-map").get_attribute("data-zoom"))
     console.one(f'[data-test=presence-table] .presence-name[data-code="{village}"]').click()
     silent = s.get("/v1/devices", headers=centre, village=village, online="false", limit=200)
     listed = wait_until("the village's silent devices", lambda: console.driver.execute_script("""
@@ -180,6 +191,14 @@ def test_command_centre_reads_the_online_rate_by_town_then_village(console, city
     assert sorted(listed) == sorted(f["id"] for f in silent["features"]) and silent["total"] == mine["offline"]
     head = re.sub(r"\s+", " ", console.test_id("presence-offline").get_attribute("textContent"))
     assert f"离线设备 {mine['offline']} 台" in head and "从未上线" in head  # the test city's silent never beat
+    # ... and the map beside the drawer moves in to them and rings each, every ring in sight (not under the drawer)
+    rings = wait_until("the silent devices ringed on the map", lambda: (r := console.driver.execute_script(RINGS))
+                       and r[0] == len(silent["features"]) and r, 10)
+    assert rings[1] == rings[0], rings
+    assert float(console.test_id("sensing-map").get_attribute("data-zoom")) > city_zoom  # moved in to the village
+    shot("sensing-presence-village-map-1366x768")
+    console.test_id("presence-offline-close").click()
+    wait_until("the rings gone with the list", lambda: console.driver.execute_script(RINGS)[0] == 0, 10)
 
     # cameras only, then back to the city
     console.css("[data-test=presence-kind] .el-radio-button")[1].click()

@@ -25,6 +25,8 @@ export const GROUP_STATE_COLOURS = Object.fromEntries(GROUP_STATES.map(([code, ,
 /** Element Plus tag type per state. */
 export const GROUP_STATE_TAGS = { case: 'danger', pending_verification: 'warning', open: 'danger', resolved: 'success',
   recorded: 'info', false_positive: 'info', closed: 'info' };
+/** The 设备在线率 drawer's width (px): the page keeps the part of the map under it out of a fit to its devices. */
+export const PRESENCE_WIDTH = 640;
 export const KIND_NAMES = { video_ai: '视频AI', iot: '物联感知', camera: '摄像机', sensor: '传感器' };
 export const ALARM_STATE_NAMES = { firing: '告警', resolved: '恢复' };
 
