@@ -221,7 +221,9 @@ def test_admin_enters_next_years_holiday_notice_a_wrong_day_refused_and_deadline
     wait_until("2026's table", lambda: page.test_id("calendar-status").get_attribute("data-source") == "package", 20)
     assert "10月1日—10月7日" in page.test_id("calendar-breaks").text, drawer.text
     assert "2027 年节假日安排尚未录入" in page.test_id("calendar-next-missing").text
-    assert page.css('[data-day="2026-10-01"].cal-off') and page.css('[data-day="2026-10-03"].cal-weekend')
+    # 国庆's weekend days are days off of the break too; a weekend after it is a weekend, its 调休 Saturday a workday
+    assert page.css('[data-day="2026-10-01"].cal-off') and page.css('[data-day="2026-10-03"].cal-off')
+    assert page.css('[data-day="2026-10-17"].cal-weekend') and page.css('[data-day="2026-10-10"].cal-work')
     assert not page.css('[data-test="calendar-edit"]')
     shot("calendar-1366x768")
 
