@@ -102,6 +102,19 @@ def test_ticket_detail_shows_names_photo_and_claim_on_page(stack, api, driver, s
     assert not re.search(r"\d{6,}", area) and area.count("·") == 2, area  # town · village · grid, by name
     header = page.one(".ticket-head").text
     assert department not in header and "01002" not in header
+    # The grid's workers by name, those on duty first, each with their duty: whom the desk calls for a look on site
+    roster = api.client.get(f"{api.stack.url('grid-registry')}/v1/grids/{ticket['grid_code']}/workers",
+                            headers=api.centre).json()["workers"]
+    assert roster, "the test city's demo roster staffs the demo point's grid"
+    shown = wait_until("the grid's workers", lambda: page.driver.execute_script("""
+      return [...document.querySelectorAll('[data-test=ticket-grid-workers] .grid-worker')].map((e) =>
+        [e.dataset.worker, e.dataset.onDuty, e.textContent.replace(/\\s+/g, '')]);"""), 10)
+    assert sorted(w for w, _, _ in shown) == sorted(w["worker_id"] for w in roster)
+    duty = [on for _, on, _ in shown]
+    assert duty == sorted(duty, key=lambda on: on != "true")  # on duty first
+    by_id = {w["worker_id"]: w for w in roster}
+    assert all(text == by_id[w]["name"] + ("在岗" if by_id[w]["on_duty"] else "离岗") and on == str(by_id[w]["on_duty"]).lower()
+               for w, on, text in shown), shown
     page.one('[data-test="ticket-map"] path.leaflet-interactive')  # the grid drawn on the map
     shot("detail")
 
