@@ -124,6 +124,13 @@ def test_drill_map_from_town_to_grid_tickets(console, api, mapped, shot, size):
     assert f"shade-{shade_class(int(console.one(f'path.area-{grid}').get_attribute('data-open')), 'grid')}" in \
         console.one(f"path.area-{grid}").get_attribute("class").split()
     assert "在办工单" in listing.text
+    # ... and who works it: the grid's 网格员 from the roster, each with their duty
+    roster = api.client.get(f"{api.stack.url('grid-registry')}/v1/grids/{grid}/workers",
+                            headers=api.centre).json()["workers"]
+    workers = wait_until("the grid's workers", lambda: console.driver.execute_script("""
+      return [...document.querySelectorAll('[data-test=area-workers] .grid-worker')].map((e) => e.dataset.worker);"""),
+                         10)
+    assert roster and sorted(workers) == sorted(w["worker_id"] for w in roster)
     shot(f"map-grid-{size}")
 
     console.row(tickets[0]["id"]).find_element("css selector", "a").click()

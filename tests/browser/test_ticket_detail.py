@@ -107,7 +107,7 @@ def test_ticket_detail_shows_names_photo_and_claim_on_page(stack, api, driver, s
                             headers=api.centre).json()["workers"]
     assert roster, "the test city's demo roster staffs the demo point's grid"
     shown = wait_until("the grid's workers", lambda: page.driver.execute_script("""
-      return [...document.querySelectorAll('[data-test=ticket-grid-workers] .grid-worker')].map((e) =>
+      return [...document.querySelectorAll('[data-test=grid-workers] .grid-worker')].map((e) =>
         [e.dataset.worker, e.dataset.onDuty, e.textContent.replace(/\\s+/g, '')]);"""), 10)
     assert sorted(w for w, _, _ in shown) == sorted(w["worker_id"] for w in roster)
     duty = [on for _, on, _ in shown]
