@@ -80,7 +80,8 @@ BACKLOG_DAYS = 2.5  # cases registered this close to the end still have steps to
 
 @dataclass(frozen=True)
 class GridInfo:
-    """A grid of the city as the plan needs it: codes, names and a few points inside it (WGS84)."""
+    """A grid of the city as the plan needs it: codes, names, a few points inside it (WGS84) and its grid workers'
+    ids on the roster (who patrol it and check its cases; none: ``gw-<grid code>`` stands in)."""
 
     code: str
     village_code: str
@@ -89,6 +90,7 @@ class GridInfo:
     name: str = ""
     village_name: str = ""
     town_name: str = ""
+    workers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ class PlannedCase:
     handled_on_spot: bool = False
     answer: str | None = None
     external_id: str | None = None
+    checker_id: str = ""  # the grid worker who checks (核查) and closes it: its reporter on patrol, else one of the grid's
 
 
 @dataclass(frozen=True)
@@ -492,8 +495,11 @@ class PlanDraws:
             address = None if channel == "patrol" else (
                 f"{grid.town_name}{grid.village_name}{ROADS[int(u[3] * len(ROADS)) % len(ROADS)]}"
                 f"{1 + int(u[2] * 300)}号")
+            # One of the grid's workers checks the case (and found it, on patrol), the same one for a case from report
+            # to close; the grid's by turns (by the case's index), so each worker of a grid has a share.
+            checker = grid.workers[index % len(grid.workers)] if grid.workers else f"gw-{grid.code}"
             if channel == "patrol":
-                reporter, role, ext = f"gw-{grid.code}", "grid_worker", None
+                reporter, role, ext = checker, "grid_worker", None
             elif channel == "hotline":
                 ext = f"GD{at.astimezone(CITY_TZ):%Y%m%d}{index % 100000:05d}"
                 reporter, role = f"hotline:{ext}", "command_centre"
@@ -508,5 +514,6 @@ class PlanDraws:
                 village_code=grid.village_code, town_code=grid.town_code, lon=lon, lat=lat,
                 description=_description(cat, grid, variant), address=address,
                 reporter_id=reporter, reporter_role=role, outcome=outcome, steps=tuple(steps), rating=rating,
-                handled_on_spot=on_spot, answer="已直接答复来电人（政策咨询）" if answered else None, external_id=ext))
+                handled_on_spot=on_spot, answer="已直接答复来电人（政策咨询）" if answered else None, external_id=ext,
+                checker_id=checker))
         return cases

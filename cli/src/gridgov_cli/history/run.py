@@ -6,7 +6,7 @@ the analytics read model's ``cube.backfill.load_history`` fed with the events di
 on the bus (the history is old cases; see the loaders' docstrings).
 
 Before loading it brings each database to its migrations' head and runs the services' own idempotent seeds (grids,
-departments, catalog, rules): on ``gridgov up`` the services have done so already (it runs after they are ready,
+the grid workers' roster, departments, catalog, rules): on ``gridgov up`` the services have done so already (it runs after they are ready,
 so these are no-ops), and ``gridgov history generate`` then also works on a stopped stack. It writes
 ``<data dir>/history.partial.json`` first (the moment the past ends, so a re-run after an interruption plans the
 very same cases and its ON CONFLICT DO NOTHING inserts complete the load) and ``history.json`` last: what was
@@ -62,6 +62,7 @@ def _databases(data_dir: Path) -> dict[str, Any]:
     from gridgov_event_intake.settings import IntakeSettings
     from gridgov_grid_registry.departments import handlers as registry_departments
     from gridgov_grid_registry.grids import handlers as registry_grids
+    from gridgov_grid_registry.roster import handlers as registry_roster
     from gridgov_grid_registry.settings import RegistrySettings
     from gridgov_grid_registry.tables import metadata as registry_metadata
 
@@ -76,6 +77,7 @@ def _databases(data_dir: Path) -> dict[str, Any]:
     registry = Database(reg_settings.resolved_database_url(), registry_metadata, reg_settings.service_name)
     upgrade_to_head(registry, "gridgov_grid_registry")
     registry_grids.seed_demo(registry)
+    registry_roster.seed_demo(registry)
     registry_departments.seed_demo(registry)
     out = {"dispatch": dispatch, "intake": intake, "registry": registry, "analytics": None}
     try:
@@ -91,14 +93,21 @@ def _databases(data_dir: Path) -> dict[str, Any]:
 
 
 def city_grids(registry: Any, seed: int) -> list[GridInfo]:
-    """The grids of the set in effect, each with a few points inside it (deterministic from the seed)."""
+    """The grids of the set in effect, each with a few points inside it (deterministic from the seed) and its grid
+    workers on the roster (who patrolled it and checked its cases)."""
     from gridgov_grid_registry.grids import service as grids
+    from gridgov_grid_registry.roster import service as roster
 
     with registry.session() as session:
         current = grids.effective_grid_set(session, datetime.now(UTC))
         if current is None:
             raise RuntimeError("grid-registry has no grid set in effect")
         rows = grids.index_rows(session, current.version)
+        codes = sorted(r.code for r in rows if r.level == "grid")
+        workers: dict[str, list[str]] = {}
+        for start in range(0, len(codes), 500):  # the roster by grid then id
+            for w in roster.of_grids(session, codes[start:start + 500]):
+                workers.setdefault(w.grid_code, []).append(w.worker_id)
     names = {r.code: r.name for r in rows}
     parents = {r.code: r.parent_code for r in rows}
     rng = np.random.default_rng(seed)
@@ -116,7 +125,7 @@ def city_grids(registry: Any, seed: int) -> list[GridInfo]:
         village = parents[r.code] or ""
         town = parents.get(village) or ""
         out.append(GridInfo(r.code, village, town, tuple(pts[:POINTS_PER_GRID]), r.name, names.get(village, ""),
-                            names.get(town, "")))
+                            names.get(town, ""), tuple(workers.get(r.code, ()))))
     return out
 
 

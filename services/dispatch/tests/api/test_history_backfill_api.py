@@ -47,6 +47,7 @@ class Case:
     lon: float = 113.755
     lat: float = 23.045
     reporter_id: str = "gw-1"
+    checker_id: str = ""  # "": the loader writes gw-<grid>
     grid_code: str = GRID
     village_code: str = VILLAGE
     town_code: str = TOWN
@@ -63,7 +64,7 @@ CASES = [
     Case(1, FAST),
     Case(2, (S("dispatch", 0), S("claim", 0.3), S("handle", 2.5), S("verify", 0.3), S("close", 1.0))),  # late
     Case(3, (S("dispatch", 0), S("return", 0.2), S("rule_return", 3.0), *FAST[1:])),  # 退单, re-dispatched
-    Case(4, (*FAST[:3], S("rework", 0.5), S("handle", 0.5), *FAST[3:])),  # 返工
+    Case(4, (*FAST[:3], S("rework", 0.5), S("handle", 0.5), *FAST[3:]), checker_id="wang.wu"),  # 返工
     Case(5, (*FAST, S("rate", 24.0)), rating=R(5, True)),
     Case(6, (*FAST, S("rate", 24.0), S("reopen", 0), S("handle", 0.5), S("verify", 0.3), S("close", 1.0)),
          rating=R(1, False)),  # 回访不满意 → reopened
@@ -116,6 +117,10 @@ def test_backfill_loads_past_cases_as_the_rules_and_clock_make_them_and_a_rerun_
     assert esc.at < handled.at
     assert by_n[3].return_count == 1 and actions[3][2:4] == ["return", "rule_return"]
     assert by_n[4].rework_count == 1 and "rework" in actions[4]
+    # The grid's checks are the case's grid worker's (a roster id), or gw-<grid> where the plan names none.
+    checks = {n: {(tr.actor_id, tr.actor_role) for tr in trail[t.id] if tr.action in ("verify", "rework", "close")}
+              for n, t in by_n.items()}
+    assert checks[4] == {("wang.wu", "grid_worker")} and checks[1] == {(f"gw-{GRID}", "grid_worker")}
     assert by_n[6].rework_count == 1 and actions[6].count("close") == 2 and "reopen" in actions[6]
     assert by_n[7].department is None and actions[7] == ["register", "handle", "verify", "close"]
     # The backlog case is open, claimed or further, with its clock still to run.

@@ -85,6 +85,7 @@ class PastCase(Protocol):
     handled_on_spot: bool
     steps: Sequence[PastStep]
     rating: PastRating | None
+    checker_id: str  # the grid worker who checks (核查) and closes it (a roster id; "" for ``gw-<grid code>``)
 
 
 class RatingRules(Protocol):
@@ -304,7 +305,7 @@ class Loader:
                 self._step(t, base, Action.REOPEN, SYSTEM, note, due, out, trs,
                            {"rework_count": t.rework_count + 1, "closed_at": None})
             else:
-                self._act(t, base, _ACTIONS[step.action], routed, due, out, trs)
+                self._act(t, base, _ACTIONS[step.action], routed, due, out, trs, case.checker_id)
             prev = due
         if t.state != State.CLOSED.value:
             self._clock_steps(t, base, self.now, out, trs)
@@ -343,19 +344,21 @@ class Loader:
                 self._step(t, base, Action(step.action), SYSTEM, step.note, moment, out, trs, changes,
                            clock=after if step is steps[-1] else None)
 
-    def _actor(self, role: str, who: str) -> Actor:
-        key = (role, who)
+    def _actor(self, role: str, who: str, grid: str | None = None) -> Actor:
+        """A department's dispatcher (``who``: the department), or grid worker ``who`` of ``grid`` (``who`` empty:
+        ``gw-<grid>`` stands in for a grid without a roster)."""
+        key = (role, who, grid)
         actor = self._actors.get(key)
         if actor is None:
             if role == "dept_dispatcher":
                 actor = Actor(f"{who}-dispatcher", role, department=who)
             else:
-                actor = Actor(f"gw-{who}", role, grid=who)
+                actor = Actor(who or f"gw-{grid}", role, grid=grid)
             self._actors[key] = actor
         return actor
 
     def _act(self, t: _Ticket, base: TicketEvent, action: Action, routed: rules.Decision | None, at: datetime,
-             out: Chunk, trs: list[dict]) -> None:
+             out: Chunk, trs: list[dict], checker: str = "") -> None:
         """A person's (or the rules') step, with what it changes besides the state and clock (as ``handlers``)."""
         changes: dict[str, Any] = {}
         if action is Action.DISPATCH:
@@ -371,7 +374,7 @@ class Loader:
                 changes = {"extension_s": self.cal.working_seconds_between(
                     at, self.cal.add(at, 1, "working_days").at, unit)}
         elif action in (Action.VERIFY, Action.REWORK, Action.CLOSE):
-            actor, note = self._actor("grid_worker", t.grid_code), NOTES[action.value]
+            actor, note = self._actor("grid_worker", checker, t.grid_code), NOTES[action.value]
             if action is Action.REWORK:
                 changes = {"rework_count": t.rework_count + 1, "closed_at": None}
         else:  # the command centre's: rule a return, approve an extension, supervise
