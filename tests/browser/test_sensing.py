@@ -144,8 +144,10 @@ RINGS = """
   const m = document.querySelector('[data-test=sensing-map]').getBoundingClientRect();
   const d = document.querySelector('[data-test=presence-drawer]')?.getBoundingClientRect();
   const edge = Math.min(m.right, d && d.width ? d.left : m.right);
-  const r = [...document.querySelectorAll('[data-test=sensing-map] .sensing-focus')].map((e) => e.getBoundingClientRect());
-  return [r.length, r.filter((b) => b.left >= m.left && b.right <= edge && b.top >= m.top && b.bottom <= m.bottom).length];"""
+  const r = [...document.querySelectorAll('[data-test=sensing-map] .sensing-focus')]
+    .map((e) => e.getBoundingClientRect());
+  const inside = (b) => b.left >= m.left && b.right <= edge && b.top >= m.top && b.bottom <= m.bottom;
+  return [r.length, r.filter(inside).length];"""
 
 
 def test_command_centre_reads_the_online_rate_by_town_then_village(console, city, api, shot):

@@ -140,7 +140,7 @@ class PlannedCase:
     handled_on_spot: bool = False
     answer: str | None = None
     external_id: str | None = None
-    checker_id: str = ""  # the grid worker who checks (核查) and closes it: its reporter on patrol, else one of the grid's
+    checker_id: str = ""  # the grid worker who checks (核查) and closes it (its reporter, on patrol)
 
 
 @dataclass(frozen=True)

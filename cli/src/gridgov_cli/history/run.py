@@ -6,10 +6,10 @@ the analytics read model's ``cube.backfill.load_history`` fed with the events di
 on the bus (the history is old cases; see the loaders' docstrings).
 
 Before loading it brings each database to its migrations' head and runs the services' own idempotent seeds (grids,
-the grid workers' roster, departments, catalog, rules): on ``gridgov up`` the services have done so already (it runs after they are ready,
-so these are no-ops), and ``gridgov history generate`` then also works on a stopped stack. It writes
-``<data dir>/history.partial.json`` first (the moment the past ends, so a re-run after an interruption plans the
-very same cases and its ON CONFLICT DO NOTHING inserts complete the load) and ``history.json`` last: what was
+the grid workers' roster, departments, catalog, rules): on ``gridgov up`` the services have done so already (it runs
+after they are ready, so these are no-ops), and ``gridgov history generate`` then also works on a stopped stack. It
+writes ``<data dir>/history.partial.json`` first (the moment the past ends, so a re-run after an interruption plans
+the very same cases and its ON CONFLICT DO NOTHING inserts complete the load) and ``history.json`` last: what was
 generated, the row counts and the seconds each part took.
 """
 
