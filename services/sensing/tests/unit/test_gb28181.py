@@ -8,7 +8,7 @@ from gridgov_sensing.adapters.gb28181 import (
     GB28181Error,
     UnmappedAlarm,
     alarm_response,
-    parse_alarm_notify,
+    parse_notify,
 )
 
 CAMERA = "44190000001320000001"
@@ -35,13 +35,13 @@ def notify(*, root="Notify", cmd="Alarm", sn="17430", device=CAMERA, priority="2
 
 def field_of(body: bytes, now: datetime | None = None) -> str:
     with pytest.raises(GB28181Error) as err:
-        parse_alarm_notify(body, now)
+        parse_notify(body, now)
     assert err.value.details[0].field == err.value.field
     return err.value.field
 
 
 def test_parse_video_alarm_left_object_maps_to_piled_materials():
-    [alarm] = parse_alarm_notify(notify(), NOW)
+    [alarm] = parse_notify(notify(), NOW)
     assert alarm.device_id == CAMERA
     assert alarm.alarm_type == "piled_materials"
     assert alarm.severity == "major" and alarm.state == "firing"
@@ -54,7 +54,7 @@ def test_parse_video_alarm_left_object_maps_to_piled_materials():
 def test_parse_gb2312_document_with_chinese_text():
     body = notify(encoding="GB2312", desc="东莞市南城街道 暴露垃圾")
     assert "东莞".encode("gb2312") in body
-    [alarm] = parse_alarm_notify(body, NOW)
+    [alarm] = parse_notify(body, NOW)
     assert alarm.alarm_type == "piled_materials"
 
 
@@ -63,68 +63,69 @@ def test_parse_gbk_characters_under_gb2312_declaration():
         "镕".encode("gb2312")  # a GBK character outside GB2312, as platforms send under a GB2312 declaration
     body = notify(declaration=False, desc="").replace(b"<AlarmDescription>", "<AlarmDescription>朱镕".encode("gbk"))
     body = b'<?xml version="1.0" encoding="gb2312"?>\n' + body
-    assert parse_alarm_notify(body, NOW)[0].device_id == CAMERA
+    assert parse_notify(body, NOW)[0].device_id == CAMERA
 
 
 def test_parse_without_declaration_is_utf8():
-    assert parse_alarm_notify(notify(declaration=False), NOW)[0].device_id == CAMERA
+    assert parse_notify(notify(declaration=False), NOW)[0].device_id == CAMERA
 
 
 def test_parse_ai_algorithm_code_from_event_type():
     info = ("<AlarmType>2</AlarmType><AlarmTypeParam><EventType>exposed_garbage</EventType></AlarmTypeParam>"
             "<Confidence>0.93</Confidence><SnapshotURL>https://vms.example.cn/snap/1.jpg?a=1&amp;b=2</SnapshotURL>")
-    [alarm] = parse_alarm_notify(notify(info=info, priority="3"), NOW)
+    [alarm] = parse_notify(notify(info=info, priority="3"), NOW)
     assert alarm.alarm_type == "exposed_garbage" and alarm.confidence == 0.93 and alarm.severity == "minor"
     assert alarm.evidence is not None and alarm.evidence.snapshot_url == "https://vms.example.cn/snap/1.jpg?a=1&b=2"
 
 
 def test_parse_vendor_alias_and_device_alarm_with_algorithm():
     info = "<EventType>Fire_Smoke</EventType>"
-    [alarm] = parse_alarm_notify(notify(method="2", info=info, priority="1"), NOW)
+    [alarm] = parse_notify(notify(method="2", info=info, priority="1"), NOW)
     assert alarm.alarm_type == "smoke_fire" and alarm.severity == "critical"
     assert alarm.labels == {"gb_alarm_method": "2"}
 
 
 def test_parse_density_alarm_is_crowd_gathering():
-    assert parse_alarm_notify(notify(info="<AlarmType>10</AlarmType>"), NOW)[0].alarm_type == "crowd_gathering"
+    assert parse_notify(notify(info="<AlarmType>10</AlarmType>"), NOW)[0].alarm_type == "crowd_gathering"
 
 
 def test_parse_numeric_event_type_is_the_standard_s_and_maps_nothing_by_itself():
     info = "<AlarmType>6</AlarmType><AlarmTypeParam><EventType>1</EventType></AlarmTypeParam>"
     with pytest.raises(UnmappedAlarm) as err:
-        parse_alarm_notify(notify(info=info), NOW)
+        parse_notify(notify(info=info), NOW)
     assert err.value.field == "Info.AlarmType" and err.value.sn == "17430" and err.value.device_id == CAMERA
 
 
 def test_parse_motion_detection_is_unmapped():
     with pytest.raises(UnmappedAlarm):
-        parse_alarm_notify(notify(info="<AlarmType>2</AlarmType>"), NOW)
+        parse_notify(notify(info="<AlarmType>2</AlarmType>"), NOW)
 
 
 def test_parse_resolved_state_extension():
     info = "<AlarmType>3</AlarmType><AlarmState>resolved</AlarmState>"
-    assert parse_alarm_notify(notify(info=info), NOW)[0].state == "resolved"
+    assert parse_notify(notify(info=info), NOW)[0].state == "resolved"
 
 
 def test_parse_tolerates_lower_case_tags_seen_in_the_field():
     body = notify().replace(b"<CmdType>Alarm</CmdType>", b"<cmdType>Alarm</cmdType>")
-    assert parse_alarm_notify(body, NOW)[0].device_id == CAMERA
+    assert parse_notify(body, NOW)[0].device_id == CAMERA
 
 
 def test_parse_time_with_its_own_offset_or_space_separator():
-    [a] = parse_alarm_notify(notify(time="2026-12-02T02:19:14Z"), NOW)
+    [a] = parse_notify(notify(time="2026-12-02T02:19:14Z"), NOW)
     assert a.occurred_at == datetime(2026, 12, 2, 2, 19, 14, tzinfo=UTC)
-    [b] = parse_alarm_notify(notify(time="2026-12-02 10:19:14.250"), NOW)
+    [b] = parse_notify(notify(time="2026-12-02 10:19:14.250"), NOW)
     assert b.occurred_at == datetime(2026, 12, 2, 10, 19, 14, 250000, tzinfo=timezone(timedelta(hours=8)))
 
 
 def test_parse_optional_location_may_be_absent():
-    assert parse_alarm_notify(notify(lon=None, lat=None), NOW)[0].device_id == CAMERA
+    assert parse_notify(notify(lon=None, lat=None), NOW)[0].device_id == CAMERA
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [
     ({"root": "Response"}, "Notify"),
-    ({"cmd": "Keepalive"}, "CmdType"),
+    ({"cmd": "Catalog"}, "CmdType"),
+    ({"cmd": "Keepalive"}, "Status"),  # a keepalive without its Status
     ({"cmd": None}, "CmdType"),
     ({"sn": None}, "SN"),
     ({"sn": "abc"}, "SN"),
@@ -160,9 +161,9 @@ def test_parse_refuses_naming_the_field(kwargs, field):
 @pytest.mark.parametrize(("time", "reason"), [("2026-11-24T10:00:00", "7 days"), ("2026-12-02T10:40:00", "future")])
 def test_parse_refuses_time_outside_ingest_window(time, reason):
     with pytest.raises(GB28181Error) as err:
-        parse_alarm_notify(notify(time=time), NOW)
+        parse_notify(notify(time=time), NOW)
     assert err.value.field == "AlarmTime" and reason in err.value.reason
-    assert parse_alarm_notify(notify(time=time))  # without now only the year bounds apply
+    assert parse_notify(notify(time=time))  # without now only the year bounds apply
 
 
 MALFORMED = {
@@ -193,7 +194,7 @@ def test_parse_refuses_malformed_documents(case):
 
 def test_error_is_a_validation_error_with_the_field():
     with pytest.raises(GB28181Error) as err:
-        parse_alarm_notify(notify(priority="9"))
+        parse_notify(notify(priority="9"))
     assert err.value.body()["error"]["details"] == [{"field": "AlarmPriority", "reason": err.value.reason}]
 
 
@@ -219,7 +220,7 @@ def test_parse_notify_reads_a_keepalive_and_its_status():
             "<Status>ok</Status></Notify>").encode()
     assert parse_notify(body, NOW) == Keepalive(sn="43", device_id=CAMERA, ok=True)
     assert parse_notify(body.replace(b"ok", b"ERROR"), NOW).ok is False
-    assert parse_notify(notify(), NOW)[0].device_id == CAMERA  # an alarm Notify reads as with parse_alarm_notify
+    assert parse_notify(notify(), NOW)[0].device_id == CAMERA  # an alarm Notify reads as with parse_notify
     with pytest.raises(GB28181Error) as err:
         parse_notify(body.replace(b"Keepalive", b"MediaStatus"), NOW)
     assert err.value.field == "CmdType"

@@ -263,8 +263,12 @@ def _ids(r: _Reader) -> tuple[str, str]:
 
 
 def parse_notify(xml: bytes, now: datetime | None = None) -> list[AlarmIn] | Keepalive:
-    """A Notify as its alarms (``CmdType`` Alarm, see ``parse_alarm_notify``) or as a device's Keepalive;
-    GB28181Error naming the element otherwise."""
+    """A Notify as its alarms (``CmdType`` Alarm) or as a device's Keepalive; GB28181Error naming the element
+    otherwise (an alarm that maps to no alarm type: its subclass ``UnmappedAlarm``).
+
+    With ``now``, an AlarmTime outside the ingest window (5 minutes ahead, 7 days back) is refused here, naming
+    ``AlarmTime``, rather than later as ``occurred_at``.
+    """
     r, cmd = _notify(xml)
     if cmd.lower() == "keepalive":
         sn, device_id = _ids(r)
@@ -277,20 +281,8 @@ def parse_notify(xml: bytes, now: datetime | None = None) -> list[AlarmIn] | Kee
     return _alarms(r, now)
 
 
-def parse_alarm_notify(xml: bytes, now: datetime | None = None) -> list[AlarmIn]:
-    """The alarms of a GB/T 28181 alarm Notify; GB28181Error naming the element when it is not one.
-
-    With ``now``, an AlarmTime outside the ingest window (5 minutes ahead, 7 days back) is refused here, naming
-    ``AlarmTime``, rather than later as ``occurred_at``.
-    """
-    r, cmd = _notify(xml)
-    if cmd.lower() != "alarm":
-        raise r.fail("CmdType", f"must be Alarm, got {cmd[:40]!r}")
-    return _alarms(r, now)
-
-
 def _alarms(r: _Reader, now: datetime | None) -> list[AlarmIn]:
-    """``parse_alarm_notify``'s reading of an alarm Notify's elements after its CmdType."""
+    """``parse_notify``'s reading of an alarm Notify's elements after its CmdType."""
     root = r.root
     sn, device_id = _ids(r)
     priority = r.integer("AlarmPriority", r.required("AlarmPriority"), range(1, 5))
