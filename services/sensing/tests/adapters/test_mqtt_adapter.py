@@ -151,8 +151,9 @@ def test_bad_payload_rejected_and_next_good_one_accepted(broker_url, channel):
             alarm(7, device="IOT-ghost-9"),
             alarm(8),
         ])
-        assert wait_until(lambda: len(ingest.rejected) == 3 and ingest.accepted == ["a-8"], TIMEOUT), (
-            ingest.rejected, ingest.accepted)
+        # the adapter counts a message after the ingest has taken it: wait for its counts to cover all four too
+        assert wait_until(lambda: len(ingest.rejected) == 3 and ingest.accepted == ["a-8"]
+                          and a.accepted + a.rejected == 4, TIMEOUT), (ingest.rejected, ingest.accepted)
         (raw0, why0), (raw1, why1), (raw2, why2) = ingest.rejected
         assert raw0 == b"{not json" and why0.startswith("payload: not JSON")
         assert b"IOT-manhole-1" in raw1 and why1.startswith("alarm_type: ")
@@ -307,8 +308,11 @@ def test_a_round_of_heartbeats_is_recorded_between_alarms_and_retried_while_the_
     try:
         publish(broker_url, f"{root}/gw-1", [alarm(41), b'{"device_ids": ["IOT-manhole-1", "IOT-gas-2"]}',
                                              alarm(42), b'{"device_ids": ["IOT-manhole-1", "bad id!"]}'])
-        assert wait_until(lambda: ingest.accepted == ["a-41", "a-42"] and beats.rounds and ingest.rejected,
-                          TIMEOUT), (ingest.accepted, beats.rounds, ingest.rejected)
+        # the adapter counts a message after the ingest or the heartbeat store has taken it: wait for its counts to
+        # cover all four messages too (asserting them at once raced its thread)
+        assert wait_until(lambda: ingest.accepted == ["a-41", "a-42"] and beats.rounds and ingest.rejected
+                          and a.accepted + a.heartbeats + a.rejected == 4, TIMEOUT), (
+            ingest.accepted, beats.rounds, ingest.rejected)
         assert beats.rounds == [["IOT-manhole-1", "IOT-gas-2"]] and beats.attempts == 3
         ((raw, why),) = ingest.rejected
         assert b"bad id!" in raw and why.startswith("device_ids[1]: ")
