@@ -246,6 +246,14 @@ def settle(metrics_urls: dict[str, str], timeout: float = 300) -> float:
     return round(time.monotonic() - t0, 1)
 
 
+def messages_per_report(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]],
+                        reports: int) -> dict:
+    """Per consuming service: messages its consumers took per report between two readings of consumer_totals
+    (every consumer group of the service counted: one message read by two of its groups counts twice)."""
+    return {name: round((messages - before[name][1]) / reports, 2) for name, (_, messages) in after.items()
+            if reports and messages > before[name][1]}
+
+
 def mean_batches(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> dict:
     """Per consuming service: messages per polled batch between two readings of consumer_totals."""
     out = {}
@@ -305,7 +313,8 @@ def measure(label: str, kind: str, url: str, token: str, procs: dict[str, subpro
     for profiler in profilers:
         profiler.wait(timeout=60)
     sub, disp = timings.wait_all_dispatched(since)
-    burst_batches = mean_batches(totals, consumer_totals(metrics_urls))
+    totals_after = consumer_totals(metrics_urls)
+    burst_batches = mean_batches(totals, totals_after)
     cpu_after = cpu_seconds(procs)
     cpu_ms = {n: round((cpu_after[n] - cpu_before[n]) * 1000 / len(sub), 2) for n in cpu_after}
     if kind == "distributed":
@@ -319,6 +328,7 @@ def measure(label: str, kind: str, url: str, token: str, procs: dict[str, subpro
                   "loadavg_before": load_before, "loadavg_after": loadavg()}
     if burst_batches:
         throughput["messages_per_batch"] = burst_batches
+        throughput["messages_per_report"] = messages_per_report(totals, totals_after, len(sub))
     print(f"[{kind} {label}] sustained: {throughput}", flush=True)
     rss = peak_rss_mb(procs)
     print(f"[{kind} {label}] peak RSS MB: {rss} (sum {sum(rss.values()):.0f})", flush=True)
