@@ -181,6 +181,21 @@ def test_show_field_error_when_dispatcher_signs_in_without_department(console, s
     shot("login-error")
 
 
+def test_show_field_error_when_a_grid_worker_mistypes_the_grid(console, api, shot):
+    where = api.grid_at(*DEMO_POINT)
+    grid, village = where["grid_code"], where["village_code"]
+    # a grid code one digit short of the real one, then the village's code: both refused beside the grid field
+    wrongs = ((grid[:-1], "当前网格版本中没有这个网格编码"), (village, f"{village} 是村（社区）编码，不是网格编码"))
+    for wrong, reason in wrongs:
+        console.sign_in("grid_worker", "gw-typo", grid=wrong, expect_view=None)
+        error = console.one(".el-form-item.is-error .el-form-item__error")
+        assert error.text == reason
+        assert console.css(".el-form-item.is-error input[data-test=login-grid]")
+        assert urlsplit(console.driver.current_url).path == "/login"  # not signed in
+    shot("login-error-grid")
+    console.sign_in("grid_worker", "gw-typo", grid=grid, expect_view="field")  # the right code signs in
+
+
 # Every page of each role, as its navigation offers it, plus the pages a link opens (a ticket, a drilled map).
 ROLES = [("command_centre", {}), ("dept_dispatcher", {"department": "urban-management"}),
          ("grid_worker", {"grid": None}), ("admin", {})]

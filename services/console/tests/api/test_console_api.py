@@ -71,10 +71,80 @@ def test_answer_probes_without_services(client, upstream):
     assert client.get("/readyz").json()["status"] == "ready"
 
 
-def test_log_in_returns_token_for_shared_secret(client):
+def test_log_in_returns_token_for_shared_secret(client, upstream):
+    upstream.answer = httpx.Response(200, json=[{"code": "urban-management"}, {"code": "water-affairs"}])
     resp = client.post("/api/login", json={"role": "dept_dispatcher", "sub": "d1", "department": "urban-management"})
     assert resp.status_code == 200
-    assert decode_token(SECRET, resp.json()["token"]).department == "urban-management"
+    token = resp.json()["token"]
+    assert decode_token(SECRET, token).department == "urban-management"
+    # the department was looked up in dispatch's list, with the token being handed out
+    (asked,) = upstream.requests
+    assert str(asked.url) == f"{DISPATCH}/v1/departments" and asked.headers["authorization"] == f"Bearer {token}"
+
+
+ZH = {"Accept-Language": "zh-CN"}
+GRID = "441900121029002"
+
+
+def _feature(level: str) -> httpx.Response:
+    return httpx.Response(200, json={"type": "Feature", "geometry": None,
+                                     "properties": {"code": GRID, "name": "某网格", "level": level}})
+
+
+def test_log_in_grid_worker_for_a_grid_of_the_city(tmp_path, upstream):
+    c = _client(tmp_path, upstream, registry_url="http://registry.test")
+    try:
+        upstream.answer = _feature("grid")
+        resp = c.post("/api/login", json={"role": "grid_worker", "sub": "gw-1", "grid": GRID})
+    finally:
+        c.__exit__(None, None, None)
+    assert resp.status_code == 200 and decode_token(SECRET, resp.json()["token"]).grid == GRID
+    (asked,) = upstream.requests
+    assert str(asked.url) == f"http://registry.test/v1/grids/{GRID}"
+
+
+@pytest.mark.parametrize(("answer", "reason", "reason_zh"), [
+    (httpx.Response(404, json={"error": {"code": "not_found"}}), "no grid with this code in the grid set in effect",
+     "当前网格版本中没有这个网格编码"),
+    (httpx.Response(422, json={"error": {"code": "validation_failed"}}),
+     "no grid with this code in the grid set in effect", "当前网格版本中没有这个网格编码"),
+    (_feature("village"), f"{GRID} is a village, not a grid", f"{GRID} 是村（社区）编码，不是网格编码"),
+    (_feature("town"), f"{GRID} is a town, not a grid", f"{GRID} 是镇街编码，不是网格编码"),
+])
+def test_log_in_refuses_a_grid_the_city_does_not_have(client, upstream, answer, reason, reason_zh):
+    upstream.answer = answer
+    body = {"role": "grid_worker", "sub": "gw-1", "grid": GRID}
+    resp = client.post("/api/login", json=body)
+    assert resp.status_code == 422 and "token" not in resp.text
+    assert resp.json()["error"]["details"] == [{"field": "grid", "reason": reason}]
+    zh = client.post("/api/login", json=body, headers=ZH).json()["error"]
+    assert zh["message"] == "负责网格编码有误" and zh["details"] == [{"field": "grid", "reason": reason_zh}]
+
+
+def test_log_in_refuses_a_department_the_city_does_not_have(client, upstream):
+    upstream.answer = httpx.Response(200, json=[{"code": "urban-management"}])
+    body = {"role": "dept_dispatcher", "sub": "d1", "department": "urban-managment"}
+    resp = client.post("/api/login", json=body)
+    assert resp.status_code == 422 and "token" not in resp.text
+    assert resp.json()["error"]["details"] == [{"field": "department", "reason": "no department with this code"}]
+    zh = client.post("/api/login", json=body, headers=ZH).json()["error"]
+    assert zh["message"] == "所属部门编码有误" and zh["details"][0]["reason"] == "没有这个部门编码"
+
+
+@pytest.mark.parametrize("answer", [httpx.ConnectError("refused"), httpx.Response(500, text="boom"),
+                                    httpx.Response(401, json={})])
+def test_log_in_says_so_when_the_scope_cannot_be_checked(client, upstream, answer):
+    upstream.answer = answer
+    resp = client.post("/api/login", json={"role": "grid_worker", "sub": "gw-1", "grid": GRID}, headers=ZH)
+    assert resp.status_code == 503 and "token" not in resp.text
+    assert resp.json()["error"]["message"] == "网格服务暂时不可用，无法核对登录信息，请稍后重试"
+
+
+def test_log_in_city_wide_roles_ask_no_service(client, upstream):
+    upstream.answer = httpx.ConnectError("refused")
+    for role in ("command_centre", "admin"):
+        assert client.post("/api/login", json={"role": role, "sub": "c1"}).status_code == 200
+    assert upstream.requests == []
 
 
 def test_log_in_without_department_names_field(client):

@@ -6,7 +6,7 @@ from fastapi.responses import Response
 from gridgov_common.errors import Forbidden
 from gridgov_console.deps import DevLogin, Settings, SigningSecret, Upstream
 from gridgov_console.login import citizen
-from gridgov_console.login.handlers import log_in
+from gridgov_console.login.handlers import check_scope_known, log_in
 from gridgov_console.login.schemas import (
     CitizenAnonymousLogin,
     CitizenLoginRead,
@@ -28,15 +28,20 @@ def get_login(switch: DevLogin, settings: Settings) -> LoginOptions:
                         citizen_anonymous=citizens and settings.citizen_anonymous)
 
 
-@router.post("/login", response_model=LoginRead)
-def post_login(body: LoginBody, switch: DevLogin, settings: Settings, secret: SigningSecret) -> LoginRead:
-    """DEV login: a bearer token for the role, user id and department or grid given, signed with the shared secret.
+@router.post("/login", response_model=LoginRead, responses={
+    503: {"description": "grid-registry or dispatch could not say whether the grid or department exists"}})
+async def post_login(body: LoginBody, switch: DevLogin, settings: Settings, secret: SigningSecret,
+                     client: Upstream) -> LoginRead:
+    """DEV login: a bearer token for the role, user id and department or grid given, signed with the shared secret;
+    the grid (grid-registry's grid set in effect) or department (dispatch's) must exist, else 422 naming it.
 
     Anyone who reaches the console may sign in as anyone, so it is on only for the embedded default stack on
     loopback or when ``GRIDGOV_CONSOLE_DEV_LOGIN=true``; otherwise 403, and users sign in through the city's SSO."""
     if not switch.enabled:
         raise Forbidden(f"the DEV login is off here ({switch.reason}); sign in through the city's SSO", "login")
-    return log_in(secret, body, settings.common.token_ttl_seconds)
+    login = log_in(secret, body, settings.common.token_ttl_seconds)
+    await check_scope_known(client, settings, login)
+    return login
 
 
 @router.post("/citizen/login", response_model=CitizenLoginRead, responses={
