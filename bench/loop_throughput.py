@@ -246,6 +246,20 @@ def settle(metrics_urls: dict[str, str], timeout: float = 300) -> float:
     return round(time.monotonic() - t0, 1)
 
 
+def caught_up(metrics_urls: dict[str, str], timeout: float = 300) -> float:
+    """The moment (epoch seconds) no consumer of the stack has a message left nor an outbox row to relay, polled
+    every 0.1 s."""
+    t0 = time.monotonic()
+    while True:
+        busy = sum(value.get("gridgov_consumer_lag", 0.0) + value.get("gridgov_outbox_backlog", 0.0)
+                   for value in map(metric_values, metrics_urls.values()))
+        if busy == 0:
+            return time.time()
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError(f"the stack did not catch up in {timeout} s")
+        time.sleep(0.1)
+
+
 def messages_per_report(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]],
                         reports: int) -> dict:
     """Per consuming service: messages its consumers took per report between two readings of consumer_totals
@@ -329,6 +343,9 @@ def measure(label: str, kind: str, url: str, token: str, procs: dict[str, subpro
     if burst_batches:
         throughput["messages_per_batch"] = burst_batches
         throughput["messages_per_report"] = messages_per_report(totals, totals_after, len(sub))
+        # every consumer of the stack (analytics' read model, sensing, notification…), not only dispatch: how long
+        # after the last dispatch the last of them had caught up (the read models keep up with the loop's pace)
+        throughput["all_caught_up_s_after_last_dispatch"] = round(max(0.0, caught_up(metrics_urls) - last), 2)
     print(f"[{kind} {label}] sustained: {throughput}", flush=True)
     rss = peak_rss_mb(procs)
     print(f"[{kind} {label}] peak RSS MB: {rss} (sum {sum(rss.values()):.0f})", flush=True)
