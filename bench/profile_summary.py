@@ -2,10 +2,11 @@
 
 Each busy sample is put in one bucket by its innermost Python frame (a C call — SQLite's execute, a socket
 write — counts to the Python frame that made it): the database driver's execute, the rest of SQLAlchemy, the
-HTTP stack (uvicorn, h11/httptools, starlette, FastAPI, anyio), pydantic, the bus (gridgov_common.bus, the Kafka
-client), JSON, logging, gridgov's own code, and the rest of the standard library. With the benchmark's results
-(``--results``), each share is also given as CPU ms per report (the service's CPU ms per report in the same run's
-burst × the share): what a report costs in that part of that service.
+HTTP stack (uvicorn, h11/httptools, starlette, FastAPI, anyio), uvloop's C event loop, pydantic, the bus
+(gridgov_common.bus, the Kafka client), JSON, logging, shapely and numpy, gridgov's own code, and the rest; samples
+parked in a wait (a lock, a queue, a selector, psycopg waiting for the server) are left out. With the benchmark's
+results (``--results``), each share is also given as CPU ms per report (the service's CPU ms per report in the
+same run's burst × the share): what a report costs in that part of that service.
 
 Run:  uv run --frozen python bench/profile_summary.py DIR/embedded [--results bench/results/loop_throughput.json
       --stack embedded] [--out FILE]
