@@ -11,13 +11,16 @@ counted exactly as ``expected_counts()`` says, every alarm grouped, the cases' r
 (4) the baseline: the same ``alarm.received`` envelopes (read back from the bus) published again by 8 threads to a
 topic of the same bus and consumed by the services' own consumer loop (``ConsumerRunner``) with a handler that does
 nothing. Throughout, the sensing process's RSS and CPU are sampled from /proc, and the load average is recorded.
+``--split both|consumer`` runs sensing as the manifests deploy it: the first process serves the API
+(``RUN_CONSUMERS=false``), a second runs the consumers; the producers post to the first; ``both``: each relays the
+outbox (one at a time, by its lock), ``consumer``: only the second. CPU is summed over both, RSS is the first's.
 The latency scenario (``--latency-seconds``, on a second stack with every service): 1,000 alarms/s of which 2 %
 open new ``auto`` cases, the rest repeats of open groups; alarm → dispatched ticket from sensing's first_seen to
 dispatch's ``dispatch`` transition. ``--profile`` (embedded) runs ingest and grouping in this process under
 cProfile on a copy of the run's sensing database and prints the top functions.
 
 Run:  uv run --frozen python bench/sensing_alarms.py [--stacks embedded,distributed] [--alarms 100000]
-      [--devices 50000] [--batch 2000] [--replicas 2] [--latency-seconds 20] [--profile]
+      [--devices 50000] [--batch 2000] [--replicas 2 | --split both|consumer] [--latency-seconds 20] [--profile]
 (distributed needs GRIDGOV_TEST_KAFKA_BOOTSTRAP_SERVERS and GRIDGOV_TEST_PG_ADMIN_URL). Every wait is bounded.
 Results: bench/results/sensing_alarms.json (``--out`` to write elsewhere).
 """
@@ -369,10 +372,21 @@ def baseline(bus, values: list[bytes], producers: int, partitions: int, timeout_
 # --- the throughput run ------------------------------------------------------------------------------------------
 
 
+def split_env(split: str | None, api: bool) -> dict[str, str]:
+    """Settings of the API (``api``) or the consumer process of a split sensing: which of them relays the outbox
+    (``both``: each, one at a time by the outbox lock, as the manifests deploy; ``consumer``: only the consumer)."""
+    if not split:
+        return {}
+    relays = not api or split == "both"
+    return {"GRIDGOV_SENSING_RUN_CONSUMERS": "false" if api else "true",
+            "GRIDGOV_SENSING_RUN_RELAY": "true" if relays else "false"}
+
+
 def run_throughput(kind: str, args) -> dict:
     """Replay, drain, check, baseline on one stack."""
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(kind, Path(tmp))
+        # --split: this sensing process serves the API and relays its outbox; the consumers run in a second one
+        stack = Stack(kind, Path(tmp), extra_env=split_env(args.split, api=True))
         stack.start(["grid-registry", "sensing"], timeout=180)
         try:
             out = throughput_on(stack, args)
@@ -406,6 +420,11 @@ def throughput_on(stack: Stack, args) -> dict:
         urls.append(stack.start_extra("sensing", {"GRIDGOV_SENSING_MQTT_CLIENT_ID": "gridgov-sensing-2"}))
         pids.append(stack.extra.pid)
         time.sleep(3)  # the embedded bus rebalances each second; let both members own partitions before the load
+    elif args.split:  # the -api and -consumer Deployments, one replica each: the posts go to the API only
+        stack.start_extra("sensing", {**split_env(args.split, api=False),
+                                      "GRIDGOV_SENSING_MQTT_CLIENT_ID": "gridgov-sensing-consumer"})
+        pids.append(stack.extra.pid)
+        time.sleep(3)  # the consumer group's first assignment before the load
     pid = pids[0]
     sampler = Sampler(pid)
     sampler.start()
@@ -435,6 +454,7 @@ def throughput_on(stack: Stack, args) -> dict:
         "devices": len(devices), "device_generation_s": round(reg_s, 1), "alarms": len(alarms),
         "fingerprints": checks["fingerprints_expected"], "racing_pairs": sum(a.paired for a in alarms),
         "producers": args.producers, "batch": args.batch, "sensing_processes": len(pids),
+        "sensing_split": f"api + consumer processes, relay in {args.split}" if args.split else None,
         "ingest": {"accepted": posted["accepted"], "seconds": round(posted["seconds"], 2),
                    "alarms_per_s": round(posted["accepted"] / posted["seconds"]),
                    "requests": posted["requests"], "request_p50_ms": posted["request_p50_ms"],
@@ -686,6 +706,9 @@ def main() -> None:
     parser.add_argument("--producers", type=int, default=8)
     parser.add_argument("--replicas", type=int, default=1, choices=(1, 2),
                         help="sensing processes (2: a second one in the same consumer group, posts spread)")
+    parser.add_argument("--split", choices=("both", "consumer"), default=None,
+                        help="sensing as the -api and -consumer Deployments: one process serves, one consumes; "
+                             "which of them relays the outbox")
     parser.add_argument("--batch", type=int, default=2000, help="alarms per POST (≤ 10,000)")
     parser.add_argument("--timeout", type=float, default=900, help="bound on every wait, seconds")
     parser.add_argument("--latency-seconds", type=int, default=0, help="0: no latency scenario")

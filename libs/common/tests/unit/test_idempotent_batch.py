@@ -76,3 +76,48 @@ def test_pruning_forgets_only_the_records_made_before_the_moment(db):
     assert applied == []
     handle(old[:1])  # forgotten: a copy arriving now would be applied (the caller's moment must rule that out)
     assert applied == [0]
+
+
+def _relation_scans(plan: dict, table: str) -> list[dict]:
+    """Every node of an EXPLAIN (FORMAT JSON) plan that reads ``table``."""
+    found = [plan] if plan.get("Relation Name") == table else []
+    for child in plan.get("Plans", []):
+        found += _relation_scans(child, table)
+    return found
+
+
+def test_the_postgresql_lookup_probes_the_primary_key_even_in_a_generic_plan_without_statistics(pg_url):
+    """psycopg prepares a statement run five times and PostgreSQL may keep a generic plan; on a handled-message
+    table that grew without statistics the ``IN`` list's generic plan read every row of the consumer and compared
+    each with the whole list (2.7 s per 1,000-message batch at 100,000 rows). The lookup's generic plan must
+    reach each id by the primary key (consumer, message_id)."""
+    from gridgov_common.db import Database, handled_lookup
+
+    db = Database(pg_url, MetaData(), "lookup")
+    db.create_all()
+    table = db.tables.handled.name
+    try:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")  # no statistics, ever
+            conn.exec_driver_sql(f"INSERT INTO {table} (consumer, message_id, handled_at) SELECT 'c.big', "
+                                 f"md5(i::text), now() FROM generate_series(1, 20000) AS i")
+        ids = [f"{i:032x}" for i in range(1000)] + ["c4ca4238a0b923820dcc509a6f75849b"]  # md5('1'): handled
+        sql, params = handled_lookup("postgresql", table, "%s")("c.big", ids)
+        assert [r[0] for r in db.engine.connect().exec_driver_sql(sql, params)] == [ids[-1]]
+        numbered = sql.replace("%s", "$1", 1).replace("%s", "$2", 1)
+        raw = db.engine.raw_connection()
+        try:
+            with raw.cursor() as cur:
+                cur.execute("SET plan_cache_mode = force_generic_plan")
+                cur.execute(f"PREPARE lookup(varchar[], varchar) AS {numbered}")
+                # EXECUTE's arguments as literals (a utility statement takes no bound parameters); hex ids only
+                listed = ", ".join(f"'{i}'" for i in ids)
+                cur.execute(f"EXPLAIN (FORMAT JSON) EXECUTE lookup(ARRAY[{listed}], 'c.big')")
+                plan = cur.fetchone()[0][0]["Plan"]
+        finally:
+            raw.close()
+        scans = _relation_scans(plan, table)
+        assert scans and all(s["Node Type"] in ("Index Scan", "Index Only Scan") for s in scans), plan
+        assert all("message_id" in s.get("Index Cond", "") for s in scans), plan
+    finally:
+        db.dispose()
