@@ -6,6 +6,10 @@ thread runs on an engine (a service's consumers and outbox relay use it from the
 explains one, with its own parameters or, by default, with every parameter NULL — the plan made before any value is
 known, as PostgreSQL's generic plan is (a partial index is usable then only if the statement writes the index's
 condition itself).
+
+On PostgreSQL, which has statistics but may keep a generic plan made before they exist, ``generic_plan`` prepares a
+statement with ``plan_cache_mode = force_generic_plan`` and returns the plan it keeps; ``scans_of`` picks the nodes
+that read a table, so a test can require them to be index probes.
 """
 
 from __future__ import annotations
@@ -48,3 +52,28 @@ def plan(engine: Engine, statement: str, parameters: Sequence[Any] | None = None
 def is_select(statement: str) -> bool:
     """A ``keep`` for ``captured``: SELECT statements only."""
     return statement.lstrip().upper().startswith("SELECT")
+
+
+def generic_plan(engine: Engine, statement: str, types: Sequence[str], arguments: str) -> dict:
+    """PostgreSQL's generic plan of ``statement`` (parameters ``$1``…, of ``types``) as EXPLAIN (FORMAT JSON) gives
+    it, for the SQL ``arguments`` (literals: EXECUTE takes no bound parameters)."""
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cur:
+            cur.execute("SET plan_cache_mode = force_generic_plan")
+            cur.execute(f"PREPARE generic_probe({', '.join(types)}) AS {statement}")
+            cur.execute(f"EXPLAIN (FORMAT JSON) EXECUTE generic_probe({arguments})")
+            found = cur.fetchone()[0][0]["Plan"]
+            cur.execute("DEALLOCATE generic_probe")
+            cur.execute("RESET plan_cache_mode")
+    finally:
+        raw.close()
+    return found
+
+
+def scans_of(node: dict, table: str) -> list[dict]:
+    """The nodes of an EXPLAIN (FORMAT JSON) plan that read ``table``."""
+    found = [node] if node.get("Relation Name") == table else []
+    for child in node.get("Plans", []):
+        found += scans_of(child, table)
+    return found

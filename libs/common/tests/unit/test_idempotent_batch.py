@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import MetaData, select
 
 from gridgov_common.bus.envelope import Envelope
+from tests.support.sql_plans import generic_plan, scans_of
 
 METADATA = MetaData()  # the Database adds the outbox and handled-message tables to it
 
@@ -78,14 +79,6 @@ def test_pruning_forgets_only_the_records_made_before_the_moment(db):
     assert applied == [0]
 
 
-def _relation_scans(plan: dict, table: str) -> list[dict]:
-    """Every node of an EXPLAIN (FORMAT JSON) plan that reads ``table``."""
-    found = [plan] if plan.get("Relation Name") == table else []
-    for child in plan.get("Plans", []):
-        found += _relation_scans(child, table)
-    return found
-
-
 @pytest.mark.distributed
 def test_the_postgresql_lookup_probes_the_primary_key_even_in_a_generic_plan_without_statistics(pg_url):
     """psycopg prepares a statement run five times and PostgreSQL may keep a generic plan; on a handled-message
@@ -107,18 +100,9 @@ def test_the_postgresql_lookup_probes_the_primary_key_even_in_a_generic_plan_wit
         with db.engine.connect() as conn:
             assert [r[0] for r in conn.exec_driver_sql(sql, params)] == [ids[-1]]
         numbered = sql.replace("%s", "$1", 1).replace("%s", "$2", 1)
-        raw = db.engine.raw_connection()
-        try:
-            with raw.cursor() as cur:
-                cur.execute("SET plan_cache_mode = force_generic_plan")
-                cur.execute(f"PREPARE lookup(varchar[], varchar) AS {numbered}")
-                # EXECUTE's arguments as literals (a utility statement takes no bound parameters); hex ids only
-                listed = ", ".join(f"'{i}'" for i in ids)
-                cur.execute(f"EXPLAIN (FORMAT JSON) EXECUTE lookup(ARRAY[{listed}], 'c.big')")
-                plan = cur.fetchone()[0][0]["Plan"]
-        finally:
-            raw.close()
-        scans = _relation_scans(plan, table)
+        listed = ", ".join(f"'{i}'" for i in ids)  # hex ids only: safe as literals
+        plan = generic_plan(db.engine, numbered, ["varchar[]", "varchar"], f"ARRAY[{listed}], 'c.big'")
+        scans = scans_of(plan, table)
         assert scans and all(s["Node Type"] in ("Index Scan", "Index Only Scan") for s in scans), plan
         assert all("message_id" in s.get("Index Cond", "") for s in scans), plan
     finally:

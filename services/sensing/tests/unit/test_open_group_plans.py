@@ -19,7 +19,7 @@ from gridgov_sensing.suppression import service as rules_service
 from gridgov_sensing.suppression.models import SuppressionRule
 from services.sensing.tests.alarm_support import CAMERA, GRID, NOW, deliver_tickets, make_db, take_outbox
 from services.sensing.tests.unit.test_alarm_batch_upsert import replay, stream
-from tests.support.sql_plans import captured, plan
+from tests.support.sql_plans import captured, generic_plan, plan, scans_of
 
 
 def _case_event(action: str, to_state: str, report_id: str):
@@ -64,14 +64,6 @@ def test_open_groups_are_found_by_their_own_index_on_sqlite(tmp_path):
     assert not bad, bad
 
 
-def _scans_of(node: dict, table: str) -> list[dict]:
-    """The nodes of an EXPLAIN (FORMAT JSON) plan that read ``table``."""
-    found = [node] if node.get("Relation Name") == table else []
-    for child in node.get("Plans", []):
-        found += _scans_of(child, table)
-    return found
-
-
 @pytest.mark.distributed
 @pytest.mark.parametrize("rows", [0, 20_000])
 def test_quiet_groups_are_probed_by_fingerprint_in_a_generic_plan_on_postgresql(pg_url, rows):
@@ -94,16 +86,8 @@ def test_quiet_groups_are_probed_by_fingerprint_in_a_generic_plan_on_postgresql(
                     "'video_ai', 'd' || i, 'camera', 'open', true, 1, now(), now(), 0, false, false, '[]', '[]', "
                     f"'{{}}', now() FROM generate_series(1, {rows}) AS i")
         sql = str(_QUIET_OF_POSTGRES.compile(dialect=postgresql.dialect())).replace("%(prints)s", "$1")
-        raw = db.engine.raw_connection()
-        try:
-            with raw.cursor() as cur:
-                cur.execute("SET plan_cache_mode = force_generic_plan")
-                cur.execute(f"PREPARE quiet(varchar[]) AS {sql}")
-                cur.execute("EXPLAIN (FORMAT JSON) EXECUTE quiet(ARRAY['a', 'b', 'c'])")
-                found = cur.fetchone()[0][0]["Plan"]
-        finally:
-            raw.close()
-        scans = _scans_of(found, "alarm_group")
+        found = generic_plan(db.engine, sql, ["varchar[]"], "ARRAY['a', 'b', 'c']")
+        scans = scans_of(found, "alarm_group")
         assert scans and all(s["Node Type"] in ("Index Scan", "Index Only Scan") for s in scans), found
         assert all("fingerprint" in s.get("Index Cond", "") for s in scans), found
     finally:
