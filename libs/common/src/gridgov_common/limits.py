@@ -35,14 +35,19 @@ RETRY_AFTER_SECONDS = 5
 # The one text policy: C0 controls except tab, LF and CR; DEL; C1 controls; lone UTF-16 surrogates.
 REFUSED_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
-# Fast paths over raw bytes: a hit means "could hold a refused character", never "holds one".
-_JSON_SUSPECT = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\\u00[0189a-fA-F]|\\u007[fF]"
-                           rb"|\\u[dD][89a-fA-F]")
+# Fast paths over raw bytes: a hit means "could hold a refused character", never "holds one". A JSON body is
+# looked at in two parts (issue #16: one search with every alternative cost 5.5 ms on a 450 KB batch of 2,000
+# alarms, more than parsing it): escapes, by their literal prefix, only when the body has one; raw bytes, on what
+# is left once the printable ASCII is deleted (a C loop) — controls and every byte of a multi-byte character
+# survive it, so a C1 control's two bytes stay side by side.
+_JSON_ESCAPE_SUSPECT = re.compile(rb"\\u(?:00[0189a-fA-F]|007[fF]|[dD][89a-fA-F])")
+_RAW_SUSPECT = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]")
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n\r"
 _URLENCODED_SUSPECT = re.compile(rb"[\x00-\x1f\x7f]|\xc2[\x80-\x9f]|%[01][0-9a-fA-F]|%7[fF]|%[cC]2%[89][0-9a-fA-F]"
                                  rb"|%[eE][dD]%[aAbB]")
 _TEXT_SUSPECT = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\xed[\xa0-\xbf]")
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKETS = re.compile(rb"[\[\]{}]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENING = frozenset(b"[{")
 
 ErrorRenderer = Callable[[str, DomainError], Response]
 
@@ -72,9 +77,14 @@ def json_too_deep(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> bool:
     """Whether the JSON text nests arrays and objects deeper than ``max_depth`` (brackets inside strings ignored)."""
     if body.count(b"[") + body.count(b"{") <= max_depth:
         return False
+    # The strings out, with bytes methods (a regex over every string cost 20 ms on a 450 KB alarm batch): escaped
+    # backslashes first, then escaped quotes — in a run of backslashes both pair them from its start, as a JSON
+    # lexer does — and then every other piece between quotes is a string. Up to the first byte that is not JSON
+    # this is the lexer's reading, and a parser stops there: whatever follows cannot nest it deeper.
+    plain = body.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in body else body
     depth = 0
-    for bracket in _BRACKETS.finditer(_STRINGS.sub(b"", body)):
-        if bracket.group() in (b"[", b"{"):
+    for bracket in b"".join(plain.split(b'"')[::2]).translate(None, _NOT_BRACKETS):
+        if bracket in _OPENING:
             depth += 1
             if depth > max_depth:
                 return True
@@ -103,9 +113,17 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, str]]:
             stack.extend((child, f"{where}.{i}" if where else str(i)) for i, child in reversed(list(enumerate(item))))
 
 
+def _json_suspect(body: bytes) -> bool:
+    """Whether a JSON body could hold a refused character (raw or as an escape); False means it holds none."""
+    if b"\\u" in body and _JSON_ESCAPE_SUSPECT.search(body):
+        return True
+    rest = body.translate(None, _PRINTABLE_ASCII)
+    return bool(rest) and _RAW_SUSPECT.search(rest) is not None
+
+
 def json_violations(body: bytes) -> list[tuple[str, str]]:
     """Refused strings of a JSON body as (field path, reason); none when it does not parse (FastAPI says why)."""
-    if not _JSON_SUSPECT.search(body):
+    if not _json_suspect(body):
         return []
     try:
         value = json.loads(body)

@@ -2,6 +2,7 @@
 
 import json
 import math
+import random
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -12,6 +13,7 @@ from gridgov_common.limits import (
     API_CSP,
     DOCS_CSP,
     RouteLimit,
+    _json_suspect,
     is_loopback,
     json_too_deep,
     json_violations,
@@ -64,6 +66,56 @@ def test_json_too_deep_refuses_33_levels_and_ignores_brackets_in_strings():
     assert not json_too_deep(b"[" * 32 + b"]" * 32)
     assert not json_too_deep(json.dumps({"description": "[" * 100}).encode())
     assert not json_too_deep(json.dumps([[i] for i in range(1000)]).encode())  # wide, not deep
+
+
+@pytest.mark.parametrize("inner", ['\\', '\\"[', 'a\\\\', '\\\\\\"', '"]', '\\"]]]'])
+def test_json_too_deep_reads_escaped_quotes_and_backslash_runs_as_a_lexer_does(inner):
+    # Strings that end in escaped backslashes or hold escaped quotes beside brackets: the nesting outside them is
+    # what counts, whichever way the escapes fall.
+    nested = json.dumps([[[[{"text": inner * 3, "more": [inner]}]]]]).encode()
+    assert not json_too_deep(nested, max_depth=6)
+    assert json_too_deep(nested, max_depth=5)
+
+
+def test_json_too_deep_agrees_with_parsing_on_generated_bodies():
+    rnd = random.Random(16)
+
+    def value(depth: int) -> object:
+        if depth == 0 or rnd.random() < 0.2:
+            return "".join(rnd.choice('[]{}"\\a 中\x85😀') for _ in range(rnd.randint(0, 6)))
+        if rnd.random() < 0.5:
+            return [value(depth - 1) for _ in range(rnd.randint(0, 3))]
+        return {str(i): value(depth - 1) for i in range(rnd.randint(0, 3))}
+
+    def depth_of(v: object) -> int:
+        children = v.values() if isinstance(v, dict) else v if isinstance(v, list) else None
+        return 0 if children is None else 1 + max((depth_of(c) for c in children), default=0)
+
+    for _ in range(500):
+        parsed = value(rnd.randint(1, 12))
+        body = json.dumps(parsed, ensure_ascii=rnd.random() < 0.5).encode()
+        limit = rnd.randint(1, 8)
+        assert json_too_deep(body, max_depth=limit) == (depth_of(parsed) > limit), body
+
+
+@pytest.mark.parametrize("body", [b'{"a": "x\x01"}', b'{"a": "\xc2\x85"}', b'{"a": "\x7f"}', b'{"\x00": 1}',
+                                  b'{"a": "\\u0085"}', b'{"a": "\\u001f"}', b'{"a": "\\u007F"}',
+                                  b'{"a": "\xe4\xb8\xad\xc2\x9f\xe4\xb8\xad"}'])
+def test_json_guard_fast_path_passes_raw_and_escaped_controls_among_other_text(body):
+    # Each beside plain ASCII and Chinese, raw or escaped: the fast path must let every one through to the check,
+    # which names it (a raw C0 control is not JSON at all: FastAPI refuses the body, as it did before).
+    padded = body[:-1] + b', "b": "' + "东城街道".encode() * 50 + b' plain ascii"}'
+    assert _json_suspect(padded)
+    assert json_violations(padded) or not _parses(padded)
+    assert not _json_suspect(padded.replace(body[:-1], b'{"a": "plain"'))
+
+
+def _parses(body: bytes) -> bool:
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True
 
 
 def test_urlencoded_violations_name_the_parameter():
