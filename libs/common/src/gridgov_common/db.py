@@ -375,11 +375,42 @@ def write_outbox(session: Session, rows: Sequence[tuple]) -> None:
         return
     conn = session.connection()
     table = session.info["outbox_table"]
-    sql, processors = _made(conn.dialect.name, table, ("positional", OUTBOX_COLUMNS),
-                            lambda: positional_insert(conn.dialect, table, OUTBOX_COLUMNS, tail=""))
-    # A batch's rows share one created_at, converted once; the message bytes are all distinct (not memoised).
-    conn.exec_driver_sql(sql, bind_rows(rows, processors, memo={OUTBOX_COLUMNS.index("created_at")}))
+    if conn.dialect.name == "postgresql":
+        # One statement whatever the row count, one array per column: psycopg's executemany ran an INSERT per row
+        # (pipelined), 40 % of sensing's alarm ingest on PostgreSQL (issue #16). WITH ORDINALITY … ORDER BY: the
+        # ids are drawn in the rows' order, which is what keeps one key's messages in order.
+        sql = _made("postgresql", table, ("unnest", OUTBOX_COLUMNS), lambda: _outbox_unnest_insert(conn.dialect, table))
+        conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*rows, strict=True)))
+    else:
+        sql, processors = _made(conn.dialect.name, table, ("positional", OUTBOX_COLUMNS),
+                                lambda: positional_insert(conn.dialect, table, OUTBOX_COLUMNS, tail=""))
+        # A batch's rows share one created_at, converted once; the message bytes are all distinct (not memoised).
+        conn.exec_driver_sql(sql, bind_rows(rows, processors, memo={OUTBOX_COLUMNS.index("created_at")}))
     session.info["outbox_dirty"] = True
+
+
+def _outbox_unnest_insert(dialect: Dialect, table: Table) -> str:
+    """The outbox's multi-row INSERT on PostgreSQL: its columns from one array each, in the arrays' order."""
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in OUTBOX_COLUMNS)
+    return (f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM unnest("
+            f"{array_parameters(table, OUTBOX_COLUMNS, dialect)}) WITH ORDINALITY AS u({names}, n) ORDER BY n")
+
+
+def array_parameters(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
+    """``%b::<type>[], …``: one PostgreSQL array parameter per column, each in the binary format.
+
+    ``%b``: psycopg builds a text-format array in Python, element by element, quoting and escaping each (23.5 µs per
+    row of six columns against 2.8 µs in binary, measured offline on its dumpers); the server casts the elements to
+    the column types (text → JSON by its input function). A binary array holds one element type: give a float
+    column floats only."""
+    return ", ".join(f"%b::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+
+
+def unnest_sql(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
+    """``SELECT * FROM unnest(%b::<type>[], …)``: PostgreSQL's rows from one array parameter per column (see
+    ``array_parameters``), for a multi-row write whose text is the same whatever the row count."""
+    return f"SELECT * FROM unnest({array_parameters(table, columns, dialect)})"
 
 
 class OutboxSession(Session):
@@ -556,6 +587,11 @@ class Database:
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         name = dialect.identifier_preparer.quote(handled.name)
         record_sql, processors = positional_insert(dialect, handled, ("consumer", "message_id", "handled_at"), "")
+        if dialect.name == "postgresql":
+            # One statement with the batch's ids in one array: psycopg's executemany ran an INSERT per message
+            # (pipelined), a tenth of sensing's grouping consumer on PostgreSQL (issue #16).
+            record_sql = (f"INSERT INTO {name} (consumer, message_id, handled_at) SELECT %s, m.id, %s "
+                          f"FROM unnest(%b::varchar[]) AS m(id)")
         seen_query = handled_lookup(dialect.name, name, mark)
 
         def handle(envelopes: list[Envelope]) -> None:
@@ -573,7 +609,9 @@ class Database:
                     fresh.append((consumer, message_id, now))
                     with correlation(envelope.correlation_id):
                         apply(session, envelope)
-                if fresh:
+                if fresh and dialect.name == "postgresql":
+                    conn.exec_driver_sql(record_sql, (consumer, now, [message_id for _, message_id, _ in fresh]))
+                elif fresh:
                     conn.exec_driver_sql(record_sql, bind_rows(fresh, processors, memo={2}))
                 session.commit()
 

@@ -47,3 +47,14 @@ def test_rows_written_now_store_what_sqlalchemy_stores(db):
     with db.session() as session:
         write_outbox(session, [])  # nothing to write: no statement, no mark
         assert "outbox_dirty" not in session.info
+
+
+def test_a_large_batch_keeps_its_order_in_the_ids(db):
+    """The relay publishes by id: the ids must follow the rows' order (PostgreSQL inserts the batch from one array
+    per column, in one statement)."""
+    at = datetime.now(UTC)
+    rows = [("topic.a", f"k{i % 7}", f"m-{i:05d}", f"v{i}".encode(), at) for i in range(2_500)]
+    with db.session() as session:
+        write_outbox(session, rows)
+        session.commit()
+    assert [r[2] for r in stored(db)] == [r[2] for r in rows]

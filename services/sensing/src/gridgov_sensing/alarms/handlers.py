@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from gridgov_common import ids
 from gridgov_common.bus.envelope import Envelope, new_envelope
 from gridgov_common.bus.topics import ALARMS_EVENTS, REPORTS_RECEIVED
-from gridgov_common.db import Database, write_outbox
+from gridgov_common.db import Database, unnest_sql, write_outbox
 from gridgov_common.events.alarms import (
     ALARM_GROUP_REPEATED,
     ALARM_GROUP_RESOLVED,
@@ -61,7 +61,7 @@ from gridgov_common.events.tickets import TicketEvent
 from gridgov_sensing.alarms import cases
 from gridgov_sensing.alarms.directory import Directory, TypeFacts, directory_of
 from gridgov_sensing.alarms.models import OPEN_INDEX, OPEN_TYPE_INDEX, Alarm, AlarmGroup
-from gridgov_sensing.alarms.storage import row_values, unnest_sql
+from gridgov_sensing.alarms.storage import row_values
 from gridgov_sensing.suppression.engine import Candidate, FlapDetector, Verdict, evaluate, needs_sources
 from gridgov_sensing.suppression.service import VERSION_NAME, RuleBook, inhibit_sources, utc
 from gridgov_sensing.verification.models import VerificationTask

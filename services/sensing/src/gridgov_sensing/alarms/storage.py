@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Float, Table
-from sqlalchemy.engine import Dialect
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 
@@ -32,7 +31,7 @@ def _utc(value: datetime) -> datetime:
 def row_values(table: Table, columns: Sequence[str], sqlite: bool) -> Callable[[dict[str, Any]], tuple]:
     """A function giving a row's values of ``columns`` as the driver takes them, stored as SQLAlchemy would store
     them (times: SQLite text of the UTC wall time, else aware UTC; JSON: text by orjson, None as SQL NULL;
-    PostgreSQL: a float column's values as floats, see ``unnest_sql``)."""
+    PostgreSQL: a float column's values as floats, see ``gridgov_common.db.array_parameters``)."""
     columns = tuple(columns)
     json_at = tuple(i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON))
     time_at = tuple(i for i, c in enumerate(columns) if isinstance(table.c[c].type, UTCDateTime))
@@ -55,14 +54,3 @@ def row_values(table: Table, columns: Sequence[str], sqlite: bool) -> Callable[[
         return tuple(out)
 
     return values
-
-
-def unnest_sql(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
-    """``SELECT * FROM unnest(%b::<type>[], …)``: PostgreSQL's rows from one array parameter per column.
-
-    ``%b``: each array goes in PostgreSQL's binary format. psycopg builds a text-format array in Python, element by
-    element, quoting and escaping each (23.5 µs per row of six columns against 2.8 µs in binary, measured offline
-    on its dumpers); the server casts the elements to the column types as before (text → JSON by its input
-    function)."""
-    return "SELECT * FROM unnest(" + ", ".join(
-        f"%b::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns) + ")"
