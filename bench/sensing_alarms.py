@@ -11,9 +11,10 @@ counted exactly as ``expected_counts()`` says, every alarm grouped, the cases' r
 (4) the baseline: the same ``alarm.received`` envelopes (read back from the bus) published again by 8 threads to a
 topic of the same bus and consumed by the services' own consumer loop (``ConsumerRunner``) with a handler that does
 nothing. Throughout, the sensing process's RSS and CPU are sampled from /proc, and the load average is recorded.
-``--split both|consumer`` runs sensing as the manifests deploy it: the first process serves the API
+``--split both|consumer|api`` runs sensing as the manifests deploy it: the first process serves the API
 (``RUN_CONSUMERS=false``), a second runs the consumers; the producers post to the first; ``both``: each relays the
-outbox (one at a time, by its lock), ``consumer``: only the second. CPU is summed over both, RSS is the first's.
+outbox (one at a time, by its lock), ``consumer``: only the second, ``api``: only the first. CPU is summed over
+both, RSS is the first's.
 The latency scenario (``--latency-seconds``, on a second stack with every service): 1,000 alarms/s of which 2 %
 open new ``auto`` cases, the rest repeats of open groups; alarm → dispatched ticket from sensing's first_seen to
 dispatch's ``dispatch`` transition. ``--profile`` (embedded) runs ingest and grouping in this process under
@@ -374,10 +375,11 @@ def baseline(bus, values: list[bytes], producers: int, partitions: int, timeout_
 
 def split_env(split: str | None, api: bool) -> dict[str, str]:
     """Settings of the API (``api``) or the consumer process of a split sensing: which of them relays the outbox
-    (``both``: each, one at a time by the outbox lock, as the manifests deploy; ``consumer``: only the consumer)."""
+    (``both``: each, one at a time by the outbox lock, as the manifests deploy; ``consumer``: only the consumer;
+    ``api``: only the API)."""
     if not split:
         return {}
-    relays = not api or split == "both"
+    relays = split == "both" or (split == "api") == api
     return {"GRIDGOV_SENSING_RUN_CONSUMERS": "false" if api else "true",
             "GRIDGOV_SENSING_RUN_RELAY": "true" if relays else "false"}
 
@@ -706,7 +708,7 @@ def main() -> None:
     parser.add_argument("--producers", type=int, default=8)
     parser.add_argument("--replicas", type=int, default=1, choices=(1, 2),
                         help="sensing processes (2: a second one in the same consumer group, posts spread)")
-    parser.add_argument("--split", choices=("both", "consumer"), default=None,
+    parser.add_argument("--split", choices=("both", "consumer", "api"), default=None,
                         help="sensing as the -api and -consumer Deployments: one process serves, one consumes; "
                              "which of them relays the outbox")
     parser.add_argument("--batch", type=int, default=2000, help="alarms per POST (≤ 10,000)")
