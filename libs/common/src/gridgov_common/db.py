@@ -368,9 +368,10 @@ OUTBOX_COLUMNS = ("topic", "key", "message_id", "value", "created_at")
 
 def write_outbox(session: Session, rows: Sequence[tuple]) -> None:
     """Insert outbox rows ``(topic, key, message_id, value, created_at)`` now, in their order and the session's
-    transaction, in one driver executemany, and mark the session so ``Database.session`` wakes the relay after the
-    commit: for a hot path that builds its messages' bytes itself (sensing's alarms). Rows staged with
-    ``Database.add_outbox`` are written at commit, after these: only one key's messages keep their order."""
+    transaction, in one driver call (SQLite: an executemany; PostgreSQL: one INSERT of arrays), and mark the
+    session so ``Database.session`` wakes the relay after the commit: for a hot path that builds its messages'
+    bytes itself (sensing's alarms). Rows staged with ``Database.add_outbox`` are written at commit, after these:
+    only one key's messages keep their order."""
     if not rows:
         return
     conn = session.connection()
