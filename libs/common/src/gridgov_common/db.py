@@ -32,6 +32,9 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    any_,
+    bindparam,
+    cast,
     create_engine,
     delete,
     event,
@@ -41,6 +44,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, Engine
@@ -631,6 +635,20 @@ class Database:
             return True
         except Exception:  # noqa: BLE001 - any failure means not ready
             return False
+
+
+def one_of(column: Any, values: Sequence[Any], dialect: str) -> Any:
+    """``column IN values`` as a condition; on PostgreSQL ``column = ANY(<one array>)``.
+
+    Why (issue #16): psycopg prepares a statement run five times, and PostgreSQL may then keep a generic plan, made
+    without the values. For a key list next to other indexed conditions (notification's claim: ``id IN (…) AND
+    status IN (…) AND next_attempt_at <= …``) that plan walked the other index — every due row — and compared each
+    with the list: 322 ms per 100-id claim with 100,000 due deliveries on a table without statistics. One array
+    the planner takes for a handful of rows found by the key (3.0 ms there); it may still combine the other index
+    with it, so a caller whose other conditions no index should serve writes them that way too (the claim: 0.2 ms)."""
+    if dialect != "postgresql":
+        return column.in_(values)
+    return column == any_(cast(bindparam(None, list(values), unique=True), ARRAY(column.type)))
 
 
 def handled_lookup(dialect: str, table: str, mark: str) -> Callable[[str, list[str]], tuple[str, tuple]]:

@@ -13,6 +13,7 @@ SENT = "sent"
 DEAD = "dead"  # given up: a permanent error or the last attempt failed; last_error says why
 STATUSES = (PENDING, FAILED, SENT, DEAD)
 DUE = (PENDING, FAILED)
+FINISHED = tuple(s for s in STATUSES if s not in DUE)  # "not finished" is "due": a condition no index serves
 
 
 class Delivery(NotificationTable, table=True):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
-from gridgov_common.db import stage_insert
-from gridgov_notification.deliveries.models import DUE, Delivery
+from gridgov_common.db import one_of, stage_insert
+from gridgov_notification.deliveries.models import DUE, FINISHED, Delivery
 from gridgov_notification.deliveries.planning import PlannedDelivery
 
 # The unique key that makes planning idempotent: a redelivered event never sends twice.
@@ -42,14 +43,22 @@ def claim(session: Session, ids: list[str], owner: str, now: datetime, lease_unt
     """
     if not ids:
         return []
-    session.execute(
-        update(Delivery).where(
-            col(Delivery.id).in_(ids), col(Delivery.status).in_(DUE), col(Delivery.next_attempt_at) <= now,
-            or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
-        ).values(lease_owner=owner, lease_until=lease_until)
-    )
+    session.execute(claim_statement(ids, owner, now, lease_until, session.get_bind().dialect.name))
     session.commit()
     return list(session.exec(select(Delivery).where(col(Delivery.id).in_(ids), Delivery.lease_owner == owner)).all())
+
+
+def claim_statement(ids: list[str], owner: str, now: datetime, lease_until: datetime, dialect: str) -> Any:
+    """The guarded UPDATE of ``claim``: lease these ids if still due and unleased."""
+    # Only the primary key can find the rows (issue #16): the ids as one array on PostgreSQL (``one_of``), and "due"
+    # written as "not finished", which no index serves. With ``status IN (pending, failed)`` and an IN list, the
+    # generic plan PostgreSQL keeps after psycopg's five runs walked ix_delivery_status_next_attempt — every due
+    # row, a whole backlog after a gateway outage — and compared each with the list (322 ms per 100-id claim at
+    # 100,000 due rows).
+    return update(Delivery).where(
+        one_of(col(Delivery.id), ids, dialect), col(Delivery.status).not_in(FINISHED),
+        col(Delivery.next_attempt_at) <= now, or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
+    ).values(lease_owner=owner, lease_until=lease_until)
 
 
 def finish_many(session: Session, outcomes: list[tuple[str, str, dict]]) -> None:
