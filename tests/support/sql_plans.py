@@ -8,15 +8,18 @@ known, as PostgreSQL's generic plan is (a partial index is usable then only if t
 condition itself).
 
 On PostgreSQL, which has statistics but may keep a generic plan made before they exist, ``generic_plan`` prepares a
-statement with ``plan_cache_mode = force_generic_plan`` and returns the plan it keeps; ``scans_of`` picks the nodes
+statement with ``plan_cache_mode = force_generic_plan`` and returns the plan it keeps (``generic_plan_of`` does
+it for a SQLAlchemy statement, its parameters numbered and typed from their values); ``scans_of`` picks the nodes
 that read a table, so a test can require them to be index probes.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -77,3 +80,25 @@ def scans_of(node: dict, table: str) -> list[dict]:
     for child in node.get("Plans", []):
         found += scans_of(child, table)
     return found
+
+
+def _literal(value: Any) -> tuple[str, str]:
+    """(PostgreSQL type, SQL literal) of a test's parameter value: text, a time, an integer, or a list of texts."""
+    if isinstance(value, list):
+        return "varchar[]", "ARRAY[" + ", ".join(_literal(v)[1] for v in value) + "]::varchar[]"
+    if isinstance(value, datetime):
+        return "timestamptz", f"'{value.isoformat()}'"
+    if isinstance(value, int):
+        return "bigint", str(value)
+    return "varchar", "'" + str(value).replace("'", "''") + "'"
+
+
+def generic_plan_of(engine: Engine, statement: Any) -> dict:
+    """``generic_plan`` of a SQLAlchemy statement, compiled for ``engine``: each bound parameter becomes ``$n``,
+    typed and written as a literal from its value (see ``_literal``)."""
+    compiled = statement.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+    numbered, names = str(compiled), re.findall(r"%\((\w+)\)s", str(compiled))
+    for i, name in enumerate(names, 1):
+        numbered = numbered.replace(f"%({name})s", f"${i}", 1)
+    typed = [_literal(compiled.params[name]) for name in names]
+    return generic_plan(engine, numbered, [t for t, _ in typed], ", ".join(v for _, v in typed))

@@ -591,13 +591,8 @@ class Database:
         dialect = self.engine.dialect
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         name = dialect.identifier_preparer.quote(handled.name)
-        record_sql, processors = positional_insert(dialect, handled, ("consumer", "message_id", "handled_at"), "")
-        if dialect.name == "postgresql":
-            # One statement with the batch's ids in one array: psycopg's executemany ran an INSERT per message
-            # (pipelined), a tenth of sensing's grouping consumer on PostgreSQL (issue #16).
-            record_sql = (f"INSERT INTO {name} (consumer, message_id, handled_at) SELECT %s, m.id, %s "
-                          f"FROM unnest(%b::varchar[]) AS m(id)")
         seen_query = handled_lookup(dialect.name, name, mark)
+        record = handled_record(dialect, handled)
 
         def handle(envelopes: list[Envelope]) -> None:
             ids = [str(e.id) for e in envelopes]
@@ -611,13 +606,11 @@ class Database:
                     if message_id in seen:
                         continue
                     seen.add(message_id)
-                    fresh.append((consumer, message_id, now))
+                    fresh.append(message_id)
                     with correlation(envelope.correlation_id):
                         apply(session, envelope)
-                if fresh and dialect.name == "postgresql":
-                    conn.exec_driver_sql(record_sql, (consumer, now, [message_id for _, message_id, _ in fresh]))
-                elif fresh:
-                    conn.exec_driver_sql(record_sql, bind_rows(fresh, processors, memo={2}))
+                if fresh:
+                    conn.exec_driver_sql(*record(consumer, fresh, now))
                 session.commit()
 
         return handle
@@ -649,6 +642,22 @@ def one_of(column: Any, values: Sequence[Any], dialect: str) -> Any:
     if dialect != "postgresql":
         return column.in_(values)
     return column == any_(cast(bindparam(None, list(values), unique=True), ARRAY(column.type)))
+
+
+def handled_record(dialect: Dialect, table: Table) -> Callable[[str, list[str], datetime], tuple[str, Any]]:
+    """The insert of a batch's handled-message records, for the dialect: ``(consumer, ids, now) -> (sql,
+    parameters)``, stored as SQLAlchemy stores them.
+
+    On PostgreSQL one statement with the ids in one array: psycopg's executemany ran an INSERT per message
+    (pipelined), a tenth of sensing's grouping consumer (issue #16). On SQLite an executemany (one prepared
+    statement stepped per row, in C), the batch's one moment converted once."""
+    name = dialect.identifier_preparer.quote(table.name)
+    if dialect.name == "postgresql":
+        sql = (f"INSERT INTO {name} (consumer, message_id, handled_at) "
+               f"SELECT %s, m.id, %s FROM unnest(%b::varchar[]) AS m(id)")
+        return lambda consumer, ids, now: (sql, (consumer, now, ids))
+    sql, processors = positional_insert(dialect, table, ("consumer", "message_id", "handled_at"), "")
+    return lambda consumer, ids, now: (sql, bind_rows([(consumer, i, now) for i in ids], processors, memo={2}))
 
 
 def handled_lookup(dialect: str, table: str, mark: str) -> Callable[[str, list[str]], tuple[str, tuple]]:

@@ -40,12 +40,13 @@ REFUSED_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # alarms, more than parsing it): escapes, by their literal prefix, only when the body has one; raw bytes, on what
 # is left once the printable ASCII is deleted (a C loop) — controls and every byte of a multi-byte character
 # survive it, so a C1 control's two bytes stay side by side.
+_RAW_CONTROLS = rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]"  # C0 but tab, LF, CR; DEL; C1 in UTF-8
 _JSON_ESCAPE_SUSPECT = re.compile(rb"\\u(?:00[0189a-fA-F]|007[fF]|[dD][89a-fA-F])")
-_RAW_SUSPECT = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]")
+_RAW_SUSPECT = re.compile(_RAW_CONTROLS)
 _PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n\r"
 _URLENCODED_SUSPECT = re.compile(rb"[\x00-\x1f\x7f]|\xc2[\x80-\x9f]|%[01][0-9a-fA-F]|%7[fF]|%[cC]2%[89][0-9a-fA-F]"
                                  rb"|%[eE][dD]%[aAbB]")
-_TEXT_SUSPECT = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\xed[\xa0-\xbf]")
+_TEXT_SUSPECT = re.compile(_RAW_CONTROLS + rb"|\xed[\xa0-\xbf]")  # and a UTF-8-encoded lone surrogate
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _OPENING = frozenset(b"[{")
 

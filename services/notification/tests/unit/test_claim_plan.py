@@ -8,7 +8,6 @@ index serves, only the primary key finds the rows (0.2 ms)."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from gridgov_common.db import Database
 from gridgov_notification.deliveries.service import claim_statement
 from gridgov_notification.tables import metadata
-from tests.support.sql_plans import generic_plan
+from tests.support.sql_plans import generic_plan_of
 
 
 @pytest.mark.distributed
@@ -33,24 +32,8 @@ def test_the_claim_probes_the_primary_key_in_a_generic_plan_with_a_backlog(pg_ur
                 "'pending', 0, now() - interval '1 hour', now() FROM generate_series(1, 20000) AS i")
         now = datetime.now(UTC)
         ids = [f"{i:032x}" for i in range(100)]
-        compiled = claim_statement(ids, "owner", now, now + timedelta(minutes=5), "postgresql").compile(
-            dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
-        names = re.findall(r"%\((\w+)\)s", str(compiled))
-        numbered = str(compiled)
-        types, arguments = [], []
-        for i, name in enumerate(names, 1):
-            numbered = numbered.replace(f"%({name})s", f"${i}", 1)
-            value = compiled.params[name]
-            if isinstance(value, list):  # hex ids and fixed codes only: safe as literals
-                types.append("varchar[]")
-                arguments.append("ARRAY[" + ", ".join(f"'{v}'" for v in value) + "]")
-            elif isinstance(value, datetime):
-                types.append("timestamptz")
-                arguments.append(f"'{value.isoformat()}'")
-            else:
-                types.append("varchar")
-                arguments.append(f"'{value}'")
-        plan = str(generic_plan(db.engine, numbered, types, ", ".join(arguments)))
+        plan = str(generic_plan_of(db.engine, claim_statement(ids, "owner", now, now + timedelta(minutes=5),
+                                                              "postgresql")))
         assert "delivery_pkey" in plan and "ix_delivery_status_next_attempt" not in plan, plan
     finally:
         db.dispose()

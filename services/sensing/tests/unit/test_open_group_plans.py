@@ -19,7 +19,7 @@ from gridgov_sensing.suppression import service as rules_service
 from gridgov_sensing.suppression.models import SuppressionRule
 from services.sensing.tests.alarm_support import CAMERA, GRID, NOW, deliver_tickets, make_db, take_outbox
 from services.sensing.tests.unit.test_alarm_batch_upsert import replay, stream
-from tests.support.sql_plans import captured, generic_plan, plan, scans_of
+from tests.support.sql_plans import captured, generic_plan_of, plan, scans_of
 
 
 def _case_event(action: str, to_state: str, report_id: str):
@@ -70,8 +70,6 @@ def test_quiet_groups_are_probed_by_fingerprint_in_a_generic_plan_on_postgresql(
     """On PostgreSQL the quiet-group look-up's generic plan (psycopg prepares a statement run five times) reaches each
     fingerprint by an index, on an empty table and on one grown without statistics: the ``IN`` list's read every
     open group and compared each with the whole list (2.0 s per 500 fingerprints at 100,000 groups)."""
-    from sqlalchemy.dialects import postgresql
-
     from gridgov_sensing.alarms.handlers import _QUIET_OF_POSTGRES
 
     db = make_db(pg_url, migrate=True)
@@ -85,8 +83,7 @@ def test_quiet_groups_are_probed_by_fingerprint_in_a_generic_plan_on_postgresql(
                     "monitored_by, labels, created_at) SELECT md5(i::text), md5('f' || i), 'street_vending', '01002', "
                     "'video_ai', 'd' || i, 'camera', 'open', true, 1, now(), now(), 0, false, false, '[]', '[]', "
                     f"'{{}}', now() FROM generate_series(1, {rows}) AS i")
-        sql = str(_QUIET_OF_POSTGRES.compile(dialect=postgresql.dialect())).replace("%(prints)s", "$1")
-        found = generic_plan(db.engine, sql, ["varchar[]"], "ARRAY['a', 'b', 'c']")
+        found = generic_plan_of(db.engine, _QUIET_OF_POSTGRES.bindparams(prints=["a", "b", "c"]))
         scans = scans_of(found, "alarm_group")
         assert scans and all(s["Node Type"] in ("Index Scan", "Index Only Scan") for s in scans), found
         assert all("fingerprint" in s.get("Index Cond", "") for s in scans), found

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
 
@@ -195,9 +196,7 @@ class EmbeddedBus:
         if not messages:
             return
         placed = [(m.topic, partition_for(m.key, self.partitions(m.topic)), m) for m in messages]
-        counts: dict[tuple[str, int], int] = {}
-        for topic, partition, _ in placed:
-            counts[(topic, partition)] = counts.get((topic, partition), 0) + 1
+        counts = Counter((topic, partition) for topic, partition, _ in placed)
         conn = self._conn()
         now = time.time()
         conn.execute("BEGIN IMMEDIATE")
