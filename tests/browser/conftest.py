@@ -41,7 +41,11 @@ def _require_browser() -> None:
 def stack(tmp_path_factory):
     """The five processes on the embedded stack (the console among them)."""
     _require_browser()
-    s = Stack("embedded", tmp_path_factory.mktemp("console-stack"))
+    # No quiet hours: they hold a non-urgent SMS until 07:00 Beijing time, so a test that watches one be sent failed
+    # whenever the suite ran between 22:00 and 07:00 there (14:00–23:00 UTC). The deferral itself is tested in
+    # notification's own tests with a fixed clock.
+    s = Stack("embedded", tmp_path_factory.mktemp("console-stack"),
+              extra_env={"GRIDGOV_NOTIFICATION_QUIET_HOURS_ENABLED": "false"})
     # A shared or busy machine may take minutes to import five services at once: wait longer than the default.
     try:
         s.start(timeout=float(os.environ.get("GRIDGOV_TEST_STACK_START_S", "300")))
