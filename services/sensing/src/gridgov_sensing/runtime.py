@@ -1,5 +1,6 @@
 """sensing's runtime: the shared one, plus the alarm types seeded at start, the grid-registry client that places
-devices, the sweep of quiet groups, the alarm log's retention, and the MQTT subscriber when ``mqtt_url`` is set."""
+devices, the sweep of quiet groups and silent devices, the alarm log's retention, and the MQTT subscriber when
+``mqtt_url`` is set."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from gridgov_sensing.adapters.mqtt import MqttAdapter
 from gridgov_sensing.alarms.handlers import close_quiet_groups, prune_alarm_log
 from gridgov_sensing.alarms.service import accept_alarms
 from gridgov_sensing.devices.handlers import heartbeats as device_heartbeats
+from gridgov_sensing.devices.offline import raise_offline_alarms
 from gridgov_sensing.devices.registry import RegistryClient
 from gridgov_sensing.settings import SensingSettings
 from gridgov_sensing.types.handlers import seed_alarm_types
@@ -47,6 +49,7 @@ class SensingRuntime(ServiceRuntime):
     mqtt: MqttAdapter | None = None
     sweeper: Periodic | None = None
     alarm_retention: Periodic | None = None
+    started_at: datetime | None = None
 
     @property
     def sensing(self) -> SensingSettings:
@@ -64,10 +67,9 @@ class SensingRuntime(ServiceRuntime):
         """Start the shared runtime, then, where a broker is configured and this process runs consumers, the MQTT
         subscriber (one process per client id: the broker keeps one session per id)."""
         super().start(ensure_topics_timeout)
+        self.started_at = datetime.now(UTC)
         if self.settings.run_consumers and self.sensing.sweep_interval_s > 0:
-            db = self.db
-            self.sweeper = Periodic("alarm-group-sweeper", lambda: close_quiet_groups(db, datetime.now(UTC)),
-                                    self.sensing.sweep_interval_s)
+            self.sweeper = Periodic("alarm-group-sweeper", self.sweep, self.sensing.sweep_interval_s)
             self.sweeper.start()
         if self.settings.run_consumers and self.sensing.alarm_retention_days:
             self.alarm_retention = Periodic("alarm-log-retention", self.prune_alarm_log,
@@ -84,6 +86,21 @@ class SensingRuntime(ServiceRuntime):
     def runs_mqtt(self) -> bool:
         """Whether this process subscribes to the MQTT broker."""
         return bool(self.sensing.mqtt_url and self.settings.run_consumers)
+
+    def sweep(self) -> int:
+        """One sweep: close the quiet groups, then raise the offline alarms of devices gone silent — not before this
+        process has been up one online window (the heartbeats sent while it was down were never recorded); how many
+        groups it closed and alarms it raised."""
+        now = datetime.now(UTC)
+        closed = close_quiet_groups(self.db, now)
+        window = self.sensing.online_window_s
+        if not self.sensing.offline_alarms or self.started_at is None or now - self.started_at < timedelta(
+                seconds=window):
+            return closed
+        raised = raise_offline_alarms(self.db, now, window)
+        if raised:
+            log.info("offline alarms: %d devices silent for more than %d s", raised, window)
+        return closed + raised
 
     def prune_alarm_log(self) -> int:
         """One pass of the alarm log's retention (``alarm_retention_days``); how many alarms it deleted."""

@@ -37,6 +37,9 @@ class SensingSettings(ServiceSettings):
 
     # A device is online while its last heartbeat is at most this old.
     online_window_s: int = Field(default=300, ge=10, le=86400)
+    # A device heard from before and silent longer than the online window raises an offline alarm (摄像机离线 /
+    # 传感器离线, record-only by default) at the next sweep; its next heartbeat resolves it (devices/offline.py).
+    offline_alarms: bool = True
     # An open alarm group tells dispatch about repeats (alarm_group.repeated) at most this often.
     repeat_event_interval_s: int = Field(default=600, ge=0, le=86400)
     # How often the groups without a case that heard nothing within their dedupe window are closed (the grouping

@@ -24,7 +24,8 @@ ALARM_GROUP_RESOLVED = "alarm_group.resolved"
 
 AlarmState = Literal["firing", "resolved"]
 Severity = Literal["info", "minor", "major", "critical"]
-AlarmSource = Literal["http", "gb28181", "mqtt", "kafka"]
+# heartbeat: the platform's own offline alarm of a device whose heartbeat went stale (sensing devices/offline.py)
+AlarmSource = Literal["http", "gb28181", "mqtt", "kafka", "heartbeat"]
 DeviceKind = Literal["camera", "sensor"]
 
 LABELS_MAX = 20

@@ -27,7 +27,7 @@ from gridgov_sensing.alarms.directory import DeviceFacts, TypeFacts, directory_o
 from gridgov_sensing.alarms.fingerprint import MissingFingerprintField, fingerprint, values_of
 
 SERVICE = "sensing"
-SOURCES = ("http", "gb28181", "mqtt", "kafka")
+SOURCES = ("http", "gb28181", "mqtt", "kafka", "heartbeat")  # heartbeat: devices/offline.py
 FUTURE_SKEW = timedelta(minutes=5)  # a device clock a little ahead is normal; far ahead is a bug
 MAX_AGE = timedelta(days=7)  # older alarms are history, not something to act on
 DETAILS_MAX = 100  # a refusal names at most this many bad items (a 10,000-alarm batch of garbage stays readable)

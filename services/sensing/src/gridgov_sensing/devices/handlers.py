@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from gridgov_common.db import Database
 from gridgov_common.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
-from gridgov_sensing.devices import service
+from gridgov_sensing.devices import offline, service
 from gridgov_sensing.devices.models import Device
 from gridgov_sensing.devices.registry import GridPlace, RegistryClient
 from gridgov_sensing.devices.schemas import (
@@ -179,11 +179,13 @@ def device_presence(db: Database, by: str, now: datetime, window_s: int, *, town
 
 
 def heartbeats(db: Database, device_ids: Sequence[str], now: datetime) -> HeartbeatBatchRead:
-    """Record that these devices are alive now, in one transaction; the ids not registered are named in the answer
-    (a gateway's round is not refused for one device it still lists after the registry dropped it)."""
+    """Record that these devices are alive now, in one transaction with the "resolved" of those that had an
+    offline alarm; the ids not registered are named in the answer (a gateway's round is not refused for one device
+    it still lists after the registry dropped it)."""
     ids = list(dict.fromkeys(device_ids))
     with db.session() as session:
-        found = service.touch_heartbeats(session, ids, now)
+        found, marked = service.touch_heartbeats(session, ids, now)
+        offline.stage_back_online(db, session, marked, now)
         session.commit()
     unknown = [i for i in ids if i not in found]
     return HeartbeatBatchRead(heartbeat_at=now, recorded=len(found), unknown_count=len(unknown),

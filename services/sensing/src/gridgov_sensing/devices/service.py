@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -106,14 +107,32 @@ def presence_counts(session: Session, by: str, online_since: datetime, *, town: 
     return [(code, int(n), int(up or 0)) for code, n, up in session.execute(query)]
 
 
-def touch_heartbeats(session: Session, device_ids: Sequence[str], at: datetime) -> set[str]:
+@dataclass(frozen=True)
+class Heard:
+    """A device of a heartbeat round that had an offline mark: its kind, and the mark as it was before the round."""
+
+    kind: str
+    offline_alarm_at: datetime
+
+
+def touch_heartbeats(session: Session, device_ids: Sequence[str],
+                     at: datetime) -> tuple[set[str], dict[str, Heard]]:
     """Record a heartbeat at ``at`` for every registered one of ``device_ids`` (never moving one back); the ids
-    registered. One UPDATE per 5,000 ids, touching only the rows whose heartbeat is older."""
-    found = existing_ids(session, device_ids)
+    registered, and those of them with an offline mark as it was before the round (in the same read). One UPDATE
+    per 5,000 ids, touching only the rows whose heartbeat is older."""
+    found: set[str] = set()
+    marked: dict[str, Heard] = {}
+    for start in range(0, len(device_ids), 5000):
+        chunk = list(device_ids[start:start + 5000])
+        for device_id, kind, since in session.exec(select(Device.device_id, Device.kind, Device.offline_alarm_at)
+                                                   .where(col(Device.device_id).in_(chunk))):
+            found.add(device_id)
+            if since is not None:
+                marked[device_id] = Heard(kind, since)
     for start in range(0, len(device_ids), 5000):
         chunk = list(device_ids[start:start + 5000])
         session.execute(sa.update(Device).where(col(Device.device_id).in_(chunk),
                                                 sa.or_(col(Device.heartbeat_at).is_(None),
                                                        col(Device.heartbeat_at) < at))
                         .values(heartbeat_at=at))
-    return found
+    return found, marked

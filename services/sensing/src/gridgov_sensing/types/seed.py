@@ -59,6 +59,13 @@ ALARM_TYPES: tuple[dict[str, Any], ...] = (
     _type("gas_concentration", "燃气浓度超限", IOT, "04003", "auto", dedupe_window="10m", flap_threshold=6),
     _type("electrical_fire", "电气火灾", IOT, "22005", "verify_first", dedupe_window="10m"),
     _type("hydrant_pressure", "消防栓水压异常", IOT, "22004", "verify_first", dedupe_window="1d"),
+    # The platform's own alarms about its devices (``devices/offline.py``): a device heard from before and silent
+    # longer than the online window. Filed under 其他公用设施 (a public camera or sensor is a public facility) and
+    # only recorded by default: the owner department's maintenance list, not a grid worker's case (a city that wants
+    # cases sets the policy). The group stays open until the device is heard again (its "resolved" closes it), or
+    # 30 days of silence — the longest window a type may have.
+    _type("camera_offline", "摄像机离线", VIDEO_AI, "11099", "record_only", dedupe_window="30d"),
+    _type("sensor_offline", "传感器离线", IOT, "11099", "record_only", dedupe_window="30d"),
 )
 
 CASE_POLICIES: tuple[str, ...] = ("auto", "verify_first", "record_only")
