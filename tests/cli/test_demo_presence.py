@@ -2,12 +2,14 @@
 village and a small scattered share, the same every start; heartbeats reach sensing in requests of at most 5,000
 devices; the alarms come mostly from a few noisy cameras, each with one algorithm, and only from online devices and
 their own algorithms; a sensing that does not answer costs a round, not the thread; and against a running sensing
-the played devices are online, the others offline, and the alarms become alarm groups."""
+the played devices are online, the others offline (the dark village heard once, on the first start, then cut), and
+the alarms become alarm groups."""
 
 from __future__ import annotations
 
 import json
 import random
+import time
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -157,9 +159,26 @@ def test_the_played_devices_are_online_the_others_offline_and_their_alarms_group
             off = client.get("/v1/devices", params={"online": "false", "limit": 5000}, headers=centre).json()
             return on, {f["id"] for f in off["features"]}
 
+        # The first start: the dark village is heard once (its fibre is cut after), the scattered never.
+        in_dark = {d.device_id for d in devices if d.village == dark}
+        never = down - in_dark
         on, off = sensing_stack.wait_for("the demo gateway's first round",
-                                         lambda: (lambda c: c if c[0] == len(devices) - len(down) else None)(counts()))
-        assert off == down | {extra}
+                                         lambda: (lambda c: c if c[0] == len(devices) - len(never) else None)(counts()))
+        assert off == never | {extra}
+        cut = sensing_stack.wait_for("the fibre cut", lambda: (data / presence.FIBRE_CUT).exists() and json.loads(
+            (data / presence.FIBRE_CUT).read_text()))
+        assert (cut["village"], cut["devices"]) == (dark, len(in_dark))
+
+        def beats() -> dict[str, str]:  # the dark village's devices and the first online device's last heartbeat
+            alive = next(d.device_id for d in devices if d.device_id not in down)
+            return {i: client.get(f"/v1/devices/{i}", headers=centre).json()["heartbeat_at"]
+                    for i in [*sorted(in_dark)[:3], alive]}
+
+        before = beats()
+        time.sleep(1.6)  # three more rounds: the online device beats on, the cut village does not
+        after = beats()
+        assert [i for i in before if before[i] != after[i]] == [next(d.device_id for d in devices
+                                                                     if d.device_id not in down)]
 
         def groups():
             items = client.get("/v1/alarm-groups", params={"limit": 1000}, headers=centre).json()["items"]

@@ -9,6 +9,9 @@ their gateway would:
   per 5,000 demo devices. Not for all of them: every device of one village is down (a cut fibre) and ~1.5 %
   elsewhere (a broken camera here and there), chosen once by seed, so the map and its counts show what a city's
   command centre sees — mostly online, one dark patch, scattered grey — rather than 20,000 devices never heard from.
+  The dark village's devices are heard once, on the data directory's first start (``FIBRE_CUT`` marks it done),
+  and then fall silent: sensing raises their offline alarms (摄像机离线 / 传感器离线) once it has been up five
+  minutes, a cluster of record-only groups over one village. The scattered ones were never heard: no alarm.
 - **Alarms**, ``GRIDGOV_DEMO_ALARMS_PER_MIN`` a minute (1 by default; 0: none) through ``POST /v1/alarms``, as the
   video-AI platform and the IoT gateway forward them: most from a few noisy cameras (Zipf-weighted, each always the
   same algorithm, so their repeats gather in one alarm group), the rest from any online device running that
@@ -48,6 +51,7 @@ DEFAULT_INTERVAL_S = 60.0
 # ~0.2 a minute, ~300 a day beside the history's 2,400 reports a day.
 DEFAULT_ALARMS_PER_MIN = 1.0
 ALARMS_PLAYED = "sensing-demo-alarms.json"  # in the data directory once the first start's backfill was sent
+FIBRE_CUT = "sensing-demo-fibre-cut.json"  # in the data directory once the dark village was heard its last time
 BACKFILL_S = 7200.0
 BACKFILL_MAX = 500  # alarms, whatever the rate
 NOISY = 30  # cameras that raise most of the alarms
@@ -207,8 +211,20 @@ def start_presence(data_dir: Path, sensing_url: str, secret: str, interval_s: fl
         if all(gateway.send(alarms[i:i + 1000]) for i in range(0, len(alarms), 1000)):
             marker.write_text(json.dumps({"alarms": len(alarms), "at": datetime.now(UTC).isoformat()}))
 
+    def cut_fibre() -> None:
+        """On the first start, the dark village's devices heard once (then never again: the fibre is cut)."""
+        marker = data_dir / FIBRE_CUT
+        in_dark = [d.device_id for d in devices if d.village == dark]
+        if not in_dark or marker.exists():
+            return
+        last = Gateway(client, in_dark, gateway.token)
+        if last.beat() == len(in_dark):
+            marker.write_text(json.dumps({"village": dark, "devices": len(in_dark),
+                                          "at": datetime.now(UTC).isoformat()}))
+
     def run() -> None:
         gateway.beat()
+        cut_fibre()
         backfill()
         next_beat = time.monotonic() + interval_s
         next_alarm = time.monotonic()
