@@ -196,6 +196,25 @@ def test_groups_are_scoped_to_the_callers_grid_or_department(client):
         "error"]["details"][0]["field"] == "bbox"
 
 
+def test_the_list_puts_the_groups_waiting_on_someone_before_the_record_only_ones(client):
+    # a case five minutes old and a record-only crowd alarm just now: the case comes first all the same
+    ingest(client, one("street_vending", CAMERA_2, minutes_ago=5), one("crowd_gathering", CAMERA_2, minutes_ago=0))
+    items = client.get("/v1/alarm-groups", headers=CC, params={"open": "true", "limit": 1000}).json()["items"]
+    states = [g["state"] for g in items]
+    waiting = [i for i, s in enumerate(states) if s in ("case", "pending_verification", "open")]
+    recorded = [i for i, s in enumerate(states) if s == "recorded"]
+    assert waiting and recorded and max(waiting) < min(recorded)
+    crowd = next(g for g in items if g["alarm_type"] == "crowd_gathering")
+    vending = next(g for g in items if g["alarm_type"] == "street_vending")
+    def seen_at(g):
+        return datetime.fromisoformat(g["last_seen"].replace("Z", "+00:00"))
+
+    assert seen_at(crowd) > seen_at(vending) and items.index(vending) < items.index(crowd)
+    for part in (waiting, recorded):  # the latest alarm first within each
+        seen = [seen_at(items[i]) for i in part]
+        assert seen == sorted(seen, reverse=True)
+
+
 @pytest.mark.parametrize(("params", "field"), [
     ({"state": "burning"}, "state"), ({"limit": 1001}, "limit"), ({"open": "maybe"}, "open"),
     ({"bbox": "a,b,c,d"}, "bbox"), ({"grid": "x" * 65}, "grid"), ({"offset": -1}, "offset"),

@@ -57,8 +57,9 @@ def list_alarm_groups(
     report_id: ReportQuery = None, bbox: BboxQuery = None, alarm_type: CodeQuery = None,
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = 100, offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> AlarmGroupPage:
-    """Alarm groups, latest alarm first. Who: staff (a grid worker sees their grid, a department dispatcher their
-    department's devices)."""
+    """Alarm groups: those waiting on someone (a case, a 核实 task, still firing) first, then the record-only and
+    the ended ones; the latest alarm first within each. Who: staff (a grid worker sees their grid, a department
+    dispatcher their department's devices)."""
     items, total = queries.list_groups(runtime.db, principal, _filter(state, open_, grid, report_id, bbox,
                                                                       alarm_type), limit, offset)
     return AlarmGroupPage(items=items, total=total)
