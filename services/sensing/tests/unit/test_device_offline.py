@@ -1,7 +1,8 @@
 """A device gone silent raises one offline alarm, and its next heartbeat resolves it (``devices/offline.py``), on
 SQLite and PostgreSQL with the tables made by the migrations: the window is the online window, a device never heard
 from raises nothing, a second sweep raises nothing more, two sweeps at once raise each device once, a late round
-of heartbeats resolves nothing, and a device long silent before the watch saw it is still accepted by ingest."""
+of heartbeats resolves nothing, a device long silent before the watch saw it is still accepted by ingest, the sweep
+waits one window after the process starts, and a maintenance window holds a device's offline alarm back."""
 
 from __future__ import annotations
 
@@ -171,3 +172,29 @@ def test_the_sweep_raises_nothing_until_the_process_was_up_one_window_or_when_tu
         assert len(take_outbox(runtime.db, ALARMS_RECEIVED)) == raised
     finally:
         runtime.db.engine.dispose()
+
+
+def test_a_maintenance_window_over_a_device_holds_its_offline_alarm_back(tmp_path):
+    import uuid
+
+    from gridgov_sensing.alarms.models import Alarm
+    from gridgov_sensing.suppression import service as rules_service
+    from gridgov_sensing.suppression.models import SuppressionRule
+
+    db = make_db(f"sqlite:///{tmp_path}/sensing.db")
+    try:
+        with db.session() as session:  # the camera is switched off for its repair, the sensor is not
+            session.add(SuppressionRule(id=str(uuid.uuid4()), name="摄像机维修", kind="maintenance", mode="enforce",
+                                        device_ids=[CAMERA], starts_at=NOW, ends_at=NOW + minutes(60),
+                                        created_by="cc-1", created_at=NOW, updated_at=NOW))
+            rules_service.changed(session)
+            session.commit()
+        handlers.heartbeats(db, [CAMERA, SENSOR], NOW)
+        assert raise_offline_alarms(db, NOW + minutes(6), WINDOW_S) == 2
+        deliver(db, Clock(NOW + minutes(6)))
+        assert [(g.device_id, g.alarm_type) for g in groups(db)] == [(SENSOR, "sensor_offline")]
+        with db.session() as session:
+            verdicts = dict(session.execute(select(Alarm.device_id, Alarm.verdict)).all())
+        assert verdicts == {CAMERA: "suppressed", SENSOR: "grouped"}
+    finally:
+        db.engine.dispose()
