@@ -8,11 +8,16 @@ def stack_params():
     return ["embedded", pytest.param("distributed", marks=pytest.mark.distributed)]
 
 
-def _running_stack(kind: str, tmp_path):
+def stack_of(kind: str, tmp_path, extra_env: dict[str, str] | None = None) -> Stack:
+    """A stack of this kind, not started yet (Kafka and PostgreSQL required for the distributed one)."""
     if kind == "distributed":
         require_infra("GRIDGOV_TEST_KAFKA_BOOTSTRAP_SERVERS", "Apache Kafka")
         require_infra("GRIDGOV_TEST_PG_ADMIN_URL", "PostgreSQL/PostGIS")
-    s = Stack(kind, tmp_path)
+    return Stack(kind, tmp_path, extra_env=extra_env or {})
+
+
+def _running_stack(kind: str, tmp_path):
+    s = stack_of(kind, tmp_path)
     s.start()
     return s
 

@@ -33,8 +33,7 @@ from conftest import require_infra
 from gridgov_cli.demo import DEMO_CAMERA, DEMO_POINT, run_sensing_demo
 from gridgov_common.bus.interface import open_bus
 from gridgov_common.bus.topics import ALARMS_RAW, dlq
-from tests.e2e.conftest import stack_params
-from tests.support.stack import Stack
+from tests.e2e.conftest import stack_of, stack_params
 
 pytestmark = pytest.mark.e2e
 
@@ -47,9 +46,6 @@ _serial = itertools.count(1)
 def stack(request, tmp_path_factory):
     """Every service on one stack of each kind; sensing subscribed to the test broker when there is one."""
     kind = request.param
-    if kind == "distributed":
-        require_infra("GRIDGOV_TEST_KAFKA_BOOTSTRAP_SERVERS", "Apache Kafka")
-        require_infra("GRIDGOV_TEST_PG_ADMIN_URL", "PostgreSQL/PostGIS")
     tag = uuid.uuid4().hex[:8]
     # A repeat tells dispatch at most once a second here (10 minutes by default, which a test cannot wait for).
     extra = {"GRIDGOV_SENSING_REPEAT_EVENT_INTERVAL_S": "1"}
@@ -57,7 +53,7 @@ def stack(request, tmp_path_factory):
     if mqtt_url:
         extra |= {"GRIDGOV_SENSING_MQTT_URL": mqtt_url, "GRIDGOV_SENSING_MQTT_TOPIC": f"gridgov-e2e/{tag}/alarms/#",
                  "GRIDGOV_SENSING_MQTT_CLIENT_ID": f"gridgov-sensing-e2e-{tag}"}
-    s = Stack(kind, tmp_path_factory.mktemp(f"sensing-{kind}"), extra_env=extra)
+    s = stack_of(kind, tmp_path_factory.mktemp(f"sensing-{kind}"), extra_env=extra)
     s.mqtt_topic = f"gridgov-e2e/{tag}/alarms"
     try:
         s.start()

@@ -16,8 +16,7 @@ import httpx
 import pytest
 
 from gridgov_cli.demo import DEMO_POINT
-from tests.e2e.conftest import stack_params
-from tests.support.stack import Stack
+from tests.e2e.conftest import stack_of, stack_params
 
 pytestmark = pytest.mark.e2e
 
@@ -29,14 +28,8 @@ _serial = itertools.count(1)
 @pytest.fixture(scope="module", params=stack_params())
 def stack(request, tmp_path_factory):
     """grid-registry and sensing, with an online window a test can wait out."""
-    kind = request.param
-    if kind == "distributed":
-        from conftest import require_infra
-
-        require_infra("GRIDGOV_TEST_KAFKA_BOOTSTRAP_SERVERS", "Apache Kafka")
-        require_infra("GRIDGOV_TEST_PG_ADMIN_URL", "PostgreSQL/PostGIS")
-    s = Stack(kind, tmp_path_factory.mktemp(f"offline-{kind}"),
-              extra_env={"GRIDGOV_SENSING_ONLINE_WINDOW_S": str(WINDOW_S), "GRIDGOV_SENSING_SWEEP_INTERVAL_S": "1"})
+    s = stack_of(request.param, tmp_path_factory.mktemp(f"offline-{request.param}"),
+                 extra_env={"GRIDGOV_SENSING_ONLINE_WINDOW_S": str(WINDOW_S), "GRIDGOV_SENSING_SWEEP_INTERVAL_S": "1"})
     try:
         s.start(["grid-registry", "sensing"])
         yield s
