@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from gridgov_common.db import one_of
 from gridgov_common.errors import NotFound
 from gridgov_sensing.devices.models import Device, SensingVersion
 
@@ -119,19 +120,22 @@ def touch_heartbeats(session: Session, device_ids: Sequence[str],
                      at: datetime) -> tuple[set[str], dict[str, Heard]]:
     """Record a heartbeat at ``at`` for every registered one of ``device_ids`` (never moving one back); the ids
     registered, and those of them with an offline mark as it was before the round (in the same read). One UPDATE
-    per 5,000 ids, touching only the rows whose heartbeat is older."""
+    per 5,000 ids, touching only the rows whose heartbeat is older. On PostgreSQL the ids go as one array
+    (``one_of``): as 5,000 bound parameters a round took 201-203 ms and 140-150 ms of sensing CPU, as one array
+    79-95 ms and 30-40 ms (bench/results/heartbeat_rounds.json)."""
     found: set[str] = set()
     marked: dict[str, Heard] = {}
+    dialect = session.get_bind().dialect.name
     for start in range(0, len(device_ids), 5000):
         chunk = list(device_ids[start:start + 5000])
         for device_id, kind, since in session.exec(select(Device.device_id, Device.kind, Device.offline_alarm_at)
-                                                   .where(col(Device.device_id).in_(chunk))):
+                                                   .where(one_of(col(Device.device_id), chunk, dialect))):
             found.add(device_id)
             if since is not None:
                 marked[device_id] = Heard(kind, since)
     for start in range(0, len(device_ids), 5000):
         chunk = list(device_ids[start:start + 5000])
-        session.execute(sa.update(Device).where(col(Device.device_id).in_(chunk),
+        session.execute(sa.update(Device).where(one_of(col(Device.device_id), chunk, dialect),
                                                 sa.or_(col(Device.heartbeat_at).is_(None),
                                                        col(Device.heartbeat_at) < at))
                         .values(heartbeat_at=at))
