@@ -40,12 +40,15 @@ def offline_marks(db) -> dict[str, object]:
         return dict(session.execute(select(Device.device_id, Device.offline_alarm_at)).all())
 
 
-def received(db) -> list[tuple[str, str, str, object]]:
-    """The staged alarms as (device, type, state, occurred_at), taken from the outbox; the envelopes kept aside."""
-    envelopes = take_outbox(db, ALARMS_RECEIVED)
-    received.last = envelopes
+def summary(envelopes) -> list[tuple[str, str, str, object]]:
+    """Staged alarms as (device, type, state, occurred_at), sorted."""
     return sorted((e.payload["alarm"]["device_id"], e.payload["alarm"]["alarm_type"], e.payload["alarm"]["state"],
                    e.payload["alarm"]["occurred_at"]) for e in envelopes)
+
+
+def received(db) -> list:
+    """The alarms staged since the last call, taken from the outbox (as the relay would)."""
+    return take_outbox(db, ALARMS_RECEIVED)
 
 
 def iso(at) -> str:
@@ -61,9 +64,9 @@ def check(url: str) -> None:
 
         assert raise_offline_alarms(db, NOW + minutes(6), WINDOW_S) == 2
         went = NOW + timedelta(seconds=WINDOW_S)
-        assert received(db) == [(CAMERA, "camera_offline", "firing", iso(went)),
-                                (SENSOR, "sensor_offline", "firing", iso(went))]
-        envelopes = received.last
+        envelopes = received(db)
+        assert summary(envelopes) == [(CAMERA, "camera_offline", "firing", iso(went)),
+                                      (SENSOR, "sensor_offline", "firing", iso(went))]
         assert {e.payload["source"] for e in envelopes} == {"heartbeat"}
         assert offline_marks(db)[CAMERA] == NOW + minutes(6) and offline_marks(db)[CAMERA_2] is None
         assert raise_offline_alarms(db, NOW + minutes(7), WINDOW_S) == 0  # marked: not again
@@ -77,9 +80,10 @@ def check(url: str) -> None:
         handlers.heartbeats(db, [SENSOR], NOW + minutes(5.5))
         assert received(db) == []
         handlers.heartbeats(db, [CAMERA], NOW + minutes(10))
-        assert received(db) == [(CAMERA, "camera_offline", "resolved", iso(NOW + minutes(10)))]
+        back = received(db)
+        assert summary(back) == [(CAMERA, "camera_offline", "resolved", iso(NOW + minutes(10)))]
         assert offline_marks(db)[CAMERA] is None and offline_marks(db)[SENSOR] is not None
-        deliver(db, Clock(NOW + minutes(10)), received.last)
+        deliver(db, Clock(NOW + minutes(10)), back)
         camera = groups(db, device_id=CAMERA)
         assert [(g.state, g.is_open) for g in camera] == [("resolved", False)]
         assert [g.is_open for g in groups(db, device_id=SENSOR)] == [True]
@@ -88,8 +92,9 @@ def check(url: str) -> None:
         # it is accepted, its offline time a day back at the earliest (ingest refuses alarms a week old).
         handlers.heartbeats(db, [CAMERA_2], NOW - timedelta(days=10))
         assert raise_offline_alarms(db, NOW + minutes(20), WINDOW_S) == 2
-        assert received(db) == [(CAMERA, "camera_offline", "firing", iso(NOW + minutes(15))),
-                                (CAMERA_2, "camera_offline", "firing", iso(NOW + minutes(20) - timedelta(days=1)))]
+        assert summary(received(db)) == [
+            (CAMERA, "camera_offline", "firing", iso(NOW + minutes(15))),
+            (CAMERA_2, "camera_offline", "firing", iso(NOW + minutes(20) - timedelta(days=1)))]
     finally:
         db.metadata.drop_all(db.engine)
         db.engine.dispose()

@@ -17,16 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from gridgov_common.db import Database
+from gridgov_common.db import Database, one_of
 from gridgov_common.events.alarms import AlarmIn
 from gridgov_sensing.alarms.service import stage_alarms
 from gridgov_sensing.devices.models import Device
 from gridgov_sensing.devices.service import Heard
+from gridgov_sensing.suppression.service import utc
 
 OFFLINE_TYPES = {"camera": "camera_offline", "sensor": "sensor_offline"}  # by device kind (seeded types)
 SOURCE = "heartbeat"  # the alarm log's source of these alarms
@@ -76,7 +77,7 @@ def mark_silent(session: Session, cutoff: datetime, now: datetime, limit: int) -
         .values(offline_alarm_at=now)
         .returning(col(Device.device_id), col(Device.kind), col(Device.heartbeat_at))
         .execution_options(synchronize_session=False))
-    return [Silent(r[0], r[1], _utc(r[2])) for r in rows]
+    return [Silent(r[0], r[1], utc(r[2])) for r in rows]
 
 
 def offline_alarm(device: Silent, window_s: int, now: datetime) -> AlarmIn:
@@ -94,27 +95,23 @@ def stage_back_online(db: Database, session: Session, marked: Mapping[str, Heard
     ``marked``: the round's devices that had a mark, as the round read them (``service.touch_heartbeats``): an UPDATE
     only for those, so the usual round (none marked) costs nothing more. A sweep that marks a device between that
     read and the round's commit leaves it marked and online; its next round resolves it."""
-    due = {device_id: heard for device_id, heard in marked.items() if _utc(heard.offline_alarm_at) <= at}
+    due = {device_id: heard for device_id, heard in marked.items() if utc(heard.offline_alarm_at) <= at}
     if not due:
         return 0
     cleared = set(session.execute(
-        sa.update(Device)
-        .where(col(Device.device_id).in_(list(due)), col(Device.offline_alarm_at) <= at)
+        sa.update(Device)  # the ids as one array on PostgreSQL, as the round's own statements (up to 5,000)
+        .where(one_of(col(Device.device_id), list(due), session.get_bind().dialect.name),
+               col(Device.offline_alarm_at) <= at)
         .values(offline_alarm_at=None)
         .returning(col(Device.device_id))
         .execution_options(synchronize_session=False)).scalars())
-    back = [AlarmIn(alarm_id=f"online.{device_id}.{_ms(_utc(heard.offline_alarm_at))}", device_id=device_id,
+    back = [AlarmIn(alarm_id=f"online.{device_id}.{_ms(utc(heard.offline_alarm_at))}", device_id=device_id,
                     alarm_type=OFFLINE_TYPES[heard.kind], state="resolved", severity="minor", occurred_at=at)
             for device_id, heard in due.items()
             if device_id in cleared and heard.kind in OFFLINE_TYPES]
     if back:
         stage_alarms(db, session, back, SOURCE, at)
     return len(back)
-
-
-def _utc(value: datetime) -> datetime:
-    """A stored time as an aware UTC time (SQLite gives it back naive)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _ms(value: datetime) -> int:
