@@ -40,6 +40,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    or_,
     select,
     text,
     tuple_,
@@ -628,6 +629,14 @@ class Database:
             return True
         except Exception:  # noqa: BLE001 - any failure means not ready
             return False
+
+
+def contains(columns: Sequence[Any], text_: str) -> Any:
+    """A condition: any of ``columns`` holds ``text_`` as a literal piece, case-insensitively (``ILIKE`` on
+    PostgreSQL, ``lower() LIKE lower()`` on SQLite): the ``%`` and ``_`` a user types are characters, not
+    wildcards."""
+    pattern = "%" + text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
 
 
 def one_of(column: Any, values: Sequence[Any], dialect: str) -> Any:

@@ -711,7 +711,12 @@ def _json_reason_zh(error: str) -> str:
 def validation_reason_zh(err: dict[str, Any]) -> str:
     """The Chinese reason for one pydantic error (by ``type`` with its ``ctx``); the generic one if unknown."""
     ctx = err.get("ctx") or {}
-    render = VALIDATION_ZH.get(str(err.get("type", "")))
+    kind = str(err.get("type", ""))
+    if kind in ("too_long", "too_short") and isinstance(err.get("input"), str):
+        # A length constraint on an optional text (``SafeText | None`` with ``max_length``) is checked as a
+        # sequence's: its length is in characters, not items.
+        kind = f"string_{kind}"
+    render = VALIDATION_ZH.get(kind)
     if render is not None:
         try:
             return render(ctx)

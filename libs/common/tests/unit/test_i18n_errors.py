@@ -254,3 +254,13 @@ def test_texts_desk_users_meet_have_chinese(english, chinese):
 ])
 def test_pattern_mismatch_reads_as_words_where_the_pattern_is_simple(pattern, chinese):
     assert i18n.validation_reason_zh({"type": "string_pattern_mismatch", "ctx": {"pattern": pattern}}) == chinese
+
+
+def test_a_length_checked_as_a_sequences_counts_characters_when_the_value_is_text():
+    # ``SafeText | None`` with ``max_length`` in a query: pydantic reports the generic too_long
+    text = {"type": "too_long", "input": "长" * 101, "ctx": {"max_length": 100, "actual_length": 101}}
+    assert i18n.validation_reason_zh(text) == "最多 100 个字符"
+    items = {"type": "too_long", "input": ["a"] * 21, "ctx": {"max_length": 20, "actual_length": 21}}
+    assert i18n.validation_reason_zh(items) == "最多 20 项，实际 21 项"
+    short = {"type": "too_short", "input": "", "ctx": {"min_length": 1, "actual_length": 0}}
+    assert i18n.validation_reason_zh(short) == "至少需要 1 个字符"

@@ -7,10 +7,11 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, union_all, update
+from sqlalchemy import case, func, null, union_all, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from gridgov_common.db import contains
 from gridgov_common.errors import Conflict, ErrorDetail, NotFound
 from gridgov_dispatch.tickets.access import ListScope, TicketFacts
 from gridgov_dispatch.tickets.lifecycle import State
@@ -51,17 +52,24 @@ def facts(ticket: Ticket) -> TicketFacts:
     return TicketFacts(department=ticket.department, grid_code=ticket.grid_code)
 
 
+ORDERS = ("oldest", "newest", "deadline")  # the orders a ticket list can be read in
+
+
 def list_page(session: Session, scope: ListScope, *, report_id: str | None = None,
               state: str | Collection[str] | None = None, open_tickets: bool | None = None,
               department: str | None = None, town: str | None = None, village: str | None = None,
               grid: str | None = None, overdue: bool | None = None,
-              geofence: Sequence[str] | None = None, limit: int = 50,
-              offset: int = 0) -> tuple[list[Ticket], int]:
+              geofence: Sequence[str] | None = None, search: str | None = None, order: str = "oldest",
+              limit: int = 50, offset: int = 0) -> tuple[list[Ticket], int]:
     """A page of tickets inside ``scope`` and how many match in all.
 
-    ``state``: one state or several; ``open_tickets``: True for the tickets not closed (在办), False for the closed.
-    Oldest first: a queue reads that way, and offset paging stays stable while new tickets arrive.
+    ``state``: one state or several; ``open_tickets``: True for the tickets not closed (在办), False for the closed;
+    ``search``: a piece of the ticket's id (the console shows its last 8 characters) or of its description.
+    ``order``: ``oldest`` first (a queue reads that way, and offset paging stays stable while new tickets arrive),
+    ``newest`` first, or ``deadline``: the open tickets most urgent first, then the closed ones newest first.
     """
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}")
     conditions = []
     if scope.department is not None:
         conditions.append(Ticket.department == scope.department)
@@ -88,6 +96,8 @@ def list_page(session: Session, scope: ListScope, *, report_id: str | None = Non
         conditions.append(breached if overdue else ~breached)
     if geofence:
         conditions.append(Ticket.geofence_verdict.in_(sorted(set(geofence))))
+    if search:
+        conditions.append(contains((Ticket.id, Ticket.description), search))
     # Only open tickets asked for (open, overdue, or several states none of them closed): said in the words of the
     # open tickets' partial indexes, so SQLite can read them by one (it does not infer ``state != 'closed'`` from
     # ``state IN (…)``).
@@ -102,8 +112,16 @@ def list_page(session: Session, scope: ListScope, *, report_id: str | None = Non
     # ix_ticket_created_at_id or ix_ticket_department_created_at to skip the sort: 66 ms for the overdue ones with
     # the 90-day history, 85 ms per page of a department's 待办 (5 ms now); the same order, as an expression, it
     # cannot take from those indexes.
-    oldest = func.coalesce(Ticket.created_at, Ticket.created_at) if only_open else Ticket.created_at
-    query = select(Ticket).where(*conditions).order_by(oldest, Ticket.id)
+    created = func.coalesce(Ticket.created_at, Ticket.created_at) if only_open else Ticket.created_at
+    if order == "oldest":
+        keys: tuple = (created, Ticket.id)
+    elif order == "newest":
+        keys = (created.desc(), Ticket.id.desc())
+    else:  # deadline: open before closed; of the open, a deadline before none (awaiting triage), the nearest first
+        closed = Ticket.state == State.CLOSED.value
+        due = case((closed, null()), else_=Ticket.deadline)
+        keys = (closed, due.is_(None), due, created.desc(), Ticket.id.desc())
+    query = select(Ticket).where(*conditions).order_by(*keys)
     rows = session.exec(query.limit(limit).offset(offset)).all()
     return list(rows), total
 

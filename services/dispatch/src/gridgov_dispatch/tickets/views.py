@@ -1,13 +1,14 @@
 """HTTP routes of tickets (thin: parse, authorise, call a handler, shape)."""
 
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
 from gridgov_common.auth import Principal
 from gridgov_common.deps import require
 from gridgov_common.errors import ErrorDetail, ValidationFailed
+from gridgov_common.schemas import SafeText
 from gridgov_dispatch.deps import Context
 from gridgov_dispatch.tickets import handlers, lifecycle, service
 from gridgov_dispatch.tickets.access import READERS, authorize_view, list_scope
@@ -32,6 +33,7 @@ from gridgov_dispatch.tickets.schemas import (
 from gridgov_dispatch.verification import geofence as geofence_rules
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+SEARCH_MAX = 100  # characters of a list's search text (a description is at most 2,000)
 
 # Each endpoint admits the roles the state machine names for its actions; the machine decides the rest.
 Reader = Annotated[Principal, Depends(require(*READERS))]
@@ -80,10 +82,16 @@ def list_tickets(ctx: Context, principal: Reader,
                  geofence: Annotated[str | None, Query(max_length=60, description=(
                      "comma-separated geofence verdicts, e.g. boundary,unverifiable,outside: the flagged ones"))]
                  = None,
+                 q: Annotated[SafeText | None, Query(max_length=SEARCH_MAX, description=(
+                     "a piece of the ticket's id (e.g. the last 8 characters the console shows) or of its "
+                     "description, any case; % and _ are plain characters"))] = None,
+                 order: Annotated[Literal["oldest", "newest", "deadline"], Query(description=(
+                     "oldest first (the default), newest first, or deadline: the open tickets most urgent first, "
+                     "then the closed ones newest first"))] = "oldest",
                  limit: Annotated[int, Query(ge=1, le=500)] = 50,
                  offset: Annotated[int, Query(ge=0, le=2**62)] = 0) -> TicketPage:
-    """Tickets, oldest first. Who: dept_dispatcher (its department's), grid_worker (its grid's),
-    command_centre and admin (all)."""
+    """Tickets in the order asked (oldest first unless told). Who: dept_dispatcher (its department's),
+    grid_worker (its grid's), command_centre and admin (all)."""
     scope = list_scope(principal)
     verdicts = _verdicts(geofence)
     with ctx.db.session() as session:
@@ -91,7 +99,8 @@ def list_tickets(ctx: Context, principal: Reader,
                                         state=[s.value for s in state] if state else None, open_tickets=open_,
                                         department=department,
                                         town=town, village=village, grid=grid, overdue=overdue,
-                                        geofence=verdicts, limit=limit, offset=offset)
+                                        geofence=verdicts, search=(q or "").strip() or None, order=order,
+                                        limit=limit, offset=offset)
     return TicketPage(items=[_read(t) for t in rows], total=total, limit=limit, offset=offset)
 
 

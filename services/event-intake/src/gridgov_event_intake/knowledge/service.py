@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime
 from importlib import resources
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from gridgov_common.db import Database
+from gridgov_common.db import contains as db_contains
 from gridgov_common.errors import NotFound
 from gridgov_event_intake.knowledge.models import KnowledgeArticle
 from gridgov_event_intake.knowledge.search import ArticleDoc
@@ -61,10 +62,8 @@ def page(session: Session, limit: int, offset: int, department: str | None = Non
     for keeping the base, not for answering)."""
     where = [] if department is None else [KnowledgeArticle.department == department]
     if contains:
-        # a literal piece of text: % and _ typed by the user are characters, not wildcards
-        pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append(or_(*(column.ilike(pattern, escape="\\") for column in (
-            KnowledgeArticle.question, KnowledgeArticle.answer, KnowledgeArticle.source))))
+        where.append(db_contains((KnowledgeArticle.question, KnowledgeArticle.answer, KnowledgeArticle.source),
+                                 contains))
     rows = session.exec(select(KnowledgeArticle).where(*where)
                         .order_by(KnowledgeArticle.updated_at.desc(), KnowledgeArticle.id)
                         .offset(offset).limit(limit)).all()
