@@ -35,6 +35,14 @@ class ConsolePage:
         """The first element matching ``selector``, waiting for it to appear."""
         return wait_until(f"{selector} on the page", lambda: (found := self.css(selector)) and found[0], timeout)
 
+    def choose(self, select_test: str, label: str, timeout: float = 20.0) -> None:
+        """Open the el-select ``data-test=<select_test>`` and pick its option ``label``."""
+        select = self.test_id(select_test)
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", select)
+        select.click()
+        wait_until(f"the option {label}", lambda: [o for o in self.css(".el-select-dropdown__item")
+                                                   if o.is_displayed() and o.text.strip() == label], timeout)[0].click()
+
     def gone(self, selector: str, timeout: float = 30.0) -> None:
         """Wait until nothing matches ``selector``."""
         wait_until(f"{selector} to go", lambda: not self.css(selector), timeout)

@@ -34,6 +34,7 @@ OUTSIDE_EVERY_GRID = (113.51, 22.66)
 WANJIANG = [(113.70975, 23.101), (113.72207, 23.09365), (113.73826, 23.09382), (113.69588, 23.08626),
             (113.74429, 23.07893), (113.70925, 23.0788)]
 HOUSING = ("housing", "住房和城乡建设局")  # a department the routing rules never pick for 01002 (垃圾)
+CHINA = timezone(timedelta(hours=8))  # the city's clock: a ticket's 立案 day
 
 
 @pytest.fixture
@@ -349,3 +350,23 @@ def test_times_are_the_citys_whatever_the_browsers_zone(page, api, shot):
         assert re.match(rf"{today.year}/{today.month}/1 00:00:00 至 \d{{4}}/\d{{1,2}}/1 00:00:00", period), period
     finally:
         driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})
+
+
+def test_the_list_filters_by_source_class_and_day_and_says_what_is_wrong(page, api, shot):
+    ticket = api.ticket_of(api.report("筛选测试：路边暴露垃圾", WANJIANG[1]))
+    day = datetime.fromisoformat(ticket["created_at"].replace("Z", "+00:00")).astimezone(CHINA).date().isoformat()
+    # A link with the filters (what a colleague sends): 网格巡查, the 01 class, registered today (China time).
+    centre_signs_in(page, "1366x768", f"/tickets?channel=patrol&category=01&created={day}..{day}", "tickets")
+    page.row(ticket["id"])
+    title = page.test_id("list-title").text
+    assert "网格巡查" in title and f"{day} 立案" in title and "01" not in title.replace(day, "")  # a name, not a code
+    shot("list-filtered-1366x768")
+    # The source changed through its select: the patrol ticket leaves the list, the URL says hotline.
+    page.choose("filter-channel", "12345热线")
+    wait_until("the patrol ticket gone", lambda: not page.css(f'tr[data-id="{ticket["id"]}"]'), 20)
+    assert parse_qs(urlparse(page.driver.current_url).query)["channel"] == ["hotline"]
+    # A day mistyped in a bookmarked link: dispatch's refusal in Chinese, no rows.
+    page.open("/tickets?created=2026-13", "tickets")
+    error = page.test_id("list-error", timeout=20).text
+    assert "2026-13" in error and "月份" in error, error
+    assert not page.css("tr[data-id]")

@@ -236,7 +236,7 @@ def test_typing_in_row_survives_live_update_and_refresh(page, api, shot, size):
     assert in_row(page, mine["id"], "note").get_attribute("value") == "已到场，正在清运"
 
     # The state the dispatcher picked stays picked over a refresh too (the next sign-in starts at 待办 again).
-    choose(page, "filter-state", "已签收")
+    page.choose("filter-state", "已签收")
     page.gone(f"[data-id='{other['id']}'][data-state='dispatched']")
     page.driver.refresh()
     page.wait_view("queue")
@@ -293,14 +293,6 @@ def test_error_shows_in_chinese_next_to_control(page, api, shot, size, tmp_path)
     assert api.ticket(ticket["id"])["state"] == "claimed"
 
 
-def choose(page: ConsolePage, select_test: str, label: str) -> None:
-    """Open the el-select ``data-test=<select_test>`` and pick the option ``label``."""
-    click(page, page.test_id(select_test))
-    option = wait_until(f"the option {label}", lambda: [o for o in page.css(".el-select-dropdown__item")
-                                                         if o.is_displayed() and o.text.strip() == label])[0]
-    option.click()
-
-
 def test_return_with_reason_from_list_and_request_extension(page, api, shot):
     back, later = make_tickets(api, SMALL_POINTS[3:5], "退单延期")
     act(api, later, "claim")
@@ -311,7 +303,7 @@ def test_return_with_reason_from_list_and_request_extension(page, api, shot):
     page.test_id("return-submit").click()
     wait_until("the missing reason named under the list", lambda: "请选择退单原因" in page.one(
         '[data-test="return-dialog"] .el-form-item__error').text)
-    choose(page, "return-reason", "不属于本部门职责")
+    page.choose("return-reason", "不属于本部门职责")
     page.gone('[data-test="return-dialog"] .el-form-item__error')  # chosen: the error under the list is gone
     page.type_into("return-text", "应由住建局处置")
     shot("return-dialog-1366x768")
@@ -323,7 +315,7 @@ def test_return_with_reason_from_list_and_request_extension(page, api, shot):
 
     # 延期申请: an amount, a unit and the reason, as dispatch's ExtensionBody asks.
     click(page, in_row(page, later["id"], "extend"))
-    choose(page, "extension-unit", "工作小时")
+    page.choose("extension-unit", "工作小时")
     page.type_into("extension-note", "需协调产权单位")
     shot("extension-dialog-1366x768")
     page.test_id("extension-submit").click()

@@ -31,6 +31,16 @@ export const LOCATION_NAMES = { located: '已定位', village_only: '定位到�
 /** Reference data by code: catalog items, departments and areas (towns, villages), with loading flags. */
 export const ref = reactive({ categories: {}, departments: {}, areas: {}, loaded: false, loading: null });
 
+/** The catalog's classes (大类), each with its middle items (中类), in code order: a category filter's options. */
+export function categoryGroups() {
+  const items = Object.values(ref.categories);
+  return items.filter((c) => c.level === 'major').sort((a, b) => a.code.localeCompare(b.code)).map((major) => ({
+    major,
+    items: items.filter((c) => c.level === 'middle' && c.parent_code === major.code)
+      .sort((a, b) => a.code.localeCompare(b.code)),
+  }));
+}
+
 /** Loads the catalog, the departments and the towns and villages once; pages await it before naming codes. */
 export function loadReference() {
   if (ref.loaded) return Promise.resolve(ref);

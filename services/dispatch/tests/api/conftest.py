@@ -35,13 +35,13 @@ class Stack:
         return self.client.app.state.runtime
 
     def located(self, *, category="04002", status="located", grid=GRID, report_id=None,
-                description="自来水管破裂，路面冒水") -> Envelope:
+                description="自来水管破裂，路面冒水", channel="patrol") -> Envelope:
         """A report.located envelope as grid-registry would publish it."""
         report_id = report_id or str(uuid.uuid4())
         located = status == "located"
         payload = ReportLocated(
             report=ReportReceived(
-                report_id=report_id, channel="patrol", category_code=category, description=description,
+                report_id=report_id, channel=channel, category_code=category, description=description,
                 lon=113.75, lat=23.02, reporter_id="gw-7", reporter_role="grid_worker",
                 submitted_at=datetime.now(UTC)),
             location=Location(

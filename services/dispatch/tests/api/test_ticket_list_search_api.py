@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from gridgov_common.periods import CHINA_TIME
 from gridgov_dispatch.tickets.models import Ticket
 
 from .conftest import Stack
@@ -74,12 +75,48 @@ def test_orders_oldest_newest_and_by_deadline_open_first(any_stack):
     assert listed(stack, order="newest", open="true") == [made[3], made[2], made[1]]
 
 
+def test_filters_by_channel_category_class_and_the_day_it_was_registered(any_stack):
+    stack = any_stack
+    pipe = stack.ticket_for(category="04002")
+    call = stack.ticket_for(category="04004", channel="hotline")
+    litter = stack.ticket_for(category="01002", channel="hotline")
+    with stack.runtime.db.session() as session:  # registered on 2026-11-30 at 23:30 China time (15:30 UTC)
+        row = session.exec(select(Ticket).where(Ticket.id == litter["id"])).one()
+        row.created_at = datetime(2026, 11, 30, 15, 30, tzinfo=UTC)
+        session.add(row)
+        session.commit()
+    assert listed(stack, channel="hotline") == [litter["id"], call["id"]]
+    assert listed(stack, channel="patrol") == [pipe["id"]]
+    assert listed(stack, channel="iot") == []
+    assert listed(stack, category="04002") == [pipe["id"]]
+    assert listed(stack, category="04") == [pipe["id"], call["id"]]  # the class and every code under it
+    assert listed(stack, category="04", channel="hotline") == [call["id"]]
+    assert listed(stack, created="2026-11-30") == [litter["id"]]  # a China-time day, not a UTC one
+    assert listed(stack, created="2026-12-01") == []
+    assert listed(stack, created="2026-11") == [litter["id"]]
+    assert listed(stack, created="2026-11-01..2026-11-29") == []
+    today = datetime.now(UTC).astimezone(CHINA_TIME).date().isoformat()
+    assert set(listed(stack, created=today)) <= {pipe["id"], call["id"]}  # near midnight some are of yesterday
+    assert listed(stack, created="2026-11", q="路面", order="newest") == [litter["id"]]
+
+
 @pytest.mark.parametrize("params, field", [
     ({"q": "路面\x00"}, "q"),
     ({"q": "a\x07b"}, "q"),
     ({"q": "长" * 101}, "q"),
     ({"order": "urgent"}, "order"),
     ({"order": "deadline\x00"}, "order"),
+    ({"channel": "fax"}, "channel"),
+    ({"category": "4"}, "category"),
+    ({"category": "04a"}, "category"),
+    ({"category": "0" * 10}, "category"),
+    ({"created": "2026-13"}, "created"),
+    ({"created": "2026-11-30..2026-11-01"}, "created"),
+    ({"created": "9999-01-01"}, "created"),
+    ({"created": "0001-01"}, "created"),
+    ({"created": "yesterday"}, "created"),
+    ({"created": "2026-11\x00"}, "created"),
+    ({"created": "2026-11-01.." + "9" * 40}, "created"),
 ])
 def test_a_bad_search_or_order_is_refused_naming_it_in_chinese(any_stack, params, field):
     stack = any_stack

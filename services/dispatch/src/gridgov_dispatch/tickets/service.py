@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from gridgov_common.db import contains
 from gridgov_common.errors import Conflict, ErrorDetail, NotFound
+from gridgov_common.periods import Period
 from gridgov_dispatch.tickets.access import ListScope, TicketFacts
 from gridgov_dispatch.tickets.lifecycle import State
 from gridgov_dispatch.tickets.merge import OpenCase
@@ -59,11 +60,14 @@ def list_page(session: Session, scope: ListScope, *, report_id: str | None = Non
               state: str | Collection[str] | None = None, open_tickets: bool | None = None,
               department: str | None = None, town: str | None = None, village: str | None = None,
               grid: str | None = None, overdue: bool | None = None,
-              geofence: Sequence[str] | None = None, search: str | None = None, order: str = "oldest",
+              geofence: Sequence[str] | None = None, channel: str | None = None, category: str | None = None,
+              created: Period | None = None, search: str | None = None, order: str = "oldest",
               limit: int = 50, offset: int = 0) -> tuple[list[Ticket], int]:
     """A page of tickets inside ``scope`` and how many match in all.
 
     ``state``: one state or several; ``open_tickets``: True for the tickets not closed (在办), False for the closed;
+    ``channel``: the report's; ``category``: a catalog code and every code under it (大类 2 digits, 中类 5, 小类 7,
+    细类 9); ``created``: 立案 within the period;
     ``search``: a piece of the ticket's id (the console shows its last 8 characters) or of its description.
     ``order``: ``oldest`` first (a queue reads that way, and offset paging stays stable while new tickets arrive),
     ``newest`` first, or ``deadline``: the open tickets most urgent first, then the closed ones newest first.
@@ -96,6 +100,12 @@ def list_page(session: Session, scope: ListScope, *, report_id: str | None = Non
         conditions.append(breached if overdue else ~breached)
     if geofence:
         conditions.append(Ticket.geofence_verdict.in_(sorted(set(geofence))))
+    if channel is not None:
+        conditions.append(Ticket.channel == channel)
+    if category is not None:  # digits only (the route's pattern): nothing to escape
+        conditions.append(Ticket.category_code.like(f"{category}%"))
+    if created is not None:
+        conditions += [Ticket.created_at >= created.start, Ticket.created_at < created.end]
     if search:
         conditions.append(contains((Ticket.id, Ticket.description), search))
     # Only open tickets asked for (open, overdue, or several states none of them closed): said in the words of the

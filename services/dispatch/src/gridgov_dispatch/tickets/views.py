@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Query
 from gridgov_common.auth import Principal
 from gridgov_common.deps import require
 from gridgov_common.errors import ErrorDetail, ValidationFailed
+from gridgov_common.events.reports import Channel
+from gridgov_common.periods import parse_period
 from gridgov_common.schemas import SafeText
 from gridgov_dispatch.deps import Context
 from gridgov_dispatch.tickets import handlers, lifecycle, service
@@ -82,6 +84,11 @@ def list_tickets(ctx: Context, principal: Reader,
                  geofence: Annotated[str | None, Query(max_length=60, description=(
                      "comma-separated geofence verdicts, e.g. boundary,unverifiable,outside: the flagged ones"))]
                  = None,
+                 channel: Annotated[Channel | None, Query(description="the report's channel (来源)")] = None,
+                 category: Annotated[str | None, Query(pattern=r"^\d{2,9}$", description=(
+                     "a catalog code: the tickets of it and of every code under it (02 = the whole class)"))] = None,
+                 created: Annotated[str | None, Query(max_length=30, description=(
+                     "立案时间, China time: 2026-11 | 2026-W47 | 2026-11-25 | 2026-11-01..2026-11-15"))] = None,
                  q: Annotated[SafeText | None, Query(max_length=SEARCH_MAX, description=(
                      "a piece of the ticket's id (e.g. the last 8 characters the console shows) or of its "
                      "description, any case; % and _ are plain characters"))] = None,
@@ -94,12 +101,14 @@ def list_tickets(ctx: Context, principal: Reader,
     grid_worker (its grid's), command_centre and admin (all)."""
     scope = list_scope(principal)
     verdicts = _verdicts(geofence)
+    period = parse_period(created, "created") if created is not None else None
     with ctx.db.session() as session:
         rows, total = service.list_page(session, scope, report_id=report_id,
                                         state=[s.value for s in state] if state else None, open_tickets=open_,
                                         department=department,
                                         town=town, village=village, grid=grid, overdue=overdue,
-                                        geofence=verdicts, search=(q or "").strip() or None, order=order,
+                                        geofence=verdicts, channel=channel, category=category, created=period,
+                                        search=(q or "").strip() or None, order=order,
                                         limit=limit, offset=offset)
     return TicketPage(items=[_read(t) for t in rows], total=total, limit=limit, offset=offset)
 

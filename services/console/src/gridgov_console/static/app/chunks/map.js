@@ -1,1 +1,1 @@
-import{at as e}from"./common.js";var t=null;function n(){return t||=e(`GET`,`config`).then(e=>e.base_map||null).catch(()=>(t=null,null)),t}function r(e){return String(e).replace(/[&<>"']/g,e=>({"&":`&amp;`,"<":`&lt;`,">":`&gt;`,'"':`&quot;`,"'":`&#39;`})[e])}export{n,r as t};
+import{ot as e}from"./common.js";var t=null;function n(){return t||=e(`GET`,`config`).then(e=>e.base_map||null).catch(()=>(t=null,null)),t}function r(e){return String(e).replace(/[&<>"']/g,e=>({"&":`&amp;`,"<":`&lt;`,">":`&gt;`,'"':`&quot;`,"'":`&#39;`})[e])}export{n,r as t};
