@@ -116,3 +116,11 @@ def pg_stack(common_settings, token) -> Stack:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_stack(request) -> Stack:
+    """The dispatch app on SQLite, then on a fresh PostgreSQL database (for what must hold on both)."""
+    if request.param == "postgresql":
+        request.applymarker(pytest.mark.distributed)
+    return request.getfixturevalue("stack" if request.param == "sqlite" else "pg_stack")

@@ -146,13 +146,6 @@ def detail(stack: Stack, tid: str) -> dict:
     return resp.json()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_stack(request) -> Stack:
-    if request.param == "postgresql":
-        request.applymarker(pytest.mark.distributed)
-    return request.getfixturevalue("stack" if request.param == "sqlite" else "pg_stack")
-
-
 def test_learn_grid_and_photo_once_even_when_delivered_twice(any_stack):
     stack = any_stack
     first = grid_published("dg-2026", published_at=datetime.now(UTC) - timedelta(hours=1))

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from gridgov_common.events.feedback import FeedbackReceived
@@ -79,11 +78,6 @@ def _load(stack):
     ctx = DispatchContext(stack.runtime.db, stack.runtime.settings)
     loader = Loader(ctx, NOW, Ratings(ctx.settings.reopen_satisfaction_max))
     return list(loader.load(CASES, chunk=4))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_stack(request):
-    return request.getfixturevalue("stack" if request.param == "sqlite" else "pg_stack")
 
 
 def test_backfill_loads_past_cases_as_the_rules_and_clock_make_them_and_a_rerun_changes_nothing(any_stack):

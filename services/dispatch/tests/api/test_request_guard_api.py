@@ -11,11 +11,6 @@ from gridgov_common.bus.interface import OutgoingMessage
 from gridgov_common.bus.topics import REPORTS_LOCATED, dlq
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_stack(request):
-    return request.getfixturevalue("stack" if request.param == "sqlite" else "pg_stack")
-
-
 def _claimed(stack) -> tuple[dict, dict]:
     ticket = stack.ticket_for()
     dispatcher = stack.token("dept_dispatcher", department=ticket["department"])

@@ -116,12 +116,6 @@ def test_ruling_with_unknown_category_is_422_and_changes_nothing(stack, code):
     assert (ticket["state"], ticket["category_code"]) == ("returned", "04002")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_stack(request):
-    """The dispatch app on SQLite, then on PostgreSQL (skipped loudly without it)."""
-    return request.getfixturevalue("stack" if request.param == "sqlite" else "pg_stack")
-
-
 def test_village_only_preview_and_recategorising_ruling_on_both_databases(any_stack):
     stack = any_stack
     envelope = village_only_envelope()

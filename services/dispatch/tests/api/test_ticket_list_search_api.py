@@ -12,13 +12,6 @@ from .conftest import Stack
 from .test_tickets_api import drive_to
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_stack(request) -> Stack:
-    if request.param == "postgresql":
-        request.applymarker(pytest.mark.distributed)
-    return request.getfixturevalue("stack" if request.param == "sqlite" else "pg_stack")
-
-
 def listed(stack: Stack, **params) -> list[str]:
     """The ids the command centre's list answers, in its order (every page of 2, so paging is exercised)."""
     ids, offset = [], 0
