@@ -122,15 +122,15 @@ def list_page(session: Session, scope: ListScope, *, report_id: str | None = Non
     # ix_ticket_created_at_id or ix_ticket_department_created_at to skip the sort: 66 ms for the overdue ones with
     # the 90-day history, 85 ms per page of a department's 待办 (5 ms now); the same order, as an expression, it
     # cannot take from those indexes.
-    created = func.coalesce(Ticket.created_at, Ticket.created_at) if only_open else Ticket.created_at
+    registered = func.coalesce(Ticket.created_at, Ticket.created_at) if only_open else Ticket.created_at
     if order == "oldest":
-        keys: tuple = (created, Ticket.id)
+        keys: tuple = (registered, Ticket.id)
     elif order == "newest":
-        keys = (created.desc(), Ticket.id.desc())
+        keys = (registered.desc(), Ticket.id.desc())
     else:  # deadline: open before closed; of the open, a deadline before none (awaiting triage), the nearest first
         closed = Ticket.state == State.CLOSED.value
         due = case((closed, null()), else_=Ticket.deadline)
-        keys = (closed, due.is_(None), due, created.desc(), Ticket.id.desc())
+        keys = (closed, due.is_(None), due, registered.desc(), Ticket.id.desc())
     query = select(Ticket).where(*conditions).order_by(*keys)
     rows = session.exec(query.limit(limit).offset(offset)).all()
     return list(rows), total
