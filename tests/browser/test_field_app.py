@@ -255,6 +255,15 @@ def test_report_handled_on_spot_carries_fix_note_and_fix_photo(phone, api, stack
     report = api.client.get(f"{stack.url('event-intake')}/v1/reports/{report_id}", headers=api.centre).json()
     assert report["handled_on_spot"] is True and report["handled_note"] == "已当场清理"
     assert len(report["media_ids"]) == 2  # the scene, then the fix
+    # Among the tasks to verify, the fix is told in Chinese (the trail's system note is English text for the desk's
+    # translation: "handled on the spot by <worker>: <note>").
+    ticket = api.ticket_of(report_id, "handled")
+    phone.tab("tasks")
+    task = phone.row(ticket["id"], "handled")
+    note = wait_until("the fix's note", lambda: (text := task.find_element(
+        By.CSS_SELECTOR, "[data-test=task-handle-note]").text) and "已当场清理" in text and text)
+    assert "现场自行处置" in note and "handled" not in note, note
+    phone.snap(shot, "tasks-on-spot")
 
 
 def test_warn_when_point_outside_worker_grid_and_refuse_outside_city(phone, api, shot):
