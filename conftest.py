@@ -22,8 +22,10 @@ def common_settings(tmp_path) -> CommonSettings:
 def token():
     """Mint a bearer header for a role: ``token("grid_worker", grid="...")``."""
 
-    def _mint(role: str, sub: str | None = None, department: str | None = None, grid: str | None = None):
-        jwt = mint_token(TEST_SECRET, sub=sub or f"{role}-1", role=role, department=department, grid=grid)
+    def _mint(role: str, sub: str | None = None, department: str | None = None, grid: str | None = None,
+              name: str | None = None):
+        jwt = mint_token(TEST_SECRET, sub=sub or f"{role}-1", role=role, department=department, grid=grid,
+                         name=name)
         return {"Authorization": f"Bearer {jwt}"}
 
     return _mint

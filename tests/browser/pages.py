@@ -83,15 +83,17 @@ class ConsolePage:
         self.driver.set_window_size(width, height)
 
     def sign_in(self, role: str, sub: str, department: str | None = None, grid: str | None = None,
-                size: tuple[int, int] | None = None, expect_view: str | None = "") -> None:
-        """Sign in through the login page as ``role``; wait for the role's first page (``expect_view``: its
-        ``data-view`` name, "" for any, None not to wait)."""
+                size: tuple[int, int] | None = None, expect_view: str | None = "", name: str | None = None) -> None:
+        """Sign in through the login page as ``role`` (with the display name ``name`` when given); wait for the
+        role's first page (``expect_view``: its ``data-view`` name, "" for any, None not to wait)."""
         self.size(*(size or (PHONE if role == "grid_worker" else DESK)))
         self.driver.get(f"{self.url}/login")
         self.driver.execute_script("sessionStorage.clear()")
         self.driver.get(f"{self.url}/login")
         self.one(f'[data-role="{role}"]').click()
         self.type_into("login-sub", sub)
+        if name is not None:
+            self.type_into("login-name", name)
         if department is not None:
             self.type_into("login-department", department)
         if grid is not None:

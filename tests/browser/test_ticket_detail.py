@@ -61,10 +61,11 @@ def names(api) -> tuple[dict[str, str], dict[str, str]]:
     return departments, categories
 
 
-def signed_in(driver, url: str, role: str, sub: str, size: str, department: str | None = None) -> ConsolePage:
+def signed_in(driver, url: str, role: str, sub: str, size: str, department: str | None = None,
+              name: str | None = None) -> ConsolePage:
     """The console signed in as ``role`` at the screen ``size`` (not waiting for the role's home page)."""
     page = ConsolePage(driver, url)
-    page.sign_in(role, sub, department=department, size=DESK_SIZES[size], expect_view=None)
+    page.sign_in(role, sub, department=department, size=DESK_SIZES[size], expect_view=None, name=name)
     wait_until("the sign-in", lambda: driver.execute_script("return sessionStorage.getItem('gridgov.console.session')"))
     return page
 
@@ -91,8 +92,10 @@ def test_ticket_detail_shows_names_photo_and_claim_on_page(stack, api, driver, s
     departments, categories = names(api)
     department = ticket["department"]
     page = signed_in(driver, stack.url("console"), "dept_dispatcher", "detail-dispatcher", size,
-                     department=department)
+                     department=department, name="王敏")
     page.open(f"/tickets/{ticket['id']}", "ticket")
+    header_who = page.test_id("who").text  # the header says who is signed in by name
+    assert "王敏" in header_who and "detail-dispatcher" not in header_who, header_who
 
     # Names, not codes: category, department, town and village.
     assert page.test_id("ticket-category").text == categories["01002"]
@@ -146,6 +149,9 @@ def test_ticket_detail_shows_names_photo_and_claim_on_page(stack, api, driver, s
     assert "签收" in page.accept_confirmation()
     wait_until("the claim in the trail", lambda: trail(page) == [*before, "claim"])
     page.one('[data-view="ticket"][data-state="claimed"]')
+    # by the name the dispatcher signed in with, the account id only on hover
+    who = page.one('[data-test="trail-item"][data-action="claim"] .trail-who')
+    assert who.text == "部门调度员 王敏" and who.get_attribute("title") == "detail-dispatcher", who.text
     into_view(page, '[data-test="trail-item"][data-action="claim"]')
     shot("claimed")
 

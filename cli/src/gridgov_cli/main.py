@@ -40,7 +40,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     """Print a bearer token for a role (signed with this data directory's secret)."""
     common = CommonSettings(data_dir=_data_dir(args.data_dir))
     print(mint_token(load_secret(common), sub=args.sub or f"{args.role}-cli", role=args.role,
-                     department=args.department, grid=args.grid, ttl_seconds=args.ttl))
+                     department=args.department, grid=args.grid, name=args.name, ttl_seconds=args.ttl))
     return 0
 
 
@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--department", help="department code the holder acts for (dept_dispatcher)")
     token.add_argument("--grid", help="grid code the holder acts for (grid_worker)")
     token.add_argument("--sub", help="subject (user id); default <role>-cli")
+    token.add_argument("--name", help="display name (姓名) the ticket trail shows for the holder's actions")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(func=cmd_token)
 

@@ -65,6 +65,8 @@ class Principal(BaseModel):
     role: Role
     department: str | None = None
     grid: str | None = None
+    # Who they are to people (the token's ``name``): what trails show beside the role. Never used for access.
+    name: str | None = None
 
     @property
     def inbox_addresses(self) -> list[str]:
@@ -96,7 +98,7 @@ def load_secret(common: CommonSettings) -> str:
 
 
 def mint_token(secret: str, *, sub: str, role: str, department: str | None = None, grid: str | None = None,
-               ttl_seconds: int = 12 * 3600) -> str:
+               name: str | None = None, ttl_seconds: int = 12 * 3600) -> str:
     """Sign a token for a principal."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
@@ -106,6 +108,8 @@ def mint_token(secret: str, *, sub: str, role: str, department: str | None = Non
         claims["department"] = department
     if grid:
         claims["grid"] = grid
+    if name:
+        claims["name"] = name
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -121,7 +125,7 @@ def _verify(secret: str, token: str) -> tuple[Principal, float]:
     if claims.get("role") not in ROLES:
         raise Unauthenticated("token has no valid role")
     principal = Principal(sub=claims["sub"], role=claims["role"], department=claims.get("department"),
-                          grid=claims.get("grid"))
+                          grid=claims.get("grid"), name=display_name(claims.get("name")))
     return principal, float(claims["exp"])
 
 
@@ -185,6 +189,7 @@ _verified = VerifiedTokens()
 
 _MAX_JWKS_BYTES = 1 << 20
 _MAX_CLAIM_CHARS = 256
+NAME_MAX = 64  # characters of a display name (a trail row's ``actor_name`` column holds as many)
 
 
 class IdentityProviderUnavailable(Unavailable):
@@ -340,6 +345,16 @@ def _text_claim(claims: dict[str, Any], name: str, *, required: bool, why: str =
     return value
 
 
+def display_name(value: Any) -> str | None:
+    """A token's display name as trails may show it: one printable string of 1–``NAME_MAX`` characters once
+    trimmed, else None. A provider's odd name (too long, a control character, a list) costs the person only their
+    name on the trail, never their sign-in."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if 0 < len(value) <= NAME_MAX and value.isprintable() else None
+
+
 class OidcVerifier:
     """Verifies tokens of one OpenID Connect provider and maps their claims to a principal."""
 
@@ -354,6 +369,7 @@ class OidcVerifier:
         self.role_map = dict(common.oidc_role_map)
         self.department_claim = common.oidc_department_claim
         self.grid_claim = common.oidc_grid_claim
+        self.name_claim = common.oidc_name_claim
         self.jwks = jwks or JwksCache(issuer=self.issuer, jwks_uri=common.oidc_jwks_uri,
                                       ttl_s=common.oidc_jwks_ttl_s, min_refetch_s=common.oidc_jwks_min_refetch_s,
                                       timeout_s=common.oidc_http_timeout_s)
@@ -422,7 +438,8 @@ class OidcVerifier:
                                  why="; a dept_dispatcher acts for a department")
         grid = _text_claim(claims, self.grid_claim, required=role == "grid_worker",
                            why="; a grid_worker acts for a grid")
-        return Principal(sub=sub, role=role, department=department, grid=grid)  # type: ignore[arg-type]
+        return Principal(sub=sub, role=role, department=department, grid=grid,  # type: ignore[arg-type]
+                         name=display_name(_claim(claims, self.name_claim)))
 
 
 class Authenticator:

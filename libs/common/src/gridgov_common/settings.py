@@ -57,6 +57,8 @@ class CommonSettings(BaseSettings):
     oidc_role_map: dict[str, str] = Field(default_factory=dict)
     oidc_department_claim: str = "department"
     oidc_grid_claim: str = "grid"
+    # The person's display name for trails (OIDC's standard ``name``; Keycloak and most providers send it).
+    oidc_name_claim: str = "name"
     oidc_jwks_ttl_s: float = Field(default=300, gt=0)
     # At most one JWKS fetch per this many seconds, so a flood of unknown ``kid``s cannot hammer the provider.
     oidc_jwks_min_refetch_s: float = Field(default=30, ge=0)

@@ -113,7 +113,8 @@ def forge_hs256(header: dict, claims: dict, secret: bytes) -> str:
 def test_accept_rs256_token_maps_role_and_department(provider, api):
     resp = api.call(provider.token(provider.keys[0]))
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"sub": "u-1001", "role": "dept_dispatcher", "department": "water", "grid": None}
+    assert resp.json() == {"sub": "u-1001", "role": "dept_dispatcher", "department": "water", "grid": None,
+                           "name": None}
 
 
 def test_accept_es256_token_maps_role_and_grid(provider, api):
@@ -121,7 +122,8 @@ def test_accept_es256_token_maps_role_and_grid(provider, api):
     assert es256.alg == "ES256"
     resp = api.call(provider.token(es256, roles=["staff", "grid-workers"], department=None, grid="441900001001001"))
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"sub": "u-1001", "role": "grid_worker", "department": None, "grid": "441900001001001"}
+    assert resp.json() == {"sub": "u-1001", "role": "grid_worker", "department": None, "grid": "441900001001001",
+                           "name": None}
 
 
 def test_map_claims_from_configured_subject_role_and_scope_claims(provider, tmp_path):
@@ -133,7 +135,7 @@ def test_map_claims_from_configured_subject_role_and_scope_claims(provider, tmp_
     resp = api.call(token)
     assert resp.status_code == 200, resp.text
     assert resp.json() == {"sub": "li.wei", "role": "command_centre", "department": "urban-management",
-                           "grid": "441900001"}
+                           "grid": "441900001", "name": None}
 
 
 def test_map_role_takes_first_role_map_entry_the_token_carries(provider, api):
@@ -153,6 +155,25 @@ def test_discover_jwks_uri_from_issuer_configuration(provider, tmp_path):
     api = Api(settings_for(provider, tmp_path, oidc_jwks_uri=None))
     assert api.call(provider.token()).status_code == 200
     assert provider.requests == ["/.well-known/openid-configuration", "/jwks.json"]
+
+
+def test_display_name_comes_from_the_name_claim_or_the_configured_one(provider, tmp_path, api):
+    assert api.call(provider.token(name="  王敏 ")).json()["name"] == "王敏"
+    nick = Api(settings_for(provider, tmp_path, oidc_name_claim="profile.displayName"))
+    token = provider.token(name="Wang Min", profile={"displayName": "王敏（水务）"})
+    assert nick.call(token).json()["name"] == "王敏（水务）"
+
+
+@pytest.mark.parametrize("odd", ["", "   ", "王\x00敏", "王\n敏", "名" * 65, ["王敏"], 42, {"zh": "王敏"}])
+def test_odd_display_name_costs_the_name_not_the_sign_in(provider, api, odd):
+    resp = api.call(provider.token(name=odd))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["name"] is None and resp.json()["role"] == "dept_dispatcher"
+
+
+def test_local_token_carries_the_name_it_was_minted_with(api):
+    assert api.call(mint_token(SECRET, sub="cc-1", role="command_centre", name="陈伟")).json()["name"] == "陈伟"
+    assert api.call(mint_token(SECRET, sub="cc-1", role="command_centre")).json()["name"] is None
 
 
 def test_accept_local_hs256_token_alongside_provider_tokens(provider, api):

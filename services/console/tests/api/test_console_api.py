@@ -131,6 +131,15 @@ def test_log_in_refuses_a_department_the_city_does_not_have(client, upstream):
     assert zh["message"] == "所属部门编码有误" and zh["details"][0]["reason"] == "没有这个部门编码"
 
 
+@pytest.mark.parametrize("name", ["王\x00敏", "王\u202e敏", "名" * 65, "", 42])
+def test_log_in_refuses_a_bad_name_naming_it(client, name):
+    body = {"role": "command_centre", "sub": "c1", "name": name}
+    resp = client.post("/api/login", json=body)
+    assert resp.status_code == 422 and "token" not in resp.text
+    assert [d["field"] for d in resp.json()["error"]["details"]] == ["name"]
+    assert client.post("/api/login", json=body, headers=ZH).json()["error"]["details"][0]["field"] == "name"
+
+
 @pytest.mark.parametrize("answer", [httpx.ConnectError("refused"), httpx.Response(500, text="boom"),
                                     httpx.Response(401, json={})])
 def test_log_in_says_so_when_the_scope_cannot_be_checked(client, upstream, answer):

@@ -54,3 +54,9 @@ def test_switch_dev_login_off_on_distributed_stack_even_on_loopback():
 def test_switch_dev_login_as_set_when_set_explicitly():
     assert dev_login_switch(True, "0.0.0.0", "kafka:9092").enabled
     assert not dev_login_switch(False, "127.0.0.1", None).enabled
+
+
+def test_log_in_with_name_puts_it_in_the_token_trimmed():
+    read = log_in(SECRET, LoginBody(role="dept_dispatcher", sub="d1", department="um", name="  王敏 "), 60)
+    assert decode_token(SECRET, read.token).name == "王敏" and read.name == "王敏"
+    assert decode_token(SECRET, log_in(SECRET, LoginBody(role="admin", sub="a1"), 60).token).name is None

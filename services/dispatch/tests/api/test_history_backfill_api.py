@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from gridgov_common.demo_names import person_name_of
 from gridgov_common.events.feedback import FeedbackReceived
 from gridgov_common.events.tickets import TicketEvent
 from gridgov_dispatch.context import DispatchContext
@@ -115,6 +116,11 @@ def test_backfill_loads_past_cases_as_the_rules_and_clock_make_them_and_a_rerun_
     checks = {n: {(tr.actor_id, tr.actor_role) for tr in trail[t.id] if tr.action in ("verify", "rework", "close")}
               for n, t in by_n.items()}
     assert checks[4] == {("wang.wu", "grid_worker")} and checks[1] == {(f"gw-{GRID}", "grid_worker")}
+    # A department's steps carry its dispatcher's made-up name, as a live step carries the name its token had; the
+    # grid's checks leave it to the roster, the system's steps have none.
+    claims = {(tr.actor_id, tr.actor_name) for tr in trail[by_n[1].id] if tr.action in ("claim", "handle")}
+    assert claims == {("urban-management-dispatcher", person_name_of("urban-management-dispatcher"))}
+    assert all(tr.actor_name is None for tr in trail[by_n[1].id] if tr.actor_role in ("system", "grid_worker"))
     assert by_n[6].rework_count == 1 and actions[6].count("close") == 2 and "reopen" in actions[6]
     assert by_n[7].department is None and actions[7] == ["register", "handle", "verify", "close"]
     # The backlog case is open, claimed or further, with its clock still to run.

@@ -63,10 +63,11 @@ def log_in(secret: str, body: LoginBody, ttl_seconds: int) -> LoginRead:
     # Only the scope the role uses goes in the token: a dispatcher with a grid would confuse the services' checks.
     department = body.department if body.role == "dept_dispatcher" else None
     grid = body.grid if body.role == "grid_worker" else None
-    token = mint_token(secret, sub=body.sub, role=body.role, department=department, grid=grid,
+    name = body.name.strip() if body.name and body.name.strip() else None
+    token = mint_token(secret, sub=body.sub, role=body.role, department=department, grid=grid, name=name,
                        ttl_seconds=ttl_seconds)
     return LoginRead(token=token, expires_in=ttl_seconds, role=body.role, sub=body.sub, department=department,
-                     grid=grid)
+                     grid=grid, name=name)
 
 
 async def check_scope_known(client: httpx.AsyncClient, settings: ConsoleSettings, login: LoginRead) -> None:

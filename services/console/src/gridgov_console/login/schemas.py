@@ -2,9 +2,10 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gridgov_common.auth import StaffRole
+from gridgov_common.auth import NAME_MAX, StaffRole
+from gridgov_common.schemas import SafeText
 
 
 class LoginBody(BaseModel):
@@ -16,6 +17,16 @@ class LoginBody(BaseModel):
     sub: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$", description="user id")
     department: str | None = Field(default=None, pattern=r"^[a-z0-9_-]{1,50}$", description="department code")
     grid: str | None = Field(default=None, pattern=r"^[0-9]{6,20}$", description="grid code")
+    name: SafeText | None = Field(default=None, min_length=1, max_length=NAME_MAX,
+                                  description="display name (姓名) the ticket trail shows beside the role")
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        # What the services keep from a token's name (auth.display_name): refused here, not silently dropped there.
+        if value is not None and not value.strip().isprintable():
+            raise ValueError("must be printable text (no control or direction-override characters)")
+        return value
 
 
 class LoginRead(BaseModel):
@@ -28,6 +39,7 @@ class LoginRead(BaseModel):
     sub: str
     department: str | None
     grid: str | None
+    name: str | None = None
 
 
 class LoginOptions(BaseModel):

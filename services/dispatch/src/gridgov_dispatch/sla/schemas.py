@@ -78,6 +78,8 @@ class ReturnedItem(BaseModel):
     reason: str | None = Field(description="The note of the latest `return` transition.")
     returned_by: str | None = Field(description="actor_id of the latest `return` transition.")
     returned_by_role: str | None
+    returned_by_name: str | None = Field(default=None, description="actor_name of the latest `return` transition "
+                                         "(the display name their token carried).")
     returned_at: datetime | None
 
 

@@ -106,7 +106,7 @@ def list_returns(runtime: Runtime, _principal: CityWide, limit: Limit = 50, offs
         ReturnedItem(id=t.id, category_code=t.category_code, department=t.department, town_code=t.town_code,
                      grid_code=t.grid_code, return_count=t.return_count, reason=tr.note if tr else None,
                      returned_by=tr.actor_id if tr else None, returned_by_role=tr.actor_role if tr else None,
-                     returned_at=tr.at if tr else None)
+                     returned_by_name=tr.actor_name if tr else None, returned_at=tr.at if tr else None)
         for t, tr in rows
     ]
     return ReturnedPage(items=items, total=total, limit=limit, offset=offset)

@@ -1,6 +1,6 @@
 """Who may see and act on a ticket, pure: roles, and the department or grid a caller acts for.
 
-An actor is anything with ``sub``, ``role``, ``department`` and ``grid`` (``gridgov_common.auth.Principal``,
+An actor is anything with ``sub``, ``role``, ``department``, ``grid`` and ``name`` (``gridgov_common.auth.Principal``,
 or ``SYSTEM`` for the service's own consumers).
 """
 
@@ -37,6 +37,11 @@ class Actor(Protocol):
         """The grid they act for (grid_worker)."""
         ...
 
+    @property
+    def name(self) -> str | None:
+        """Their display name, as their token says it (for the trail; never for access)."""
+        ...
+
 
 @dataclass(frozen=True)
 class SystemActor:
@@ -46,6 +51,7 @@ class SystemActor:
     role: str = "system"
     department: str | None = None
     grid: str | None = None
+    name: str | None = None
 
 
 SYSTEM = SystemActor()

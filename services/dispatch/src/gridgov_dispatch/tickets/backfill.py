@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gridgov_common.db import bind_rows, positional_insert
+from gridgov_common.demo_names import person_name_of
 from gridgov_common.events.feedback import FeedbackReceived
 from gridgov_common.events.tickets import TicketEvent, ticket_event_type
 from gridgov_dispatch.context import DispatchContext
@@ -110,6 +111,7 @@ class Actor(NamedTuple):
     role: str
     department: str | None = None
     grid: str | None = None
+    name: str | None = None
 
 
 COMMAND_CENTRE = Actor("history-command-centre", "command_centre")
@@ -351,7 +353,8 @@ class Loader:
         actor = self._actors.get(key)
         if actor is None:
             if role == "dept_dispatcher":
-                actor = Actor(f"{who}-dispatcher", role, department=who)
+                sub = f"{who}-dispatcher"
+                actor = Actor(sub, role, department=who, name=person_name_of(sub))
             else:
                 actor = Actor(who or f"gw-{grid}", role, grid=grid)
             self._actors[key] = actor
@@ -419,8 +422,9 @@ class Loader:
             "deadline_provisional": t.deadline_provisional, "sla_level": t.sla_level,
             "escalation_level": t.escalation_level, "supervised": t.supervised})
         trs.append({"ticket_id": t.id, "seq": t.version, "action": name, "from_state": source,
-                    "to_state": t.state, "actor_id": actor.sub, "actor_role": actor.role, "note": note,
-                    "photos": None, "event_id": _event_id(t.id, t.version), "geofence": None, "at": at})
+                    "to_state": t.state, "actor_id": actor.sub, "actor_role": actor.role,
+                    "actor_name": actor.name, "note": note, "photos": None, "event_id": _event_id(t.id, t.version),
+                    "geofence": None, "at": at})
         kind = self._event_types.get(name)
         if kind is None:
             kind = self._event_types[name] = ticket_event_type(name)

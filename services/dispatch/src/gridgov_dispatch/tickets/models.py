@@ -126,6 +126,8 @@ class TicketTransition(DispatchTable, table=True):
     to_state: str = Field(max_length=20)
     actor_id: str = Field(max_length=100)
     actor_role: str = Field(max_length=20)
+    # The display name the actor's token carried then (a name can change; the trail keeps the one shown at the time).
+    actor_name: str | None = Field(default=None, max_length=64)
     note: str | None = Field(default=None, max_length=2000)
     photos: str | None = Field(default=None, max_length=4000)  # JSON list of media ids or URLs (处置/核查 photos)
     event_id: str = Field(max_length=36)  # the envelope that announced it on gridgov.tickets.events

@@ -78,6 +78,8 @@ class TransitionRead(BaseModel):
     to_state: str
     actor_id: str
     actor_role: str
+    actor_name: str | None = Field(default=None, description="the actor's display name when they acted, if their "
+                                   "token carried one (the OIDC name claim)")
     note: str | None
     photos: list[str] = []
     at: datetime

@@ -79,8 +79,9 @@ def audit_row(ctx: DispatchContext, session: Session, ticket: Ticket, action: Ac
     envelope = lifecycle.event_envelope(payload, causation_id)
     ctx.db.add_outbox(session, TICKETS_EVENTS, envelope)
     return {"ticket_id": ticket.id, "seq": ticket.version, "action": action.value, "from_state": payload.from_state,
-            "to_state": payload.to_state, "actor_id": actor.sub, "actor_role": actor.role, "note": note,
-            "photos": json.dumps(photos) if photos else None, "event_id": str(envelope.id), "at": at,
+            "to_state": payload.to_state, "actor_id": actor.sub, "actor_role": actor.role,
+            "actor_name": actor.name, "note": note, "photos": json.dumps(photos) if photos else None,
+            "event_id": str(envelope.id), "at": at,
             "geofence": json.dumps(geofence, ensure_ascii=False) if geofence is not None else None}
 
 

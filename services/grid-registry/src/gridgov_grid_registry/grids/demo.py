@@ -13,6 +13,7 @@ from typing import Any
 
 from shapely.geometry import LineString, Polygon, box
 
+from gridgov_common.demo_names import person_name
 from gridgov_grid_registry.grids.areas import GridSetRecord
 from gridgov_grid_registry.grids.generator import OUTLINE, SCALES, generated
 
@@ -40,11 +41,6 @@ class WorkerRecord:
     on_duty: bool
 
 
-_SURNAMES = "陈李黄张梁刘林叶何罗王钟郑莫袁蔡邓谢卢"
-_GIVEN = ("伟", "芳", "敏", "静", "强", "磊", "洁", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "志强",
-          "建华", "丽娟", "国平", "海燕", "俊杰", "嘉欣", "子豪", "晓玲")
-
-
 def demo_roster(grid_codes: list[str] | None = None) -> list[WorkerRecord]:
     """Three or four workers per grid, two of every three on duty (at least one per grid)."""
     if grid_codes is None:
@@ -54,8 +50,7 @@ def demo_roster(grid_codes: list[str] | None = None) -> list[WorkerRecord]:
         count = WORKERS_PER_GRID[n % 2]
         for k in range(1, count + 1):
             serial = n * 4 + k
-            name = _SURNAMES[serial % len(_SURNAMES)] + _GIVEN[(serial * 7) % len(_GIVEN)]
-            out.append(WorkerRecord(f"gw-{code}-{k}", name, code, on_duty=(k + n) % 3 != 0 or k == 1))
+            out.append(WorkerRecord(f"gw-{code}-{k}", person_name(serial), code, on_duty=(k + n) % 3 != 0 or k == 1))
     return out
 
 
