@@ -304,3 +304,41 @@ def test_anonymous_citizen_reports_and_sees_only_own_cases(phone, api, stack, sh
     sub = phone.driver.execute_script("return JSON.parse(localStorage.getItem('gridgov.console.field-session')).sub")
     device = phone.driver.execute_script("return localStorage.getItem('gridgov.citizen.device')")
     assert sub.startswith("anon-") and device not in sub
+
+
+def test_citizen_without_a_fix_picks_the_place_on_the_map(phone, api, stack, shot, tmp_path):
+    # Indoors, or location refused: the phone has no position. The page says so and offers the map instead.
+    phone.open("/citizen/login", "citizen-login")
+    phone.driver.execute_cdp_cmd("Emulation.setGeolocationOverride", {})  # no coordinates: position unavailable
+    phone.test_id("citizen-anonymous").click()
+    phone.accept_confirmation()
+    phone.wait_view("citizen-report")
+    assert "也可在下方地图上点选问题位置" in phone.text_of("location-error")
+    assert phone.text_of("location-text") == "尚未定位"
+    phone.attach(camera_jpeg(tmp_path / "nofix.jpg", (1200, 900)))
+    wait_until("the photo preview", lambda: phone.css("[data-test=photo-thumb] img"))
+    phone.test_id("category-01002").click()
+    phone.type_into("description", "楼下垃圾桶满了没人清")
+    # A tap on the city (the map shows it whole) picks a point and zooms in on it; a second tap there fixes it.
+    world = '[data-test=location-map] [data-test=grid-map]'
+    wait_until("the city's towns on the map", lambda: len(phone.css(f"{world} path.leaflet-interactive")) > 3)
+    for _ in range(2):
+        phone.tap("location-map")
+        wait_until("the map settled", lambda: phone.one(world).get_attribute("data-moving") == "false"
+                   and float(phone.one(world).get_attribute("data-zoom")) >= 14)
+    assert phone.text_of("location-text") == "已在地图上选点"
+    named = phone.text_of("location-place")  # 镇街 · 村（社区）: where the report will go, in words
+    assert " · " in named and not re.search(r"\d", named), named
+    phone.snap(shot, "report-picked-on-map")
+    phone.tap("submit-report")
+    phone.answer_box("不能撤回")
+    phone.answer_box("上报成功")
+    phone.wait_view("citizen-cases")
+    sub = phone.driver.execute_script("return JSON.parse(localStorage.getItem('gridgov.console.field-session')).sub")
+    [report] = api.client.get(f"{stack.url('event-intake')}/v1/reports", params={"mine": "true"},
+                              headers=stack.auth(sub=sub, role="citizen")).json()["items"]
+    # The tapped point is where the ticket went: the village the page named.
+    ticket = api.ticket_of(report["id"])
+    village = api.client.get(f"{stack.url('grid-registry')}/v1/grids/{ticket['village_code']}",
+                             headers=api.centre).json()["properties"]["name"]
+    assert named.endswith(village), (named, village)
