@@ -35,6 +35,9 @@ class Ticket(DispatchTable, table=True):
                       # 并案: a located report's merge candidates are its category's tickets of the last hours;
                       # on (category_code) alone SQLite read every ticket of the category the city ever had.
                       Index("ix_ticket_category_created_at", "category_code", "created_at"),
+                      # 工单列表 by source (来源): the cameras' and sensors' tickets, newest first, and their count,
+                      # without walking the whole past (bench/results/ticket_list.json).
+                      Index("ix_ticket_channel_created_at", "channel", "created_at", "id"),
                       # The board counts and lists the open tickets only: a few thousand among 200,000.
                       Index("ix_ticket_open_deadline", "deadline", "created_at", "id",
                             sqlite_where=sa.text(OPEN_CONDITION), postgresql_where=sa.text(OPEN_CONDITION)),
