@@ -1,5 +1,5 @@
 """Made-up personal names for the demo's people (grid workers, department dispatchers): the demo city's trails and
-rosters read 网格员 蔡涛 and 部门处置员 王敏, as a city's would, never a real person's name."""
+rosters read 网格员 蔡涛 and 部门调度员 王敏, as a city's would, never a real person's name."""
 
 from __future__ import annotations
 

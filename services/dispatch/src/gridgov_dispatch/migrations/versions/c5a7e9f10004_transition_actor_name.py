@@ -5,7 +5,7 @@ Revises: b1d2e3f40002
 Create Date: 2026-12-07 20:45:00
 
 The name the actor's token carried when they acted (the OIDC ``name`` claim, the DEV login's 姓名): the trail
-reads 部门处置员 王敏, not an account id. Null on rows written before, by the system, or from a token without one.
+reads 部门调度员 王敏, not an account id. Null on rows written before, by the system, or from a token without one.
 """
 
 from collections.abc import Sequence
