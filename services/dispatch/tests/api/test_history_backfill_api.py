@@ -117,7 +117,7 @@ def test_backfill_loads_past_cases_as_the_rules_and_clock_make_them_and_a_rerun_
               for n, t in by_n.items()}
     assert checks[4] == {("wang.wu", "grid_worker")} and checks[1] == {(f"gw-{GRID}", "grid_worker")}
     # A department's steps carry its dispatcher's made-up name, as a live step carries the name its token had; the
-    # grid's checks leave it to the roster, the system's steps have none.
+    # grid's checks leave it to the roster, the system's steps have none (the command centre's rulings have one too).
     claims = {(tr.actor_id, tr.actor_name) for tr in trail[by_n[1].id] if tr.action in ("claim", "handle")}
     assert claims == {("urban-management-dispatcher", person_name_of("urban-management-dispatcher"))}
     assert all(tr.actor_name is None for tr in trail[by_n[1].id] if tr.actor_role in ("system", "grid_worker"))

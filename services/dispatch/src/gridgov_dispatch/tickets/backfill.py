@@ -114,7 +114,7 @@ class Actor(NamedTuple):
     name: str | None = None
 
 
-COMMAND_CENTRE = Actor("history-command-centre", "command_centre")
+COMMAND_CENTRE = Actor("history-command-centre", "command_centre", name=person_name_of("history-command-centre"))
 
 
 @dataclass
