@@ -330,6 +330,19 @@ def test_citizen_without_a_fix_picks_the_place_on_the_map(phone, api, stack, sho
     named = phone.text_of("location-place")  # 镇街 · 村（社区）: where the report will go, in words
     assert " · " in named and not re.search(r"\d", named), named
     phone.snap(shot, "report-picked-on-map")
+    # A refresh (or the phone dropping the tab while the camera was open) keeps the photo, the tapped point, the
+    # category and the description; the point is not replaced by a new try for a fix.
+    phone.driver.refresh()
+    phone.wait_view("citizen-report")
+    wait_until("the draft back", lambda: phone.css("[data-test=report-restored]")
+               and phone.css("[data-test=photo-thumb] img"))
+    assert len(phone.css("[data-test=photo-thumb]")) == 1
+    assert phone.text_of("location-text") == "已在地图上选点"
+    wait_until("the point named again", lambda: phone.css("[data-test=location-place]")
+               and phone.text_of("location-place") == named)
+    assert "chosen" in phone.test_id("category-01002").get_attribute("class")
+    assert phone.test_id("description").get_attribute("value") == "楼下垃圾桶满了没人清"
+    phone.snap(shot, "report-restored-after-refresh")
     phone.tap("submit-report")
     phone.answer_box("不能撤回")
     phone.answer_box("上报成功")
@@ -342,3 +355,8 @@ def test_citizen_without_a_fix_picks_the_place_on_the_map(phone, api, stack, sho
     village = api.client.get(f"{stack.url('grid-registry')}/v1/grids/{ticket['village_code']}",
                              headers=api.centre).json()["properties"]["name"]
     assert named.endswith(village), (named, village)
+    # Sent, the draft is gone: the next report starts empty.
+    phone.open("/citizen", "citizen-report")
+    wait_until("the form up", lambda: phone.one("[data-view=citizen-report]").get_attribute("data-loaded") == "true")
+    assert not phone.css("[data-test=report-restored]") and not phone.css("[data-test=photo-thumb]")
+    assert phone.text_of("location-text") != "已在地图上选点"
