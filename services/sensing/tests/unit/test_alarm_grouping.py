@@ -89,6 +89,29 @@ def test_a_batch_with_bad_items_is_refused_whole_naming_each_and_stores_nothing(
     assert db.outbox_backlog() == 0
 
 
+def test_a_batch_is_checked_without_the_write_lock(db):
+    """The check reads on a connection of its own: while another process's grouping batch holds the write lock, a
+    bad batch is refused at once (it waited for the lock's release before), and a good one waits only to be written."""
+    import sqlite3
+    import threading
+    import time
+
+    path = db.url.removeprefix("sqlite:///")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # the consumer process's transaction
+    try:
+        started = time.monotonic()
+        with pytest.raises(ValidationFailed):
+            accept_alarms(db, [alarm(device_id="NOPE-1")], "http", NOW)
+        assert time.monotonic() - started < 5  # SQLite's busy handler would have waited for the COMMIT below
+        threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+        assert accept_alarms(db, [alarm(confidence=0.9)], "http", NOW).accepted == 1
+    finally:
+        time.sleep(0.4)
+        other.close()
+    assert db.outbox_backlog() == 1
+
+
 def test_a_fingerprint_label_the_alarm_lacks_names_the_label(db):
     with db.session() as session:
         kind = session.get(AlarmType, "exposed_garbage")

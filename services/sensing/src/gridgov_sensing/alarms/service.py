@@ -74,10 +74,16 @@ def accept_alarms(db: Database, alarms: list[AlarmIn], source: str, now: datetim
         raise ValueError(f"unknown source {source!r}")
     if not alarms:
         return AcceptResult(0)
+    # The batch is checked in a read on a connection of its own (on SQLite: the process's one writing connection is
+    # not held meanwhile, by this request or while it waits for a grouping batch's commit), then its rows written in
+    # a transaction that holds the write lock only for the insert. A device moved between the two gives the alarm
+    # the place it had when it was checked.
+    with db.long_read() as session:
+        staged = check_alarms(db, session, alarms, source, now)
     with db.session() as session:
-        result = stage_alarms(db, session, alarms, source, now)
+        write_outbox(session, staged)
         session.commit()
-    return result
+    return AcceptResult(len(staged))
 
 
 def stage_alarms(db: Database, session: Session, alarms: list[AlarmIn], source: str, now: datetime) -> AcceptResult:
@@ -88,6 +94,13 @@ def stage_alarms(db: Database, session: Session, alarms: list[AlarmIn], source: 
         raise ValueError(f"unknown source {source!r}")
     if not alarms:
         return AcceptResult(0)
+    staged = check_alarms(db, session, alarms, source, now)
+    write_outbox(session, staged)
+    return AcceptResult(len(staged))
+
+
+def check_alarms(db: Database, session: Session, alarms: list[AlarmIn], source: str, now: datetime) -> list[tuple]:
+    """The outbox rows of a batch, every alarm checked (reads only); ``ValidationFailed`` naming each bad item."""
     directory = directory_of(db)
     directory.refresh(session)
     types = directory.types()
@@ -112,8 +125,7 @@ def stage_alarms(db: Database, session: Session, alarms: list[AlarmIn], source: 
     if problems:
         raise ValidationFailed(f"{len(problems)} problem(s) in the batch; nothing was accepted",
                                problems[:DETAILS_MAX])
-    write_outbox(session, staged)
-    return AcceptResult(len(staged))
+    return staged
 
 
 def _problems(i: int, alarm: AlarmIn, device: DeviceFacts | None, kind: TypeFacts | None,
