@@ -250,11 +250,22 @@ def test_report_handled_on_spot_carries_fix_note_and_fix_photo(phone, api, stack
     assert "处置后照片" in phone.one(".el-form-item.is-error").text
     phone.attach("fix", camera_jpeg(tmp_path / "after.jpg", lon, lat, seed=7), 1)
     phone.snap(shot, "report-on-spot")
+    # A refresh (or the phone dropping the tab while the camera was open) keeps both photos, the fix and 自行处置.
+    phone.driver.refresh()
+    phone.wait_view("field")
+    wait_until("the draft back", lambda: phone.css("[data-test=report-restored]")
+               and len(phone.css("[data-test=report-photo]")) == 1 and len(phone.css("[data-test=fix-photo]")) == 1)
+    assert phone.test_id("report-photo").get_attribute("data-gps") == "true"  # what was read of the photo, kept
+    assert "±6 米" in phone.test_id("report-accuracy").text
+    assert phone.test_id("report-handled-note").get_attribute("value") == "已当场清理"
+    phone.size(390, 844)
+    phone.snap(shot, "report-restored")
     phone.tap(phone.test_id("report-submit"))
     report_id = phone.test_id("report-result").get_attribute("data-report-id")
     report = api.client.get(f"{stack.url('event-intake')}/v1/reports/{report_id}", headers=api.centre).json()
     assert report["handled_on_spot"] is True and report["handled_note"] == "已当场清理"
     assert len(report["media_ids"]) == 2  # the scene, then the fix
+    assert not phone.css("[data-test=report-restored]") and not phone.css("[data-test=report-photo]")
     # Among the tasks to verify, the fix is told in Chinese (the trail's system note is English text for the desk's
     # translation: "handled on the spot by <worker>: <note>").
     ticket = api.ticket_of(report_id, "handled")
