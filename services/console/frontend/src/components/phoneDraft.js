@@ -3,31 +3,13 @@
 // Used by 随手拍 and by the grid worker's 巡查上报, one draft per form and signed-in person; a draft is dropped once
 // sent, or when older than MAX_AGE_MS. (Typed texts are drafts of their own: useDraft, in localStorage.)
 
+import { idbStore } from './idb.js';
+
 const DB_NAME = 'gridgov-drafts';
 const STORE = 'draft';
 const MAX_AGE_MS = 24 * 3600 * 1000; // a day-old photo no longer shows the problem as it is
 
-let dbPromise = null;
-function db() {
-  if (!dbPromise) {
-    dbPromise = new Promise((resolve, reject) => {
-      const open = indexedDB.open(DB_NAME, 1);
-      open.onupgradeneeded = () => open.result.createObjectStore(STORE);
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-  }
-  return dbPromise;
-}
-
-function tx(mode, work) {
-  return db().then((conn) => new Promise((resolve, reject) => {
-    const t = conn.transaction(STORE, mode);
-    const request = work(t.objectStore(STORE));
-    t.oncomplete = () => resolve(request.result);
-    t.onerror = () => reject(t.error);
-  }));
-}
+const tx = idbStore(DB_NAME, STORE);
 
 /** The key of a form's draft for the signed-in person. */
 export const draftKey = (form, sub) => `${form}:${sub || ''}`;

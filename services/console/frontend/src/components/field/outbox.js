@@ -8,6 +8,7 @@
 // One send at a time (a lock), so the "online" event, the timer and a tap on 立即发送 never race.
 import { reactive, toRaw } from 'vue';
 import { ApiError, api, session } from '../../api.js';
+import { idbStore } from '../idb.js';
 
 const DB_NAME = 'gridgov-field';
 const STORE = 'outbox';
@@ -15,27 +16,7 @@ const STORE = 'outbox';
 /** What the page shows: the queued items of the signed-in worker, and whether a send is running. */
 export const outbox = reactive({ items: [], sending: false, lastError: '', ready: false });
 
-let dbPromise = null;
-function db() {
-  if (!dbPromise) {
-    dbPromise = new Promise((resolve, reject) => {
-      const open = indexedDB.open(DB_NAME, 1);
-      open.onupgradeneeded = () => open.result.createObjectStore(STORE, { keyPath: 'key' });
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-  }
-  return dbPromise;
-}
-
-function tx(mode, work) {
-  return db().then((conn) => new Promise((resolve, reject) => {
-    const t = conn.transaction(STORE, mode);
-    const result = work(t.objectStore(STORE));
-    t.oncomplete = () => resolve(result.result);
-    t.onerror = () => reject(t.error);
-  }));
-}
+const tx = idbStore(DB_NAME, STORE, { keyPath: 'key' });
 
 const putItem = (item) => tx('readwrite', (s) => s.put(item));
 const deleteItem = (key) => tx('readwrite', (s) => s.delete(key));
