@@ -10,7 +10,9 @@ Rows a transaction stages in memory are written just before it commits (``on_com
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 import time
 import zlib
@@ -699,9 +701,11 @@ def handled_lookup(dialect: str, table: str, mark: str) -> Callable[[str, list[s
 class OutboxRelay(threading.Thread):
     """Publishes committed outbox rows to the bus in order, then deletes them.
 
-    It holds the service's outbox lock while it publishes a batch (the SQLite write lock, or a PostgreSQL
-    advisory lock), so two instances of a service never publish the same rows or reorder one key's messages.
-    A crash between publish and delete republishes the batch: consumers are idempotent.
+    It holds the service's outbox lock while it reads, publishes and deletes a batch (on SQLite an ``flock`` on a
+    file beside the database, on PostgreSQL an advisory lock), so two instances of a service never publish the same
+    rows or reorder one key's messages. A crash between publish and delete republishes the batch: consumers are
+    idempotent. On SQLite the database's write lock is held only for the delete: held while publishing, as it
+    was, it kept sensing's grouping consumer, split into a process of its own, waiting (issue #16).
     """
 
     BATCH = 500
@@ -725,6 +729,11 @@ class OutboxRelay(threading.Thread):
         # PostgreSQL takes one array, each id probed by the primary key.
         self._delete_sql = (f"DELETE FROM {outbox.name} WHERE id = ?" if db.is_sqlite
                             else f"DELETE FROM {outbox.name} WHERE id = ANY(%s::bigint[])")
+        # SQLite's relays' lock: a file beside the database (the relays of other processes) and this relay's own
+        # lock (its thread and a drain from another); None for a database in memory, one connection's alone.
+        file = sqlite_file(db.url)
+        self._lock_file = file + "-relay" if file else None
+        self._relaying = threading.Lock()
 
     def stop(self) -> None:
         """Ask the relay to finish its current batch and stop."""
@@ -748,7 +757,9 @@ class OutboxRelay(threading.Thread):
                 backoff = min(backoff * 2, 5.0)
 
     def relay_once(self) -> int:
-        """Publish one batch; returns how many messages it moved."""
+        """Publish one batch; returns how many messages it moved (0 also while another relay holds the lock)."""
+        if self._lock_file is not None:
+            return self._relay_once_sqlite()
         with self.db.engine.begin() as conn:
             if not self.db.is_sqlite:
                 got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self.lock_id}).scalar()
@@ -764,6 +775,33 @@ class OutboxRelay(threading.Thread):
             conn.exec_driver_sql(self._delete_sql, [(i,) for i in ids] if self.db.is_sqlite else (ids,))
         self.published += len(rows)
         return len(rows)
+
+    def _relay_once_sqlite(self) -> int:
+        """``relay_once`` on a SQLite file: the batch read without the write lock (committed rows, in id order:
+        SQLite's one writer gives ids in commit order), published, then deleted in a transaction of its own."""
+        if not self._relaying.acquire(blocking=False):
+            return 0
+        try:
+            fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return 0  # another process's relay is at it, as a refused advisory lock on PostgreSQL
+                with self.db.engine.connect().execution_options(**{_SNAPSHOT: True}) as conn:
+                    rows = conn.execute(self._select_batch).all()
+                if not rows:
+                    return 0
+                self.bus.publish([OutgoingMessage(r.topic, r.key, bytes(r.value)) for r in rows])
+                with self.db.engine.begin() as conn:
+                    conn.exec_driver_sql(self._delete_sql, [(r.id,) for r in rows])
+                self.published += len(rows)
+                return len(rows)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)  # not only the close: a child forked meanwhile would hold it on
+                os.close(fd)
+        finally:
+            self._relaying.release()
 
     def drain(self, timeout: float = 10.0) -> None:
         """Publish everything pending now (used by tests and at shutdown)."""

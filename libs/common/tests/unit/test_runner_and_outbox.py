@@ -112,6 +112,48 @@ def test_outbox_publishes_only_committed_changes(tmp_path):
         assert c.execute(select(things.c.name)).scalars().all() == ["kept"]
 
 
+def test_two_relays_of_one_sqlite_database_publish_each_message_once_in_order(tmp_path):
+    """Two instances of a service (its -api and -consumer processes) each relay the outbox: on SQLite they take
+    turns by the relays' lock file, so no row is published twice and one key's messages keep their order, while
+    the service keeps writing."""
+    import threading
+
+    bus = make_bus(tmp_path)
+    db = Database(f"sqlite:///{tmp_path / 'svc.db'}", MetaData(), "svc")
+    db.create_all()
+    relays = [OutboxRelay(db, bus, poll_interval=0.01, linger=0), OutboxRelay(db, bus, poll_interval=0.01, linger=0)]
+    for relay in relays:
+        relay.start()
+    counts = {f"k{i}": 0 for i in range(5)}
+
+    def write() -> None:
+        for _ in range(300):
+            with db.session() as s:
+                for key in counts:
+                    counts[key] += 1
+                    db.add_outbox(s, TOPIC, envelope(key, counts[key]))
+                s.commit()
+
+    writers = [threading.Thread(target=write)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(60)
+    deadline = time.monotonic() + 30
+    while db.outbox_backlog() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for relay in relays:
+        relay.stop()
+        relay.join(10)
+    assert db.outbox_backlog() == 0
+    seen: dict[str, list[int]] = {}
+    for value in read_topic(bus, TOPIC):
+        env = Envelope.from_bytes(value)
+        seen.setdefault(env.key, []).append(env.payload["n"])
+    assert {key: ns for key, ns in seen.items()} == {key: list(range(1, 301)) for key in counts}
+    assert all(relay.published for relay in relays)  # both relayed, in turns
+
+
 def test_drain_waits_while_another_relay_holds_the_lock(tmp_path):
     """On PostgreSQL a second relay (the service's own thread) may hold the outbox lock when a drain starts:
     relay_once then moves nothing although messages are pending, and drain must wait, not return."""
