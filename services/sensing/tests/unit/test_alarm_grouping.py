@@ -104,10 +104,11 @@ def test_a_batch_is_checked_without_the_write_lock(db):
         with pytest.raises(ValidationFailed):
             accept_alarms(db, [alarm(device_id="NOPE-1")], "http", NOW)
         assert time.monotonic() - started < 5  # SQLite's busy handler would have waited for the COMMIT below
-        threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+        commit = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+        commit.start()
         assert accept_alarms(db, [alarm(confidence=0.9)], "http", NOW).accepted == 1
+        commit.join(5)
     finally:
-        time.sleep(0.4)
         other.close()
     assert db.outbox_backlog() == 1
 
